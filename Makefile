@@ -51,7 +51,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: all deps test unit sim sim-test asan integration clean install fuzz
+.PHONY: all deps test unit sim sim-test asan integration clean install fuzz fuzz-build demo
 all: $(BIN)
 
 define layer_rules
@@ -105,6 +105,21 @@ test: deps
 	$(MAKE) sim-test
 	$(MAKE) asan
 	$(MAKE) integration
+
+# libFuzzer targets: tests/fuzz/fuzz_<layer>_<what>.c, built with clang into
+# build-fuzz/ against libraries compiled with the same sanitizers. Each runs
+# FUZZ_SECONDS on a scratch copy of its checked-in corpus tests/fuzz/corpus/<name>/.
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g" SAN="$(FUZZ_SAN)" \
+	  $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRCS))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(LIBS_FOR_$$(firstword $$(subst _, ,$$*)))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBS_FOR_$(firstword $(subst _, ,$*))) $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
+fuzz: fuzz-build
+	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRCS))
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
