@@ -1,0 +1,156 @@
+/* zone/db.h — the in-memory zone database that DNS queries read.
+ *
+ * Three levels:
+ *
+ *  - zone_index_t: one zone indexed for answering. Built once from a zone_t
+ *    (zone/zone.h), then immutable and shared by reference count. Owner names
+ *    are nodes in a hash table keyed by the lowercased wire name; each node
+ *    holds its RRsets sorted by type. Every name between the apex and an
+ *    owner exists as a node, so empty non-terminals are found by the same
+ *    exact lookup (RFC 4592 §2.2.2). Nodes carry flags: apex, delegation
+ *    point (NS below the apex), wildcard ("*" as first label).
+ *
+ *  - zonedb_t: one immutable version of the whole database: a set of zone
+ *    indexes, looked up by the most specific origin enclosing a qname. A new
+ *    version is built from the previous one with one zone added, replaced or
+ *    removed; untouched zone indexes are shared, not copied.
+ *
+ *  - zonedb_handle_t: where the current version is published. Readers (DNS
+ *    workers) use liburcu (memb flavour): they never take a lock a writer
+ *    holds. One writer at a time swaps the pointer with rcu_xchg_pointer and
+ *    frees the previous version after synchronize_rcu.
+ *
+ * Reader protocol, on each DNS worker thread:
+ *
+ *     zonedb_reader_register();              // once, at thread start
+ *     zonedb_read_lock();
+ *     const zonedb_t *db = zonedb_current(h);
+ *     len = dns_answer(db, query, qlen, resp, cap, tcp);
+ *     zonedb_read_unlock();                  // db must not be used after this
+ *     zonedb_reader_unregister();            // once, at thread exit
+ *
+ * Writer (Raft apply thread, startup, tests):
+ *
+ *     zone_index_t *zi = zone_index_build(zone, err);  // zone stays caller's
+ *     zonedb_handle_put_zone(h, zi);  // takes the reference; blocks until
+ *                                     // readers of the old version are done
+ *
+ * Ownership: zone_index_build copies everything it needs; the zone_t stays
+ * owned by the caller and may be freed right after. A zone_index_t starts with
+ * one reference owned by the caller; zonedb_with_zone / zonedb_handle_put_zone
+ * take that reference over. A zonedb_t returned by zonedb_new / zonedb_with_zone
+ * / zonedb_without_zone is owned by the caller until handed to
+ * zonedb_handle_publish (or freed with zonedb_free). Everything reachable from
+ * zonedb_current() is owned by the handle and valid until zonedb_read_unlock.
+ */
+#ifndef ZONE_DB_H
+#define ZONE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zone/zone.h"
+
+typedef struct zone_index zone_index_t;
+typedef struct db_node db_node_t;
+typedef struct zonedb zonedb_t;
+typedef struct zonedb_handle zonedb_handle_t;
+
+/* One RRset: every RR of one owner and type. `rdata` holds `count` records,
+ * each a 2-octet big-endian rdlength followed by the rdata in wire form
+ * (names inside uncompressed, as in the zone). All RRs share one TTL: the
+ * first TTL seen for the set in the zone (RFC 2181 §5.2). Duplicate RRs
+ * are stored once. */
+typedef struct db_rrset {
+    const uint8_t *rdata;
+    uint32_t ttl;
+    uint32_t count;
+    uint16_t type;
+} db_rrset_t;
+
+/* Iterates the RRs of an RRset: start with pos = 0; returns false at the
+ * end, otherwise sets *rd / *rdlen to the next RR's rdata. */
+bool db_rrset_next(const db_rrset_t *set, size_t *pos, const uint8_t **rd, uint16_t *rdlen);
+
+/* ---- one zone ---------------------------------------------------------- */
+
+/* Indexes `zone`. Returns NULL on allocation failure or when a record lies
+ * outside the origin (err then says why; err may be NULL). */
+zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX]);
+/* Reference counting (atomic; any thread). The last unref frees. */
+zone_index_t *zone_index_ref(zone_index_t *zi);
+void zone_index_unref(zone_index_t *zi);
+
+const uint8_t *zone_index_origin(const zone_index_t *zi); /* lowercased */
+uint32_t zone_index_serial(const zone_index_t *zi);
+size_t zone_index_node_count(const zone_index_t *zi); /* owners + empty non-terminals */
+size_t zone_index_rr_count(const zone_index_t *zi);   /* after de-duplication */
+size_t zone_index_memory(const zone_index_t *zi);     /* bytes allocated */
+
+/* Exact, case-insensitive lookup of a node (an owner or an empty
+ * non-terminal). NULL when the name has no node. */
+const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name);
+const db_node_t *zone_index_apex(const zone_index_t *zi);
+
+/* Node accessors. */
+#define DB_NODE_APEX       0x01u /* the zone origin */
+#define DB_NODE_DELEGATION 0x02u /* has NS and is not the apex: a zone cut */
+#define DB_NODE_WILDCARD   0x04u /* first label is "*" */
+unsigned db_node_flags(const db_node_t *node);
+const uint8_t *db_node_name(const db_node_t *node); /* lowercased wire name */
+/* Number of RRsets (0 for an empty non-terminal). */
+size_t db_node_rrset_count(const db_node_t *node);
+/* The i-th RRset, in ascending type order. */
+const db_rrset_t *db_node_rrset_at(const db_node_t *node, size_t i);
+/* The RRset of that type, or NULL. */
+const db_rrset_t *db_node_rrset(const db_node_t *node, uint16_t type);
+
+/* ---- one version of the database ------------------------------------- */
+
+/* An empty version. */
+zonedb_t *zonedb_new(void);
+/* A new version: `db` plus `zi` (replacing a zone of the same origin).
+ * Takes over the caller's reference to `zi`; `db` is left unchanged. */
+zonedb_t *zonedb_with_zone(const zonedb_t *db, zone_index_t *zi);
+/* A new version: `db` without the zone of that origin (a copy of `db` if
+ * there is none). */
+zonedb_t *zonedb_without_zone(const zonedb_t *db, const uint8_t *origin);
+void zonedb_free(zonedb_t *db);
+
+size_t zonedb_zone_count(const zonedb_t *db);
+const zone_index_t *zonedb_zone_at(const zonedb_t *db, size_t i);
+/* The zone whose origin is equal to `origin`, or NULL. */
+const zone_index_t *zonedb_get_zone(const zonedb_t *db, const uint8_t *origin);
+/* The most specific zone containing `qname` (walks the qname's ancestors
+ * from the longest), or NULL when no served zone encloses it. */
+const zone_index_t *zonedb_find_zone(const zonedb_t *db, const uint8_t *qname);
+
+/* ---- publication (RCU) ----------------------------------------------- */
+
+/* A handle publishing an empty version. */
+zonedb_handle_t *zonedb_handle_new(void);
+/* Frees the handle and its current version. No reader may use it anymore. */
+void zonedb_handle_free(zonedb_handle_t *h);
+
+/* Reader side (any thread that calls zonedb_current). */
+void zonedb_reader_register(void);
+void zonedb_reader_unregister(void);
+void zonedb_read_lock(void);
+void zonedb_read_unlock(void);
+/* The current version; only between zonedb_read_lock and zonedb_read_unlock. */
+const zonedb_t *zonedb_current(zonedb_handle_t *h);
+
+/* Writer side. Writers are serialised by a mutex that readers never touch.
+ * Each call waits for a grace period (readers of the old version to finish),
+ * so never call these from inside a read-side critical section. */
+/* Publishes `next` (takes ownership) and frees the previous version. */
+void zonedb_handle_publish(zonedb_handle_t *h, zonedb_t *next);
+/* Adds or replaces one zone (takes over the reference to `zi`). Returns 0,
+ * or -1 on allocation failure (zi is then released, the old version stays). */
+int zonedb_handle_put_zone(zonedb_handle_t *h, zone_index_t *zi);
+/* Removes the zone of that origin; returns 1 if it was there, 0 if not, -1
+ * on allocation failure. */
+int zonedb_handle_remove_zone(zonedb_handle_t *h, const uint8_t *origin);
+
+#endif
