@@ -1,0 +1,467 @@
+/* common/config.c — the daemon's flags and YAML config file (see config.h).
+ *
+ * One table lists every setting once: its name (the flag without the dash,
+ * which is also its YAML key), its help line and the function that stores a
+ * textual value. Flags and YAML both go through that table, so the two can
+ * never disagree about names or value syntax. Flags are tokenised first,
+ * without being applied, so that the YAML file named by -config (wherever it
+ * appears on the line) is read before them and the flags win. */
+#include "common/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+
+#define DEFAULT_RAFT_ADDR ":8300"
+#define DEFAULT_DNS_ADDR ":8600"
+#define ID_MAX 64
+
+typedef int (*setter_fn)(config_t *cfg, const char *value, char err[CONFIG_ERR_MAX]);
+
+typedef struct option {
+    const char *name;
+    const char *meta;   /* placeholder shown in usage */
+    const char *help;
+    setter_fn set;
+} option_t;
+
+static int format_error(char err[CONFIG_ERR_MAX], const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int format_error(char err[CONFIG_ERR_MAX], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, CONFIG_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Replaces *field with a copy of value (the config owns it). */
+static int store_string(char **field, const char *value, char err[CONFIG_ERR_MAX])
+{
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return format_error(err, "out of memory");
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int set_id(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->id, v, e); }
+static int set_raft_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->raft_addr, v, e); }
+static int set_dns_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->dns_addr, v, e); }
+static int set_raft_join(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->raft_join, v, e); }
+static int set_data_dir(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->data_dir, v, e); }
+static int set_config_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->config_file, v, e); }
+
+static int add_zone_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    if (*v == '\0')
+        return format_error(e, "zone.file: empty file name");
+    if (c->zone_file_count == CONFIG_MAX_ZONE_FILES)
+        return format_error(e, "zone.file: more than %d files", CONFIG_MAX_ZONE_FILES);
+    char **grown = realloc(c->zone_files, (c->zone_file_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return format_error(e, "out of memory");
+    c->zone_files = grown;
+    if ((grown[c->zone_file_count] = strdup(v)) == NULL)
+        return format_error(e, "out of memory");
+    c->zone_file_count++;
+    return 0;
+}
+
+static void clear_zone_files(config_t *c)
+{
+    for (size_t i = 0; i < c->zone_file_count; i++)
+        free(c->zone_files[i]);
+    free(c->zone_files);
+    c->zone_files = NULL;
+    c->zone_file_count = 0;
+}
+
+static int set_log_level(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    int level = log_level_parse(v);
+    if (level < 0)
+        return format_error(e, "log.level: \"%s\" is not one of debug, info, warn, error, off", v);
+    c->log_level = level;
+    return 0;
+}
+
+static int set_dns_workers(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    char *end = NULL;
+    errno = 0;
+    long n = (*v >= '0' && *v <= '9') ? strtol(v, &end, 10) : -1;
+    if (n < 0 || errno != 0 || *end != '\0' || n > CONFIG_MAX_WORKERS)
+        return format_error(e, "dns.workers: \"%s\" is not a number from 0 to %d", v,
+                            CONFIG_MAX_WORKERS);
+    c->dns_workers = (unsigned)n;
+    return 0;
+}
+
+static const option_t options[] = {
+    { "id", "ID", "node id, unique in the cluster (required)", set_id },
+    { "raft.addr", "HOST:PORT", "Raft and admin (kv ...) address; Raft is coming, the port is not opened yet (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
+    { "dns.addr", "HOST:PORT", "DNS address, UDP and TCP; \":PORT\" = every address (default \"" DEFAULT_DNS_ADDR "\")", set_dns_addr },
+    { "zone.file", "FILE", "zone file to serve; repeat for several", add_zone_file },
+    { "raft.join", "HOST:PORT", "Raft address of a member to join (coming)", set_raft_join },
+    { "data.dir", "DIR", "directory for the Raft log and snapshots (coming)", set_data_dir },
+    { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
+    { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
+    { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static const option_t *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strlen(options[i].name) == len && memcmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+void config_init(config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_level = LOG_INFO;
+}
+
+static int apply_defaults(config_t *cfg, char err[CONFIG_ERR_MAX])
+{
+    if (cfg->raft_addr == NULL && store_string(&cfg->raft_addr, DEFAULT_RAFT_ADDR, err) != 0)
+        return -1;
+    if (cfg->dns_addr == NULL && store_string(&cfg->dns_addr, DEFAULT_DNS_ADDR, err) != 0)
+        return -1;
+    return 0;
+}
+
+void config_free(config_t *cfg)
+{
+    free(cfg->id);
+    free(cfg->raft_addr);
+    free(cfg->dns_addr);
+    free(cfg->raft_join);
+    free(cfg->data_dir);
+    free(cfg->config_file);
+    clear_zone_files(cfg);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void config_usage(FILE *out, const char *prog)
+{
+    fprintf(out, "Usage: %s -id ID [flags]\n\nFlags (also -flag=value, --flag):\n", prog);
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        fprintf(out, "  -%s %s\n        %s\n", options[i].name, options[i].meta, options[i].help);
+    fprintf(out, "  -h, -help\n        print this help\n\n"
+                 "Signals: SIGHUP reloads the zone files; SIGINT/SIGTERM stop cleanly.\n");
+}
+
+/* ---- flags ---- */
+
+typedef struct flag_value {
+    const option_t *option;
+    const char *value; /* points into argv */
+} flag_value_t;
+
+/* Splits argv into (option, value) pairs without applying them. */
+static enum config_result tokenize_flags(int argc, char *const argv[], flag_value_t *out,
+                                         size_t *count, char err[CONFIG_ERR_MAX])
+{
+    *count = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            if (i + 1 < argc) {
+                format_error(err, "unexpected argument \"%s\" (all settings are flags)", argv[i + 1]);
+                return CONFIG_ERROR;
+            }
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            format_error(err, "unexpected argument \"%s\" (all settings are flags)", arg);
+            return CONFIG_ERROR;
+        }
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        if ((name_len == 1 && name[0] == 'h') || (name_len == 4 && memcmp(name, "help", 4) == 0))
+            return CONFIG_HELP;
+        const option_t *opt = name_len ? find_option(name, name_len) : NULL;
+        if (opt == NULL) {
+            format_error(err, "unknown flag %.*s (see -h)", (int)(name - arg + name_len), arg);
+            return CONFIG_ERROR;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (value == NULL) {
+            if (i + 1 >= argc) {
+                format_error(err, "flag -%s needs a value (%s)", opt->name, opt->meta);
+                return CONFIG_ERROR;
+            }
+            value = argv[++i];
+        }
+        out[*count].option = opt;
+        out[*count].value = value;
+        (*count)++;
+    }
+    return CONFIG_OK;
+}
+
+static int apply_flags(config_t *cfg, const flag_value_t *flags, size_t count,
+                       char err[CONFIG_ERR_MAX])
+{
+    bool zone_files_from_flags = false;
+    for (size_t i = 0; i < count; i++) {
+        const option_t *opt = flags[i].option;
+        if (opt->set == add_zone_file && !zone_files_from_flags) {
+            clear_zone_files(cfg); /* flags replace the config file's list */
+            zone_files_from_flags = true;
+        }
+        char why[CONFIG_ERR_MAX];
+        if (opt->set(cfg, flags[i].value, why) != 0)
+            return format_error(err, "flag -%s: %s", opt->name, why);
+    }
+    return 0;
+}
+
+static const char *last_config_flag(const flag_value_t *flags, size_t count)
+{
+    const char *path = NULL;
+    for (size_t i = 0; i < count; i++)
+        if (flags[i].option->set == set_config_file)
+            path = flags[i].value;
+    return path;
+}
+
+enum config_result config_load(config_t *cfg, int argc, char *const argv[],
+                               char err[CONFIG_ERR_MAX])
+{
+    config_init(cfg);
+    err[0] = '\0';
+    flag_value_t *flags = calloc((size_t)(argc > 0 ? argc : 1), sizeof *flags);
+    if (flags == NULL) {
+        format_error(err, "out of memory");
+        return CONFIG_ERROR;
+    }
+    size_t count = 0;
+    enum config_result result = tokenize_flags(argc, argv, flags, &count, err);
+    if (result == CONFIG_OK) {
+        const char *yaml_path = last_config_flag(flags, count);
+        if ((yaml_path != NULL && config_read_yaml(cfg, yaml_path, err) != 0) ||
+            apply_flags(cfg, flags, count, err) != 0 || apply_defaults(cfg, err) != 0 ||
+            config_validate(cfg, err) != 0)
+            result = CONFIG_ERROR;
+    }
+    free(flags);
+    return result;
+}
+
+/* ---- validation ---- */
+
+static int check_address(const char *key, const char *value, char err[CONFIG_ERR_MAX])
+{
+    addr_spec_t spec;
+    char why[ADDR_ERR_MAX];
+    if (addr_spec_parse(value, &spec, why) != 0)
+        return format_error(err, "%s: %s", key, why);
+    return 0;
+}
+
+static bool id_char_ok(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_' || ch == '.';
+}
+
+int config_validate(const config_t *cfg, char err[CONFIG_ERR_MAX])
+{
+    if (cfg->id == NULL || cfg->id[0] == '\0')
+        return format_error(err, "missing -id (every node needs a unique id, e.g. -id id0)");
+    size_t id_len = strlen(cfg->id);
+    if (id_len > ID_MAX)
+        return format_error(err, "id: longer than %d characters", ID_MAX);
+    for (size_t i = 0; i < id_len; i++)
+        if (!id_char_ok(cfg->id[i]))
+            return format_error(err, "id \"%s\": use only letters, digits, '-', '_' and '.'", cfg->id);
+    if (check_address("dns.addr", cfg->dns_addr, err) != 0 ||
+        check_address("raft.addr", cfg->raft_addr, err) != 0)
+        return -1;
+    if (cfg->raft_join != NULL && check_address("raft.join", cfg->raft_join, err) != 0)
+        return -1;
+    if (cfg->data_dir != NULL && cfg->data_dir[0] == '\0')
+        return format_error(err, "data.dir: empty directory name");
+    return 0;
+}
+
+/* ---- YAML ---- */
+
+/* Parser state for one file; events are consumed in order. */
+typedef struct yaml_reader {
+    yaml_parser_t parser;
+    const char *path;
+    char *err;
+    bool seen[OPTION_COUNT];
+} yaml_reader_t;
+
+static int next_event(yaml_reader_t *r, yaml_event_t *ev)
+{
+    if (yaml_parser_parse(&r->parser, ev))
+        return 0;
+    return format_error(r->err, "%s:%zu: %s", r->path, r->parser.problem_mark.line + 1,
+                        r->parser.problem ? r->parser.problem : "invalid YAML");
+}
+
+static size_t event_line(const yaml_event_t *ev) { return ev->start_mark.line + 1; }
+
+static int expect_event(yaml_reader_t *r, yaml_event_type_t type, const char *what)
+{
+    yaml_event_t ev;
+    if (next_event(r, &ev) != 0)
+        return -1;
+    int rc = 0;
+    if (ev.type != type)
+        rc = format_error(r->err, "%s:%zu: expected %s", r->path, event_line(&ev), what);
+    yaml_event_delete(&ev);
+    return rc;
+}
+
+static int apply_yaml_scalar(yaml_reader_t *r, config_t *cfg, const option_t *opt,
+                             const yaml_event_t *ev)
+{
+    const char *value = (const char *)ev->data.scalar.value;
+    if (ev->data.scalar.length != strlen(value))
+        return format_error(r->err, "%s:%zu: %s: NUL byte in value", r->path, event_line(ev), opt->name);
+    if (value[0] == '\0')
+        return format_error(r->err, "%s:%zu: %s: empty value", r->path, event_line(ev), opt->name);
+    char why[CONFIG_ERR_MAX];
+    if (opt->set(cfg, value, why) != 0)
+        return format_error(r->err, "%s:%zu: %s", r->path, event_line(ev), why);
+    return 0;
+}
+
+/* zone.file may be a list of strings. */
+static int apply_yaml_sequence(yaml_reader_t *r, config_t *cfg, const option_t *opt,
+                               const yaml_event_t *start)
+{
+    if (opt->set != add_zone_file)
+        return format_error(r->err, "%s:%zu: %s takes a single value, not a list", r->path,
+                            event_line(start), opt->name);
+    for (;;) {
+        yaml_event_t ev;
+        if (next_event(r, &ev) != 0)
+            return -1;
+        int rc = 0;
+        bool done = ev.type == YAML_SEQUENCE_END_EVENT;
+        if (!done && ev.type != YAML_SCALAR_EVENT)
+            rc = format_error(r->err, "%s:%zu: %s: list items must be strings", r->path,
+                              event_line(&ev), opt->name);
+        else if (!done)
+            rc = apply_yaml_scalar(r, cfg, opt, &ev);
+        yaml_event_delete(&ev);
+        if (rc != 0)
+            return -1;
+        if (done)
+            return 0;
+    }
+}
+
+static int apply_yaml_value(yaml_reader_t *r, config_t *cfg, const option_t *opt)
+{
+    yaml_event_t ev;
+    if (next_event(r, &ev) != 0)
+        return -1;
+    int rc;
+    if (ev.type == YAML_SCALAR_EVENT)
+        rc = apply_yaml_scalar(r, cfg, opt, &ev);
+    else if (ev.type == YAML_SEQUENCE_START_EVENT)
+        rc = apply_yaml_sequence(r, cfg, opt, &ev);
+    else
+        rc = format_error(r->err, "%s:%zu: %s: expected a string%s", r->path, event_line(&ev),
+                          opt->name, opt->set == add_zone_file ? " or a list of strings" : "");
+    yaml_event_delete(&ev);
+    return rc;
+}
+
+/* Reads key/value pairs until the end of the top-level mapping. */
+static int read_mapping(yaml_reader_t *r, config_t *cfg)
+{
+    for (;;) {
+        yaml_event_t ev;
+        if (next_event(r, &ev) != 0)
+            return -1;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        int rc = 0;
+        const option_t *opt = NULL;
+        if (ev.type != YAML_SCALAR_EVENT) {
+            rc = format_error(r->err, "%s:%zu: expected a key", r->path, event_line(&ev));
+        } else {
+            const char *key = (const char *)ev.data.scalar.value;
+            opt = find_option(key, ev.data.scalar.length);
+            if (opt == NULL || opt->set == set_config_file)
+                rc = format_error(r->err, "%s:%zu: unknown key \"%s\"", r->path, event_line(&ev), key);
+            else if (r->seen[opt - options])
+                rc = format_error(r->err, "%s:%zu: key \"%s\" given twice", r->path, event_line(&ev), key);
+            else
+                r->seen[opt - options] = true;
+        }
+        yaml_event_delete(&ev);
+        if (rc != 0 || apply_yaml_value(r, cfg, opt) != 0)
+            return -1;
+    }
+}
+
+/* stream-start, then either an empty stream or one document holding one
+ * mapping. */
+static int read_document(yaml_reader_t *r, config_t *cfg)
+{
+    if (expect_event(r, YAML_STREAM_START_EVENT, "a YAML stream") != 0)
+        return -1;
+    yaml_event_t ev;
+    if (next_event(r, &ev) != 0)
+        return -1;
+    yaml_event_type_t type = ev.type;
+    yaml_event_delete(&ev);
+    if (type == YAML_STREAM_END_EVENT)
+        return 0; /* an empty file sets nothing */
+    if (type != YAML_DOCUMENT_START_EVENT)
+        return format_error(r->err, "%s: expected a YAML document", r->path);
+    if (next_event(r, &ev) != 0)
+        return -1;
+    type = ev.type;
+    size_t line = event_line(&ev);
+    yaml_event_delete(&ev);
+    if (type != YAML_MAPPING_START_EVENT)
+        return format_error(r->err, "%s:%zu: expected a mapping of keys to values "
+                            "(e.g. dns.addr: \":8600\")", r->path, line);
+    if (read_mapping(r, cfg) != 0 ||
+        expect_event(r, YAML_DOCUMENT_END_EVENT, "the end of the document") != 0 ||
+        expect_event(r, YAML_STREAM_END_EVENT, "a single YAML document") != 0)
+        return -1;
+    return 0;
+}
+
+int config_read_yaml(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return format_error(err, "cannot read config file %s: %s", path, strerror(errno));
+    yaml_reader_t r = { .path = path, .err = err };
+    if (!yaml_parser_initialize(&r.parser)) {
+        fclose(f);
+        return format_error(err, "out of memory");
+    }
+    yaml_parser_set_input_file(&r.parser, f);
+    int rc = read_document(&r, cfg);
+    yaml_parser_delete(&r.parser);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* common/config.h — the daemon's settings: command-line flags (Go `flag`
+ * style, as the seed takes them) and an optional YAML file with the same
+ * keys. Flags win over the file.
+ *
+ * Flags: `-name value`, `-name=value`, `--name value`, `--name=value`; `-h`,
+ * `-help`, `--help` ask for usage; `--` ends the flags. `-zone.file` may
+ * repeat. YAML: a flat mapping whose keys are the flag names without the
+ * dash (`dns.addr: ":8600"`); `zone.file` is a string or a list of strings.
+ * Any zone.file given as a flag replaces the file's whole list.
+ *
+ * Ownership: a config_t owns every string it points to; config_free frees
+ * them. */
+#ifndef COMMON_CONFIG_H
+#define COMMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_ERR_MAX 512
+#define CONFIG_MAX_ZONE_FILES 256
+#define CONFIG_MAX_WORKERS 1024
+
+typedef struct config {
+    char *id;           /* node id; required */
+    char *raft_addr;    /* Raft + admin port (Raft itself is coming) */
+    char *dns_addr;     /* DNS UDP and TCP listen address */
+    char *raft_join;    /* address of a member to join; NULL to bootstrap */
+    char *data_dir;     /* Raft log and snapshots (coming) */
+    char *config_file;  /* the YAML file read, if any */
+    char **zone_files;
+    size_t zone_file_count;
+    int log_level;      /* enum log_level */
+    unsigned dns_workers; /* 0: one per online CPU */
+} config_t;
+
+enum config_result {
+    CONFIG_OK = 0,
+    CONFIG_HELP,  /* -h given: print usage, exit 0 */
+    CONFIG_ERROR, /* err says why: print it, exit 2 */
+};
+
+/* Empty settings (no strings, level info). */
+void config_init(config_t *cfg);
+/* Fills cfg from argv (argv[0] is the program name) and the YAML file named
+ * by -config, then checks the result (required id, address syntax, ...).
+ * cfg is always initialised, so config_free is safe whatever the result. */
+enum config_result config_load(config_t *cfg, int argc, char *const argv[],
+                               char err[CONFIG_ERR_MAX]);
+/* Reads one YAML file into cfg (used by config_load; exposed for tests).
+ * Returns 0, or -1 with "file:line: reason" in err. */
+int config_read_yaml(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX]);
+/* Checks the settings that every run needs. Returns 0 or -1 with err. */
+int config_validate(const config_t *cfg, char err[CONFIG_ERR_MAX]);
+void config_usage(FILE *out, const char *prog);
+void config_free(config_t *cfg);
+
+#endif
