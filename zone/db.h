@@ -64,8 +64,9 @@ typedef struct zonedb_handle zonedb_handle_t;
  * are stored once. */
 typedef struct db_rrset {
     const uint8_t *rdata;
+    uint32_t rdata_len; /* octets in rdata, length prefixes included */
     uint32_t ttl;
-    uint32_t count;
+    uint32_t count;     /* number of RRs */
     uint16_t type;
 } db_rrset_t;
 
