@@ -1,0 +1,121 @@
+/* kv/command.h — the commands carried in Raft log entries, and their byte
+ * encoding. Raft sees them as opaque bytes; only kv/ interprets them.
+ *
+ * Every command starts with an 18-byte header, all integers little-endian:
+ *
+ *   u8  version        KV_CMD_VERSION; anything else is rejected
+ *   u8  type           enum kv_cmd_type
+ *   u64 client_id      client session (thesis §6.3); 0 = no session, no dedup
+ *   u64 seq            the client's sequence number for this command
+ *
+ * followed by the body of its type:
+ *
+ *   SET        u16 key_len, key, u32 value_len, value        (kv/text.h rules)
+ *   DEL        u16 key_len, key
+ *   ZONE_CHUNK origin (wire name), u8 node_len, node id, u64 load_id,
+ *              u32 chunk_no, u32 chunk_total, u32 rr_count, rr_count records
+ *   ZONE_DEL   origin (wire name)
+ *
+ * A record is: owner (wire name), u16 type, u16 class, u32 ttl, u16 rdlen,
+ * rdata. Wire names are uncompressed and self-delimiting (length-prefixed
+ * labels ending with the root label). The decoder rejects anything short,
+ * long, trailing or out of range; what it accepts is safe to use as is.
+ *
+ * A zone replace is a sequence of ZONE_CHUNK commands 0..chunk_total-1 with
+ * the same origin, node id and load id; each encodes to at most KV_CMD_MAX
+ * bytes. The state machine publishes the zone when the last one applies. */
+#ifndef KV_COMMAND_H
+#define KV_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zone/zone.h"
+
+#define KV_CMD_VERSION 1
+#define KV_CMD_HEADER_LEN 18
+/* No log entry built by kv/ is larger; the decoder refuses larger input. */
+#define KV_CMD_MAX (1024u * 1024u)
+/* The most chunks one zone load may have (bounds staging memory: 64 GiB at
+ * KV_CMD_MAX per chunk is far beyond any real zone, 65536 a sane cap). */
+#define KV_ZONE_MAX_CHUNKS 65536u
+
+enum kv_cmd_type {
+    KV_CMD_SET = 1,
+    KV_CMD_DEL = 2,
+    KV_CMD_ZONE_CHUNK = 3,
+    KV_CMD_ZONE_DEL = 4,
+};
+
+/* A decoded command. Every pointer points into the buffer that was decoded,
+ * which must outlive this struct. */
+typedef struct kv_cmd {
+    uint8_t type;
+    uint64_t client_id;
+    uint64_t seq;
+    /* SET, DEL */
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value; /* SET */
+    size_t value_len;
+    /* ZONE_CHUNK, ZONE_DEL */
+    const uint8_t *origin; /* a valid wire name */
+    /* ZONE_CHUNK */
+    const uint8_t *node_id;
+    size_t node_id_len;
+    uint64_t load_id;
+    uint32_t chunk_no;
+    uint32_t chunk_total;
+    uint32_t rr_count;
+    const uint8_t *records; /* rr_count validated records; see kv_records_next */
+    size_t records_len;
+} kv_cmd_t;
+
+/* Decodes and validates one command. Returns 0, or -1 with *err set to a
+ * static reason ("truncated", "unsupported version", ...). */
+int kv_cmd_decode(const uint8_t *buf, size_t len, kv_cmd_t *cmd, const char **err);
+
+/* Encoders. Each returns 0 and a malloc'd buffer in *out (the caller frees),
+ * or -1 with *err set when an argument breaks the rules the decoder checks
+ * or memory runs out. */
+int kv_cmd_encode_set(uint64_t client_id, uint64_t seq, const uint8_t *key, size_t key_len,
+                      const uint8_t *value, size_t value_len,
+                      uint8_t **out, size_t *out_len, const char **err);
+int kv_cmd_encode_del(uint64_t client_id, uint64_t seq, const uint8_t *key, size_t key_len,
+                      uint8_t **out, size_t *out_len, const char **err);
+int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *origin,
+                           uint8_t **out, size_t *out_len, const char **err);
+
+/* The chunk commands of one zone replace, in log order. Owns every buffer. */
+typedef struct kv_chunks {
+    uint8_t **data;
+    size_t *len;
+    size_t count;
+} kv_chunks_t;
+
+/* Splits `zone` into ZONE_CHUNK commands of at most max_len bytes each
+ * (0 means KV_CMD_MAX; larger values are clamped to it). Chunk i carries
+ * sequence number first_seq + i. Returns 0, or -1 with *err set. */
+int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load_id,
+                          uint64_t client_id, uint64_t first_seq, size_t max_len,
+                          kv_chunks_t *out, const char **err);
+void kv_chunks_free(kv_chunks_t *chunks);
+
+/* ---- records (shared with the snapshot format) ---- */
+
+/* Encoded size of one record. */
+size_t kv_record_size(const zone_rr_t *rr);
+/* Appends one record in the format above. */
+struct kv_buf;
+void kv_record_put(struct kv_buf *b, const zone_rr_t *rr);
+/* Checks that buf[0..len) is exactly `count` well-formed records. */
+bool kv_records_valid(const uint8_t *buf, size_t len, uint64_t count);
+/* Iterates records already checked by kv_records_valid (or decoded by
+ * kv_cmd_decode): start with *pos = 0; false at the end. rr points into buf. */
+bool kv_records_next(const uint8_t *buf, size_t len, size_t *pos, zone_rr_t *rr);
+/* Length of the valid uncompressed wire name at buf, or 0 when buf[0..avail)
+ * does not start with one. */
+size_t kv_wire_name_len(const uint8_t *buf, size_t avail);
+
+#endif
