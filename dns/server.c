@@ -1,0 +1,193 @@
+/* dns/server.c — binds the DNS sockets and runs the UDP workers and the TCP
+ * thread (see server.h); dns/udp.c and dns/tcp.c hold the loops.
+ *
+ * Port 0 ("any free port", for tests): the first UDP socket lets the kernel
+ * choose, the other UDP sockets and the TCP socket join that port. The TCP
+ * port may already be taken by someone else; then the whole set is bound
+ * again on a new port, a few times.
+ *
+ * Shutdown: one eventfd, written once, wakes every thread (they poll it but
+ * never read it, so it stays readable for all of them); an atomic flag stops
+ * UDP workers that are busy and never reach poll(). */
+#include "dns/server.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dns/tcp.h"
+#include "dns/udp.h"
+
+#define BIND_ATTEMPTS 8
+#define MAX_WORKERS 1024
+
+struct dns_server {
+    int stop_fd;
+    atomic_bool stop;
+    uint16_t port;
+    unsigned worker_count;
+    udp_worker_t **workers;
+    tcp_server_t *tcp;
+};
+
+/* Sockets bound but not yet handed to threads. */
+typedef struct bound_set {
+    int *udp;
+    unsigned udp_count;
+    int tcp;
+    uint16_t port;
+} bound_set_t;
+
+static void close_bound(bound_set_t *b)
+{
+    for (unsigned i = 0; i < b->udp_count; i++)
+        close(b->udp[i]);
+    b->udp_count = 0;
+    if (b->tcp >= 0)
+        close(b->tcp);
+    b->tcp = -1;
+}
+
+static int bind_once(const addr_spec_t *spec, unsigned workers, bound_set_t *b,
+                     char err[DNS_SERVER_ERR_MAX])
+{
+    b->tcp = -1;
+    b->udp_count = 0;
+    b->port = spec->port;
+    for (unsigned i = 0; i < workers; i++) {
+        int fd = addr_bind_socket(spec, SOCK_DGRAM, true, b->port, err);
+        if (fd < 0)
+            goto fail;
+        b->udp[b->udp_count++] = fd;
+        if (b->port == 0)
+            b->port = addr_local_port(fd);
+    }
+    b->tcp = addr_bind_socket(spec, SOCK_STREAM, false, b->port, err);
+    if (b->tcp < 0)
+        goto fail;
+    if (listen(b->tcp, SOMAXCONN) != 0) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "listen: %s", strerror(errno));
+        goto fail;
+    }
+    return 0;
+fail:
+    close_bound(b);
+    return -1;
+}
+
+static int bind_all(const addr_spec_t *spec, unsigned workers, bound_set_t *b,
+                    char err[DNS_SERVER_ERR_MAX])
+{
+    int attempts = spec->port == 0 ? BIND_ATTEMPTS : 1;
+    for (int i = 0; i < attempts; i++)
+        if (bind_once(spec, workers, b, err) == 0)
+            return 0;
+    return -1;
+}
+
+static unsigned default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
+static void signal_stop(dns_server_t *s)
+{
+    atomic_store(&s->stop, true);
+    uint64_t one = 1;
+    ssize_t ignored = write(s->stop_fd, &one, sizeof one);
+    (void)ignored;
+}
+
+/* Hands the sockets to threads; on failure the sockets not yet handed over
+ * are closed and the threads already started are stopped by the caller. */
+static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
+                         const addr_spec_t *spec, tcp_limits_t limits)
+{
+    for (unsigned i = 0; i < b->udp_count; i++) {
+        int fd = b->udp[i];
+        b->udp[i] = -1;
+        s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, spec->any, i);
+        if (s->workers[i] == NULL) {
+            for (unsigned j = i + 1; j < b->udp_count; j++)
+                close(b->udp[j]);
+            close(b->tcp);
+            return -1;
+        }
+        s->worker_count = i + 1;
+    }
+    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits);
+    return s->tcp == NULL ? -1 : 0;
+}
+
+dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *db,
+                               char err[DNS_SERVER_ERR_MAX])
+{
+    addr_spec_t spec;
+    if (addr_spec_parse(opts->addr, &spec, err) != 0)
+        return NULL;
+    unsigned workers = opts->workers ? opts->workers : default_workers();
+    if (workers > MAX_WORKERS)
+        workers = MAX_WORKERS;
+    tcp_limits_t limits = {
+        .max_conns = opts->tcp_max_conns ? opts->tcp_max_conns : DNS_SERVER_TCP_MAX_CONNS,
+        .idle_ms = opts->tcp_idle_ms ? opts->tcp_idle_ms : DNS_SERVER_TCP_IDLE_MS,
+    };
+
+    dns_server_t *s = calloc(1, sizeof *s);
+    int *udp_fds = calloc(workers, sizeof *udp_fds);
+    if (s == NULL || udp_fds == NULL || (s->workers = calloc(workers, sizeof *s->workers)) == NULL) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "out of memory");
+        goto fail_alloc;
+    }
+    s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->stop_fd < 0) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "eventfd: %s", strerror(errno));
+        goto fail_alloc;
+    }
+    bound_set_t bound = { .udp = udp_fds, .tcp = -1 };
+    if (bind_all(&spec, workers, &bound, err) != 0)
+        goto fail_fd;
+    s->port = bound.port;
+    if (start_threads(s, &bound, db, &spec, limits) != 0) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "cannot start DNS threads");
+        free(udp_fds);
+        dns_server_stop(s);
+        return NULL;
+    }
+    free(udp_fds);
+    log_info("dns", "serving DNS on %s (port %u, UDP+TCP, %u UDP workers)", opts->addr,
+             (unsigned)s->port, workers);
+    return s;
+
+fail_fd:
+    close(s->stop_fd);
+fail_alloc:
+    free(udp_fds);
+    if (s != NULL)
+        free(s->workers);
+    free(s);
+    return NULL;
+}
+
+uint16_t dns_server_port(const dns_server_t *s) { return s->port; }
+unsigned dns_server_workers(const dns_server_t *s) { return s->worker_count; }
+
+void dns_server_stop(dns_server_t *s)
+{
+    if (s == NULL)
+        return;
+    signal_stop(s);
+    for (unsigned i = 0; i < s->worker_count; i++)
+        udp_worker_join(s->workers[i]);
+    tcp_server_join(s->tcp);
+    close(s->stop_fd);
+    free(s->workers);
+    free(s);
+}

@@ -1,0 +1,43 @@
+/* dns/server.h — the DNS network server: UDP worker threads and a TCP
+ * thread on one address, answering from the zone database's current
+ * version (dns_answer under the RCU read lock; see zone/db.h).
+ *
+ * UDP: one socket per worker with SO_REUSEPORT, so the kernel spreads
+ * queries over the workers with no shared queue; recvmmsg/sendmmsg batches.
+ * TCP: RFC 7766 framing, pipelining, idle timeout and a connection limit,
+ * served by one epoll thread (dns/tcp.c).
+ *
+ * Ownership: the server owns its threads, sockets and buffers; the zonedb
+ * handle stays the caller's and must outlive the server. */
+#ifndef DNS_SERVER_H
+#define DNS_SERVER_H
+
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "zone/db.h"
+
+#define DNS_SERVER_ERR_MAX ADDR_ERR_MAX
+#define DNS_SERVER_TCP_MAX_CONNS 256
+#define DNS_SERVER_TCP_IDLE_MS 10000
+
+typedef struct dns_server dns_server_t;
+
+typedef struct dns_server_opts {
+    const char *addr;       /* "HOST:PORT" as in common/addr.h; port 0 = any free */
+    unsigned workers;       /* UDP worker threads; 0 = one per online CPU */
+    unsigned tcp_max_conns; /* 0 = DNS_SERVER_TCP_MAX_CONNS */
+    unsigned tcp_idle_ms;   /* 0 = DNS_SERVER_TCP_IDLE_MS */
+} dns_server_opts_t;
+
+/* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a
+ * message in err when an address cannot be parsed or bound. */
+dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *db,
+                               char err[DNS_SERVER_ERR_MAX]);
+/* The port actually bound (useful when the spec said port 0). */
+uint16_t dns_server_port(const dns_server_t *s);
+unsigned dns_server_workers(const dns_server_t *s);
+/* Stops every thread, closes every socket and frees the server. */
+void dns_server_stop(dns_server_t *s);
+
+#endif

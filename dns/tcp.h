@@ -1,0 +1,24 @@
+/* dns/tcp.h — the DNS-over-TCP thread (RFC 7766): one epoll loop serving
+ * every connection with non-blocking sockets. Private to dns/server.c. */
+#ifndef DNS_TCP_H
+#define DNS_TCP_H
+
+#include "zone/db.h"
+
+typedef struct tcp_server tcp_server_t;
+
+typedef struct tcp_limits {
+    unsigned max_conns; /* open connections; more are accepted and closed */
+    unsigned idle_ms;   /* a connection with no progress for this long is closed */
+} tcp_limits_t;
+
+/* Starts the thread on `listen_fd` (listening, non-blocking; taken over and
+ * closed by tcp_server_join). It stops when `stop_fd` (an eventfd) becomes
+ * readable. Returns NULL on failure (listen_fd is then closed). */
+tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
+                               tcp_limits_t limits);
+/* Waits for the thread (after stop was signalled), closes every
+ * connection and the listening socket, frees. */
+void tcp_server_join(tcp_server_t *t);
+
+#endif
