@@ -105,7 +105,10 @@ static int open_socket(int family, int socktype, bool reuseport)
     if (fd < 0)
         return -1;
     int one = 1, zero = 0;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+    /* SO_REUSEADDR lets a restarted server listen despite old TCP
+     * connections in TIME_WAIT; on UDP it would let two processes share a
+     * port silently, so only TCP gets it. */
+    if ((socktype == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0)) {
         int saved = errno;

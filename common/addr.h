@@ -33,7 +33,7 @@ typedef struct addr_spec {
 int addr_spec_parse(const char *spec, addr_spec_t *out, char err[ADDR_ERR_MAX]);
 
 /* Creates a socket of `socktype` (SOCK_DGRAM or SOCK_STREAM) bound to the
- * spec, with SO_REUSEADDR, and SO_REUSEPORT when `reuseport` is set, close-
+ * spec, with SO_REUSEADDR for TCP, and SO_REUSEPORT when `reuseport` is set, close-
  * on-exec and non-blocking. For a wildcard spec the socket is IPv6 with
  * IPV6_V6ONLY=0, or IPv4 when IPv6 is unavailable. `port_override`, when not
  * zero, replaces the spec's port (so sockets after the first can join the
