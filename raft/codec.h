@@ -1,0 +1,59 @@
+/* raft/codec.h — the peer wire format: how raft_msg_t travels over TCP.
+ *
+ * A peer connection starts with a fixed 16-byte hello, then carries frames:
+ *
+ *   hello:  magic "\xD7RF\x01" (4) | version u8 | reserved u8[3] | sender id u64
+ *   frame:  body length u32 | body
+ *   body:   msg type u8 | from u64 | to u64 | term u64 | type-specific fields
+ *
+ * Everything is little-endian with explicit widths (no struct dumps). The
+ * magic's first byte is not ASCII, which is how the listener tells a peer
+ * from a person typing admin commands on the same port.
+ *
+ * Decoding is the trust boundary for bytes from the network: every length
+ * and count is checked against the frame, unknown types or flag bits and
+ * trailing bytes are errors, and entries must be contiguous. Decoded entries
+ * and snapshot bytes point into the frame buffer (no copy); the entry array
+ * comes from a caller-owned scratch buffer that the decoder grows. */
+#ifndef RAFT_CODEC_H
+#define RAFT_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raft/raft.h"
+
+#define RAFT_WIRE_MAGIC "\xD7RF\x01"
+#define RAFT_WIRE_MAGIC_LEN 4
+#define RAFT_WIRE_VERSION 1
+#define RAFT_HELLO_LEN 16
+/* Largest frame body accepted: a batch of max_bytes_per_msg (1 MiB by
+ * default) plus headers, or one maximal entry, with room to spare. */
+#define RAFT_FRAME_MAX (8u << 20)
+#define RAFT_FRAME_HEADER 4
+
+/* Writes the hello for `self` into out[RAFT_HELLO_LEN]. */
+void raft_codec_hello(uint8_t out[RAFT_HELLO_LEN], raft_id_t self);
+/* Checks a received hello; returns 0 and the sender's id, or -1 with *why. */
+int raft_codec_parse_hello(const uint8_t in[RAFT_HELLO_LEN], raft_id_t *sender,
+                           const char **why);
+
+/* Exact size of m's frame (header included). */
+size_t raft_codec_frame_size(const raft_msg_t *m);
+/* Writes m's frame into out, which has raft_codec_frame_size(m) bytes. */
+void raft_codec_encode(const raft_msg_t *m, uint8_t *out);
+
+/* Scratch space for decoded entry arrays, reused across frames. */
+typedef struct raft_codec_scratch {
+    raft_entry_t *entries;
+    size_t cap;
+} raft_codec_scratch_t;
+void raft_codec_scratch_free(raft_codec_scratch_t *s);
+
+/* Decodes one frame body (without its 4-byte length). On success m points
+ * into body and s; both must outlive m. Returns 0, or -1 with *why set to a
+ * static reason ("truncated append entry", "unknown message type 42", ...). */
+int raft_codec_decode(const uint8_t *body, size_t len, raft_msg_t *m,
+                      raft_codec_scratch_t *s, const char **why);
+
+#endif
