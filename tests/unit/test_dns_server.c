@@ -1,0 +1,438 @@
+/* tests/unit/test_dns_server.c — the DNS network server (dns/server.c,
+ * dns/udp.c, dns/tcp.c) over real loopback sockets: UDP batches, replies
+ * from the address queried on a wildcard socket, TCP framing, pipelining,
+ * split frames, half-close, idle timeout, the connection limit, zone swaps
+ * while queries run, start-up errors and clean stops (ASan/LSan). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dns/server.h"
+#include "zone/db.h"
+#include "zone/zone.h"
+
+static const char ZONE_TEXT[] =
+    "$ORIGIN foo.com.\n$TTL 3600\n"
+    "@ SOA dns.foo.com. admin.foo.com. 1 3600 600 604800 1800\n"
+    "@ NS dns.foo.com.\n"
+    "@ 60 A 1.2.3.4\n"
+    "www CNAME foo.com.\n";
+
+/* 127.0.0.2 is a loopback address too, but the kernel's own choice of
+ * source address towards 127.0.0.1 (the client) would be 127.0.0.1. */
+static uint32_t ipv4_target = INADDR_LOOPBACK;
+
+typedef struct fixture {
+    zonedb_handle_t *db;
+    dns_server_t *server;
+    uint16_t port;
+} fixture_t;
+
+static zone_index_t *seed_zone(const char *text)
+{
+    char err[ZONE_ERR_MAX];
+    zone_t *zone = zone_parse_text(text, strlen(text), "test", NULL, err);
+    if (zone == NULL)
+        fail_msg("zone: %s", err);
+    zone_index_t *zi = zone_index_build(zone, err);
+    zone_free(zone);
+    assert_non_null(zi);
+    return zi;
+}
+
+static void fixture_start(fixture_t *f, const char *addr, unsigned workers, unsigned max_conns,
+                          unsigned idle_ms)
+{
+    ipv4_target = INADDR_LOOPBACK;
+    f->db = zonedb_handle_new();
+    assert_int_equal(zonedb_handle_put_zone(f->db, seed_zone(ZONE_TEXT)), 0);
+    dns_server_opts_t opts = { .addr = addr, .workers = workers, .tcp_max_conns = max_conns,
+                               .tcp_idle_ms = idle_ms };
+    char err[DNS_SERVER_ERR_MAX];
+    f->server = dns_server_start(&opts, f->db, err);
+    if (f->server == NULL)
+        fail_msg("start: %s", err);
+    f->port = dns_server_port(f->server);
+    assert_true(f->port != 0);
+}
+
+static void fixture_stop(fixture_t *f)
+{
+    dns_server_stop(f->server);
+    zonedb_handle_free(f->db);
+}
+
+/* A query for `name` (dotted, no trailing dot) type A, class IN. */
+static size_t build_query(uint8_t *buf, uint16_t id, const char *name)
+{
+    size_t n = 0;
+    buf[n++] = (uint8_t)(id >> 8);
+    buf[n++] = (uint8_t)id;
+    memcpy(buf + n, "\0\0\0\1\0\0\0\0\0\0", 10);
+    n += 10;
+    while (*name) {
+        const char *dot = strchr(name, '.');
+        size_t len = dot ? (size_t)(dot - name) : strlen(name);
+        buf[n++] = (uint8_t)len;
+        memcpy(buf + n, name, len);
+        n += len;
+        name += len + (dot ? 1 : 0);
+    }
+    buf[n++] = 0;
+    memcpy(buf + n, "\0\1\0\1", 4);
+    return n + 4;
+}
+
+static uint16_t resp_id(const uint8_t *r) { return (uint16_t)(r[0] << 8 | r[1]); }
+static int resp_rcode(const uint8_t *r) { return r[3] & 0xf; }
+static bool resp_is_answer(const uint8_t *r) { return (r[2] & 0x80) != 0; }
+static bool resp_aa(const uint8_t *r) { return (r[2] & 0x04) != 0; }
+
+static int connect_to(int family, uint16_t port, int type)
+{
+    int fd = socket(family, type, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = { .tv_sec = 3 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        sin->sin_addr.s_addr = htonl(ipv4_target);
+        len = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        sin6->sin6_addr = in6addr_loopback;
+        len = sizeof *sin6;
+    }
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads exactly n bytes (TCP); false on EOF, error or timeout. */
+static bool read_exact(int fd, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(fd, buf + got, n - got, 0);
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* Reads one framed response; returns its length, 0 on EOF/timeout. */
+static size_t read_frame(int fd, uint8_t *buf, size_t cap)
+{
+    uint8_t len[2];
+    if (!read_exact(fd, len, 2))
+        return 0;
+    size_t n = (size_t)(len[0] << 8 | len[1]);
+    assert_true(n <= cap);
+    return read_exact(fd, buf, n) ? n : 0;
+}
+
+static size_t frame_query(uint8_t *buf, uint16_t id, const char *name)
+{
+    size_t n = build_query(buf + 2, id, name);
+    buf[0] = (uint8_t)(n >> 8);
+    buf[1] = (uint8_t)n;
+    return n + 2;
+}
+
+/* True when the peer closes within `ms`. */
+static bool closed_within(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, ms) <= 0)
+        return false;
+    uint8_t b;
+    return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+}
+
+static void test_udp_answers_every_query(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 2, 0, 0);
+    assert_int_equal(dns_server_workers(f.server), 2);
+    int fd = connect_to(AF_INET, f.port, SOCK_DGRAM);
+    enum { N = 64 };
+    uint8_t q[512], r[2048];
+    for (uint16_t id = 1; id <= N; id++) {
+        size_t n = build_query(q, id, id % 2 ? "foo.com" : "example.org");
+        assert_int_equal(send(fd, q, n, 0), (ssize_t)n);
+    }
+    bool seen[N + 1] = { false };
+    for (int i = 0; i < N; i++) {
+        ssize_t n = recv(fd, r, sizeof r, 0);
+        assert_true(n >= 12);
+        uint16_t id = resp_id(r);
+        assert_true(id >= 1 && id <= N && !seen[id]);
+        seen[id] = true;
+        assert_true(resp_is_answer(r));
+        if (id % 2) {
+            assert_int_equal(resp_rcode(r), 0);
+            assert_true(resp_aa(r));
+        } else {
+            assert_int_equal(resp_rcode(r), 5); /* REFUSED: not our zone */
+        }
+    }
+    /* A response (QR=1) and a runt are ignored, the next query answered. */
+    size_t n = build_query(q, 999, "foo.com");
+    q[2] |= 0x80;
+    send(fd, q, n, 0);
+    send(fd, q, 5, 0);
+    n = build_query(q, 1000, "foo.com");
+    send(fd, q, n, 0);
+    assert_true(recv(fd, r, sizeof r, 0) >= 12);
+    assert_int_equal(resp_id(r), 1000);
+    close(fd);
+    fixture_stop(&f);
+}
+
+/* A connected UDP socket accepts datagrams only from the address it sent
+ * to, so an answer arriving proves it left from the address queried. */
+static void check_wildcard_reply(int family, uint16_t port)
+{
+    int fd = connect_to(family, port, SOCK_DGRAM);
+    if (fd < 0 && family == AF_INET6)
+        return; /* no IPv6 loopback here */
+    assert_true(fd >= 0);
+    uint8_t q[512], r[2048];
+    size_t n = build_query(q, 42, "www.foo.com");
+    assert_int_equal(send(fd, q, n, 0), (ssize_t)n);
+    assert_true(recv(fd, r, sizeof r, 0) >= 12);
+    assert_int_equal(resp_id(r), 42);
+    close(fd);
+}
+
+static void test_wildcard_address_replies_from_queried_address(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, ":0", 1, 0, 0);
+    check_wildcard_reply(AF_INET, f.port);
+    check_wildcard_reply(AF_INET6, f.port);
+    ipv4_target = INADDR_LOOPBACK + 1;
+    check_wildcard_reply(AF_INET, f.port);
+    ipv4_target = INADDR_LOOPBACK;
+    int tcp = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_true(tcp >= 0);
+    close(tcp);
+    fixture_stop(&f);
+}
+
+static void test_tcp_pipelined_answers_in_order(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 0, 0);
+    int fd = connect_to(AF_INET, f.port, SOCK_STREAM);
+    enum { N = 200 };
+    static uint8_t all[N * 64];
+    size_t len = 0;
+    for (uint16_t id = 0; id < N; id++)
+        len += frame_query(all + len, id, id % 3 ? "foo.com" : "nope.foo.com");
+    assert_int_equal(send(fd, all, len, 0), (ssize_t)len);
+    uint8_t r[65535];
+    for (uint16_t id = 0; id < N; id++) {
+        size_t n = read_frame(fd, r, sizeof r);
+        assert_true(n >= 12);
+        assert_int_equal(resp_id(r), id);
+        assert_int_equal(resp_rcode(r), id % 3 ? 0 : 3);
+    }
+    close(fd);
+    fixture_stop(&f);
+}
+
+static void test_tcp_frame_split_byte_by_byte_and_half_close(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 0, 0);
+    int fd = connect_to(AF_INET, f.port, SOCK_STREAM);
+    uint8_t q[512], r[65535];
+    size_t len = frame_query(q, 7, "foo.com");
+    for (size_t i = 0; i < len; i++) {
+        assert_int_equal(send(fd, q + i, 1, 0), 1);
+        usleep(2000);
+    }
+    assert_true(read_frame(fd, r, sizeof r) >= 12);
+    assert_int_equal(resp_id(r), 7);
+    /* Two more, then half-close: both answered, then the server closes. */
+    len = frame_query(q, 8, "foo.com");
+    len += frame_query(q + len, 9, "www.foo.com");
+    assert_int_equal(send(fd, q, len, 0), (ssize_t)len);
+    shutdown(fd, SHUT_WR);
+    assert_true(read_frame(fd, r, sizeof r) >= 12);
+    assert_int_equal(resp_id(r), 8);
+    assert_true(read_frame(fd, r, sizeof r) >= 12);
+    assert_int_equal(resp_id(r), 9);
+    assert_true(closed_within(fd, 2000));
+    close(fd);
+    fixture_stop(&f);
+}
+
+static void test_tcp_junk_frames_skipped(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 0, 0);
+    int fd = connect_to(AF_INET, f.port, SOCK_STREAM);
+    uint8_t q[512], r[65535];
+    size_t len = 0;
+    q[len++] = 0; q[len++] = 0;                       /* empty frame */
+    q[len++] = 0; q[len++] = 3; memcpy(q + len, "abc", 3); len += 3; /* runt */
+    len += frame_query(q + len, 77, "foo.com");
+    assert_int_equal(send(fd, q, len, 0), (ssize_t)len);
+    assert_true(read_frame(fd, r, sizeof r) >= 12);
+    assert_int_equal(resp_id(r), 77);
+    close(fd);
+    fixture_stop(&f);
+}
+
+static void test_tcp_idle_timeout(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 0, 300);
+    int idle = connect_to(AF_INET, f.port, SOCK_STREAM);
+    int partial = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_int_equal(send(partial, "\0\40abc", 5, 0), 5); /* a frame never finished */
+    assert_true(closed_within(idle, 3000));
+    assert_true(closed_within(partial, 3000));
+    close(idle);
+    close(partial);
+    fixture_stop(&f);
+}
+
+static void test_tcp_connection_limit(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 2, 0);
+    int a = connect_to(AF_INET, f.port, SOCK_STREAM);
+    int b = connect_to(AF_INET, f.port, SOCK_STREAM);
+    uint8_t q[512], r[65535];
+    /* Make sure both are accepted before the third arrives. */
+    size_t len = frame_query(q, 1, "foo.com");
+    send(a, q, len, 0);
+    assert_true(read_frame(a, r, sizeof r) >= 12);
+    send(b, q, len, 0);
+    assert_true(read_frame(b, r, sizeof r) >= 12);
+    int c = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_true(closed_within(c, 2000));
+    close(c);
+    /* Once one closes, a new connection is served again. */
+    close(a);
+    usleep(100000);
+    int d = connect_to(AF_INET, f.port, SOCK_STREAM);
+    send(d, q, len, 0);
+    assert_true(read_frame(d, r, sizeof r) >= 12);
+    close(d);
+    close(b);
+    fixture_stop(&f);
+}
+
+typedef struct load_ctx {
+    uint16_t port;
+    atomic_bool done;
+    atomic_int answered, failed;
+} load_ctx_t;
+
+static void *udp_load(void *arg)
+{
+    load_ctx_t *ctx = arg;
+    int fd = connect_to(AF_INET, ctx->port, SOCK_DGRAM);
+    uint8_t q[512], r[2048];
+    for (uint16_t id = 0; !atomic_load(&ctx->done); id++) {
+        size_t n = build_query(q, id, "foo.com");
+        send(fd, q, n, 0);
+        ssize_t m = recv(fd, r, sizeof r, 0);
+        if (m >= 12 && resp_id(r) == id && resp_rcode(r) == 0)
+            atomic_fetch_add(&ctx->answered, 1);
+        else
+            atomic_fetch_add(&ctx->failed, 1);
+    }
+    close(fd);
+    return NULL;
+}
+
+static void test_zone_swaps_while_serving(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 2, 0, 0);
+    load_ctx_t ctx = { .port = f.port };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, udp_load, &ctx), 0);
+    for (int i = 0; i < 30; i++) {
+        assert_int_equal(zonedb_handle_put_zone(f.db, seed_zone(ZONE_TEXT)), 0);
+        usleep(5000);
+    }
+    atomic_store(&ctx.done, true);
+    pthread_join(th, NULL);
+    assert_true(atomic_load(&ctx.answered) > 0);
+    assert_int_equal(atomic_load(&ctx.failed), 0);
+    fixture_stop(&f);
+}
+
+static void test_start_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 0, 0);
+    char addr[64], err[DNS_SERVER_ERR_MAX];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)f.port);
+    dns_server_opts_t opts = { .addr = addr, .workers = 1 };
+    /* UDP joins the port (SO_REUSEPORT) but TCP is taken: refused. */
+    assert_null(dns_server_start(&opts, f.db, err));
+    assert_non_null(strstr(err, "Address already in use"));
+    opts.addr = "no port";
+    assert_null(dns_server_start(&opts, f.db, err));
+    assert_non_null(strstr(err, "missing port"));
+    fixture_stop(&f);
+}
+
+int main(void)
+{
+    log_set_level(LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_udp_answers_every_query),
+        cmocka_unit_test(test_wildcard_address_replies_from_queried_address),
+        cmocka_unit_test(test_tcp_pipelined_answers_in_order),
+        cmocka_unit_test(test_tcp_frame_split_byte_by_byte_and_half_close),
+        cmocka_unit_test(test_tcp_junk_frames_skipped),
+        cmocka_unit_test(test_tcp_idle_timeout),
+        cmocka_unit_test(test_tcp_connection_limit),
+        cmocka_unit_test(test_zone_swaps_while_serving),
+        cmocka_unit_test(test_start_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
