@@ -519,7 +519,10 @@ static zone_t *parse_top(const char *text, size_t len, const char *name, char *r
         }
         rc = parse_source(&p, &top);
     }
+    /* "No SOA" is reported at the last line of the file. */
     uint32_t last_line = top.line;
+    if (last_line > 1 && len > 0 && text[len - 1] == '\n')
+        last_line--;
     free(top.dir);
     free(top.real);
     free(p.rdata);
