@@ -1,0 +1,66 @@
+/* kv/sm_state.h — private to kv/statemachine.c and kv/sm_snapshot.c: the
+ * state the replicated state machine is made of, grouped so a restore can
+ * build a complete new one aside and swap it in whole. Not for other modules. */
+#ifndef KV_SM_STATE_H
+#define KV_SM_STATE_H
+
+#include <pthread.h>
+
+#include "kv/bytes.h"
+#include "kv/session.h"
+#include "kv/statemachine.h"
+#include "kv/store.h"
+
+/* A published zone. */
+typedef struct sm_zone {
+    zone_t *zone; /* owned; its origin is the key (canonical order) */
+    char node_id[KV_NODE_ID_MAX + 1];
+    uint64_t load_id;
+    uint64_t index;
+} sm_zone_t;
+
+/* A zone load whose last chunk has not applied yet. */
+typedef struct sm_staging {
+    uint8_t origin[NAME_MAX_WIRE];
+    char node_id[KV_NODE_ID_MAX + 1];
+    uint64_t load_id;
+    uint32_t total; /* chunks in the load */
+    uint32_t next;  /* the chunk expected next */
+    uint64_t rr_count;
+    kv_buf_t records; /* the records of chunks 0..next-1, concatenated */
+} sm_staging_t;
+
+typedef struct sm_state {
+    uint64_t applied;
+    kv_store_t *store;
+    sm_zone_t *zones; /* sorted by origin, canonical order */
+    size_t nzones, capzones;
+    sm_staging_t *staged; /* in the order the loads started */
+    size_t nstaged, capstaged;
+    kv_sessions_t *sessions;
+} sm_state_t;
+
+struct sm {
+    pthread_rwlock_t lock; /* readers vs. the apply thread's swaps */
+    sm_state_t st;
+    sm_zone_changed_fn on_zone;
+    void *on_zone_arg;
+};
+
+/* Allocates the empty maps; -1 on allocation failure (st then freed). */
+int sm_state_init(sm_state_t *st);
+void sm_state_free(sm_state_t *st);
+/* Position of origin in st->zones, or where it would go. */
+size_t sm_zones_find(const sm_state_t *st, const uint8_t *origin, bool *found);
+/* Inserts at pos (from sm_zones_find); -1 on allocation failure. */
+int sm_zones_insert(sm_state_t *st, size_t pos, const sm_zone_t *z);
+/* Appends a staged load (taking over its records buffer); -1 on failure. */
+int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
+/* Builds a zone from concatenated records (kv_records_valid already holds).
+ * NULL with err filled when zone_from_records refuses it. */
+zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
+                      uint64_t count, char err[ZONE_ERR_MAX]);
+/* Fills info for a published zone. */
+void sm_zone_info(const sm_zone_t *z, sm_zone_info_t *info);
+
+#endif

@@ -1,0 +1,479 @@
+/* kv/statemachine.c — applying committed entries (kv/statemachine.h): the
+ * KV map, staged and published zones, client-session dedup, and the readers
+ * other threads use. Snapshots are in kv/sm_snapshot.c.
+ *
+ * Every change is prepared outside the lock (decode, copy, zone rebuild) and
+ * swapped in under the write lock, so readers wait only for a pointer swap,
+ * never for a zone to be built. */
+#include "kv/statemachine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "kv/command.h"
+#include "kv/sm_state.h"
+
+/* Sessions are swept when the applied index crosses a multiple of this, a
+ * choice that depends only on indices, so all replicas sweep alike. */
+#define SWEEP_EVERY 1024u
+
+static void out_of_memory(const char *what)
+{
+    log_error("kv", "out of memory while applying (%s); stopping so the log is replayed", what);
+    abort();
+}
+
+static void set_msg(kv_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(kv_result_t *res, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->msg, sizeof res->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- state containers ---- */
+
+int sm_state_init(sm_state_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->store = kv_store_new();
+    st->sessions = kv_sessions_new();
+    if (!st->store || !st->sessions) {
+        sm_state_free(st);
+        return -1;
+    }
+    return 0;
+}
+
+void sm_state_free(sm_state_t *st)
+{
+    kv_store_free(st->store);
+    kv_sessions_free(st->sessions);
+    for (size_t i = 0; i < st->nzones; i++)
+        zone_free(st->zones[i].zone);
+    free(st->zones);
+    for (size_t i = 0; i < st->nstaged; i++)
+        kv_buf_free(&st->staged[i].records);
+    free(st->staged);
+    memset(st, 0, sizeof *st);
+}
+
+size_t sm_zones_find(const sm_state_t *st, const uint8_t *origin, bool *found)
+{
+    size_t lo = 0, hi = st->nzones;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (name_compare_canonical(st->zones[mid].zone->origin, origin) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < st->nzones && name_equal(st->zones[lo].zone->origin, origin);
+    return lo;
+}
+
+int sm_zones_insert(sm_state_t *st, size_t pos, const sm_zone_t *z)
+{
+    if (st->nzones == st->capzones) {
+        size_t cap = st->capzones ? st->capzones * 2 : 8;
+        sm_zone_t *v = realloc(st->zones, cap * sizeof *v);
+        if (!v)
+            return -1;
+        st->zones = v;
+        st->capzones = cap;
+    }
+    memmove(&st->zones[pos + 1], &st->zones[pos], (st->nzones - pos) * sizeof *st->zones);
+    st->zones[pos] = *z;
+    st->nzones++;
+    return 0;
+}
+
+int sm_staged_append(sm_state_t *st, const sm_staging_t *s)
+{
+    if (st->nstaged == st->capstaged) {
+        size_t cap = st->capstaged ? st->capstaged * 2 : 4;
+        sm_staging_t *v = realloc(st->staged, cap * sizeof *v);
+        if (!v)
+            return -1;
+        st->staged = v;
+        st->capstaged = cap;
+    }
+    st->staged[st->nstaged++] = *s;
+    return 0;
+}
+
+static sm_staging_t *staged_find(sm_state_t *st, const uint8_t *origin)
+{
+    for (size_t i = 0; i < st->nstaged; i++)
+        if (name_equal(st->staged[i].origin, origin))
+            return &st->staged[i];
+    return NULL;
+}
+
+/* Frees a staged load and closes the gap, keeping start order. */
+static void staged_drop(sm_state_t *st, sm_staging_t *s)
+{
+    size_t i = (size_t)(s - st->staged);
+    kv_buf_free(&s->records);
+    memmove(&st->staged[i], &st->staged[i + 1], (st->nstaged - i - 1) * sizeof *st->staged);
+    st->nstaged--;
+}
+
+zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
+                      uint64_t count, char err[ZONE_ERR_MAX])
+{
+    zone_rr_t *rrs = count ? malloc(count * sizeof *rrs) : NULL;
+    if (count && !rrs) {
+        snprintf(err, ZONE_ERR_MAX, "out of memory");
+        return NULL;
+    }
+    size_t pos = 0, n = 0;
+    while (n < count && kv_records_next(records, len, &pos, &rrs[n]))
+        n++;
+    zone_t *z = zone_from_records(origin, rrs, n, err);
+    free(rrs);
+    return z;
+}
+
+void sm_zone_info(const sm_zone_t *z, sm_zone_info_t *info)
+{
+    info->origin = z->zone->origin;
+    info->serial = z->zone->serial;
+    info->rr_count = z->zone->count;
+    info->node_id = z->node_id;
+    info->load_id = z->load_id;
+    info->index = z->index;
+}
+
+/* ---- lifecycle ---- */
+
+sm_t *sm_new(sm_zone_changed_fn on_zone, void *arg)
+{
+    sm_t *sm = calloc(1, sizeof *sm);
+    if (!sm)
+        return NULL;
+    if (sm_state_init(&sm->st) < 0) {
+        free(sm);
+        return NULL;
+    }
+    pthread_rwlock_init(&sm->lock, NULL);
+    sm->on_zone = on_zone;
+    sm->on_zone_arg = arg;
+    return sm;
+}
+
+void sm_free(sm_t *sm)
+{
+    if (!sm)
+        return;
+    sm_state_free(&sm->st);
+    pthread_rwlock_destroy(&sm->lock);
+    free(sm);
+}
+
+static void notify_zone(sm_t *sm, const uint8_t *origin, const zone_t *zone)
+{
+    if (sm->on_zone)
+        sm->on_zone(sm->on_zone_arg, origin, zone);
+}
+
+/* ---- KV commands ---- */
+
+static void apply_set(sm_t *sm, const kv_cmd_t *cmd, kv_result_t *res)
+{
+    pthread_rwlock_wrlock(&sm->lock);
+    int rc = kv_store_set(sm->st.store, cmd->key, cmd->key_len, cmd->value, cmd->value_len);
+    pthread_rwlock_unlock(&sm->lock);
+    if (rc < 0)
+        out_of_memory("kv set");
+    res->status = KV_OK;
+}
+
+static void apply_del(sm_t *sm, const kv_cmd_t *cmd, kv_result_t *res)
+{
+    pthread_rwlock_wrlock(&sm->lock);
+    bool existed = kv_store_del(sm->st.store, cmd->key, cmd->key_len);
+    pthread_rwlock_unlock(&sm->lock);
+    res->status = KV_OK;
+    set_msg(res, existed ? "deleted" : "no such key");
+}
+
+/* ---- zones ---- */
+
+/* Swaps `zone` in as the published zone of its origin, then notifies. */
+static void publish_zone(sm_t *sm, zone_t *zone, const sm_staging_t *from, uint64_t index)
+{
+    sm_zone_t z = { .zone = zone, .load_id = from->load_id, .index = index };
+    memcpy(z.node_id, from->node_id, sizeof z.node_id);
+    zone_t *old = NULL;
+    char old_loader[KV_NODE_ID_MAX + 1] = "";
+    pthread_rwlock_wrlock(&sm->lock);
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, zone->origin, &found);
+    if (found) {
+        old = sm->st.zones[pos].zone;
+        memcpy(old_loader, sm->st.zones[pos].node_id, sizeof old_loader);
+        sm->st.zones[pos] = z;
+    } else if (sm_zones_insert(&sm->st, pos, &z) < 0) {
+        pthread_rwlock_unlock(&sm->lock);
+        out_of_memory("zone table");
+    }
+    pthread_rwlock_unlock(&sm->lock);
+    char text[NAME_MAX_TEXT];
+    name_to_text(zone->origin, text, sizeof text);
+    if (old && strcmp(old_loader, from->node_id) != 0)
+        log_warn("kv", "zone %s loaded by node %s replaces the one loaded by node %s (the later load wins)",
+                 text, from->node_id, old_loader);
+    log_info("kv", "zone %s published: %zu records, serial %u, from node %s",
+             text, zone->count, zone->serial, from->node_id);
+    zone_free(old); /* no reader can reach it: the swap was under the lock */
+    notify_zone(sm, zone->origin, zone);
+}
+
+/* Starts a staged load for a chunk 0, abandoning any partial load of the
+ * same origin. */
+static sm_staging_t *start_load(sm_t *sm, const kv_cmd_t *cmd)
+{
+    sm_staging_t *old = staged_find(&sm->st, cmd->origin);
+    if (old) {
+        char text[NAME_MAX_TEXT];
+        name_to_text(cmd->origin, text, sizeof text);
+        log_info("kv", "zone %s: load %llu from node %s abandoned (chunk %u of %u) for a new load",
+                 text, (unsigned long long)old->load_id, old->node_id, old->next, old->total);
+        staged_drop(&sm->st, old);
+    }
+    sm_staging_t s;
+    memset(&s, 0, sizeof s);
+    memcpy(s.origin, cmd->origin, name_wire_len(cmd->origin));
+    memcpy(s.node_id, cmd->node_id, cmd->node_id_len);
+    s.load_id = cmd->load_id;
+    s.total = cmd->chunk_total;
+    kv_buf_init(&s.records);
+    if (sm_staged_append(&sm->st, &s) < 0)
+        out_of_memory("zone staging");
+    return &sm->st.staged[sm->st.nstaged - 1];
+}
+
+/* True when the chunk is the next one of the staged load `s`. */
+static bool continues_load(const sm_staging_t *s, const kv_cmd_t *cmd)
+{
+    return s && s->load_id == cmd->load_id && s->total == cmd->chunk_total &&
+           s->next == cmd->chunk_no && strlen(s->node_id) == cmd->node_id_len &&
+           memcmp(s->node_id, cmd->node_id, cmd->node_id_len) == 0;
+}
+
+static void finish_load(sm_t *sm, sm_staging_t *s, uint64_t index, kv_result_t *res)
+{
+    char err[ZONE_ERR_MAX] = "";
+    zone_t *zone = sm_zone_build(s->origin, s->records.data, s->records.len, s->rr_count, err);
+    if (!zone) {
+        char text[NAME_MAX_TEXT];
+        name_to_text(s->origin, text, sizeof text);
+        log_warn("kv", "zone %s from node %s refused, the previous version stays: %s",
+                 text, s->node_id, err);
+        res->status = KV_ERR_BAD_ZONE;
+        set_msg(res, "%s", err);
+    } else {
+        res->status = KV_OK;
+        set_msg(res, "zone published: %zu records, serial %u", zone->count, zone->serial);
+        publish_zone(sm, zone, s, index);
+    }
+    staged_drop(&sm->st, s);
+}
+
+static void apply_zone_chunk(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
+{
+    sm_staging_t *s = cmd->chunk_no == 0 ? start_load(sm, cmd) : staged_find(&sm->st, cmd->origin);
+    if (!continues_load(s, cmd)) {
+        res->status = KV_ERR_STALE_LOAD;
+        set_msg(res, "chunk %u of load %llu does not continue a staged load",
+                cmd->chunk_no, (unsigned long long)cmd->load_id);
+        return;
+    }
+    kv_buf_put(&s->records, cmd->records, cmd->records_len);
+    if (s->records.failed)
+        out_of_memory("zone staging");
+    s->rr_count += cmd->rr_count;
+    s->next++;
+    if (s->next == s->total) {
+        finish_load(sm, s, index, res);
+        return;
+    }
+    res->status = KV_OK;
+    set_msg(res, "staged chunk %u of %u", s->next, s->total);
+}
+
+static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, kv_result_t *res)
+{
+    sm_staging_t *s = staged_find(&sm->st, cmd->origin);
+    if (s)
+        staged_drop(&sm->st, s);
+    zone_t *old = NULL;
+    pthread_rwlock_wrlock(&sm->lock);
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, cmd->origin, &found);
+    if (found) {
+        old = sm->st.zones[pos].zone;
+        memmove(&sm->st.zones[pos], &sm->st.zones[pos + 1],
+                (sm->st.nzones - pos - 1) * sizeof *sm->st.zones);
+        sm->st.nzones--;
+    }
+    pthread_rwlock_unlock(&sm->lock);
+    res->status = KV_OK;
+    set_msg(res, found ? "zone deleted" : "no such zone");
+    if (found) {
+        notify_zone(sm, cmd->origin, NULL);
+        zone_free(old);
+    }
+}
+
+/* ---- apply ---- */
+
+static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
+{
+    switch (cmd->type) {
+    case KV_CMD_SET: apply_set(sm, cmd, res); break;
+    case KV_CMD_DEL: apply_del(sm, cmd, res); break;
+    case KV_CMD_ZONE_CHUNK: apply_zone_chunk(sm, cmd, index, res); break;
+    case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, res); break;
+    }
+}
+
+static void set_applied(sm_t *sm, uint64_t index)
+{
+    uint64_t prev = sm->st.applied;
+    pthread_rwlock_wrlock(&sm->lock);
+    sm->st.applied = index;
+    pthread_rwlock_unlock(&sm->lock);
+    if (prev / SWEEP_EVERY != index / SWEEP_EVERY)
+        kv_sessions_sweep(sm->st.sessions, index);
+}
+
+/* Applies a decoded command through its client session. */
+static void apply_in_session(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
+{
+    if (cmd->client_id == 0) {
+        dispatch(sm, cmd, index, res);
+        return;
+    }
+    switch (kv_sessions_check(sm->st.sessions, cmd->client_id, cmd->seq, index, res)) {
+    case KV_DEDUP_DUPLICATE:
+        return;
+    case KV_DEDUP_TOO_OLD:
+        res->status = KV_ERR_SESSION_TOO_OLD;
+        set_msg(res, "seq %llu of client %llu is older than its session remembers",
+                (unsigned long long)cmd->seq, (unsigned long long)cmd->client_id);
+        return;
+    case KV_DEDUP_NEW:
+        break;
+    }
+    dispatch(sm, cmd, index, res);
+    if (kv_sessions_record(sm->st.sessions, cmd->client_id, cmd->seq, index, res) < 0)
+        out_of_memory("session");
+}
+
+void sm_apply(sm_t *sm, uint64_t index, const uint8_t *data, size_t len, kv_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    if (index <= sm->st.applied) {
+        res->status = KV_ERR_ALREADY_APPLIED;
+        set_msg(res, "index %llu already applied", (unsigned long long)index);
+        return;
+    }
+    if (len > 0) {
+        kv_cmd_t cmd;
+        const char *err = NULL;
+        if (kv_cmd_decode(data, len, &cmd, &err) < 0) {
+            res->status = KV_ERR_MALFORMED;
+            set_msg(res, "%s", err);
+            log_warn("kv", "entry %llu refused: %s", (unsigned long long)index, err);
+        } else {
+            apply_in_session(sm, &cmd, index, res);
+        }
+    }
+    set_applied(sm, index);
+}
+
+/* ---- readers ---- */
+
+uint64_t sm_applied_index(sm_t *sm)
+{
+    pthread_rwlock_rdlock(&sm->lock);
+    uint64_t v = sm->st.applied;
+    pthread_rwlock_unlock(&sm->lock);
+    return v;
+}
+
+int sm_kv_get(sm_t *sm, const uint8_t *key, size_t key_len, uint8_t **value, size_t *value_len)
+{
+    int rc = 0;
+    const uint8_t *v;
+    size_t n;
+    *value = NULL;
+    *value_len = 0;
+    pthread_rwlock_rdlock(&sm->lock);
+    if (kv_store_get(sm->st.store, key, key_len, &v, &n)) {
+        *value = malloc(n ? n : 1);
+        if (*value) {
+            memcpy(*value, v, n);
+            *value_len = n;
+            rc = 1;
+        } else {
+            rc = -1;
+        }
+    }
+    pthread_rwlock_unlock(&sm->lock);
+    return rc;
+}
+
+size_t sm_kv_count(sm_t *sm)
+{
+    pthread_rwlock_rdlock(&sm->lock);
+    size_t n = kv_store_count(sm->st.store);
+    pthread_rwlock_unlock(&sm->lock);
+    return n;
+}
+
+void sm_zone_list(sm_t *sm, void (*fn)(void *arg, const sm_zone_info_t *info), void *arg)
+{
+    pthread_rwlock_rdlock(&sm->lock);
+    for (size_t i = 0; i < sm->st.nzones; i++) {
+        sm_zone_info_t info;
+        sm_zone_info(&sm->st.zones[i], &info);
+        fn(arg, &info);
+    }
+    pthread_rwlock_unlock(&sm->lock);
+}
+
+size_t sm_zone_count(sm_t *sm)
+{
+    pthread_rwlock_rdlock(&sm->lock);
+    size_t n = sm->st.nzones;
+    pthread_rwlock_unlock(&sm->lock);
+    return n;
+}
+
+bool sm_zone_with(sm_t *sm, const uint8_t *origin,
+                  void (*fn)(void *arg, const zone_t *zone, const sm_zone_info_t *info),
+                  void *arg)
+{
+    pthread_rwlock_rdlock(&sm->lock);
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, origin, &found);
+    if (found) {
+        sm_zone_info_t info;
+        sm_zone_info(&sm->st.zones[pos], &info);
+        fn(arg, sm->st.zones[pos].zone, &info);
+    }
+    pthread_rwlock_unlock(&sm->lock);
+    return found;
+}
+
+size_t sm_staged_count(sm_t *sm)
+{
+    return sm->st.nstaged; /* apply thread only: staging takes no lock */
+}
