@@ -2,9 +2,9 @@
  * named-checkzone checks (see zone_build.h); also zone_from_records and
  * zone_free, because this file owns the zone's memory layout.
  *
- * Memory: every owner name and rdata lives in the zone's arena (chunks of
- * ARENA_CHUNK bytes, freed together by zone_free): no malloc per record.
- * zone->rrs is one array grown by doubling. Records with the same owner
+ * Memory: every owner name and rdata lives in the zone's arena (chunks
+ * growing up to ARENA_CHUNK bytes, freed together by zone_free): no malloc
+ * per record. zone->rrs is one array grown by doubling. Records with the same owner
  * share one copy of the owner name (the first spelling seen).
  *
  * Indexes (freed by zb_finish/zb_abort, never part of the zone):
@@ -86,7 +86,13 @@ static uint8_t *arena_alloc(struct zone_arena *a, size_t n)
 {
     struct arena_chunk *c = a->head;
     if (c == NULL || c->size - c->used < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        /* Chunks double from 4 KiB up to ARENA_CHUNK, so small zones stay
+         * small and big ones need few mallocs. */
+        size_t size = c == NULL ? 4096 : c->size * 2;
+        if (size > ARENA_CHUNK)
+            size = ARENA_CHUNK;
+        if (size < n)
+            size = n;
         c = malloc(sizeof *c + size);
         if (c == NULL)
             return NULL;

@@ -329,6 +329,57 @@ static void test_bad_inputs(void **state)
     expect_error(text, NULL, "t.zone:4: TXT rdata: character string longer than 255 octets");
 }
 
+/* Hostile input: random mutations of a rich zone must never crash (this
+ * test is meant to run under ASan/UBSan) and whatever is accepted must
+ * satisfy the zone invariants. Deterministic: fixed seed. */
+static void test_mutations_never_crash(void **state)
+{
+    (void)state;
+    static const char base[] = HEAD
+        "www 60 IN A 10.0.0.1\n"
+        "  AAAA 2001:db8::1\n"
+        "m MX ( 10 ; pref\n mail.example.com. )\n"
+        "t TXT \"a\\\"b\" c\\059d \"\\255\"\n"
+        "s SRV 1 2 3 t\\.x\n"
+        "c CNAME www\n"
+        "@ CAA 0 issue \"ca\"\n"
+        "u TYPE65400 \\# 2 0a0b\n";
+    static const char alphabet[] = "()\";\\\n \t$@.0123456789aZ#\xff";
+    char text[sizeof base + 8];
+    static char shown[RDATA_TEXT_MAX];
+    unsigned seed = 12345;
+    size_t accepted = 0;
+    for (int iter = 0; iter < 4000; iter++) {
+        memcpy(text, base, sizeof base);
+        size_t len = sizeof base - 1;
+        int edits = 1 + iter % 4;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % len;
+            seed = seed * 1103515245u + 12345u;
+            text[at] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+        }
+        char err[ZONE_ERR_MAX];
+        zone_t *z = zone_parse_text(text, len, "m.zone", NULL, err);
+        if (z == NULL) {
+            assert_true(strncmp(err, "m.zone:", 7) == 0);
+            continue;
+        }
+        accepted++;
+        for (size_t i = 0; i < z->count; i++) {
+            const zone_rr_t *rr = &z->rrs[i];
+            const char *why = NULL;
+            assert_true(name_is_subdomain(rr->owner, z->origin));
+            assert_true(rrtype_rdata_valid(rr->type, rr->rdata, rr->rdlen, &why));
+            assert_true(rr->ttl <= TTL_MAX);
+            assert_true(rrtype_rdata_to_text(rr->type, rr->rdata, rr->rdlen, shown, sizeof shown) >= 0);
+        }
+        zone_free(z);
+    }
+    /* Some mutations land in comments or keep the file valid. */
+    assert_true(accepted > 0);
+}
+
 /* ---- $INCLUDE ---- */
 
 static char tmpdir[64];
@@ -505,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_merged),
         cmocka_unit_test(test_origin_parameter),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_mutations_never_crash),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_include_errors),
         cmocka_unit_test(test_from_records),
