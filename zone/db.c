@@ -41,11 +41,14 @@
 
 struct db_node {
     const uint8_t *name; /* lowercased wire name, in the index's name arena */
-    const db_rrset_t *rrsets; /* this node's run in the index's rrsets array */
-    uint32_t hash32;     /* low bits of name_hash(name) */
-    uint32_t rrset_first; /* the same run as an offset, while building */
-    uint32_t rrset_count;
-    uint32_t flags;
+    union {
+        const db_rrset_t *rrsets; /* this node's run in the index's rrsets */
+        size_t rrset_first;       /* the same run as an offset, while building
+                                   * (the array still moves then) */
+    } run;
+    uint32_t hash32;              /* low bits of name_hash(name) */
+    uint32_t rrset_count : 24;    /* at most 65536 types exist */
+    uint32_t flags : 8;
 };
 
 /* A list of fixed-size blocks: pointers into it stay valid while it grows. */
@@ -234,7 +237,7 @@ static void put_rdata(zone_index_t *zi, const zone_rr_t *rr)
 static void build_node_rrsets(zone_index_t *zi, db_node_t *node, const zone_rr_t *rrs,
                               const uint32_t *slice, size_t n)
 {
-    node->rrset_first = (uint32_t)zi->rrset_count;
+    node->run.rrset_first = zi->rrset_count;
     size_t i = 0;
     while (i < n) {
         const zone_rr_t *first = &rrs[slice[i]];
@@ -256,7 +259,7 @@ static void build_node_rrsets(zone_index_t *zi, db_node_t *node, const zone_rr_t
         set->ttl = rrs[first_pos].ttl; /* the TTL written first in the zone */
         set->rdata_len = (uint32_t)(zi->rdata + zi->rdata_len - set->rdata);
     }
-    node->rrset_count = (uint32_t)zi->rrset_count - node->rrset_first;
+    node->rrset_count = (uint32_t)(zi->rrset_count - node->run.rrset_first) & 0xffffffu;
 }
 
 static void set_err(char *err, const char *fmt, const uint8_t *name)
@@ -345,7 +348,7 @@ static void finish_nodes(zone_index_t *zi)
 {
     for (size_t n = 0; n < zi->node_count; n++) {
         db_node_t *node = &zi->nodes[n];
-        node->rrsets = zi->rrsets + node->rrset_first;
+        node->run.rrsets = zi->rrsets + node->run.rrset_first;
         if (is_wildcard(node->name))
             node->flags |= DB_NODE_WILDCARD;
         if (!(node->flags & DB_NODE_APEX) && db_node_rrset(node, 2 /* NS */))
@@ -407,6 +410,13 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
         return NULL;
     }
     free(rr_node);
+    /* Nothing points into the node array (the table holds indices): give
+     * back what the doubling left unused. */
+    db_node_t *nodes = realloc(zi->nodes, zi->node_count * sizeof *nodes);
+    if (nodes) {
+        zi->nodes = nodes;
+        zi->node_cap = zi->node_count;
+    }
     finish_nodes(zi);
     return zi;
 }
@@ -452,7 +462,7 @@ size_t db_node_rrset_count(const db_node_t *node) { return node->rrset_count; }
 
 const db_rrset_t *db_node_rrset_at(const db_node_t *node, size_t i)
 {
-    return i < node->rrset_count ? &node->rrsets[i] : NULL;
+    return i < node->rrset_count ? &node->run.rrsets[i] : NULL;
 }
 
 const db_rrset_t *db_node_rrset(const db_node_t *node, uint16_t type)
@@ -460,9 +470,9 @@ const db_rrset_t *db_node_rrset(const db_node_t *node, uint16_t type)
     /* Few types per node: a linear scan over the sorted run beats a
      * binary search at these sizes. */
     for (uint32_t i = 0; i < node->rrset_count; i++) {
-        if (node->rrsets[i].type == type)
-            return &node->rrsets[i];
-        if (node->rrsets[i].type > type)
+        if (node->run.rrsets[i].type == type)
+            return &node->run.rrsets[i];
+        if (node->run.rrsets[i].type > type)
             break;
     }
     return NULL;
