@@ -30,8 +30,9 @@ def records(n, origin, rng):
     while count < n:
         name = f"h{i}"
         kind = i % 10
+        ttl = rng.randint(60, 86400)
         if kind < 4:
-            yield f"{name} {rng.randint(60, 86400)} IN A 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+            yield f"{name} {ttl} IN A 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
         elif kind == 4:
             yield f"{name} AAAA 2001:db8:{(i >> 16) & 0xffff:x}::{i & 0xffff:x}"
         elif kind == 5:
@@ -47,7 +48,8 @@ def records(n, origin, rng):
         count += 1
         # A second record for the same owner, written with the owner omitted.
         if count < n and kind in (0, 1):
-            yield f"    A 172.16.{(i >> 8) & 255}.{i & 255}"
+            # Same TTL: an RRset has one TTL (RFC 2181 §5.2).
+            yield f"    {ttl} A 172.16.{(i >> 8) & 255}.{i & 255}"
             count += 1
         i += 1
 
