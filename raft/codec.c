@@ -114,19 +114,23 @@ static bool get_bool(reader_t *r, const char *why)
 
 /* ---- hello --------------------------------------------------------------- */
 
-void raft_codec_hello(uint8_t out[RAFT_HELLO_LEN], raft_id_t self)
+size_t raft_codec_hello(uint8_t *out, const raft_hello_t *h)
 {
+    size_t name_len = strnlen(h->name, RAFT_NAME_MAX - 1);
+    size_t addr_len = strnlen(h->addr, RAFT_ADDR_MAX - 1);
     writer_t w = { out };
     put_bytes(&w, (const uint8_t *)RAFT_WIRE_MAGIC, RAFT_WIRE_MAGIC_LEN);
     put_u8(&w, RAFT_WIRE_VERSION);
     put_u8(&w, 0);
-    put_u8(&w, 0);
-    put_u8(&w, 0);
-    put_u64(&w, self);
+    put_u8(&w, (uint8_t)name_len);
+    put_u8(&w, (uint8_t)addr_len);
+    put_u64(&w, h->id);
+    put_bytes(&w, (const uint8_t *)h->name, name_len);
+    put_bytes(&w, (const uint8_t *)h->addr, addr_len);
+    return RAFT_HELLO_LEN + name_len + addr_len;
 }
 
-int raft_codec_parse_hello(const uint8_t in[RAFT_HELLO_LEN], raft_id_t *sender,
-                           const char **why)
+int raft_codec_hello_rest(const uint8_t in[RAFT_HELLO_LEN], const char **why)
 {
     if (memcmp(in, RAFT_WIRE_MAGIC, RAFT_WIRE_MAGIC_LEN) != 0) {
         *why = "bad magic";
@@ -136,12 +140,50 @@ int raft_codec_parse_hello(const uint8_t in[RAFT_HELLO_LEN], raft_id_t *sender,
         *why = "unsupported protocol version";
         return -1;
     }
-    reader_t r = { in + 8, 8, NULL };
-    *sender = get_u64(&r, "truncated hello");
-    if (*sender == 0) {
+    if (in[6] >= RAFT_NAME_MAX || in[7] >= RAFT_ADDR_MAX) {
+        *why = "name or address too long";
+        return -1;
+    }
+    return in[6] + in[7];
+}
+
+static bool printable(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] <= 0x20 || p[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+int raft_codec_parse_hello(const uint8_t *in, size_t len, raft_hello_t *h, const char **why)
+{
+    if (len < RAFT_HELLO_LEN) {
+        *why = "truncated hello";
+        return -1;
+    }
+    int rest = raft_codec_hello_rest(in, why);
+    if (rest < 0)
+        return -1;
+    if (len != RAFT_HELLO_LEN + (size_t)rest) {
+        *why = "hello length mismatch";
+        return -1;
+    }
+    reader_t r = { in + 8, len - 8, NULL };
+    memset(h, 0, sizeof *h);
+    h->id = get_u64(&r, "truncated hello");
+    if (h->id == 0) {
         *why = "sender id 0";
         return -1;
     }
+    size_t name_len = in[6], addr_len = in[7];
+    const uint8_t *name = get_bytes(&r, name_len, "truncated hello");
+    const uint8_t *addr = get_bytes(&r, addr_len, "truncated hello");
+    if (r.why || !printable(name, name_len) || !printable(addr, addr_len)) {
+        *why = r.why ? r.why : "unprintable name or address in hello";
+        return -1;
+    }
+    memcpy(h->name, name, name_len);
+    memcpy(h->addr, addr, addr_len);
     return 0;
 }
 

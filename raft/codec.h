@@ -2,7 +2,8 @@
  *
  * A peer connection starts with a fixed 16-byte hello, then carries frames:
  *
- *   hello:  magic "\xD7RF\x01" (4) | version u8 | reserved u8[3] | sender id u64
+ *   hello:  magic "\xD7RF\x01" (4) | version u8 | reserved u8 | name length u8 |
+ *           address length u8 | sender id u64 | name | address
  *   frame:  body length u32 | body
  *   body:   msg type u8 | from u64 | to u64 | term u64 | type-specific fields
  *
@@ -32,11 +33,29 @@
 #define RAFT_FRAME_MAX (8u << 20)
 #define RAFT_FRAME_HEADER 4
 
-/* Writes the hello for `self` into out[RAFT_HELLO_LEN]. */
-void raft_codec_hello(uint8_t out[RAFT_HELLO_LEN], raft_id_t self);
-/* Checks a received hello; returns 0 and the sender's id, or -1 with *why. */
-int raft_codec_parse_hello(const uint8_t in[RAFT_HELLO_LEN], raft_id_t *sender,
-                           const char **why);
+/* Frame bodies whose first byte is at least this are not Raft messages but
+ * runtime frames (e.g. a follower forwarding a proposal); the transport hands
+ * them up undecoded. */
+#define RAFT_FRAME_APP_MIN 64
+
+/* Who is on the other end of a peer connection: its Raft id, its name (the
+ * daemon's -id) and the address it can be reached at. */
+#define RAFT_NAME_MAX 64
+#define RAFT_ADDR_MAX 128
+typedef struct raft_hello {
+    raft_id_t id;
+    char name[RAFT_NAME_MAX];   /* NUL-terminated */
+    char addr[RAFT_ADDR_MAX];   /* NUL-terminated */
+} raft_hello_t;
+
+/* Writes the hello into out (RAFT_HELLO_LEN + name + address bytes, at most
+ * RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX); returns its length. */
+size_t raft_codec_hello(uint8_t *out, const raft_hello_t *h);
+/* Checks the fixed part of a received hello; returns how many more bytes
+ * (name + address) follow, or -1 with *why. */
+int raft_codec_hello_rest(const uint8_t in[RAFT_HELLO_LEN], const char **why);
+/* Parses a whole hello of `len` bytes into *h; 0, or -1 with *why. */
+int raft_codec_parse_hello(const uint8_t *in, size_t len, raft_hello_t *h, const char **why);
 
 /* Exact size of m's frame (header included). */
 size_t raft_codec_frame_size(const raft_msg_t *m);

@@ -251,25 +251,41 @@ static void test_hostile_frames(void **state)
 static void test_hello(void **state)
 {
     (void)state;
-    uint8_t h[RAFT_HELLO_LEN];
-    raft_codec_hello(h, 0x1122334455667788ull);
+    uint8_t h[RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX];
+    raft_hello_t in = { .id = 0x1122334455667788ull, .name = "id0", .addr = "127.0.0.1:8300" };
+    size_t n = raft_codec_hello(h, &in);
+    assert_int_equal(n, RAFT_HELLO_LEN + 3 + 14);
     assert_true(h[0] >= 0x80); /* not ASCII: tells a peer from a person */
-    raft_id_t id = 0;
     const char *why = NULL;
-    assert_int_equal(raft_codec_parse_hello(h, &id, &why), 0);
-    assert_int_equal(id, 0x1122334455667788ull);
+    assert_int_equal(raft_codec_hello_rest(h, &why), 17);
+    raft_hello_t out;
+    assert_int_equal(raft_codec_parse_hello(h, n, &out, &why), 0);
+    assert_int_equal(out.id, in.id);
+    assert_string_equal(out.name, "id0");
+    assert_string_equal(out.addr, "127.0.0.1:8300");
 
-    uint8_t bad[RAFT_HELLO_LEN];
-    memcpy(bad, h, sizeof bad);
+    uint8_t bad[sizeof h];
+    memcpy(bad, h, n);
     bad[1] = 'X';
-    assert_int_equal(raft_codec_parse_hello(bad, &id, &why), -1);
+    assert_int_equal(raft_codec_hello_rest(bad, &why), -1);
     assert_string_equal(why, "bad magic");
-    memcpy(bad, h, sizeof bad);
+    memcpy(bad, h, n);
     bad[4] = 2;
-    assert_int_equal(raft_codec_parse_hello(bad, &id, &why), -1);
+    assert_int_equal(raft_codec_parse_hello(bad, n, &out, &why), -1);
     assert_string_equal(why, "unsupported protocol version");
-    raft_codec_hello(bad, 0);
-    assert_int_equal(raft_codec_parse_hello(bad, &id, &why), -1);
+    memcpy(bad, h, n);
+    bad[6] = 200;
+    assert_int_equal(raft_codec_hello_rest(bad, &why), -1);
+    assert_string_equal(why, "name or address too long");
+    memcpy(bad, h, n);
+    bad[RAFT_HELLO_LEN + 1] = '\n';
+    assert_int_equal(raft_codec_parse_hello(bad, n, &out, &why), -1);
+    assert_string_equal(why, "unprintable name or address in hello");
+    assert_int_equal(raft_codec_parse_hello(h, n - 1, &out, &why), -1);
+    assert_string_equal(why, "hello length mismatch");
+    in.id = 0;
+    n = raft_codec_hello(bad, &in);
+    assert_int_equal(raft_codec_parse_hello(bad, n, &out, &why), -1);
     assert_string_equal(why, "sender id 0");
 }
 

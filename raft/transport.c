@@ -1,0 +1,685 @@
+/* raft/transport.c — peer TCP connections for the Raft thread (see
+ * transport.h for the model: one outgoing connection per peer, incoming
+ * connections only read, people handed to the admin side).
+ *
+ * Buffers: an outgoing peer owns a queue of encoded frames (bytes
+ * [start, start+len) of a growable array); an incoming connection owns a
+ * read buffer that grows to the largest frame it must hold and no further
+ * (RAFT_FRAME_MAX). Frames are decoded in place: the entries handed to the
+ * Raft core point into the read buffer and are copied by the core. */
+#include "raft/transport.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+
+enum {
+    BACKOFF_MIN_MS = 50,
+    BACKOFF_MAX_MS = 5000,
+    READ_CHUNK = 64 * 1024,
+    HELLO_MAX = RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX,
+};
+
+/* ---- byte queue ------------------------------------------------------------ */
+
+typedef struct bytebuf {
+    uint8_t *data;
+    size_t start, len, cap;
+} bytebuf_t;
+
+static bool bytebuf_reserve(bytebuf_t *b, size_t extra)
+{
+    if (b->start > 0 && b->start + b->len + extra > b->cap) {
+        memmove(b->data, b->data + b->start, b->len);
+        b->start = 0;
+    }
+    if (b->len + extra <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d)
+        return false;
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+static uint8_t *bytebuf_tail(bytebuf_t *b) { return b->data + b->start + b->len; }
+static uint8_t *bytebuf_head(bytebuf_t *b) { return b->data + b->start; }
+
+static void bytebuf_consume(bytebuf_t *b, size_t n)
+{
+    b->start += n;
+    b->len -= n;
+    if (b->len == 0)
+        b->start = 0;
+}
+
+static void bytebuf_free(bytebuf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+typedef enum { PEER_IDLE, PEER_CONNECTING, PEER_CONNECTED } peer_state_t;
+
+typedef struct peer {
+    transport_t *t;
+    raft_id_t id;
+    char addr[RAFT_ADDR_MAX];
+    int fd;
+    peer_state_t state;
+    uint8_t hello[HELLO_MAX];
+    size_t hello_len, hello_sent;
+    bytebuf_t queue;
+    uint32_t backoff_ms;
+    uint64_t retry_at_ms;
+    bool warned; /* logged the current outage already */
+} peer_t;
+
+typedef enum { IN_DETECT, IN_HELLO, IN_FRAMES } in_state_t;
+
+typedef struct incoming {
+    transport_t *t;
+    int fd;
+    in_state_t state;
+    raft_hello_t hello;
+    bytebuf_t buf;
+} incoming_t;
+
+struct transport {
+    loop_t *loop;
+    int listen_fd;
+    uint16_t port;
+    raft_hello_t self;
+    transport_callbacks_t cb;
+    peer_t *peers[2 * RAFT_MAX_MEMBERS];
+    size_t n_peers;
+    incoming_t *in[TRANSPORT_MAX_INCOMING];
+    raft_codec_scratch_t scratch;
+    uint64_t dropped;
+    uint64_t rng;
+};
+
+static uint32_t jitter_rand(transport_t *t)
+{
+    t->rng ^= t->rng << 13;
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return (uint32_t)t->rng;
+}
+
+/* ---- incoming connections -------------------------------------------------- */
+
+static void incoming_close(incoming_t *c, bool close_fd)
+{
+    transport_t *t = c->t;
+    loop_remove(t->loop, c->fd);
+    if (close_fd)
+        close(c->fd);
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
+        if (t->in[i] == c)
+            t->in[i] = NULL;
+    bytebuf_free(&c->buf);
+    free(c);
+}
+
+static void incoming_reject(incoming_t *c, const char *why)
+{
+    log_warn("raft", "closing peer connection from %s (%s): %s",
+             c->hello.name[0] ? c->hello.name : "unknown", c->hello.addr, why);
+    incoming_close(c, true);
+}
+
+/* A person typed on the Raft port: hand the socket to the admin side. */
+static void incoming_hand_to_text(incoming_t *c)
+{
+    transport_t *t = c->t;
+    int fd = c->fd;
+    uint8_t first[READ_CHUNK];
+    size_t n = c->buf.len < sizeof first ? c->buf.len : sizeof first;
+    memcpy(first, bytebuf_head(&c->buf), n);
+    incoming_close(c, false);
+    if (t->cb.on_text_conn)
+        t->cb.on_text_conn(t->cb.ctx, fd, first, n);
+    else
+        close(fd);
+}
+
+/* 1: hello parsed; 0: need more bytes; -1: connection closed. */
+static int incoming_read_hello(incoming_t *c)
+{
+    const char *why = NULL;
+    if (c->buf.len < RAFT_HELLO_LEN)
+        return 0;
+    int rest = raft_codec_hello_rest(bytebuf_head(&c->buf), &why);
+    if (rest < 0) {
+        incoming_reject(c, why);
+        return -1;
+    }
+    size_t total = RAFT_HELLO_LEN + (size_t)rest;
+    if (c->buf.len < total)
+        return 0;
+    if (raft_codec_parse_hello(bytebuf_head(&c->buf), total, &c->hello, &why) != 0) {
+        incoming_reject(c, why);
+        return -1;
+    }
+    bytebuf_consume(&c->buf, total);
+    c->state = IN_FRAMES;
+    if (c->t->cb.on_hello)
+        c->t->cb.on_hello(c->t->cb.ctx, &c->hello);
+    return 1;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Delivers one frame body; false if the connection was closed. */
+static bool incoming_deliver(incoming_t *c, const uint8_t *body, size_t len)
+{
+    transport_t *t = c->t;
+    if (body[0] >= RAFT_FRAME_APP_MIN) {
+        if (t->cb.on_app_frame)
+            t->cb.on_app_frame(t->cb.ctx, c->hello.id, body, len);
+        return true;
+    }
+    raft_msg_t m;
+    const char *why = NULL;
+    if (raft_codec_decode(body, len, &m, &t->scratch, &why) != 0) {
+        incoming_reject(c, why);
+        return false;
+    }
+    if (m.from != c->hello.id || m.to != t->self.id) {
+        incoming_reject(c, "message sender or receiver does not match the connection");
+        return false;
+    }
+    if (t->cb.on_message)
+        t->cb.on_message(t->cb.ctx, &m);
+    return true;
+}
+
+/* Processes every complete frame in the buffer; false if closed. */
+static bool incoming_read_frames(incoming_t *c)
+{
+    while (c->buf.len >= RAFT_FRAME_HEADER) {
+        uint32_t body_len = le32(bytebuf_head(&c->buf));
+        if (body_len == 0 || body_len > RAFT_FRAME_MAX) {
+            incoming_reject(c, body_len ? "frame larger than the limit" : "empty frame");
+            return false;
+        }
+        if (c->buf.len < RAFT_FRAME_HEADER + (size_t)body_len) {
+            if (!bytebuf_reserve(&c->buf, RAFT_FRAME_HEADER + body_len - c->buf.len)) {
+                incoming_reject(c, "out of memory");
+                return false;
+            }
+            return true;
+        }
+        if (!incoming_deliver(c, bytebuf_head(&c->buf) + RAFT_FRAME_HEADER, body_len))
+            return false;
+        bytebuf_consume(&c->buf, RAFT_FRAME_HEADER + body_len);
+    }
+    return true;
+}
+
+/* Runs the connection's state machine over what has been read; false if
+ * the connection is gone (closed or handed over). */
+static bool incoming_process(incoming_t *c)
+{
+    if (c->state == IN_DETECT && c->buf.len > 0) {
+        if (bytebuf_head(&c->buf)[0] != (uint8_t)RAFT_WIRE_MAGIC[0]) {
+            incoming_hand_to_text(c);
+            return false;
+        }
+        c->state = IN_HELLO;
+    }
+    if (c->state == IN_HELLO) {
+        int r = incoming_read_hello(c);
+        if (r <= 0)
+            return r == 0;
+    }
+    if (c->state == IN_FRAMES)
+        return incoming_read_frames(c);
+    return true;
+}
+
+static void on_incoming_event(void *ctx, int fd, uint32_t events)
+{
+    incoming_t *c = ctx;
+    (void)fd;
+    (void)events;
+    for (;;) {
+        if (!bytebuf_reserve(&c->buf, READ_CHUNK)) {
+            incoming_reject(c, "out of memory");
+            return;
+        }
+        ssize_t n = read(c->fd, bytebuf_tail(&c->buf), READ_CHUNK);
+        if (n > 0) {
+            c->buf.len += (size_t)n;
+            if (!incoming_process(c))
+                return;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (c->state == IN_FRAMES && c->buf.len > 0)
+            log_warn("raft", "peer %s closed the connection in the middle of a frame",
+                     c->hello.name);
+        incoming_close(c, true);
+        return;
+    }
+}
+
+static void accept_one(transport_t *t, int fd)
+{
+    size_t slot = TRANSPORT_MAX_INCOMING;
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
+        if (!t->in[i]) {
+            slot = i;
+            break;
+        }
+    incoming_t *c = slot < TRANSPORT_MAX_INCOMING ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        log_warn("raft", "too many connections on the Raft port: closing a new one");
+        close(fd);
+        return;
+    }
+    c->t = t;
+    c->fd = fd;
+    if (loop_add(t->loop, fd, EPOLLIN | EPOLLRDHUP, on_incoming_event, c) != 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    t->in[slot] = c;
+}
+
+static void on_listen_event(void *ctx, int fd, uint32_t events)
+{
+    transport_t *t = ctx;
+    (void)events;
+    for (;;) {
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return; /* EAGAIN, or EMFILE: try again on the next event */
+        }
+        int one = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        accept_one(t, c);
+    }
+}
+
+/* ---- outgoing connections --------------------------------------------------- */
+
+static peer_t *find_peer(const transport_t *t, raft_id_t id)
+{
+    for (size_t i = 0; i < t->n_peers; i++)
+        if (t->peers[i]->id == id)
+            return t->peers[i];
+    return NULL;
+}
+
+static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
+{
+    if (p->fd >= 0) {
+        loop_remove(t->loop, p->fd);
+        close(p->fd);
+        p->fd = -1;
+    }
+    if (!p->warned)
+        log_warn("raft", "peer %llu at %s unreachable: %s (retrying)",
+                 (unsigned long long)p->id, p->addr, why);
+    p->warned = true;
+    p->state = PEER_IDLE;
+    /* A partly written frame cannot be resumed on a new connection; Raft
+     * retransmits whatever was lost. */
+    p->queue.start = p->queue.len = 0;
+    p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (p->backoff_ms > BACKOFF_MAX_MS)
+        p->backoff_ms = BACKOFF_MAX_MS;
+    uint32_t jitter = jitter_rand(t) % p->backoff_ms; /* wait in [b/2, 3b/2) */
+    p->retry_at_ms = loop_now_ms() + p->backoff_ms / 2 + jitter;
+}
+
+static void peer_want_write(transport_t *t, peer_t *p, bool want)
+{
+    loop_modify(t->loop, p->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0));
+}
+
+static void peer_flush(transport_t *t, peer_t *p)
+{
+    while (p->hello_sent < p->hello_len) {
+        ssize_t n = write(p->fd, p->hello + p->hello_sent, p->hello_len - p->hello_sent);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            peer_want_write(t, p, true);
+            return;
+        }
+        if (n <= 0) {
+            peer_disconnect(t, p, strerror(errno));
+            return;
+        }
+        p->hello_sent += (size_t)n;
+    }
+    while (p->queue.len > 0) {
+        ssize_t n = send(p->fd, bytebuf_head(&p->queue), p->queue.len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            peer_want_write(t, p, true);
+            return;
+        }
+        if (n <= 0) {
+            peer_disconnect(t, p, strerror(errno));
+            return;
+        }
+        bytebuf_consume(&p->queue, (size_t)n);
+    }
+    peer_want_write(t, p, false);
+}
+
+/* Our address as this connection's peer sees it, plus our listening port. */
+static void fill_advertised_addr(transport_t *t, int fd, raft_hello_t *h)
+{
+    if (h->addr[0])
+        return;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    }
+    if (strchr(host, ':'))
+        snprintf(h->addr, sizeof h->addr, "[%s]:%u", host, t->port);
+    else
+        snprintf(h->addr, sizeof h->addr, "%s:%u", host, t->port);
+}
+
+static void peer_connected(transport_t *t, peer_t *p)
+{
+    int one = 1;
+    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    raft_hello_t h = t->self;
+    fill_advertised_addr(t, p->fd, &h);
+    p->hello_len = raft_codec_hello(p->hello, &h);
+    p->hello_sent = 0;
+    p->state = PEER_CONNECTED;
+    p->backoff_ms = 0;
+    if (p->warned)
+        log_info("raft", "peer %llu at %s reachable again", (unsigned long long)p->id, p->addr);
+    p->warned = false;
+    peer_flush(t, p);
+}
+
+static void on_peer_event(void *ctx, int fd, uint32_t events)
+{
+    peer_t *p = ctx;
+    transport_t *t = p->t;
+    (void)fd;
+    if (p->state == PEER_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            peer_disconnect(t, p, strerror(err));
+            return;
+        }
+        if (events & EPOLLOUT)
+            peer_connected(t, p);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        /* The peer never sends on this connection: readable means closed. */
+        uint8_t junk[256];
+        ssize_t n = read(p->fd, junk, sizeof junk);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            peer_disconnect(t, p, n == 0 ? "connection closed" : strerror(errno));
+            return;
+        }
+    }
+    if (events & EPOLLOUT)
+        peer_flush(t, p);
+}
+
+static int resolve(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+    addr_spec_t a;
+    char err[ADDR_ERR_MAX];
+    if (addr_spec_parse(spec, &a, err) != 0)
+        return -1;
+    char port[8];
+    snprintf(port, sizeof port, "%u", a.port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(a.any ? "127.0.0.1" : a.host, port, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void peer_connect(transport_t *t, peer_t *p)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (resolve(p->addr, &ss, &len) != 0) {
+        peer_disconnect(t, p, "cannot resolve address");
+        return;
+    }
+    p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (p->fd < 0) {
+        peer_disconnect(t, p, strerror(errno));
+        return;
+    }
+    if (connect(p->fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+        peer_disconnect(t, p, strerror(errno));
+        return;
+    }
+    p->state = PEER_CONNECTING;
+    if (loop_add(t->loop, p->fd, EPOLLOUT | EPOLLRDHUP, on_peer_event, p) != 0) {
+        close(p->fd);
+        p->fd = -1;
+        peer_disconnect(t, p, "event loop registration failed");
+    }
+}
+
+static void peer_kick(transport_t *t, peer_t *p)
+{
+    if (p->state == PEER_CONNECTED)
+        peer_flush(t, p);
+    else if (p->state == PEER_IDLE && p->queue.len > 0 && loop_now_ms() >= p->retry_at_ms)
+        peer_connect(t, p);
+}
+
+static peer_t *peer_new(transport_t *t, raft_id_t id, const char *addr)
+{
+    peer_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->t = t;
+    p->id = id;
+    p->fd = -1;
+    snprintf(p->addr, sizeof p->addr, "%s", addr);
+    return p;
+}
+
+static void peer_free(transport_t *t, peer_t *p)
+{
+    if (p->fd >= 0) {
+        loop_remove(t->loop, p->fd);
+        close(p->fd);
+    }
+    bytebuf_free(&p->queue);
+    free(p);
+}
+
+void transport_set_peer(transport_t *t, raft_id_t id, const char *addr)
+{
+    if (id == t->self.id || !addr || !addr[0])
+        return;
+    peer_t *p = find_peer(t, id);
+    if (p) {
+        if (strcmp(p->addr, addr) == 0)
+            return;
+        log_info("raft", "peer %llu moves from %s to %s", (unsigned long long)id, p->addr, addr);
+        snprintf(p->addr, sizeof p->addr, "%s", addr);
+        if (p->fd >= 0)
+            peer_disconnect(t, p, "address changed");
+        p->backoff_ms = 0;
+        p->retry_at_ms = 0;
+        return;
+    }
+    if (t->n_peers == sizeof t->peers / sizeof t->peers[0])
+        return;
+    p = peer_new(t, id, addr);
+    if (p)
+        t->peers[t->n_peers++] = p;
+}
+
+void transport_remove_peer(transport_t *t, raft_id_t id)
+{
+    for (size_t i = 0; i < t->n_peers; i++)
+        if (t->peers[i]->id == id) {
+            peer_free(t, t->peers[i]);
+            t->peers[i] = t->peers[--t->n_peers];
+            return;
+        }
+}
+
+const char *transport_peer_addr(const transport_t *t, raft_id_t id)
+{
+    const peer_t *p = find_peer(t, id);
+    return p ? p->addr : NULL;
+}
+
+static uint8_t *queue_reserve(transport_t *t, raft_id_t to, size_t size, peer_t **out)
+{
+    peer_t *p = find_peer(t, to);
+    if (!p || p->queue.len + size > TRANSPORT_QUEUE_MAX || !bytebuf_reserve(&p->queue, size)) {
+        t->dropped++;
+        return NULL;
+    }
+    *out = p;
+    return bytebuf_tail(&p->queue);
+}
+
+int transport_send(transport_t *t, const raft_msg_t *m)
+{
+    size_t size = raft_codec_frame_size(m);
+    peer_t *p;
+    uint8_t *at = queue_reserve(t, m->to, size, &p);
+    if (!at)
+        return -1;
+    raft_codec_encode(m, at);
+    p->queue.len += size;
+    peer_kick(t, p);
+    return 0;
+}
+
+int transport_send_app(transport_t *t, raft_id_t to, const uint8_t *body, size_t len)
+{
+    if (len == 0 || len > RAFT_FRAME_MAX || body[0] < RAFT_FRAME_APP_MIN)
+        return -1;
+    peer_t *p;
+    uint8_t *at = queue_reserve(t, to, RAFT_FRAME_HEADER + len, &p);
+    if (!at)
+        return -1;
+    at[0] = (uint8_t)len;
+    at[1] = (uint8_t)(len >> 8);
+    at[2] = (uint8_t)(len >> 16);
+    at[3] = (uint8_t)(len >> 24);
+    memcpy(at + RAFT_FRAME_HEADER, body, len);
+    p->queue.len += RAFT_FRAME_HEADER + len;
+    peer_kick(t, p);
+    return 0;
+}
+
+void transport_tick(transport_t *t)
+{
+    for (size_t i = 0; i < t->n_peers; i++)
+        if (t->peers[i]->state == PEER_IDLE)
+            peer_kick(t, t->peers[i]);
+}
+
+uint64_t transport_dropped(const transport_t *t) { return t->dropped; }
+uint16_t transport_port(const transport_t *t) { return t->port; }
+
+/* ---- life cycle --------------------------------------------------------------- */
+
+transport_t *transport_new(loop_t *loop, const char *listen_spec, const raft_hello_t *self,
+                           const transport_callbacks_t *cb, char *err, size_t err_len)
+{
+    addr_spec_t spec;
+    char aerr[ADDR_ERR_MAX];
+    if (addr_spec_parse(listen_spec, &spec, aerr) != 0) {
+        snprintf(err, err_len, "%s", aerr);
+        return NULL;
+    }
+    transport_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    t->loop = loop;
+    t->self = *self;
+    t->cb = *cb;
+    t->rng = (uint64_t)loop_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ self->id;
+    if (t->rng == 0)
+        t->rng = 1;
+    t->listen_fd = addr_bind_socket(&spec, SOCK_STREAM, false, 0, aerr);
+    if (t->listen_fd < 0) {
+        snprintf(err, err_len, "%s", aerr);
+        free(t);
+        return NULL;
+    }
+    if (listen(t->listen_fd, 128) != 0 ||
+        loop_add(loop, t->listen_fd, EPOLLIN, on_listen_event, t) != 0) {
+        snprintf(err, err_len, "listen on %s: %s", listen_spec, strerror(errno));
+        close(t->listen_fd);
+        free(t);
+        return NULL;
+    }
+    t->port = addr_local_port(t->listen_fd);
+    return t;
+}
+
+void transport_free(transport_t *t)
+{
+    if (!t)
+        return;
+    loop_remove(t->loop, t->listen_fd);
+    close(t->listen_fd);
+    for (size_t i = 0; i < t->n_peers; i++)
+        peer_free(t, t->peers[i]);
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
+        if (t->in[i])
+            incoming_close(t->in[i], true);
+    raft_codec_scratch_free(&t->scratch);
+    free(t);
+}

@@ -1,0 +1,74 @@
+/* raft/transport.h — peer connections over TCP for the Raft thread.
+ *
+ * Each node dials one outgoing connection to every peer and sends all its
+ * messages to that peer on it; what a peer sends us arrives on the
+ * connection the peer dialed. So a connection carries traffic one way only,
+ * both sides are symmetric, and a reconnect never races with the other
+ * side's. The listener on -raft.addr also receives people: a connection
+ * whose first byte is not the peer magic (codec.h) is handed over, with the
+ * bytes already read, to the admin side.
+ *
+ * Outgoing connections reconnect with exponential back-off and jitter
+ * (50 ms doubling to 5 s). Each peer's send queue is bounded
+ * (TRANSPORT_QUEUE_MAX bytes): when a slow or dead peer lets it fill up,
+ * further messages are dropped, which Raft tolerates (it retransmits), so a
+ * peer cannot make us grow memory without limit.
+ *
+ * Runs entirely on the loop's thread; nothing here is thread-safe. */
+#ifndef RAFT_TRANSPORT_H
+#define RAFT_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raft/codec.h"
+#include "raft/loop.h"
+
+#define TRANSPORT_QUEUE_MAX (64u << 20)
+#define TRANSPORT_MAX_INCOMING 256
+
+typedef struct transport transport_t;
+
+typedef struct transport_callbacks {
+    void *ctx;
+    /* A Raft message from a peer; m and what it points to are valid only
+     * during the call. */
+    void (*on_message)(void *ctx, const raft_msg_t *m);
+    /* A runtime frame (first body byte >= RAFT_FRAME_APP_MIN) from `from`. */
+    void (*on_app_frame)(void *ctx, raft_id_t from, const uint8_t *body, size_t len);
+    /* A peer introduced itself (on each new incoming connection). */
+    void (*on_hello)(void *ctx, const raft_hello_t *h);
+    /* A person connected: the callee now owns fd (already removed from the
+     * loop, non-blocking) and gets the n bytes read so far. */
+    void (*on_text_conn)(void *ctx, int fd, const uint8_t *first, size_t n);
+} transport_callbacks_t;
+
+/* Listens on `listen_spec` (":8300", "127.0.0.1:8300"...). `self` is sent
+ * in every hello; an empty self->addr is filled per connection with the
+ * local address of that connection and the listening port. Returns NULL
+ * with err set on failure. */
+transport_t *transport_new(loop_t *loop, const char *listen_spec, const raft_hello_t *self,
+                           const transport_callbacks_t *cb, char *err, size_t err_len);
+void transport_free(transport_t *t);
+/* The port actually listened on (useful with port 0). */
+uint16_t transport_port(const transport_t *t);
+
+/* Sets or changes where peer `id` is reached (a dial spec: "host:port", or
+ * ":port" for this host). */
+void transport_set_peer(transport_t *t, raft_id_t id, const char *addr);
+void transport_remove_peer(transport_t *t, raft_id_t id);
+/* Address last set for id, or NULL. */
+const char *transport_peer_addr(const transport_t *t, raft_id_t id);
+
+/* Queues m for m->to; returns 0, or -1 if dropped (unknown peer, or its
+ * queue is full). */
+int transport_send(transport_t *t, const raft_msg_t *m);
+/* Queues a runtime frame (body[0] >= RAFT_FRAME_APP_MIN) for `to`. */
+int transport_send_app(transport_t *t, raft_id_t to, const uint8_t *body, size_t len);
+/* Retries connections whose back-off expired; call on every tick. */
+void transport_tick(transport_t *t);
+
+/* Messages dropped so far (full queues, unknown peers). */
+uint64_t transport_dropped(const transport_t *t);
+
+#endif
