@@ -61,6 +61,7 @@ typedef struct name_chunk {
 struct zone_index {
     atomic_uint refs;
     uint8_t origin[NAME_MAX_WIRE]; /* lowercased */
+    int origin_labels;
     uint32_t serial;
     db_node_t *nodes;
     size_t node_count, node_cap;
@@ -186,8 +187,12 @@ static uint32_t intern_owner(zone_index_t *zi, const uint8_t *lname)
     if (idx == EMPTY_SLOT)
         return EMPTY_SLOT;
     /* Ancestors are suffixes of the stored name: no copy needed. Stop at
-     * the first one that exists; everything above it exists already. */
-    for (const uint8_t *p = name_parent(stored); p; p = name_parent(p)) {
+     * the first one that exists (everything above it exists already) or
+     * at the apex (the origin itself is interned first). */
+    int below_apex = name_label_count(stored) - zi->origin_labels;
+    const uint8_t *p = stored;
+    for (int i = 1; i < below_apex; i++) {
+        p = name_parent(p);
         uint64_t ph = name_hash(p);
         uint32_t pslot = find_slot(zi, p, ph, &found);
         if (found)
@@ -392,6 +397,7 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
     atomic_init(&zi->refs, 1);
     zi->serial = zone->serial;
     name_to_lower(zone->origin, zi->origin);
+    zi->origin_labels = name_label_count(zi->origin);
 
     uint32_t apex = intern_owner(zi, zi->origin);
     if (apex == EMPTY_SLOT || index_owners(zi, zone, rr_node, err) != 0) {
