@@ -316,7 +316,9 @@ static int include_file(parser_t *p, source_t *parent, const char *path, const u
     char *text = read_file(path, &len, &err);
     if (text == NULL) {
         free(real);
-        return error_at(p, parent, line, "cannot read $INCLUDE file '%s': %s", path, strerror(err));
+        char ebuf[128];
+        return error_at(p, parent, line, "cannot read $INCLUDE file '%s': %s", path,
+                        strerror_r(err, ebuf, sizeof ebuf));
     }
     source_t child = { .text = text, .len = len, .line = 1, .real = real, .dir = dir_of(path),
                        .parent = parent, .depth = parent->depth + 1 };
@@ -546,7 +548,8 @@ zone_t *zone_parse_file(const char *path, const uint8_t *origin, char err[ZONE_E
     int e = 0;
     char *text = read_file(path, &len, &e);
     if (text == NULL) {
-        snprintf(err, ZONE_ERR_MAX, "%s:0: cannot read: %s", path, strerror(e));
+        char ebuf[128];
+        snprintf(err, ZONE_ERR_MAX, "%s:0: cannot read: %s", path, strerror_r(e, ebuf, sizeof ebuf));
         return NULL;
     }
     zone_t *z = parse_top(text, len, path, realpath(path, NULL), origin, err);
