@@ -20,7 +20,8 @@ typedef struct pkt {
 static void add(pkt_t *p, const void *bytes, size_t len)
 {
     assert_true(p->n + len <= sizeof p->b);
-    memcpy(p->b + p->n, bytes, len);
+    if (len)
+        memcpy(p->b + p->n, bytes, len);
     p->n += len;
 }
 
