@@ -242,13 +242,15 @@ static void conn_event(tcp_server_t *t, tcp_conn_t *c, uint32_t events)
         conn_close(t, c);
         return;
     }
-    /* Answer, write, and answer again what back-pressure held back. */
+    /* Answer, write, and answer again what back-pressure held back. On
+     * leaving, either the client is back-pressured (no reading) or no
+     * complete frame is buffered, so a read always finds room. */
     for (;;) {
         if (!answer_frames(t, c) || !conn_flush(c)) {
             conn_close(t, c);
             return;
         }
-        if (pending_out(c) > 0 || !has_complete_frame(c))
+        if (backpressured(c) || !has_complete_frame(c))
             break;
     }
     if (c->peer_closed && pending_out(c) == 0) {

@@ -299,6 +299,61 @@ static void test_tcp_frame_split_byte_by_byte_and_half_close(void **state)
     fixture_stop(&f);
 }
 
+typedef struct sender {
+    int fd;
+    const uint8_t *buf;
+    size_t len;
+} sender_t;
+
+static void *send_all(void *arg)
+{
+    sender_t *s = arg;
+    size_t off = 0;
+    while (off < s->len) {
+        ssize_t n = send(s->fd, s->buf + off, s->len - off, 0);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    return NULL;
+}
+
+/* A client that sends thousands of queries and reads nothing for a while
+ * fills the server's output limit; reading resumes every answer, in order. */
+static void test_tcp_slow_reader_gets_every_answer_in_order(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "127.0.0.1:0", 1, 0, 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(f.port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    enum { N = 60000 };
+    static uint8_t all[N * 32];
+    size_t len = 0;
+    for (unsigned i = 0; i < N; i++)
+        len += frame_query(all + len, (uint16_t)i, "www.foo.com");
+    sender_t s = { .fd = fd, .buf = all, .len = len };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_all, &s), 0);
+    usleep(300000);
+    uint8_t r[65535];
+    for (unsigned i = 0; i < N; i++) {
+        size_t n = read_frame(fd, r, sizeof r);
+        if (n < 12)
+            fail_msg("answer %u missing", i);
+        assert_int_equal(resp_id(r), (uint16_t)i);
+    }
+    pthread_join(th, NULL);
+    close(fd);
+    fixture_stop(&f);
+}
+
 static void test_tcp_junk_frames_skipped(void **state)
 {
     (void)state;
@@ -428,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_wildcard_address_replies_from_queried_address),
         cmocka_unit_test(test_tcp_pipelined_answers_in_order),
         cmocka_unit_test(test_tcp_frame_split_byte_by_byte_and_half_close),
+        cmocka_unit_test(test_tcp_slow_reader_gets_every_answer_in_order),
         cmocka_unit_test(test_tcp_junk_frames_skipped),
         cmocka_unit_test(test_tcp_idle_timeout),
         cmocka_unit_test(test_tcp_connection_limit),
