@@ -1,0 +1,1006 @@
+/* tests/unit/test_kv_statemachine.c — the replicated state machine
+ * (kv/statemachine.c, kv/session.c, kv/sm_snapshot.c, kv/sm_zonedb.c):
+ * KV apply, chunked zone replace invisible until its last chunk, abandoned
+ * and stray loads, client-session dedup and deterministic expiry, snapshot ->
+ * restore -> identical state, corrupt snapshots refused with the state
+ * untouched, and replicas fed the same log ending byte-identical. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "kv/bytes.h"
+#include "kv/command.h"
+#include "kv/session.h"
+#include "kv/sm_zonedb.h"
+#include "kv/statemachine.h"
+#include "zone/db.h"
+#include "zone/zone.h"
+
+/* ---- helpers ---- */
+
+typedef struct recorder {
+    int calls;
+    int deletes;
+    uint8_t last_origin[NAME_MAX_WIRE];
+    size_t last_count;
+    uint32_t last_serial;
+} recorder_t;
+
+static void record_zone(void *arg, const uint8_t *origin, const zone_t *zone)
+{
+    recorder_t *r = arg;
+    r->calls++;
+    memcpy(r->last_origin, origin, name_wire_len(origin));
+    if (!zone) {
+        r->deletes++;
+        r->last_count = 0;
+        return;
+    }
+    r->last_count = zone->count;
+    r->last_serial = zone->serial;
+}
+
+static kv_result_t apply(sm_t *sm, uint64_t index, const uint8_t *buf, size_t len)
+{
+    kv_result_t res;
+    sm_apply(sm, index, buf, len, &res);
+    return res;
+}
+
+static kv_result_t apply_set(sm_t *sm, uint64_t index, uint64_t client, uint64_t seq,
+                             const char *key, const char *value)
+{
+    uint8_t *buf;
+    size_t len;
+    const char *err = NULL;
+    if (kv_cmd_encode_set(client, seq, (const uint8_t *)key, strlen(key),
+                          (const uint8_t *)value, strlen(value), &buf, &len, &err) < 0)
+        fail_msg("encode set: %s", err);
+    kv_result_t res = apply(sm, index, buf, len);
+    free(buf);
+    return res;
+}
+
+static kv_result_t apply_del(sm_t *sm, uint64_t index, uint64_t client, uint64_t seq,
+                             const char *key)
+{
+    uint8_t *buf;
+    size_t len;
+    const char *err = NULL;
+    if (kv_cmd_encode_del(client, seq, (const uint8_t *)key, strlen(key), &buf, &len, &err) < 0)
+        fail_msg("encode del: %s", err);
+    kv_result_t res = apply(sm, index, buf, len);
+    free(buf);
+    return res;
+}
+
+/* The value of key, or NULL (caller frees). */
+static char *get(sm_t *sm, const char *key)
+{
+    uint8_t *v;
+    size_t n;
+    int rc = sm_kv_get(sm, (const uint8_t *)key, strlen(key), &v, &n);
+    assert_true(rc >= 0);
+    if (rc == 0)
+        return NULL;
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memcpy(s, v, n);
+    s[n] = 0;
+    free(v);
+    return s;
+}
+
+static void expect_kv(sm_t *sm, const char *key, const char *want)
+{
+    char *got = get(sm, key);
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* A zone "NAME." with serial and hosts A records; with_soa false makes a
+ * zone that zone_from_records must refuse. */
+static zone_t *make_zone(const char *name, uint32_t serial, int hosts)
+{
+    size_t cap = 512 + (size_t)hosts * 64;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    int n = snprintf(text, cap,
+                     "$ORIGIN %s.\n$TTL 3600\n"
+                     "@ IN SOA ns1 hostmaster %u 7200 900 1209600 300\n"
+                     "@ IN NS ns1\nns1 IN A 192.0.2.1\n",
+                     name, serial);
+    for (int i = 0; i < hosts; i++)
+        n += snprintf(text + n, cap - (size_t)n, "h%d IN A 10.1.%d.%d\n", i, i / 250, i % 250);
+    char err[ZONE_ERR_MAX] = "";
+    zone_t *z = zone_parse_text(text, (size_t)n, "test", NULL, err);
+    if (!z)
+        fail_msg("zone_parse_text: %s", err);
+    free(text);
+    return z;
+}
+
+static kv_chunks_t chunks_of(const zone_t *z, const char *node, uint64_t load_id,
+                             uint64_t client, uint64_t first_seq, size_t max_len)
+{
+    kv_chunks_t ch;
+    const char *err = NULL;
+    if (kv_zone_encode_chunks(z, node, load_id, client, first_seq, max_len, &ch, &err) < 0)
+        fail_msg("encode chunks: %s", err);
+    return ch;
+}
+
+static bool zone_visible(sm_t *sm, const char *origin_wire, uint32_t *serial);
+
+static void grab_serial(void *arg, const zone_t *zone, const sm_zone_info_t *info)
+{
+    (void)info;
+    *(uint32_t *)arg = zone->serial;
+}
+
+static bool zone_visible(sm_t *sm, const char *origin_wire, uint32_t *serial)
+{
+    uint32_t s = 0;
+    bool found = sm_zone_with(sm, (const uint8_t *)origin_wire, grab_serial, &s);
+    if (serial)
+        *serial = s;
+    return found;
+}
+
+#define FOO "\3foo\3com"
+#define BAR "\3bar\3com"
+
+/* ---- KV ---- */
+
+static void test_kv_set_get_del(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    assert_non_null(sm);
+    kv_result_t r = apply_set(sm, 1, 0, 0, "foo", "bar");
+    assert_int_equal(r.status, KV_OK);
+    expect_kv(sm, "foo", "bar");
+    apply_set(sm, 2, 0, 0, "foo", "baz qux");
+    expect_kv(sm, "foo", "baz qux");
+    assert_int_equal(sm_kv_count(sm), 1);
+    r = apply_del(sm, 3, 0, 0, "foo");
+    assert_int_equal(r.status, KV_OK);
+    assert_string_equal(r.msg, "deleted");
+    expect_kv(sm, "foo", NULL);
+    r = apply_del(sm, 4, 0, 0, "foo");
+    assert_int_equal(r.status, KV_OK);
+    assert_string_equal(r.msg, "no such key");
+    assert_int_equal(sm_applied_index(sm), 4);
+    sm_free(sm);
+}
+
+static void test_many_keys_grow_the_table(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    char key[32], val[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        snprintf(val, sizeof val, "v%d", i * 7);
+        apply_set(sm, (uint64_t)i + 1, 0, 0, key, val);
+    }
+    assert_int_equal(sm_kv_count(sm), 5000);
+    for (int i = 0; i < 5000; i += 97) {
+        snprintf(key, sizeof key, "key%d", i);
+        snprintf(val, sizeof val, "v%d", i * 7);
+        expect_kv(sm, key, val);
+    }
+    for (int i = 0; i < 5000; i += 2) {
+        snprintf(key, sizeof key, "key%d", i);
+        apply_del(sm, 10000 + (uint64_t)i, 0, 0, key);
+    }
+    assert_int_equal(sm_kv_count(sm), 2500);
+    expect_kv(sm, "key2", NULL);
+    expect_kv(sm, "key3", "v21");
+    sm_free(sm);
+}
+
+static void test_index_rules_and_malformed_entries(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    apply_set(sm, 5, 0, 0, "a", "1");
+    kv_result_t r = apply_set(sm, 5, 0, 0, "a", "2");
+    assert_int_equal(r.status, KV_ERR_ALREADY_APPLIED);
+    r = apply_set(sm, 3, 0, 0, "a", "3");
+    assert_int_equal(r.status, KV_ERR_ALREADY_APPLIED);
+    expect_kv(sm, "a", "1");
+    r = apply(sm, 6, NULL, 0); /* a leader's blank entry */
+    assert_int_equal(r.status, KV_OK);
+    assert_int_equal(sm_applied_index(sm), 6);
+    static const uint8_t junk[] = { 9, 9, 9 };
+    r = apply(sm, 9, junk, sizeof junk);
+    assert_int_equal(r.status, KV_ERR_MALFORMED);
+    assert_string_equal(r.msg, "unsupported version");
+    assert_int_equal(sm_applied_index(sm), 9);
+    expect_kv(sm, "a", "1");
+    sm_free(sm);
+}
+
+/* ---- zones ---- */
+
+static void test_chunked_zone_invisible_until_last_chunk(void **state)
+{
+    (void)state;
+    recorder_t rec = { 0 };
+    sm_t *sm = sm_new(record_zone, &rec);
+    zone_t *z = make_zone("foo.com", 7, 200);
+    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 700);
+    assert_true(ch.count >= 5);
+    uint64_t idx = 1;
+    for (size_t k = 0; k + 1 < ch.count; k++) {
+        kv_result_t r = apply(sm, idx++, ch.data[k], ch.len[k]);
+        assert_int_equal(r.status, KV_OK);
+        assert_false(zone_visible(sm, FOO, NULL));
+        assert_int_equal(sm_zone_count(sm), 0);
+        assert_int_equal(sm_staged_count(sm), 1);
+        assert_int_equal(rec.calls, 0);
+    }
+    kv_result_t r = apply(sm, idx++, ch.data[ch.count - 1], ch.len[ch.count - 1]);
+    assert_int_equal(r.status, KV_OK);
+    uint32_t serial;
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 7);
+    assert_true(zone_visible(sm, "\3FOO\3cOm", NULL)); /* case-insensitive */
+    assert_int_equal(sm_staged_count(sm), 0);
+    assert_int_equal(rec.calls, 1);
+    assert_int_equal(rec.last_count, z->count);
+    assert_true(name_equal(rec.last_origin, (const uint8_t *)FOO));
+    kv_chunks_free(&ch);
+
+    /* A replace keeps the old version visible until its own last chunk. */
+    zone_t *z2 = make_zone("foo.com", 8, 150);
+    ch = chunks_of(z2, "id0", 2, 0, 0, 700);
+    for (size_t k = 0; k + 1 < ch.count; k++) {
+        apply(sm, idx++, ch.data[k], ch.len[k]);
+        assert_true(zone_visible(sm, FOO, &serial));
+        assert_int_equal(serial, 7);
+    }
+    apply(sm, idx++, ch.data[ch.count - 1], ch.len[ch.count - 1]);
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 8);
+    assert_int_equal(rec.calls, 2);
+    assert_int_equal(rec.last_count, z2->count);
+    kv_chunks_free(&ch);
+    zone_free(z);
+    zone_free(z2);
+    sm_free(sm);
+}
+
+static void test_new_load_abandons_partial_one(void **state)
+{
+    (void)state;
+    recorder_t rec = { 0 };
+    sm_t *sm = sm_new(record_zone, &rec);
+    zone_t *a = make_zone("foo.com", 1, 100);
+    zone_t *b = make_zone("foo.com", 2, 40);
+    kv_chunks_t ca = chunks_of(a, "id0", 10, 0, 0, 600);
+    kv_chunks_t cb = chunks_of(b, "id0", 11, 0, 0, 600);
+    assert_true(ca.count >= 3);
+    uint64_t idx = 1;
+    apply(sm, idx++, ca.data[0], ca.len[0]);
+    apply(sm, idx++, ca.data[1], ca.len[1]);
+    /* The loader retried after a leader change: load 11 starts over. */
+    for (size_t k = 0; k < cb.count; k++)
+        assert_int_equal(apply(sm, idx++, cb.data[k], cb.len[k]).status, KV_OK);
+    uint32_t serial;
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 2);
+    /* Late chunks of the abandoned load change nothing. */
+    for (size_t k = 2; k < ca.count; k++) {
+        kv_result_t r = apply(sm, idx++, ca.data[k], ca.len[k]);
+        assert_int_equal(r.status, KV_ERR_STALE_LOAD);
+    }
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 2);
+    assert_int_equal(sm_staged_count(sm), 0);
+    assert_int_equal(rec.calls, 1);
+    kv_chunks_free(&ca);
+    kv_chunks_free(&cb);
+    zone_free(a);
+    zone_free(b);
+    sm_free(sm);
+}
+
+static void test_stray_and_out_of_order_chunks_refused(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    zone_t *a = make_zone("foo.com", 1, 100);
+    kv_chunks_t ca = chunks_of(a, "id0", 10, 0, 0, 600);
+    kv_chunks_t other = chunks_of(a, "id1", 10, 0, 0, 600); /* same load id, other node */
+    assert_true(ca.count >= 4);
+    uint64_t idx = 1;
+    /* A non-first chunk with nothing staged. */
+    assert_int_equal(apply(sm, idx++, ca.data[1], ca.len[1]).status, KV_ERR_STALE_LOAD);
+    assert_int_equal(sm_staged_count(sm), 0);
+    apply(sm, idx++, ca.data[0], ca.len[0]);
+    /* Skipping a chunk, repeating one, another node's chunk: all refused,
+     * and the staged load survives them. */
+    assert_int_equal(apply(sm, idx++, ca.data[2], ca.len[2]).status, KV_ERR_STALE_LOAD);
+    assert_int_equal(apply(sm, idx++, other.data[1], other.len[1]).status, KV_ERR_STALE_LOAD);
+    for (size_t k = 1; k < ca.count; k++)
+        assert_int_equal(apply(sm, idx++, ca.data[k], ca.len[k]).status, KV_OK);
+    assert_true(zone_visible(sm, FOO, NULL));
+    assert_int_equal(apply(sm, idx++, ca.data[1], ca.len[1]).status, KV_ERR_STALE_LOAD);
+    kv_chunks_free(&ca);
+    kv_chunks_free(&other);
+    zone_free(a);
+    sm_free(sm);
+}
+
+/* Hand-builds a one-chunk load from raw records (here: no SOA). */
+static uint8_t *chunk_without_soa(size_t *len)
+{
+    kv_buf_t b;
+    kv_buf_init(&b);
+    kv_buf_put_u8(&b, KV_CMD_VERSION);
+    kv_buf_put_u8(&b, KV_CMD_ZONE_CHUNK);
+    kv_buf_put_u64(&b, 0);
+    kv_buf_put_u64(&b, 0);
+    kv_buf_put(&b, FOO, sizeof FOO);
+    kv_buf_put_u8(&b, 3);
+    kv_buf_put(&b, "id2", 3);
+    kv_buf_put_u64(&b, 77);
+    kv_buf_put_u32(&b, 0);
+    kv_buf_put_u32(&b, 1);
+    kv_buf_put_u32(&b, 1);
+    kv_buf_put(&b, "\3www" FOO, 4 + sizeof FOO);
+    kv_buf_put_u16(&b, 1);
+    kv_buf_put_u16(&b, 1);
+    kv_buf_put_u32(&b, 60);
+    kv_buf_put_u16(&b, 4);
+    kv_buf_put(&b, "\x0a\x00\x00\x01", 4);
+    return kv_buf_take(&b, len);
+}
+
+static void test_bad_zone_keeps_previous_version(void **state)
+{
+    (void)state;
+    recorder_t rec = { 0 };
+    sm_t *sm = sm_new(record_zone, &rec);
+    zone_t *z = make_zone("foo.com", 3, 5);
+    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 0);
+    apply(sm, 1, ch.data[0], ch.len[0]);
+    size_t len;
+    uint8_t *bad = chunk_without_soa(&len);
+    kv_result_t r = apply(sm, 2, bad, len);
+    assert_int_equal(r.status, KV_ERR_BAD_ZONE);
+    assert_true(strlen(r.msg) > 0);
+    uint32_t serial;
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 3);
+    assert_int_equal(sm_staged_count(sm), 0);
+    assert_int_equal(rec.calls, 1);
+    free(bad);
+    kv_chunks_free(&ch);
+    zone_free(z);
+    sm_free(sm);
+}
+
+static void test_zone_delete(void **state)
+{
+    (void)state;
+    recorder_t rec = { 0 };
+    sm_t *sm = sm_new(record_zone, &rec);
+    zone_t *foo = make_zone("foo.com", 1, 50);
+    zone_t *bar = make_zone("bar.com", 1, 3);
+    kv_chunks_t cf = chunks_of(foo, "id0", 1, 0, 0, 600);
+    kv_chunks_t cb = chunks_of(bar, "id1", 1, 0, 0, 0);
+    uint64_t idx = 1;
+    apply(sm, idx++, cb.data[0], cb.len[0]);
+    apply(sm, idx++, cf.data[0], cf.len[0]); /* foo only partially loaded */
+    uint8_t *buf;
+    size_t len;
+    const char *err;
+    assert_int_equal(kv_cmd_encode_zone_del(0, 0, (const uint8_t *)"\3BAR\3com", &buf, &len, &err), 0);
+    kv_result_t r = apply(sm, idx++, buf, len);
+    free(buf);
+    assert_int_equal(r.status, KV_OK);
+    assert_string_equal(r.msg, "zone deleted");
+    assert_false(zone_visible(sm, BAR, NULL));
+    assert_int_equal(rec.deletes, 1);
+    /* Deleting foo drops its partial load: its next chunk is stale. */
+    assert_int_equal(kv_cmd_encode_zone_del(0, 0, (const uint8_t *)FOO, &buf, &len, &err), 0);
+    r = apply(sm, idx++, buf, len);
+    free(buf);
+    assert_string_equal(r.msg, "no such zone");
+    assert_int_equal(sm_staged_count(sm), 0);
+    assert_int_equal(apply(sm, idx++, cf.data[1], cf.len[1]).status, KV_ERR_STALE_LOAD);
+    assert_int_equal(rec.deletes, 1);
+    kv_chunks_free(&cf);
+    kv_chunks_free(&cb);
+    zone_free(foo);
+    zone_free(bar);
+    sm_free(sm);
+}
+
+static void count_zone(void *arg, const sm_zone_info_t *info)
+{
+    char **names = arg;
+    char text[NAME_MAX_TEXT];
+    name_to_text(info->origin, text, sizeof text);
+    size_t n = strlen(*names);
+    snprintf(*names + n, 256 - n, "%s/%s/%u ", text, info->node_id, info->serial);
+}
+
+static void test_zone_list_in_canonical_order(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    const char *names[] = { "foo.com", "bar.com", "a.bar.com", "baz.org" };
+    for (int i = 0; i < 4; i++) {
+        zone_t *z = make_zone(names[i], (uint32_t)i + 1, 1);
+        kv_chunks_t ch = chunks_of(z, i % 2 ? "id1" : "id0", 1, 0, 0, 0);
+        apply(sm, (uint64_t)i + 1, ch.data[0], ch.len[0]);
+        kv_chunks_free(&ch);
+        zone_free(z);
+    }
+    char buf[256] = "";
+    char *p = buf;
+    sm_zone_list(sm, count_zone, &p);
+    assert_string_equal(buf, "bar.com./id1/2 a.bar.com./id0/3 foo.com./id0/1 baz.org./id1/4 ");
+    sm_free(sm);
+}
+
+/* ---- sessions ---- */
+
+static void test_retry_applies_once_and_gets_cached_result(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    kv_result_t r = apply_del(sm, 1, 42, 1, "k");
+    assert_string_equal(r.msg, "no such key");
+    apply_set(sm, 2, 42, 2, "k", "v2");
+    /* A retry of seq 1 (the del) must not delete the new value, and gets the
+     * original result. */
+    r = apply_del(sm, 3, 42, 1, "k");
+    assert_true(r.duplicate);
+    assert_int_equal(r.status, KV_OK);
+    assert_string_equal(r.msg, "no such key");
+    expect_kv(sm, "k", "v2");
+    /* The same seq from another client is a different command. */
+    r = apply_del(sm, 4, 43, 1, "k");
+    assert_false(r.duplicate);
+    expect_kv(sm, "k", NULL);
+    /* Client 0 has no session: every command applies. */
+    apply_set(sm, 5, 0, 1, "z", "1");
+    apply_set(sm, 6, 0, 1, "z", "2");
+    expect_kv(sm, "z", "2");
+    sm_free(sm);
+}
+
+static void test_session_window_and_pipelined_seqs(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    uint64_t idx = 1;
+    /* Seqs 2, 4, ... 2W+20 applied; odd ones "lost" in flight. */
+    for (uint64_t s = 2; s <= 2 * KV_SESSION_WINDOW + 20; s += 2)
+        apply_set(sm, idx++, 7, s, "k", "x");
+    uint64_t top = 2 * KV_SESSION_WINDOW + 20;
+    /* A lost seq inside the window is new and applies. */
+    kv_result_t r = apply_set(sm, idx++, 7, top - 1, "k", "late");
+    assert_false(r.duplicate);
+    assert_int_equal(r.status, KV_OK);
+    expect_kv(sm, "k", "late");
+    /* A remembered seq is a duplicate. */
+    r = apply_set(sm, idx++, 7, top, "k", "again");
+    assert_true(r.duplicate);
+    expect_kv(sm, "k", "late");
+    /* Seqs below the window can no longer be judged. */
+    r = apply_set(sm, idx++, 7, 2, "k", "old");
+    assert_int_equal(r.status, KV_ERR_SESSION_TOO_OLD);
+    r = apply_set(sm, idx++, 7, 3, "k", "old");
+    assert_int_equal(r.status, KV_ERR_SESSION_TOO_OLD);
+    expect_kv(sm, "k", "late");
+    sm_free(sm);
+}
+
+static void test_sessions_expire_by_log_index(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    apply_set(sm, 1, 9, 1, "k", "a");
+    /* Just inside the idle limit the retry is still recognised... */
+    kv_result_t r = apply_set(sm, 1 + KV_SESSION_IDLE_ENTRIES, 9, 1, "k", "b");
+    assert_true(r.duplicate);
+    expect_kv(sm, "k", "a");
+    /* ...the retry refreshed nothing; one entry past the limit of the last
+     * real apply, the session is gone and seq 1 is new again. */
+    r = apply_set(sm, 2 + KV_SESSION_IDLE_ENTRIES, 9, 1, "k", "c");
+    assert_false(r.duplicate);
+    expect_kv(sm, "k", "c");
+    sm_free(sm);
+}
+
+static void test_session_cap_evicts_least_recently_used(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    uint64_t idx = 1;
+    for (uint64_t c = 1; c <= KV_SESSION_MAX + 1; c++)
+        apply_set(sm, idx++, c, 1, "k", "v");
+    /* Client 1 was used longest ago and was evicted; clients 2 and the
+     * newest were not. */
+    assert_true(apply_set(sm, idx++, 2, 1, "k", "v").duplicate);
+    assert_true(apply_set(sm, idx++, KV_SESSION_MAX + 1, 1, "k", "v").duplicate);
+    assert_false(apply_set(sm, idx++, 1, 1, "k", "v").duplicate);
+    sm_free(sm);
+}
+
+/* ---- snapshots ---- */
+
+typedef struct membuf {
+    kv_buf_t b;
+    int fail_after; /* writes before failing; -1 never */
+} membuf_t;
+
+static int mem_write(void *arg, const void *data, size_t len)
+{
+    membuf_t *m = arg;
+    if (m->fail_after == 0)
+        return -1;
+    if (m->fail_after > 0)
+        m->fail_after--;
+    kv_buf_put(&m->b, data, len);
+    return m->b.failed ? -1 : 0;
+}
+
+typedef struct reader {
+    const uint8_t *data;
+    size_t len, pos, step;
+} reader_t;
+
+static ssize_t mem_read(void *arg, void *buf, size_t len)
+{
+    reader_t *r = arg;
+    size_t n = r->len - r->pos;
+    if (n > len)
+        n = len;
+    if (r->step && n > r->step)
+        n = r->step;
+    memcpy(buf, r->data + r->pos, n);
+    r->pos += n;
+    return (ssize_t)n;
+}
+
+static kv_buf_t snapshot(sm_t *sm)
+{
+    membuf_t m = { .fail_after = -1 };
+    kv_buf_init(&m.b);
+    assert_int_equal(sm_snapshot(sm, mem_write, &m), 0);
+    return m.b;
+}
+
+static int restore(sm_t *sm, const uint8_t *data, size_t len, size_t step, const char **err)
+{
+    reader_t r = { data, len, 0, step };
+    return sm_restore(sm, mem_read, &r, err);
+}
+
+/* A state with keys, two zones, a partial load and sessions. Returns the
+ * chunks of the partial load (chunks 0..1 applied) and the next index. */
+static uint64_t build_rich_state(sm_t *sm, kv_chunks_t *partial)
+{
+    uint64_t idx = 1;
+    apply_set(sm, idx++, 5, 1, "foo", "bar");
+    apply_set(sm, idx++, 5, 2, "caf\xc3\xa9", "cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e");
+    apply_set(sm, idx++, 6, 1, "gone", "soon");
+    apply_del(sm, idx++, 6, 2, "gone");
+    zone_t *foo = make_zone("foo.com", 11, 60);
+    zone_t *bar = make_zone("bar.com", 12, 2);
+    zone_t *baz = make_zone("baz.com", 13, 80);
+    kv_chunks_t cf = chunks_of(foo, "id0", 1, 8, 1, 700);
+    kv_chunks_t cb = chunks_of(bar, "id1", 1, 9, 1, 0);
+    for (size_t k = 0; k < cf.count; k++)
+        apply(sm, idx++, cf.data[k], cf.len[k]);
+    apply(sm, idx++, cb.data[0], cb.len[0]);
+    *partial = chunks_of(baz, "id2", 4, 10, 1, 700);
+    assert_true(partial->count >= 4);
+    apply(sm, idx++, partial->data[0], partial->len[0]);
+    apply(sm, idx++, partial->data[1], partial->len[1]);
+    kv_chunks_free(&cf);
+    kv_chunks_free(&cb);
+    zone_free(foo);
+    zone_free(bar);
+    zone_free(baz);
+    return idx;
+}
+
+static void test_snapshot_restore_identical_state(void **state)
+{
+    (void)state;
+    sm_t *a = sm_new(NULL, NULL);
+    kv_chunks_t partial;
+    uint64_t idx = build_rich_state(a, &partial);
+    kv_buf_t snap = snapshot(a);
+
+    recorder_t rec = { 0 };
+    sm_t *b = sm_new(record_zone, &rec);
+    apply_set(b, 1, 0, 0, "stale", "x"); /* replaced wholesale by the restore */
+    const char *err = NULL;
+    assert_int_equal(restore(b, snap.data, snap.len, 7, &err), 0);
+    assert_int_equal(rec.calls, 2); /* foo and bar published to DNS */
+    assert_int_equal(sm_applied_index(b), idx - 1);
+    expect_kv(b, "foo", "bar");
+    expect_kv(b, "caf\xc3\xa9", "cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e");
+    expect_kv(b, "stale", NULL);
+    expect_kv(b, "gone", NULL);
+    uint32_t serial;
+    assert_true(zone_visible(b, FOO, &serial));
+    assert_int_equal(serial, 11);
+    assert_int_equal(sm_staged_count(b), 1);
+
+    kv_buf_t again = snapshot(b);
+    assert_int_equal(again.len, snap.len);
+    assert_memory_equal(again.data, snap.data, snap.len);
+
+    /* Both continue identically: the staged load completes, sessions dedup. */
+    for (size_t k = 2; k < partial.count; k++) {
+        kv_result_t ra = apply(a, idx, partial.data[k], partial.len[k]);
+        kv_result_t rb = apply(b, idx, partial.data[k], partial.len[k]);
+        assert_int_equal(ra.status, KV_OK);
+        assert_int_equal(rb.status, ra.status);
+        assert_string_equal(rb.msg, ra.msg);
+        idx++;
+    }
+    assert_true(zone_visible(b, "\3baz\3com", &serial));
+    assert_int_equal(serial, 13);
+    assert_int_equal(rec.calls, 3);
+    kv_result_t r = apply_set(b, idx, 5, 1, "foo", "retry");
+    assert_true(r.duplicate);
+    expect_kv(b, "foo", "bar");
+    apply_set(a, idx, 5, 1, "foo", "retry");
+    kv_buf_t sa = snapshot(a), sb = snapshot(b);
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(sa.data, sb.data, sa.len);
+
+    kv_buf_free(&sa);
+    kv_buf_free(&sb);
+    kv_buf_free(&again);
+    kv_buf_free(&snap);
+    kv_chunks_free(&partial);
+    sm_free(a);
+    sm_free(b);
+}
+
+static void test_restore_removes_zones_absent_from_snapshot(void **state)
+{
+    (void)state;
+    sm_t *empty = sm_new(NULL, NULL);
+    kv_buf_t snap = snapshot(empty);
+    recorder_t rec = { 0 };
+    sm_t *b = sm_new(record_zone, &rec);
+    zone_t *z = make_zone("foo.com", 1, 1);
+    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 0);
+    apply(b, 1, ch.data[0], ch.len[0]);
+    const char *err = NULL;
+    assert_int_equal(restore(b, snap.data, snap.len, 0, &err), 0);
+    assert_int_equal(rec.deletes, 1);
+    assert_int_equal(sm_zone_count(b), 0);
+    assert_int_equal(sm_applied_index(b), 0);
+    kv_chunks_free(&ch);
+    zone_free(z);
+    kv_buf_free(&snap);
+    sm_free(empty);
+    sm_free(b);
+}
+
+/* After a refused restore the state is exactly what it was. */
+static void expect_untouched(sm_t *b, const kv_buf_t *before)
+{
+    kv_buf_t now = snapshot(b);
+    assert_int_equal(now.len, before->len);
+    assert_memory_equal(now.data, before->data, now.len);
+    kv_buf_free(&now);
+}
+
+static void test_corrupt_snapshots_refused(void **state)
+{
+    (void)state;
+    sm_t *a = sm_new(NULL, NULL);
+    kv_chunks_t partial;
+    build_rich_state(a, &partial);
+    kv_buf_t snap = snapshot(a);
+
+    sm_t *b = sm_new(NULL, NULL);
+    apply_set(b, 1, 0, 0, "mine", "keep");
+    kv_buf_t before = snapshot(b);
+    log_set_level(LOG_OFF); /* thousands of refusals follow */
+    uint8_t *copy = malloc(snap.len + 1);
+    assert_non_null(copy);
+    const char *err = NULL;
+
+    /* Every single-byte change is caught (by a check or the CRC). */
+    for (size_t i = 0; i < snap.len; i++) {
+        memcpy(copy, snap.data, snap.len);
+        copy[i] ^= (uint8_t)(1u << (i % 8));
+        err = NULL;
+        if (restore(b, copy, snap.len, 0, &err) == 0)
+            fail_msg("flipped byte %zu accepted", i);
+        assert_non_null(err);
+    }
+    expect_untouched(b, &before);
+
+    /* Every truncation, and one byte too many. */
+    for (size_t cut = 0; cut < snap.len; cut += (cut < 64 || snap.len - cut < 64) ? 1 : 13)
+        assert_int_equal(restore(b, snap.data, cut, 0, &err), -1);
+    memcpy(copy, snap.data, snap.len);
+    copy[snap.len] = 0;
+    assert_int_equal(restore(b, copy, snap.len + 1, 0, &err), -1);
+    assert_string_equal(err, "trailing bytes after snapshot");
+
+    /* Specific reasons. */
+    memcpy(copy, snap.data, snap.len);
+    copy[0] = 'X';
+    assert_int_equal(restore(b, copy, snap.len, 0, &err), -1);
+    assert_string_equal(err, "not a state-machine snapshot");
+    memcpy(copy, snap.data, snap.len);
+    copy[4] = SM_SNAPSHOT_VERSION + 1;
+    assert_int_equal(restore(b, copy, snap.len, 0, &err), -1);
+    assert_string_equal(err, "unsupported snapshot version");
+    memcpy(copy, snap.data, snap.len);
+    copy[snap.len - 1] ^= 0xff; /* the CRC itself */
+    assert_int_equal(restore(b, copy, snap.len, 0, &err), -1);
+    assert_string_equal(err, "snapshot checksum mismatch");
+    memcpy(copy, snap.data, snap.len);
+    copy[snap.len - 12] ^= 0x01; /* the length */
+    assert_int_equal(restore(b, copy, snap.len, 0, &err), -1);
+    assert_string_equal(err, "snapshot length mismatch");
+    memcpy(copy, snap.data, snap.len);
+    copy[6] ^= 0x01; /* applied index: only the CRC can tell */
+    assert_int_equal(restore(b, copy, snap.len, 0, &err), -1);
+    assert_string_equal(err, "snapshot checksum mismatch");
+
+    expect_untouched(b, &before);
+    log_set_level(LOG_ERROR);
+    free(copy);
+    kv_buf_free(&before);
+    kv_buf_free(&snap);
+    kv_chunks_free(&partial);
+    sm_free(a);
+    sm_free(b);
+}
+
+static void test_snapshot_writer_failure(void **state)
+{
+    (void)state;
+    sm_t *a = sm_new(NULL, NULL);
+    kv_chunks_t partial;
+    build_rich_state(a, &partial);
+    log_set_level(LOG_OFF);
+    for (int n = 0; n < 3; n++) {
+        membuf_t m = { .fail_after = n };
+        kv_buf_init(&m.b);
+        assert_int_equal(sm_snapshot(a, mem_write, &m), -1);
+        kv_buf_free(&m.b);
+    }
+    log_set_level(LOG_ERROR);
+    kv_chunks_free(&partial);
+    sm_free(a);
+}
+
+/* ---- determinism ---- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A seeded log mixing sets, dels, retries, zone loads (some abandoned,
+ * some interleaved) and zone deletes. */
+typedef struct logbuf {
+    uint8_t **e;
+    size_t *len;
+    size_t n, cap;
+} logbuf_t;
+
+static void log_push(logbuf_t *l, uint8_t *e, size_t len)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->e = realloc(l->e, l->cap * sizeof *l->e);
+        l->len = realloc(l->len, l->cap * sizeof *l->len);
+        assert_non_null(l->e);
+        assert_non_null(l->len);
+    }
+    l->e[l->n] = e;
+    l->len[l->n++] = len;
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+{
+    uint8_t *d = malloc(n);
+    assert_non_null(d);
+    memcpy(d, p, n);
+    return d;
+}
+
+static logbuf_t random_log(uint64_t seed, size_t steps)
+{
+    logbuf_t l = { 0 };
+    zone_t *zones[3] = { make_zone("foo.com", 1, 30), make_zone("bar.com", 2, 5),
+                         make_zone("foo.com", 3, 10) };
+    uint64_t seq[4] = { 0 };
+    const char *err;
+    for (size_t i = 0; i < steps; i++) {
+        uint64_t r = rng_next(&seed);
+        uint64_t client = 1 + r % 4;
+        char key[16], val[16];
+        snprintf(key, sizeof key, "k%u", (unsigned)((r >> 8) % 20));
+        snprintf(val, sizeof val, "v%u", (unsigned)((r >> 16) % 1000));
+        uint8_t *buf;
+        size_t len;
+        switch ((r >> 24) % 8) {
+        case 0: case 1: case 2:
+            kv_cmd_encode_set(client, ++seq[client - 1], (uint8_t *)key, strlen(key),
+                              (uint8_t *)val, strlen(val), &buf, &len, &err);
+            log_push(&l, buf, len);
+            break;
+        case 3:
+            kv_cmd_encode_del(client, ++seq[client - 1], (uint8_t *)key, strlen(key), &buf, &len, &err);
+            log_push(&l, buf, len);
+            break;
+        case 4: /* a retry of an older command of this client */
+            if (l.n > 0) {
+                size_t back = (size_t)((r >> 32) % (l.n < 30 ? l.n : 30));
+                log_push(&l, dup_bytes(l.e[l.n - 1 - back], l.len[l.n - 1 - back]), l.len[l.n - 1 - back]);
+            }
+            break;
+        case 5: case 6: { /* a zone load, maybe cut short */
+            const zone_t *z = zones[(r >> 32) % 3];
+            kv_chunks_t ch;
+            kv_zone_encode_chunks(z, client % 2 ? "id0" : "id1", r >> 40, client,
+                                  seq[client - 1] + 1, 400, &ch, &err);
+            size_t upto = (r >> 36) % 4 == 0 ? ch.count / 2 : ch.count;
+            for (size_t k = 0; k < upto; k++)
+                log_push(&l, dup_bytes(ch.data[k], ch.len[k]), ch.len[k]);
+            seq[client - 1] += ch.count;
+            kv_chunks_free(&ch);
+            break;
+        }
+        case 7:
+            kv_cmd_encode_zone_del(client, ++seq[client - 1],
+                                   (const uint8_t *)((r >> 32) % 2 ? FOO : BAR), &buf, &len, &err);
+            log_push(&l, buf, len);
+            break;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        zone_free(zones[i]);
+    return l;
+}
+
+static void log_free(logbuf_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->e[i]);
+    free(l->e);
+    free(l->len);
+}
+
+static void test_replicas_agree(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        logbuf_t l = random_log(seed * 0x9E3779B97F4A7C15ull, 300);
+        sm_t *a = sm_new(NULL, NULL), *b = sm_new(NULL, NULL), *c = sm_new(NULL, NULL);
+        size_t half = l.n / 2;
+        for (size_t i = 0; i < l.n; i++) {
+            kv_result_t ra = apply(a, i + 1, l.e[i], l.len[i]);
+            kv_result_t rb = apply(b, i + 1, l.e[i], l.len[i]);
+            assert_int_equal(ra.status, rb.status);
+            assert_int_equal(ra.duplicate, rb.duplicate);
+            assert_string_equal(ra.msg, rb.msg);
+            if (i + 1 == half) { /* c joins from a snapshot halfway */
+                kv_buf_t s = snapshot(a);
+                const char *err = NULL;
+                assert_int_equal(restore(c, s.data, s.len, 0, &err), 0);
+                kv_buf_free(&s);
+            } else if (i + 1 > half) {
+                kv_result_t rc = apply(c, i + 1, l.e[i], l.len[i]);
+                assert_int_equal(rc.status, ra.status);
+                assert_string_equal(rc.msg, ra.msg);
+            }
+        }
+        kv_buf_t sa = snapshot(a), sb = snapshot(b), sc = snapshot(c);
+        assert_int_equal(sa.len, sb.len);
+        assert_memory_equal(sa.data, sb.data, sa.len);
+        assert_int_equal(sa.len, sc.len);
+        assert_memory_equal(sa.data, sc.data, sa.len);
+        kv_buf_free(&sa);
+        kv_buf_free(&sb);
+        kv_buf_free(&sc);
+        sm_free(a);
+        sm_free(b);
+        sm_free(c);
+        log_free(&l);
+    }
+}
+
+/* ---- the bridge to the DNS zone database ---- */
+
+static void test_zonedb_bridge_publishes_and_removes(void **state)
+{
+    (void)state;
+    zonedb_reader_register();
+    zonedb_handle_t *h = zonedb_handle_new();
+    sm_t *sm = sm_new(sm_zonedb_publish, h);
+    zone_t *z = make_zone("foo.com", 21, 40);
+    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 600);
+    uint64_t idx = 1;
+    for (size_t k = 0; k + 1 < ch.count; k++) {
+        apply(sm, idx++, ch.data[k], ch.len[k]);
+        zonedb_read_lock();
+        assert_null(zonedb_get_zone(zonedb_current(h), (const uint8_t *)FOO));
+        zonedb_read_unlock();
+    }
+    apply(sm, idx++, ch.data[ch.count - 1], ch.len[ch.count - 1]);
+    zonedb_read_lock();
+    const zone_index_t *zi = zonedb_get_zone(zonedb_current(h), (const uint8_t *)FOO);
+    assert_non_null(zi);
+    assert_int_equal(zone_index_serial(zi), 21);
+    zonedb_read_unlock();
+    uint8_t *buf;
+    size_t len;
+    const char *err;
+    assert_int_equal(kv_cmd_encode_zone_del(0, 0, (const uint8_t *)FOO, &buf, &len, &err), 0);
+    apply(sm, idx++, buf, len);
+    free(buf);
+    zonedb_read_lock();
+    assert_null(zonedb_get_zone(zonedb_current(h), (const uint8_t *)FOO));
+    zonedb_read_unlock();
+    kv_chunks_free(&ch);
+    zone_free(z);
+    sm_free(sm);
+    zonedb_handle_free(h);
+    zonedb_reader_unregister();
+}
+
+int main(void)
+{
+    log_set_level(LOG_ERROR); /* the refusals tested here are logged as warnings */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kv_set_get_del),
+        cmocka_unit_test(test_many_keys_grow_the_table),
+        cmocka_unit_test(test_index_rules_and_malformed_entries),
+        cmocka_unit_test(test_chunked_zone_invisible_until_last_chunk),
+        cmocka_unit_test(test_new_load_abandons_partial_one),
+        cmocka_unit_test(test_stray_and_out_of_order_chunks_refused),
+        cmocka_unit_test(test_bad_zone_keeps_previous_version),
+        cmocka_unit_test(test_zone_delete),
+        cmocka_unit_test(test_zone_list_in_canonical_order),
+        cmocka_unit_test(test_retry_applies_once_and_gets_cached_result),
+        cmocka_unit_test(test_session_window_and_pipelined_seqs),
+        cmocka_unit_test(test_sessions_expire_by_log_index),
+        cmocka_unit_test(test_session_cap_evicts_least_recently_used),
+        cmocka_unit_test(test_snapshot_restore_identical_state),
+        cmocka_unit_test(test_restore_removes_zones_absent_from_snapshot),
+        cmocka_unit_test(test_corrupt_snapshots_refused),
+        cmocka_unit_test(test_snapshot_writer_failure),
+        cmocka_unit_test(test_replicas_agree),
+        cmocka_unit_test(test_zonedb_bridge_publishes_and_removes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
