@@ -49,6 +49,8 @@ typedef struct raft_peer {
     raft_index_t infl[RAFT_MAX_INFLIGHT]; /* REPLICATE: last index per msg */
     uint32_t infl_start, infl_count;
     bool recent_active;
+    bool append_answered;         /* an append reply since the last
+                                     heartbeat reply (stall detection) */
     uint64_t read_seq_acked;      /* highest ReadIndex round it confirmed */
     raft_index_t snap_index;      /* SNAPSHOT: which one */
     uint64_t snap_acked;          /* SNAPSHOT: bytes the follower holds */

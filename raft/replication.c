@@ -173,6 +173,7 @@ void replication_recv_append_resp(raft_t *r, const raft_msg_t *m)
     if (!p || p->id == r->id)
         return;
     p->recent_active = true;
+    p->append_answered = true;
     const raft_append_resp_t *a = &m->u.append_resp;
     if (!a->success) {
         /* §5.3 with the conflict hint: jump to the last index where our
@@ -215,8 +216,14 @@ void replication_recv_heartbeat_resp(raft_t *r, const raft_msg_t *m)
     if (!p || p->id == r->id)
         return;
     p->recent_active = true;
-    /* A probe that got lost is retried once per heartbeat. */
+    /* A probe that got lost is retried once per heartbeat. A pipeline
+     * whose appends all went unanswered for a whole heartbeat round lost
+     * messages: fall back to probing from the last known match. */
     p->probe_sent = false;
+    if (p->state == RAFT_PROGRESS_REPLICATE && p->infl_count > 0 &&
+        !p->append_answered)
+        progress_become_probe(p);
+    p->append_answered = false;
     if (m->u.heartbeat_resp.read_seq > p->read_seq_acked &&
         m->u.heartbeat_resp.read_seq <= r->read_seq)
         p->read_seq_acked = m->u.heartbeat_resp.read_seq;

@@ -1,0 +1,417 @@
+/* tests/unit/test_raft_paper.c — the scenarios of the Raft paper, run on
+ * the core (raft/): elections (§5.2) and split votes, Figure 7's follower
+ * logs repaired by a new leader, Figure 8's commit rule, a leader cut off
+ * in a minority, a stale leader's proposals discarded, a lagging follower
+ * brought up to date with a chunked snapshot (§7), and a vote that survives
+ * a crash (Figure 2 "persistent state"). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft_test_net.c"
+
+/* ---- helpers for hand-driven cores ------------------------------------------ */
+
+/* A core restarted from a persisted log whose entry i+1 has term terms[i]. */
+static raft_t *make_core(raft_id_t id, uint32_t n_voters,
+                         const raft_term_t *terms, size_t n, raft_term_t term,
+                         raft_index_t commit, raft_bug_t bugs)
+{
+    raft_options_t o;
+    raft_options_init(&o);
+    o.id = id;
+    o.seed = id;
+    o.bugs = bugs;
+    for (raft_id_t v = 1; v <= n_voters; v++)
+        o.bootstrap.voters[o.bootstrap.n_voters++] = v;
+    raft_entry_t e[32];
+    assert_true(n <= 32);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (raft_entry_t){ .term = terms[i], .index = i + 1,
+                               .type = RAFT_ENTRY_NORMAL };
+    raft_persisted_t p = { .hard_state = { .term = term, .commit = commit },
+                           .entries = e, .n_entries = n };
+    int err = 0;
+    raft_t *r = raft_new(&o, &p, &err);
+    if (!r)
+        fail_msg("raft_new: %s", raft_strerror(err));
+    return r;
+}
+
+/* Runs one ready/advance round and counts the messages of a type. */
+static size_t drain(raft_t *r, raft_msg_type_t type)
+{
+    size_t n = 0;
+    while (raft_has_ready(r)) {
+        raft_ready_t rd;
+        raft_ready(r, &rd);
+        for (size_t i = 0; i < rd.n_msgs; i++)
+            n += rd.msgs[i].type == type;
+        raft_advance(r, &rd);
+        assert_null(raft_check_invariants(r));
+    }
+    return n;
+}
+
+static void step(raft_t *r, raft_msg_t m)
+{
+    m.to = raft_id(r);
+    assert_int_equal(raft_step(r, &m), 0);
+    assert_null(raft_check_invariants(r));
+}
+
+/* Makes r leader by feeding it pre-vote and vote grants from `from`. */
+static void win_election(raft_t *r, const raft_id_t *from, size_t n)
+{
+    while (raft_role(r) == RAFT_FOLLOWER)
+        raft_tick(r);
+    drain(r, RAFT_MSG_VOTE);
+    assert_int_equal(raft_role(r), RAFT_PRECANDIDATE);
+    for (size_t i = 0; i < n; i++)
+        step(r, (raft_msg_t){ .type = RAFT_MSG_VOTE_RESP, .from = from[i],
+                              .term = raft_term(r) + 1,
+                              .u.vote_resp = { .prevote = true,
+                                               .granted = true } });
+    assert_int_equal(raft_role(r), RAFT_CANDIDATE);
+    drain(r, RAFT_MSG_VOTE);
+    for (size_t i = 0; i < n; i++)
+        step(r, (raft_msg_t){ .type = RAFT_MSG_VOTE_RESP, .from = from[i],
+                              .term = raft_term(r),
+                              .u.vote_resp = { .granted = true } });
+    assert_int_equal(raft_role(r), RAFT_LEADER);
+    drain(r, RAFT_MSG_APPEND);
+}
+
+static void append_ok(raft_t *r, raft_id_t from, raft_index_t index)
+{
+    step(r, (raft_msg_t){ .type = RAFT_MSG_APPEND_RESP, .from = from,
+                          .term = raft_term(r),
+                          .u.append_resp = { .success = true,
+                                             .index = index } });
+    drain(r, RAFT_MSG_APPEND);
+}
+
+/* ---- §5.2 elections ----------------------------------------------------------- */
+
+static void test_election_one_leader_per_term(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 3);
+    net_start(&net);
+    raft_id_t l = net_wait_leader(&net, 100);
+    assert_true(l != 0);
+    /* Everyone agrees on the leader and term; the no-op commits (§5.4.2). */
+    for (int i = 0; i < 5; i++)
+        net_tick_all(&net);
+    for (raft_id_t id = 1; id <= 3; id++) {
+        assert_int_equal(raft_leader(net.nodes[id].r), l);
+        assert_int_equal(raft_term(net.nodes[id].r), raft_term(net.nodes[l].r));
+        assert_int_equal(raft_commit(net.nodes[id].r), 1);
+        assert_int_equal(raft_log_entry(net.nodes[id].r, 1)->type,
+                         RAFT_ENTRY_NOOP);
+    }
+    net_free(&net);
+}
+
+/* §5.2: "if many followers become candidates at the same time, votes could
+ * be split so that no candidate obtains a majority", then randomized
+ * timeouts resolve it in a later term. */
+static void test_split_vote_then_new_election(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 4);
+    for (raft_id_t id = 1; id <= 4; id++)
+        net.nodes[id].opts.pre_vote = false;
+    net_start(&net);
+    /* 1 and 3 campaign at once; 2 hears only 1, 4 hears only 3. */
+    net_partition(&net, (1u << 1) | (1u << 2));
+    while (raft_role(net.nodes[1].r) == RAFT_FOLLOWER)
+        net_tick(&net, 1);
+    while (raft_role(net.nodes[3].r) == RAFT_FOLLOWER)
+        net_tick(&net, 3);
+    net_deliver(&net, 1000);
+    raft_term_t split_term = raft_term(net.nodes[1].r);
+    assert_int_equal(split_term, raft_term(net.nodes[3].r));
+    assert_int_equal(raft_role(net.nodes[1].r), RAFT_CANDIDATE);
+    assert_int_equal(raft_role(net.nodes[3].r), RAFT_CANDIDATE);
+    assert_int_equal(net_leader(&net), 0);  /* 2 votes of 4: no majority */
+    net_heal(&net);
+    raft_id_t l = net_wait_leader(&net, 200);
+    assert_true(l != 0);
+    assert_true(raft_term(net.nodes[l].r) > split_term);
+    net_free(&net);
+}
+
+/* ---- §5.3 Figure 7 -------------------------------------------------------------- */
+
+/* Figure 7: the leader of term 8 (top line) and followers (a)-(f). Each
+ * follower ends with exactly the leader's log: (a),(b) missing entries,
+ * (c),(d) extra uncommitted entries, (e),(f) both. */
+static void test_figure7_follower_logs_repaired(void **state)
+{
+    (void)state;
+    static const raft_term_t logs[7][12] = {
+        { 1, 1, 1, 4, 4, 5, 5, 6, 6, 6 },        /* leader */
+        { 1, 1, 1, 4, 4, 5, 5, 6, 6 },           /* (a) */
+        { 1, 1, 1, 4 },                          /* (b) */
+        { 1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6 },     /* (c) */
+        { 1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7 },  /* (d) */
+        { 1, 1, 1, 4, 4, 4, 4 },                 /* (e) */
+        { 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3 },     /* (f) */
+    };
+    static const size_t lens[7] = { 10, 9, 4, 11, 12, 7, 11 };
+    net_t net;
+    net_init(&net, 7);
+    for (raft_id_t id = 1; id <= 7; id++) {
+        net_node_t *nd = &net.nodes[id];
+        nd->hs.term = 7;
+        nd->log = calloc(16, sizeof(*nd->log));
+        nd->cap_log = 16;
+        for (size_t i = 0; i < lens[id - 1]; i++)
+            nd->log[nd->n_log++] = (raft_entry_t){
+                .term = logs[id - 1][i], .index = i + 1,
+                .type = RAFT_ENTRY_NORMAL };
+    }
+    net_start(&net);
+    /* Node 1 wins term 8 with (a), (b), (e), (f): its log is at least as
+     * up-to-date as theirs, not as (c)'s or (d)'s (§5.4.1). */
+    assert_true(net_elect(&net, 1));
+    assert_int_equal(raft_term(net.nodes[1].r), 8);
+    for (int i = 0; i < 10; i++)
+        net_tick_all(&net);
+    for (raft_id_t id = 2; id <= 7; id++) {
+        if (!net_logs_equal(&net, 1, id))
+            fail_msg("follower %c not repaired", (char)('a' + id - 2));
+        /* The durable copy followed the truncations too. */
+        assert_int_equal(net.nodes[id].n_log, 11);
+        assert_int_equal(net.nodes[id].log[10].term, 8);
+        assert_int_equal(raft_commit(net.nodes[id].r), 11);
+    }
+    net_free(&net);
+}
+
+/* ---- §5.4.2 Figure 8 ------------------------------------------------------------- */
+
+/* Figure 8 (c): S1 leads term 4 and has replicated its term-2 entry at
+ * index 2 to S2 and S3, a majority of five. It must not count that as
+ * committed, because (d) S5 (last entry index 2, term 3) can still win
+ * votes from S2, S3, S4 and overwrite it. Only (e) replicating an entry of
+ * term 4 commits index 2 as well. */
+static void run_figure8(raft_bug_t bugs, raft_index_t want_commit_c)
+{
+    const raft_term_t s1_log[] = { 1, 2 };
+    raft_t *s1 = make_core(1, 5, s1_log, 2, 3, 1, bugs);
+    const raft_id_t voters[] = { 2, 3 };
+    win_election(s1, voters, 2);
+    assert_int_equal(raft_term(s1), 4);
+    assert_int_equal(raft_last_index(s1), 3);  /* the term-4 no-op */
+    append_ok(s1, 2, 2);
+    append_ok(s1, 3, 2);
+    assert_int_equal(raft_commit(s1), want_commit_c);
+
+    /* (d) is possible: S3 (log 1,2 with index 2 of term 2) votes for S5. */
+    raft_t *s3 = make_core(3, 5, s1_log, 2, 4, 1, RAFT_BUG_NONE);
+    step(s3, (raft_msg_t){ .type = RAFT_MSG_VOTE, .from = 5, .term = 5,
+                           .u.vote = { .last_index = 2, .last_term = 3 } });
+    assert_int_equal(raft_vote(s3), 5);
+
+    /* (e): an entry of term 4 on a majority commits everything before. */
+    append_ok(s1, 2, 3);
+    append_ok(s1, 3, 3);
+    assert_int_equal(raft_commit(s1), 3);
+    raft_free(s1);
+    raft_free(s3);
+}
+
+static void test_figure8_no_commit_by_counting_old_term(void **state)
+{
+    (void)state;
+    run_figure8(RAFT_BUG_NONE, 1);
+}
+
+/* The deliberately broken variant does what Figure 8 warns against. */
+static void test_figure8_bug_switch_commits_old_term(void **state)
+{
+    (void)state;
+    run_figure8(RAFT_BUG_COMMIT_OLD_TERM, 2);
+}
+
+/* ---- partitions ----------------------------------------------------------------- */
+
+/* A leader cut off with a minority cannot commit (a majority never
+ * acknowledges), while the majority elects a new leader and commits; once
+ * healed, the old leader's uncommitted entry is discarded (§5.3, §5.4). */
+static void run_minority_leader(bool check_quorum)
+{
+    net_t net;
+    net_init(&net, 5);
+    for (raft_id_t id = 1; id <= 5; id++)
+        net.nodes[id].opts.check_quorum = check_quorum;
+    net_start(&net);
+    assert_true(net_elect(&net, 1));
+    net_tick_all(&net);
+    raft_index_t base = raft_commit(net.nodes[1].r);
+    net_partition(&net, (1u << 1) | (1u << 2));
+    raft_index_t stale_idx;
+    assert_int_equal(net_propose(&net, 1, "stale", &stale_idx), 0);
+    raft_term_t stale_term = raft_term(net.nodes[1].r);
+    for (int i = 0; i < 40; i++)
+        net_tick_all(&net);
+    assert_int_equal(raft_commit(net.nodes[1].r), base);
+    assert_int_equal(net.nodes[1].sm_count, 0);
+    /* With CheckQuorum the cut-off leader steps down by itself. */
+    if (check_quorum)
+        assert_int_not_equal(raft_role(net.nodes[1].r), RAFT_LEADER);
+    /* The majority side elected a leader of a later term and commits. */
+    raft_id_t l2 = 0;
+    for (raft_id_t id = 3; id <= 5; id++)
+        if (raft_role(net.nodes[id].r) == RAFT_LEADER)
+            l2 = id;
+    assert_true(l2 != 0);
+    assert_int_equal(net_propose(&net, l2, "fresh", NULL), 0);
+    for (int i = 0; i < 5; i++)
+        net_tick_all(&net);
+    assert_true(raft_commit(net.nodes[l2].r) >= stale_idx);
+
+    net_heal(&net);
+    for (int i = 0; i < 20; i++)
+        net_tick_all(&net);
+    /* The stale leader's entry is gone everywhere. */
+    for (raft_id_t id = 1; id <= 5; id++) {
+        assert_true(net_logs_equal(&net, id, l2));
+        assert_int_not_equal(raft_log_term(net.nodes[id].r, stale_idx),
+                             stale_term);
+        assert_int_equal(net.nodes[id].sm_count, 1);  /* "fresh" only */
+        assert_int_equal(net.nodes[id].sm_hash, net.nodes[l2].sm_hash);
+    }
+    assert_int_not_equal(raft_role(net.nodes[1].r), RAFT_LEADER);
+    net_free(&net);
+}
+
+static void test_leader_in_minority_cannot_commit(void **state)
+{
+    (void)state;
+    run_minority_leader(true);
+}
+
+/* Without CheckQuorum the old leader keeps believing it leads until it
+ * hears the new term; its proposals are still never applied. */
+static void test_stale_leader_proposals_discarded(void **state)
+{
+    (void)state;
+    run_minority_leader(false);
+}
+
+/* ---- §7 snapshots ------------------------------------------------------------------ */
+
+/* A follower down while the leader compacted its log cannot be repaired
+ * with AppendEntries: it gets the snapshot in chunks, then the rest. */
+static void test_snapshot_sent_to_lagging_follower(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 3);
+    for (raft_id_t id = 1; id <= 3; id++)
+        net.nodes[id].opts.snapshot_chunk_bytes = 5;  /* 16 bytes: 4 chunks */
+    net_start(&net);
+    assert_true(net_elect(&net, 1));
+    net_crash(&net, 3);
+    char buf[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(buf, sizeof(buf), "entry %d", i);
+        assert_int_equal(net_propose(&net, 1, buf, NULL), 0);
+        net_deliver(&net, 1000);
+    }
+    net_tick_all(&net);
+    assert_int_equal(net.nodes[1].sm_count, 30);
+    assert_int_equal(net_compact(&net, 1), 0);
+    assert_int_equal(net_compact(&net, 2), 0);
+    raft_index_t snap = raft_snapshot(net.nodes[1].r)->index;
+    assert_true(snap >= 31);
+    assert_int_equal(raft_first_index(net.nodes[1].r), snap + 1);
+    assert_int_equal(net_propose(&net, 1, "after", NULL), 0);
+
+    net_restart(&net, 3);
+    size_t before = net.delivered;
+    for (int i = 0; i < 10; i++)
+        net_tick_all(&net);
+    assert_true(net.delivered > before);
+    net_node_t *f = &net.nodes[3];
+    assert_int_equal(f->snap.index, snap);
+    assert_int_equal(raft_snapshot(f->r)->index, snap);
+    assert_true(net_logs_equal(&net, 1, 3));
+    assert_int_equal(f->sm_count, 31);
+    assert_int_equal(f->sm_hash, net.nodes[1].sm_hash);
+    assert_int_equal(raft_commit(f->r), raft_commit(net.nodes[1].r));
+
+    /* And it survives a restart from what it persisted. */
+    net_crash(&net, 3);
+    net_restart(&net, 3);
+    for (int i = 0; i < 5; i++)
+        net_tick_all(&net);
+    assert_int_equal(net.nodes[3].sm_hash, net.nodes[1].sm_hash);
+    net_free(&net);
+}
+
+/* ---- Figure 2 persistent state ----------------------------------------------------- */
+
+/* A vote is persisted before the grant is sent; after a crash the node
+ * still refuses a second candidate in the same term. The broken variant
+ * (c) forgets it and votes twice. */
+static void run_vote_survives_crash(raft_bug_t bugs, bool want_second_grant)
+{
+    net_t net;
+    net_init(&net, 3);
+    net.nodes[2].opts.bugs = bugs;
+    net.nodes[2].opts.check_quorum = false;
+    net_start(&net);
+    raft_msg_t vote = { .type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 5,
+                        .u.vote = { .last_index = 0, .last_term = 0 } };
+    assert_int_equal(raft_step(net.nodes[2].r, &vote), 0);
+    net_flush(&net, 2);
+    assert_int_equal(raft_vote(net.nodes[2].r), 1);
+    net_crash(&net, 2);
+    net_restart(&net, 2);
+    assert_int_equal(raft_term(net.nodes[2].r), 5);
+    vote.from = 3;
+    assert_int_equal(raft_step(net.nodes[2].r, &vote), 0);
+    assert_int_equal(raft_vote(net.nodes[2].r) == 3, want_second_grant);
+    net_drop_queue(&net);
+    net_free(&net);
+}
+
+static void test_vote_persisted_across_crash(void **state)
+{
+    (void)state;
+    run_vote_survives_crash(RAFT_BUG_NONE, false);
+}
+
+static void test_vote_bug_switch_votes_twice(void **state)
+{
+    (void)state;
+    run_vote_survives_crash(RAFT_BUG_FORGET_VOTE, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_election_one_leader_per_term),
+        cmocka_unit_test(test_split_vote_then_new_election),
+        cmocka_unit_test(test_figure7_follower_logs_repaired),
+        cmocka_unit_test(test_figure8_no_commit_by_counting_old_term),
+        cmocka_unit_test(test_figure8_bug_switch_commits_old_term),
+        cmocka_unit_test(test_leader_in_minority_cannot_commit),
+        cmocka_unit_test(test_stale_leader_proposals_discarded),
+        cmocka_unit_test(test_snapshot_sent_to_lagging_follower),
+        cmocka_unit_test(test_vote_persisted_across_crash),
+        cmocka_unit_test(test_vote_bug_switch_votes_twice),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
