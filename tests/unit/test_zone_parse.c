@@ -380,6 +380,54 @@ static void test_mutations_never_crash(void **state)
     assert_true(accepted > 0);
 }
 
+/* Printing every record in presentation form and parsing that text again
+ * gives the same records: the printer and the parser agree. */
+static void test_print_parse_round_trip(void **state)
+{
+    (void)state;
+    zone_t *z = parse_ok(HEAD
+                         "a\\ b\\.c 60 A 10.0.0.1\n"
+                         "  AAAA ::ffff:1.2.3.4\n"
+                         "t TXT \"q\\\"\\\\\" \"\\000\\255\" \"\" w;\n"
+                         "m MX 0 .\n"
+                         "s SRV 1 2 3 \\@x\n"
+                         "h HINFO \"a b\" c\n"
+                         "@ CAA 128 tbs \"\\\"v\\\"\"\n"
+                         "g TYPE65400 \\# 3 000102\n"
+                         "e TYPE65401 \\# 0\n"
+                         "p PTR \\000.example.com.\n"
+                         "c CNAME *.wild\n",
+                         NULL);
+    static char text[1 << 16];
+    static char rdata[RDATA_TEXT_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < z->count; i++) {
+        const zone_rr_t *rr = &z->rrs[i];
+        char owner[NAME_MAX_TEXT], type[RRTYPE_TEXT_MAX];
+        name_to_text(rr->owner, owner, sizeof owner);
+        assert_true(rrtype_rdata_to_text(rr->type, rr->rdata, rr->rdlen, rdata, sizeof rdata) >= 0);
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s %u IN %s %s\n", owner,
+                              (unsigned)rr->ttl, rrtype_to_text(rr->type, type), rdata);
+        assert_true(n < sizeof text);
+    }
+    char err[ZONE_ERR_MAX];
+    zone_t *again = zone_parse_text(text, n, "printed", NULL, err);
+    if (again == NULL)
+        fail_msg("%s\n%s", err, text);
+    assert_int_equal(again->count, z->count);
+    for (size_t i = 0; i < z->count; i++) {
+        const zone_rr_t *a = &z->rrs[i], *b = &again->rrs[i];
+        assert_int_equal(name_wire_len(a->owner), name_wire_len(b->owner));
+        assert_memory_equal(a->owner, b->owner, name_wire_len(a->owner));
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->ttl, b->ttl);
+        assert_int_equal(a->rdlen, b->rdlen);
+        assert_memory_equal(a->rdata, b->rdata, a->rdlen);
+    }
+    zone_free(again);
+    zone_free(z);
+}
+
 /* ---- $INCLUDE ---- */
 
 static char tmpdir[64];
@@ -557,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_origin_parameter),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_mutations_never_crash),
+        cmocka_unit_test(test_print_parse_round_trip),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_include_errors),
         cmocka_unit_test(test_from_records),
