@@ -355,6 +355,8 @@ static int put_rdata(dns_builder_t *b, uint16_t type, const uint8_t *rdata, uint
             return -1;
         done = offs[k] + nlen;
     }
+    if (rdlen == done)
+        return 0;
     if (!room(b, rdlen - done))
         return -1;
     memcpy(b->buf + b->len, rdata + done, rdlen - done);
