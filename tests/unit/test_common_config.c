@@ -351,7 +351,8 @@ static void test_addr_bind(void **state)
     assert_true(ss.ss_family == AF_INET6 || ss.ss_family == AF_INET);
     close(fd);
 
-    assert_int_equal(addr_spec_parse("no-such-host.invalid:53", &a, err), 0);
+    /* An empty label fails inside the resolver, without a DNS round trip. */
+    assert_int_equal(addr_spec_parse("empty..label.invalid:53", &a, err), 0);
     assert_int_equal(addr_bind_socket(&a, SOCK_DGRAM, false, 0, err), -1);
     assert_non_null(strstr(err, "cannot resolve"));
 }
