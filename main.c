@@ -119,10 +119,8 @@ static void serve_until_stopped(const sigset_t *set, zonedb_handle_t *db,
     }
 }
 
-static int run(const config_t *cfg)
+static int run(const config_t *cfg, const sigset_t *set)
 {
-    sigset_t set;
-    block_signals(&set);
     log_info("main", "node %s starting", cfg->id);
     log_info("main", "raft.addr %s%s%s: Raft is not built yet, the port is not opened", cfg->raft_addr,
              cfg->raft_join ? ", raft.join " : "", cfg->raft_join ? cfg->raft_join : "");
@@ -147,7 +145,7 @@ static int run(const config_t *cfg)
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
     } else {
-        serve_until_stopped(&set, db, sources, cfg->zone_file_count);
+        serve_until_stopped(set, db, sources, cfg->zone_file_count);
         dns_server_stop(server);
         rc = 0;
     }
@@ -160,6 +158,8 @@ static int run(const config_t *cfg)
 int main(int argc, char *argv[])
 {
     const char *prog = argc > 0 ? argv[0] : "dns-raft";
+    sigset_t signals;
+    block_signals(&signals); /* first: a SIGHUP during start-up must not kill us */
     config_t cfg;
     char err[CONFIG_ERR_MAX];
     enum config_result result = config_load(&cfg, argc, argv, err);
@@ -174,7 +174,7 @@ int main(int argc, char *argv[])
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
-    int rc = run(&cfg);
+    int rc = run(&cfg, &signals);
     config_free(&cfg);
     return rc;
 }
