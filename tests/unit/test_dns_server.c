@@ -248,6 +248,32 @@ static void test_wildcard_address_replies_from_queried_address(void **state)
     fixture_stop(&f);
 }
 
+/* "localhost" resolves to 127.0.0.1 first (as Go does), "[::1]" is IPv6. */
+static void test_named_and_ipv6_addresses(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fixture_start(&f, "localhost:0", 1, 0, 0);
+    check_wildcard_reply(AF_INET, f.port);
+    fixture_stop(&f);
+
+    zonedb_handle_t *db = zonedb_handle_new();
+    dns_server_opts_t opts = { .addr = "[::1]:0", .workers = 1 };
+    char err[DNS_SERVER_ERR_MAX];
+    dns_server_t *s = dns_server_start(&opts, db, err);
+    if (s != NULL) { /* else: no IPv6 loopback on this host */
+        int fd = connect_to(AF_INET6, dns_server_port(s), SOCK_DGRAM);
+        uint8_t q[512], r[2048];
+        size_t n = build_query(q, 5, "foo.com");
+        assert_int_equal(send(fd, q, n, 0), (ssize_t)n);
+        assert_true(recv(fd, r, sizeof r, 0) >= 12);
+        assert_int_equal(resp_rcode(r), 5); /* empty database: REFUSED */
+        close(fd);
+        dns_server_stop(s);
+    }
+    zonedb_handle_free(db);
+}
+
 static void test_tcp_pipelined_answers_in_order(void **state)
 {
     (void)state;
@@ -481,6 +507,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_udp_answers_every_query),
         cmocka_unit_test(test_wildcard_address_replies_from_queried_address),
+        cmocka_unit_test(test_named_and_ipv6_addresses),
         cmocka_unit_test(test_tcp_pipelined_answers_in_order),
         cmocka_unit_test(test_tcp_frame_split_byte_by_byte_and_half_close),
         cmocka_unit_test(test_tcp_slow_reader_gets_every_answer_in_order),
