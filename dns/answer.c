@@ -136,6 +136,19 @@ static void note_extra_names(answer_t *a, const db_rrset_t *set)
 
 /* ---- step 2: finding names -------------------------------------------- */
 
+/* The wildcard node "*.<closest encloser>", or NULL (RFC 4592 §2.1.1). */
+static const db_node_t *wildcard_at(const zone_index_t *zone, const uint8_t *encloser)
+{
+    uint8_t wild[NAME_MAX_WIRE];
+    size_t len = name_wire_len(encloser);
+    if (len + 2 > NAME_MAX_WIRE)
+        return NULL;
+    wild[0] = 1;
+    wild[1] = '*';
+    memcpy(wild + 2, encloser, len);
+    return zone_index_find(zone, wild);
+}
+
 /* Looks `name` up in the zone (it must be at or below the origin). Walks
  * down from the apex one label at a time: the first delegation on the way
  * is a cut (except the name itself for a DS query: DS lives at the parent
@@ -152,16 +165,7 @@ static void lookup_name(const zone_index_t *zone, const uint8_t *name, uint16_t 
         const uint8_t *suffix = name + offs[k];
         const db_node_t *node = zone_index_find(zone, suffix);
         if (!node) {
-            uint8_t wild[NAME_MAX_WIRE];
-            const uint8_t *ce = name + offs[k + 1];
-            size_t ce_len = name_wire_len(ce);
-            const db_node_t *w = NULL;
-            if (ce_len + 2 <= NAME_MAX_WIRE) {
-                wild[0] = 1;
-                wild[1] = '*';
-                memcpy(wild + 2, ce, ce_len);
-                w = zone_index_find(zone, wild);
-            }
+            const db_node_t *w = wildcard_at(zone, name + offs[k + 1]);
             *out = (lookup_t){ .kind = w ? LOOKUP_WILDCARD : LOOKUP_NXDOMAIN, .node = w ? w : encloser };
             return;
         }
@@ -298,28 +302,43 @@ static void add_authority(answer_t *a)
     put_required(a, DNS_SECTION_AUTHORITY, zone_index_origin(a->zone), soa, ttl);
 }
 
-/* A and AAAA of each noted name that has a node in this zone, once each.
- * RRsets that do not fit are left out without TC (RFC 2181 §9). */
+/* The node that answers for `name` in the zone when it is an additional
+ * section target: the name's own node, or else the wildcard at its closest
+ * encloser (Knot DNS synthesises additional records from wildcards too). */
+static const db_node_t *additional_node(const zone_index_t *zone, const uint8_t *name)
+{
+    const db_node_t *node = zone_index_find(zone, name);
+    if (node)
+        return node;
+    const uint8_t *ce = name_parent(name);
+    while (ce && !zone_index_find(zone, ce))
+        ce = name_parent(ce); /* ends at the apex at the latest */
+    return ce ? wildcard_at(zone, ce) : NULL;
+}
+
+/* A and AAAA of each noted name that this zone answers for (exactly or by
+ * wildcard), once each. RRsets that do not fit are left out without TC
+ * (RFC 2181 §9). */
 static void add_additional(answer_t *a)
 {
     if (a->truncated)
         return;
     static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA };
-    const db_node_t *done[EXTRA_MAX];
+    const uint8_t *done[EXTRA_MAX]; /* names, since a wildcard serves many */
     size_t ndone = 0;
     for (size_t i = 0; i < a->extra_count; i++) {
         const uint8_t *target = a->extra[i];
         if (!name_is_subdomain(target, zone_index_origin(a->zone)))
             continue;
-        const db_node_t *node = zone_index_find(a->zone, target);
+        const db_node_t *node = additional_node(a->zone, target);
         if (!node)
             continue;
         bool dup = false;
         for (size_t k = 0; k < ndone; k++)
-            dup = dup || done[k] == node;
+            dup = dup || name_equal(done[k], target);
         if (dup)
             continue;
-        done[ndone++] = node;
+        done[ndone++] = target;
         for (size_t t = 0; t < 2; t++) {
             const db_rrset_t *set = db_node_rrset(node, types[t]);
             if (set)

@@ -46,6 +46,7 @@ static const char EXAMPLE_ZONE[] =
     "ns.deleg A 192.0.2.100\n"
     "ns.deleg AAAA 2001:db8::100\n"
     "*.cw CNAME web\n"
+    "mxwild MX 1 foo.wild\n"
     "srv SRV 0 5 5060 sip\n"
     "sip A 192.0.2.60\n"
     "big TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n"
@@ -324,6 +325,10 @@ static void test_mx_and_ns_get_additional_glue(void **state)
     expect_header(DNS_RCODE_NOERROR, true, 2, 0, 2);
     expect_rr(2, 0, "ns1.example.com.", DNS_TYPE_A, 3600, "192.0.2.53");
     expect_rr(2, 1, "ns1.example.com.", DNS_TYPE_AAAA, 3600, NULL);
+    /* a target matched by a wildcard gets synthesised records, as in Knot */
+    ask("mxwild.example.com.", DNS_TYPE_MX, NULL);
+    expect_header(DNS_RCODE_NOERROR, true, 1, 0, 1);
+    expect_rr(2, 0, "foo.wild.example.com.", DNS_TYPE_A, 3600, "192.0.2.99");
 }
 
 static void test_srv_target_not_compressed_but_glued(void **state)
