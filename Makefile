@@ -92,6 +92,10 @@ sim: $(if $(SIM_SRCS),$(SIM_BIN))
 sim-test: $(if $(SIM_SRCS),$(SIM_BIN))
 	@if [ -n "$(SIM_SRCS)" ]; then $(SIM_BIN) --test; fi
 
+# Set up, build, and run the README's 3-node cluster on zones/ (Ctrl-C stops it).
+demo: deps all
+	@scripts/demo.sh
+
 integration: $(BIN)
 	@scripts/run-integration.sh
 

@@ -26,7 +26,7 @@ typedef struct slot {
 
 struct loop {
     int epfd, timerfd, wakefd;
-    loop_cb on_tick, on_wake;
+    loop_cb on_tick, on_wake, after_batch;
     void *ctx;
     slot_t *slots;
     size_t n_slots;
@@ -106,6 +106,8 @@ void loop_free(loop_t *l)
     free(l);
 }
 
+void loop_set_after_batch(loop_t *l, loop_cb cb) { l->after_batch = cb; }
+
 int loop_add(loop_t *l, int fd, uint32_t events, loop_fd_cb cb, void *ctx)
 {
     if (fd < 0 || !grow_slots(l, (size_t)fd))
@@ -171,6 +173,8 @@ int loop_run(loop_t *l)
         }
         for (int i = 0; i < n && !atomic_load(&l->stopping); i++)
             dispatch(l, &evs[i]);
+        if (l->after_batch && !atomic_load(&l->stopping))
+            l->after_batch(l->ctx);
     }
     atomic_store(&l->stopping, false); /* the loop may be run again */
     return 0;

@@ -17,6 +17,9 @@ typedef void (*loop_cb)(void *ctx);
 /* tick_ms: period of on_tick; on_wake runs after loop_wake (coalesced). */
 loop_t *loop_new(unsigned tick_ms, loop_cb on_tick, loop_cb on_wake, void *ctx);
 void loop_free(loop_t *l);
+/* cb (with the loop's ctx) runs after every batch of events, so work that
+ * many events contribute to (one fsync for many proposals) is done once. */
+void loop_set_after_batch(loop_t *l, loop_cb cb);
 int loop_add(loop_t *l, int fd, uint32_t events, loop_fd_cb cb, void *ctx);
 int loop_modify(loop_t *l, int fd, uint32_t events);
 /* Forgets fd (does not close it). Safe inside a callback, also for fds

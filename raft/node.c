@@ -1,0 +1,1158 @@
+/* raft/node.c — the Raft thread: drives the core (raft.h) with ticks,
+ * messages and requests, carries out its Ready batches (node_disk.c for
+ * the disk, transport.c for peers), applies committed entries to the state
+ * machine, and answers the threads waiting on requests (node.h).
+ *
+ * Requests. Another thread fills a request_t, queues it under n->mu, wakes
+ * the loop and waits on the request's condition variable. The Raft thread
+ * starts it (req_start): a proposal becomes a log entry whose (index, term)
+ * the request then waits for among committed entries; a read becomes a
+ * ReadIndex context; a membership change a config entry. A follower sends
+ * proposals and membership changes to the leader as a forwarded request
+ * (FWD_REQ frame) and finishes when the leader's FWD_RESP arrives and its
+ * own state machine has applied that index, so a client that wrote through
+ * a follower reads its write there. A request is shared by the waiting
+ * thread and the Raft thread (refs = 2); whoever lets go last frees it, so
+ * a caller that times out never leaves the Raft thread a dangling pointer.
+ *
+ * Group commit: messages and requests only feed the core; the Ready batch
+ * is processed once per loop iteration (after_batch), so every proposal and
+ * append that arrived together shares one fsync. */
+#include "raft/node.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "raft/addrbook.h"
+#include "raft/loop.h"
+#include "raft/node_disk.h"
+#include "raft/transport.h"
+
+enum {
+    FRAME_FWD_REQ = RAFT_FRAME_APP_MIN,
+    FRAME_FWD_RESP,
+    MAX_FORWARD_TIMEOUT_MS = 60000,
+};
+
+typedef enum req_kind { REQ_PROPOSE = 1, REQ_READ, REQ_ADD, REQ_REMOVE, REQ_TRANSFER, REQ_STATUS } req_kind_t;
+
+typedef enum req_wait {
+    WAIT_NONE,
+    WAIT_RETRY,    /* no usable leader yet: start again on the next tick */
+    WAIT_COMMIT,   /* for the entry (index, term) to be applied */
+    WAIT_READ,     /* for the read state with our ctx */
+    WAIT_APPLIED,  /* for applied >= index */
+    WAIT_FORWARD,  /* for the leader's FWD_RESP */
+    WAIT_TRANSFER, /* for another node to lead */
+} req_wait_t;
+
+typedef struct request {
+    req_kind_t kind;
+    uint8_t *data;
+    size_t len;
+    char name[ADDRBOOK_NAME_MAX];
+    char addr[ADDRBOOK_ADDR_MAX];
+    uint64_t deadline_ms;
+    raft_id_t origin;         /* nonzero: forwarded by that follower */
+    uint64_t fwd_id;          /* its id there, or ours when we forward */
+    /* completion, under node->mu */
+    pthread_cond_t cond;
+    bool done;
+    int refs;
+    node_status_t status;
+    uint8_t *result;
+    size_t result_len;
+    node_status_info_t *info;
+    /* Raft thread only */
+    req_wait_t wait;
+    raft_index_t index;
+    raft_term_t term;
+    uint64_t ctx;
+    struct request *next;
+} request_t;
+
+struct node {
+    node_options_t o;
+    char name[ADDRBOOK_NAME_MAX];
+    char listen[ADDRBOOK_ADDR_MAX];
+    char advertise[ADDRBOOK_ADDR_MAX];
+    char data_dir[512];
+    raft_id_t id;
+    raft_t *r;
+    node_disk_t disk;
+    loop_t *loop;
+    transport_t *tr;
+    addrbook_t book;
+    pthread_t thread;
+    bool thread_started;
+    bool failed;              /* storage failed: the node stopped taking part */
+    /* shared with other threads */
+    pthread_mutex_t mu;
+    request_t *incoming;
+    bool stopping;
+    /* Raft thread only */
+    request_t *pending;
+    uint64_t next_ctx;
+    uint64_t last_heard[ADDRBOOK_MAX];
+    raft_id_t heard_id[ADDRBOOK_MAX];
+    uint64_t start_ms;
+    /* what pending_sweep callbacks look at (Raft thread only) */
+    const raft_entry_t *sweep_entry;
+    uint8_t *sweep_result;
+    size_t sweep_result_len;
+    raft_index_t sweep_applied;
+};
+
+const char *node_status_text(node_status_t s)
+{
+    switch (s) {
+    case NODE_OK: return "ok";
+    case NODE_ENOLEADER: return "no leader";
+    case NODE_ETIMEOUT: return "timeout (the request may still take effect)";
+    case NODE_ELOST: return "leadership changed before the request committed; not applied";
+    case NODE_ESHUTDOWN: return "shutting down";
+    case NODE_ETOOBIG: return "request too large";
+    case NODE_EBUSY: return "a membership change or leadership transfer is in progress";
+    case NODE_EINVAL: return "invalid request";
+    case NODE_EIO: return "storage failure: this node refuses writes";
+    }
+    return "unknown";
+}
+
+raft_id_t node_id_from_name(const char *name) { return addrbook_id_of(name); }
+
+/* ---- completing requests ---------------------------------------------------------- */
+
+static void request_unref_locked(request_t *q)
+{
+    if (--q->refs > 0)
+        return;
+    pthread_cond_destroy(&q->cond);
+    free(q->data);
+    free(q->result);
+    free(q);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* FWD_RESP: type | fwd id u64 | status u8 | applied index u64 | result */
+static void send_forward_response(node_t *n, const request_t *q)
+{
+    size_t len = 1 + 8 + 1 + 8 + q->result_len;
+    uint8_t *b = malloc(len);
+    if (!b)
+        return;
+    b[0] = FRAME_FWD_RESP;
+    put_u64(b + 1, q->fwd_id);
+    b[9] = (uint8_t)q->status;
+    put_u64(b + 10, q->index);
+    if (q->result_len)
+        memcpy(b + 18, q->result, q->result_len);
+    transport_send_app(n->tr, q->origin, b, len);
+    free(b);
+}
+
+/* Ends a request the Raft thread holds (it must already be unlinked). */
+static void req_finish(node_t *n, request_t *q, node_status_t status)
+{
+    q->status = status;
+    q->wait = WAIT_NONE;
+    if (q->origin) {
+        send_forward_response(n, q);
+        pthread_mutex_lock(&n->mu);
+        request_unref_locked(q);
+        pthread_mutex_unlock(&n->mu);
+        return;
+    }
+    pthread_mutex_lock(&n->mu);
+    q->done = true;
+    pthread_cond_signal(&q->cond);
+    request_unref_locked(q);
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void pending_add(node_t *n, request_t *q)
+{
+    q->next = n->pending;
+    n->pending = q;
+}
+
+/* Finishes every pending request for which done(n, q) picks a status. */
+static void pending_sweep(node_t *n, bool (*done)(node_t *, request_t *, node_status_t *))
+{
+    request_t **pp = &n->pending;
+    while (*pp) {
+        request_t *q = *pp;
+        node_status_t st;
+        if (done(n, q, &st)) {
+            *pp = q->next;
+            req_finish(n, q, st);
+        } else {
+            pp = &q->next;
+        }
+    }
+}
+
+/* ---- starting requests on the Raft thread ---------------------------------------------- */
+
+static node_status_t status_of(int raft_err)
+{
+    switch (raft_err) {
+    case RAFT_OK: return NODE_OK;
+    case RAFT_ENOTLEADER: case RAFT_ENOLEADER: return NODE_ENOLEADER;
+    case RAFT_EBUSY: case RAFT_ENOTCAUGHTUP: return NODE_EBUSY;
+    case RAFT_ETOOBIG: return NODE_ETOOBIG;
+    case RAFT_EFULL: case RAFT_EINVAL: return NODE_EINVAL;
+    default: return NODE_EIO;
+    }
+}
+
+static bool member(const node_t *n, raft_id_t id)
+{
+    const raft_members_t *m = raft_members(n->r);
+    return raft_members_is_voter(m, id) || raft_members_is_learner(m, id);
+}
+
+static int leader_add(node_t *n, request_t *q)
+{
+    raft_id_t id = addrbook_id_of(q->name);
+    const addrbook_entry_t *e = addrbook_get(&n->book, id);
+    if (member(n, id)) {
+        if (e && strcmp(e->addr, q->addr) != 0 && e->addr[0])
+            return RAFT_EINVAL; /* same name, other address: remove it first */
+        return 1;               /* already a member: nothing to do */
+    }
+    char ctx[ADDRBOOK_NAME_MAX + ADDRBOOK_ADDR_MAX + 1];
+    int len = snprintf(ctx, sizeof ctx, "%s %s", q->name, q->addr);
+    return raft_add_learner(n->r, id, ctx, (size_t)len, &q->index);
+}
+
+static raft_id_t transfer_target(const char *name)
+{
+    return name[0] ? addrbook_id_of(name) : 0;
+}
+
+/* As leader: returns a raft error, or 1 when done with nothing to wait for. */
+static int start_as_leader(node_t *n, request_t *q)
+{
+    switch (q->kind) {
+    case REQ_PROPOSE:
+        return raft_propose(n->r, q->data, q->len, &q->index);
+    case REQ_ADD:
+        return leader_add(n, q);
+    case REQ_REMOVE: {
+        raft_id_t id = addrbook_id_of(q->name);
+        if (!member(n, id))
+            return 1;
+        return raft_remove(n->r, id, &q->index);
+    }
+    case REQ_TRANSFER:
+        return raft_transfer_leadership(n->r, transfer_target(q->name));
+    default:
+        return RAFT_EINVAL;
+    }
+}
+
+/* FWD_REQ: type | fwd id u64 | kind u8 | timeout ms u32 | payload
+ * payload: the proposal, or "name" / "name address" for membership. */
+static bool forward_to_leader(node_t *n, request_t *q)
+{
+    raft_id_t leader = raft_leader(n->r);
+    if (!leader || leader == n->id || !transport_peer_addr(n->tr, leader))
+        return false;
+    size_t plen = q->kind == REQ_PROPOSE ? q->len : strlen(q->name) + 1 + strlen(q->addr);
+    uint8_t *b = malloc(14 + plen);
+    if (!b)
+        return false;
+    q->fwd_id = ++n->next_ctx;
+    b[0] = FRAME_FWD_REQ;
+    put_u64(b + 1, q->fwd_id);
+    b[9] = (uint8_t)q->kind;
+    uint64_t now = loop_now_ms();
+    uint32_t left = q->deadline_ms > now ? (uint32_t)(q->deadline_ms - now) : 1;
+    b[10] = (uint8_t)left;
+    b[11] = (uint8_t)(left >> 8);
+    b[12] = (uint8_t)(left >> 16);
+    b[13] = (uint8_t)(left >> 24);
+    if (q->kind == REQ_PROPOSE) {
+        memcpy(b + 14, q->data, q->len);
+    } else {
+        size_t nl = strlen(q->name);
+        memcpy(b + 14, q->name, nl);
+        b[14 + nl] = ' ';
+        memcpy(b + 15 + nl, q->addr, strlen(q->addr));
+    }
+    int rc = transport_send_app(n->tr, leader, b, 14 + plen);
+    free(b);
+    return rc == 0;
+}
+
+static void req_start(node_t *n, request_t *q)
+{
+    if (n->failed) {
+        req_finish(n, q, NODE_EIO);
+        return;
+    }
+    if (q->kind == REQ_READ) {
+        q->ctx = ++n->next_ctx;
+        int rc = raft_read_index(n->r, q->ctx);
+        q->wait = rc == RAFT_OK ? WAIT_READ : WAIT_RETRY;
+        pending_add(n, q);
+        return;
+    }
+    if (raft_role(n->r) == RAFT_LEADER) {
+        int rc = start_as_leader(n, q);
+        if (rc == 1) {
+            req_finish(n, q, NODE_OK);
+        } else if (rc == RAFT_OK) {
+            q->term = raft_term(n->r);
+            q->wait = q->kind == REQ_TRANSFER ? WAIT_TRANSFER : WAIT_COMMIT;
+            pending_add(n, q);
+        } else if (rc == RAFT_EBUSY || rc == RAFT_ENOTLEADER) {
+            q->wait = WAIT_RETRY;
+            pending_add(n, q);
+        } else {
+            req_finish(n, q, status_of(rc));
+        }
+        return;
+    }
+    if (q->kind == REQ_TRANSFER && q->origin == 0 && !q->name[0]) {
+        req_finish(n, q, NODE_OK); /* not leading: nothing to hand over */
+        return;
+    }
+    if (q->origin) {
+        /* A forwarded request reached a node that no longer leads: no
+         * second hop; the follower retries with the new leader. */
+        req_finish(n, q, NODE_ENOLEADER);
+        return;
+    }
+    q->wait = forward_to_leader(n, q) ? WAIT_FORWARD : WAIT_RETRY;
+    pending_add(n, q);
+}
+
+static void fill_status(node_t *n, node_status_info_t *s);
+
+static void drain_incoming(node_t *n)
+{
+    pthread_mutex_lock(&n->mu);
+    request_t *q = n->incoming;
+    n->incoming = NULL;
+    pthread_mutex_unlock(&n->mu);
+    /* The queue is LIFO; restore arrival order so proposals keep theirs. */
+    request_t *rev = NULL;
+    while (q) {
+        request_t *next = q->next;
+        q->next = rev;
+        rev = q;
+        q = next;
+    }
+    for (q = rev; q;) {
+        request_t *next = q->next;
+        q->next = NULL;
+        if (q->kind == REQ_STATUS) {
+            fill_status(n, q->info);
+            req_finish(n, q, NODE_OK);
+        } else {
+            req_start(n, q);
+        }
+        q = next;
+    }
+}
+
+/* ---- forwarded requests ---------------------------------------------------------- */
+
+static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size_t len)
+{
+    if (len < 14 || b[9] < REQ_PROPOSE || b[9] > REQ_TRANSFER || b[9] == REQ_READ)
+        return;
+    request_t *q = calloc(1, sizeof *q);
+    if (!q)
+        return;
+    pthread_cond_init(&q->cond, NULL);
+    q->refs = 1;
+    q->origin = from;
+    q->fwd_id = get_u64(b + 1);
+    q->kind = (req_kind_t)b[9];
+    uint32_t timeout = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 |
+                       (uint32_t)b[13] << 24;
+    if (timeout > MAX_FORWARD_TIMEOUT_MS)
+        timeout = MAX_FORWARD_TIMEOUT_MS;
+    q->deadline_ms = loop_now_ms() + timeout;
+    const uint8_t *p = b + 14;
+    size_t plen = len - 14;
+    if (q->kind == REQ_PROPOSE) {
+        q->data = malloc(plen ? plen : 1);
+        if (!q->data) {
+            pthread_cond_destroy(&q->cond);
+            free(q);
+            return;
+        }
+        memcpy(q->data, p, plen);
+        q->len = plen;
+    } else {
+        const uint8_t *sp = memchr(p, ' ', plen);
+        size_t nl = sp ? (size_t)(sp - p) : plen;
+        size_t al = sp ? plen - nl - 1 : 0;
+        if (nl >= sizeof q->name || al >= sizeof q->addr) {
+            q->status = NODE_EINVAL;
+            send_forward_response(n, q);
+            pthread_cond_destroy(&q->cond);
+            free(q);
+            return;
+        }
+        memcpy(q->name, p, nl);
+        if (al)
+            memcpy(q->addr, sp + 1, al);
+    }
+    req_start(n, q);
+}
+
+static void on_forward_response(node_t *n, const uint8_t *b, size_t len)
+{
+    if (len < 18)
+        return;
+    uint64_t fwd_id = get_u64(b + 1);
+    node_status_t st = (node_status_t)b[9];
+    raft_index_t index = get_u64(b + 10);
+    for (request_t **pp = &n->pending; *pp; pp = &(*pp)->next) {
+        request_t *q = *pp;
+        if (q->wait != WAIT_FORWARD || q->fwd_id != fwd_id)
+            continue;
+        if (st == NODE_ENOLEADER) {
+            q->wait = WAIT_RETRY; /* the leader moved on: try the new one */
+            return;
+        }
+        free(q->result);
+        q->result = NULL;
+        q->result_len = len - 18;
+        if (q->result_len) {
+            q->result = malloc(q->result_len);
+            if (q->result)
+                memcpy(q->result, b + 18, q->result_len);
+            else
+                q->result_len = 0;
+        }
+        if (st == NODE_OK && index > raft_applied(n->r)) {
+            q->index = index; /* read-your-writes: wait until applied here too */
+            q->wait = WAIT_APPLIED;
+            return;
+        }
+        *pp = q->next;
+        req_finish(n, q, st);
+        return;
+    }
+}
+
+static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t len)
+{
+    node_t *n = ctx;
+    if (n->failed)
+        return;
+    if (body[0] == FRAME_FWD_REQ)
+        on_forward_request(n, from, body, len);
+    else if (body[0] == FRAME_FWD_RESP)
+        on_forward_response(n, body, len);
+}
+
+/* ---- applying --------------------------------------------------------------------- */
+
+
+static bool sweep_committed_entry(node_t *n, request_t *q, node_status_t *st)
+{
+    if (q->wait != WAIT_COMMIT || q->index != n->sweep_entry->index)
+        return false;
+    if (q->term != n->sweep_entry->term) {
+        *st = NODE_ELOST; /* another leader's entry took that index (§5.3) */
+        return true;
+    }
+    if (n->sweep_result) {
+        q->result = n->sweep_result;
+        q->result_len = n->sweep_result_len;
+        n->sweep_result = NULL;
+    }
+    *st = NODE_OK;
+    return true;
+}
+
+static bool sweep_applied(node_t *n, request_t *q, node_status_t *st)
+{
+    if (q->wait == WAIT_APPLIED && q->index <= n->sweep_applied) {
+        *st = NODE_OK;
+        return true;
+    }
+    /* An entry we waited for was replaced by an installed snapshot: it may
+     * or may not be in it. */
+    if (q->wait == WAIT_COMMIT && q->index <= n->sweep_applied) {
+        *st = NODE_ETIMEOUT;
+        return true;
+    }
+    return false;
+}
+
+static void apply_entry(node_t *n, const raft_entry_t *e)
+{
+    n->sweep_result = NULL;
+    n->sweep_result_len = 0;
+    if (e->type == RAFT_ENTRY_NORMAL && n->o.fsm.apply)
+        n->o.fsm.apply(n->o.fsm.ctx, e->index, e->data, e->len, &n->sweep_result, &n->sweep_result_len);
+    n->sweep_entry = e;
+    pending_sweep(n, sweep_committed_entry);
+    free(n->sweep_result);
+    n->sweep_result = NULL;
+}
+
+static void learn_config(node_t *n, const raft_entry_t *e)
+{
+    raft_members_t m;
+    const uint8_t *ctx;
+    size_t ctx_len;
+    char name[ADDRBOOK_NAME_MAX], addr[ADDRBOOK_ADDR_MAX];
+    if (raft_config_decode(e->data, e->len, &m, &ctx, &ctx_len) != 0)
+        return;
+    if (ctx_len && addrbook_parse_ctx(ctx, ctx_len, name, addr) == 0) {
+        raft_id_t id = addrbook_id_of(name);
+        addrbook_set(&n->book, id, name, addr);
+        transport_set_peer(n->tr, id, addr);
+    }
+}
+
+static void connect_members(node_t *n)
+{
+    const raft_members_t *m = raft_members(n->r);
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t cnt = pass ? m->n_learners : m->n_voters;
+        const raft_id_t *ids = pass ? m->learners : m->voters;
+        for (uint32_t i = 0; i < cnt; i++) {
+            const addrbook_entry_t *e = addrbook_get(&n->book, ids[i]);
+            if (e && ids[i] != n->id)
+                transport_set_peer(n->tr, ids[i], e->addr);
+        }
+    }
+}
+
+static int restore_fsm(node_t *n, const uint8_t *data, size_t len);
+
+/* ---- the Ready batch (raft.h contract) ----------------------------------------------- */
+
+static void fail_node(node_t *n, const char *what)
+{
+    log_error("raft", "%s: this node stops taking part in Raft (DNS keeps serving the last "
+              "applied state); fix the disk and restart it", what);
+    n->failed = true;
+    request_t *q;
+    while ((q = n->pending)) {
+        n->pending = q->next;
+        req_finish(n, q, NODE_EIO);
+    }
+}
+
+static void serve_reads(node_t *n, const raft_ready_t *rd)
+{
+    for (size_t i = 0; i < rd->n_reads; i++)
+        for (request_t *q = n->pending; q; q = q->next)
+            if (q->wait == WAIT_READ && q->ctx == rd->reads[i].ctx) {
+                q->wait = WAIT_APPLIED; /* thesis §6.4 step 4: wait to apply readIndex */
+                q->index = rd->reads[i].index;
+            }
+}
+
+static void process_one_ready(node_t *n)
+{
+    raft_ready_t rd;
+    raft_ready(n->r, &rd);
+    struct storage_error se = { 0 };
+    if (node_disk_persist(&n->disk, &rd, &se) != 0) {
+        fail_node(n, se.msg);
+        return;
+    }
+    if (rd.snapshot && restore_fsm(n, rd.snapshot->data, rd.snapshot->len) != 0) {
+        fail_node(n, "cannot restore the state machine from the leader's snapshot");
+        return;
+    }
+    for (size_t i = 0; i < rd.n_entries; i++)
+        if (rd.entries[i].type == RAFT_ENTRY_CONFIG)
+            learn_config(n, &rd.entries[i]);
+    /* Only now that everything above is durable may messages leave. */
+    for (size_t i = 0; i < rd.n_msgs; i++)
+        transport_send(n->tr, &rd.msgs[i]);
+    for (size_t i = 0; i < rd.n_committed; i++)
+        apply_entry(n, &rd.committed[i]);
+    serve_reads(n, &rd);
+    raft_advance(n->r, &rd);
+    n->sweep_applied = raft_applied(n->r);
+    pending_sweep(n, sweep_applied);
+}
+
+/* Growable buffer behind the snapshot writer. */
+typedef struct membuf_writer {
+    raft_snap_writer_t w;
+    uint8_t *data;
+    size_t len, cap;
+} membuf_writer_t;
+
+static int membuf_write(raft_snap_writer_t *w, const void *data, size_t len)
+{
+    membuf_writer_t *m = (membuf_writer_t *)w;
+    if (m->len + len > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        while (cap < m->len + len)
+            cap *= 2;
+        uint8_t *d = realloc(m->data, cap);
+        if (!d)
+            return -1;
+        m->data = d;
+        m->cap = cap;
+    }
+    memcpy(m->data + m->len, data, len);
+    m->len += len;
+    return 0;
+}
+
+typedef struct membuf_reader {
+    raft_snap_reader_t r;
+    const uint8_t *data;
+    size_t len, off;
+} membuf_reader_t;
+
+static long membuf_read(raft_snap_reader_t *r, void *buf, size_t cap)
+{
+    membuf_reader_t *m = (membuf_reader_t *)r;
+    size_t n = m->len - m->off < cap ? m->len - m->off : cap;
+    memcpy(buf, m->data + m->off, n);
+    m->off += n;
+    return (long)n;
+}
+
+static int restore_fsm(node_t *n, const uint8_t *data, size_t len)
+{
+    addrbook_t book;
+    const uint8_t *fsm;
+    size_t fsm_len;
+    if (node_envelope_split(data, len, &book, &fsm, &fsm_len) != 0)
+        return -1;
+    for (size_t i = 0; i < book.n; i++) {
+        addrbook_set(&n->book, book.e[i].id, book.e[i].name, book.e[i].addr);
+        transport_set_peer(n->tr, book.e[i].id, book.e[i].addr);
+    }
+    if (!n->o.fsm.restore)
+        return 0;
+    membuf_reader_t r = { { membuf_read }, fsm, fsm_len, 0 };
+    return n->o.fsm.restore(n->o.fsm.ctx, &r.r);
+}
+
+/* §7: once enough entries are applied, snapshot the state machine and let
+ * the core and the disk forget the log before it. */
+static void maybe_snapshot(node_t *n)
+{
+    raft_index_t applied = raft_applied(n->r);
+    if (!n->o.fsm.snapshot || applied < raft_snapshot(n->r)->index + n->o.snapshot_every)
+        return;
+    membuf_writer_t w = { { membuf_write }, NULL, 0, 0 };
+    uint8_t book[8192];
+    size_t blen = addrbook_encode(&n->book, book);
+    uint8_t hdr[4] = { (uint8_t)blen, (uint8_t)(blen >> 8), (uint8_t)(blen >> 16),
+                       (uint8_t)(blen >> 24) };
+    if (membuf_write(&w.w, hdr, 4) != 0 || membuf_write(&w.w, book, blen) != 0 ||
+        n->o.fsm.snapshot(n->o.fsm.ctx, &w.w) != 0) {
+        log_warn("raft", "state machine snapshot failed; will retry later");
+        free(w.data);
+        return;
+    }
+    if (raft_compact(n->r, applied, w.data, w.len) == 0) {
+        struct storage_error se = { 0 };
+        if (node_disk_save_snapshot(&n->disk, raft_snapshot(n->r), &se) != 0)
+            log_warn("raft", "writing snapshot at %llu failed: %s (the log is kept)",
+                     (unsigned long long)applied, se.msg);
+        else
+            log_info("raft", "snapshot at index %llu (%zu bytes)", (unsigned long long)applied,
+                     w.len);
+    }
+    free(w.data);
+}
+
+static void after_batch(void *ctx)
+{
+    node_t *n = ctx;
+    if (n->failed)
+        return;
+    while (!n->failed && raft_has_ready(n->r))
+        process_one_ready(n);
+    if (!n->failed) {
+        connect_members(n);
+        maybe_snapshot(n);
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void note_heard(node_t *n, raft_id_t id)
+{
+    size_t free_slot = ADDRBOOK_MAX;
+    for (size_t i = 0; i < ADDRBOOK_MAX; i++) {
+        if (n->heard_id[i] == id) {
+            n->last_heard[i] = loop_now_ms();
+            return;
+        }
+        if (!n->heard_id[i] && free_slot == ADDRBOOK_MAX)
+            free_slot = i;
+    }
+    if (free_slot < ADDRBOOK_MAX) {
+        n->heard_id[free_slot] = id;
+        n->last_heard[free_slot] = loop_now_ms();
+    }
+}
+
+static void on_message(void *ctx, const raft_msg_t *m)
+{
+    node_t *n = ctx;
+    if (n->failed)
+        return;
+    note_heard(n, m->from);
+    raft_step(n->r, m);
+}
+
+static void on_hello(void *ctx, const raft_hello_t *h)
+{
+    node_t *n = ctx;
+    if (h->id != addrbook_id_of(h->name)) {
+        log_warn("raft", "peer %s at %s sent an id that does not match its name; ignored",
+                 h->name, h->addr);
+        return;
+    }
+    if (addrbook_set(&n->book, h->id, h->name, h->addr) > 0)
+        log_debug("raft", "peer %s is at %s", h->name, h->addr);
+    transport_set_peer(n->tr, h->id, h->addr);
+}
+
+static void on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len)
+{
+    node_t *n = ctx;
+    if (n->o.on_text_conn)
+        n->o.on_text_conn(n->o.text_ctx, fd, first, len);
+    else
+        close(fd);
+}
+
+static bool sweep_expired(node_t *n, request_t *q, node_status_t *st)
+{
+    uint64_t now = loop_now_ms();
+    if (q->wait == WAIT_TRANSFER) {
+        raft_id_t leader = raft_leader(n->r);
+        if (leader && leader != n->id) {
+            *st = NODE_OK;
+            return true;
+        }
+    }
+    if (now < q->deadline_ms)
+        return false;
+    *st = q->wait == WAIT_RETRY && !raft_leader(n->r) ? NODE_ENOLEADER : NODE_ETIMEOUT;
+    return true;
+}
+
+static void retry_waiting(node_t *n)
+{
+    request_t *retry = NULL;
+    for (request_t **pp = &n->pending; *pp;) {
+        request_t *q = *pp;
+        if (q->wait == WAIT_RETRY) {
+            *pp = q->next;
+            q->next = retry;
+            retry = q;
+        } else {
+            pp = &q->next;
+        }
+    }
+    while (retry) {
+        request_t *q = retry;
+        retry = q->next;
+        q->next = NULL;
+        req_start(n, q);
+    }
+}
+
+/* Thesis §4.2.1: a learner becomes a voter only once it has caught up, so
+ * adding it never leaves the cluster waiting on a node that is far behind. */
+static void promote_caught_up_learners(node_t *n)
+{
+    if (raft_role(n->r) != RAFT_LEADER)
+        return;
+    const raft_members_t *m = raft_members(n->r);
+    for (uint32_t i = 0; i < m->n_learners; i++) {
+        raft_progress_t p;
+        if (raft_progress(n->r, m->learners[i], &p) == 0 && p.caught_up) {
+            const addrbook_entry_t *e = addrbook_get(&n->book, m->learners[i]);
+            if (raft_promote(n->r, m->learners[i], NULL) == 0)
+                log_info("raft", "promoting %s to voter (caught up at %llu)",
+                         e ? e->name : "?", (unsigned long long)p.match);
+            return; /* one change at a time (thesis §4.1) */
+        }
+    }
+}
+
+static void on_tick(void *ctx)
+{
+    node_t *n = ctx;
+    transport_tick(n->tr);
+    if (n->failed)
+        return;
+    raft_tick(n->r);
+    promote_caught_up_learners(n);
+    retry_waiting(n);
+    pending_sweep(n, sweep_expired);
+}
+
+static void on_wake(void *ctx)
+{
+    node_t *n = ctx;
+    drain_incoming(n);
+    pthread_mutex_lock(&n->mu);
+    bool stop = n->stopping;
+    pthread_mutex_unlock(&n->mu);
+    if (stop)
+        loop_stop(n->loop);
+}
+
+static void *raft_thread(void *arg)
+{
+    node_t *n = arg;
+    int rc = loop_run(n->loop);
+    if (rc != 0)
+        log_error("raft", "event loop failed: %s", strerror(-rc));
+    return NULL;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static int64_t last_contact(const node_t *n, raft_id_t id)
+{
+    for (size_t i = 0; i < ADDRBOOK_MAX; i++)
+        if (n->heard_id[i] == id)
+            return (int64_t)(loop_now_ms() - n->last_heard[i]);
+    return -1;
+}
+
+static void add_peer_status(node_t *n, node_status_info_t *s, raft_id_t id, bool voter)
+{
+    if (s->n_peers >= sizeof s->peers / sizeof s->peers[0])
+        return;
+    node_peer_status_t *p = &s->peers[s->n_peers++];
+    memset(p, 0, sizeof *p);
+    const addrbook_entry_t *e = addrbook_get(&n->book, id);
+    p->id = id;
+    p->voter = voter;
+    p->self = id == n->id;
+    snprintf(p->name, sizeof p->name, "%s", e ? e->name : "?");
+    snprintf(p->addr, sizeof p->addr, "%s", p->self ? n->advertise : e ? e->addr : "?");
+    raft_progress_t pr;
+    if (p->self) {
+        p->match = raft_last_index(n->r);
+        p->last_contact_ms = 0;
+    } else {
+        p->match = raft_progress(n->r, id, &pr) == 0 ? pr.match : 0;
+        p->last_contact_ms = last_contact(n, id);
+    }
+}
+
+static void fill_status(node_t *n, node_status_info_t *s)
+{
+    memset(s, 0, sizeof *s);
+    s->role = raft_role(n->r);
+    s->term = raft_term(n->r);
+    s->commit = raft_commit(n->r);
+    s->applied = raft_applied(n->r);
+    s->last_index = raft_last_index(n->r);
+    s->snapshot_index = raft_snapshot(n->r)->index;
+    raft_id_t leader = raft_leader(n->r);
+    const addrbook_entry_t *e = leader ? addrbook_get(&n->book, leader) : NULL;
+    if (leader == n->id) {
+        snprintf(s->leader_name, sizeof s->leader_name, "%s", n->name);
+        snprintf(s->leader_addr, sizeof s->leader_addr, "%s", n->advertise);
+    } else if (e) {
+        snprintf(s->leader_name, sizeof s->leader_name, "%s", e->name);
+        snprintf(s->leader_addr, sizeof s->leader_addr, "%s", e->addr);
+    }
+    const raft_members_t *m = raft_members(n->r);
+    for (uint32_t i = 0; i < m->n_voters; i++)
+        add_peer_status(n, s, m->voters[i], true);
+    for (uint32_t i = 0; i < m->n_learners; i++)
+        add_peer_status(n, s, m->learners[i], false);
+}
+
+/* ---- requests from other threads ------------------------------------------------------------ */
+
+static request_t *request_new(req_kind_t kind, unsigned timeout_ms)
+{
+    request_t *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    pthread_cond_init(&q->cond, NULL);
+    q->kind = kind;
+    q->refs = 2;
+    q->deadline_ms = loop_now_ms() + timeout_ms;
+    return q;
+}
+
+/* Queues q for the Raft thread and waits for it (a little past its deadline:
+ * the Raft thread answers every request by then). Consumes the caller's
+ * reference. */
+static node_status_t submit_and_wait(node_t *n, request_t *q, uint8_t **result, size_t *result_len)
+{
+    if (result)
+        *result = NULL;
+    if (result_len)
+        *result_len = 0;
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping) {
+        q->refs = 1;
+        request_unref_locked(q);
+        pthread_mutex_unlock(&n->mu);
+        return NODE_ESHUTDOWN;
+    }
+    q->next = n->incoming;
+    n->incoming = q;
+    pthread_mutex_unlock(&n->mu);
+    loop_wake(n->loop);
+
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    uint64_t wait_ms = q->deadline_ms - loop_now_ms() + 2000;
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&n->mu);
+    while (!q->done && !n->stopping)
+        if (pthread_cond_timedwait(&q->cond, &n->mu, &until) == ETIMEDOUT)
+            break;
+    node_status_t st = q->done ? q->status : n->stopping ? NODE_ESHUTDOWN : NODE_ETIMEOUT;
+    if (q->done && result && q->result) {
+        *result = q->result;
+        if (result_len)
+            *result_len = q->result_len;
+        q->result = NULL;
+    }
+    request_unref_locked(q);
+    pthread_mutex_unlock(&n->mu);
+    return st;
+}
+
+node_status_t node_propose(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                           uint8_t **result, size_t *result_len)
+{
+    request_t *q = request_new(REQ_PROPOSE, timeout_ms);
+    if (!q || !(q->data = malloc(len ? len : 1))) {
+        free(q);
+        return NODE_EIO;
+    }
+    memcpy(q->data, data, len);
+    q->len = len;
+    return submit_and_wait(n, q, result, result_len);
+}
+
+node_status_t node_read_barrier(node_t *n, unsigned timeout_ms)
+{
+    request_t *q = request_new(REQ_READ, timeout_ms);
+    return q ? submit_and_wait(n, q, NULL, NULL) : NODE_EIO;
+}
+
+static node_status_t named_request(node_t *n, req_kind_t kind, const char *name, const char *addr,
+                                   unsigned timeout_ms)
+{
+    if ((name && strlen(name) >= ADDRBOOK_NAME_MAX) || (addr && strlen(addr) >= ADDRBOOK_ADDR_MAX))
+        return NODE_EINVAL;
+    request_t *q = request_new(kind, timeout_ms);
+    if (!q)
+        return NODE_EIO;
+    snprintf(q->name, sizeof q->name, "%s", name ? name : "");
+    snprintf(q->addr, sizeof q->addr, "%s", addr ? addr : "");
+    return submit_and_wait(n, q, NULL, NULL);
+}
+
+node_status_t node_add_server(node_t *n, const char *name, const char *addr, unsigned timeout_ms)
+{
+    if (!name || !name[0] || !addr || !addr[0] || strchr(name, ' ') || strchr(addr, ' '))
+        return NODE_EINVAL;
+    return named_request(n, REQ_ADD, name, addr, timeout_ms);
+}
+
+node_status_t node_remove_server(node_t *n, const char *name, unsigned timeout_ms)
+{
+    if (!name || !name[0])
+        return NODE_EINVAL;
+    return named_request(n, REQ_REMOVE, name, NULL, timeout_ms);
+}
+
+node_status_t node_transfer(node_t *n, const char *name, unsigned timeout_ms)
+{
+    return named_request(n, REQ_TRANSFER, name, NULL, timeout_ms);
+}
+
+node_status_t node_status(node_t *n, node_status_info_t *out)
+{
+    request_t *q = request_new(REQ_STATUS, 2000);
+    if (!q)
+        return NODE_EIO;
+    q->info = out;
+    return submit_and_wait(n, q, NULL, NULL);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static void set_defaults(node_options_t *o)
+{
+    if (!o->tick_ms)
+        o->tick_ms = 10;
+    if (!o->heartbeat_ms)
+        o->heartbeat_ms = 50;
+    if (!o->election_ms)
+        o->election_ms = 150;
+    if (!o->snapshot_every)
+        o->snapshot_every = 10000;
+}
+
+static raft_t *make_core(node_t *n, char *err, size_t err_len)
+{
+    raft_options_t ro;
+    raft_options_init(&ro);
+    ro.id = n->id;
+    ro.heartbeat_ticks = n->o.heartbeat_ms / n->o.tick_ms ? n->o.heartbeat_ms / n->o.tick_ms : 1;
+    ro.election_ticks = n->o.election_ms / n->o.tick_ms;
+    if (ro.election_ticks <= ro.heartbeat_ticks)
+        ro.election_ticks = ro.heartbeat_ticks * 3;
+    ro.seed = n->id ^ ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+    ro.bugs = n->o.bugs;
+    if (n->disk.fresh && n->o.bootstrap) {
+        ro.bootstrap.n_voters = 1;
+        ro.bootstrap.voters[0] = n->id;
+        log_info("raft", "empty data dir: founding a one-node cluster as %s", n->name);
+    }
+    int rerr = 0;
+    raft_t *r = raft_new(&ro, &n->disk.rec, &rerr);
+    if (!r)
+        snprintf(err, err_len, "%s: cannot start Raft from the data on disk: %s", n->data_dir,
+                 raft_strerror(rerr));
+    return r;
+}
+
+static void learn_recovered(node_t *n)
+{
+    const raft_snapshot_t *s = &n->disk.rec.snapshot;
+    if (s->index && restore_fsm(n, s->data, s->len) != 0)
+        log_error("raft", "the snapshot's state could not be restored");
+    for (size_t i = 0; i < n->disk.rec.n_entries; i++)
+        if (n->disk.rec.entries[i].type == RAFT_ENTRY_CONFIG)
+            learn_config(n, &n->disk.rec.entries[i]);
+}
+
+node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
+{
+    node_t *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    n->o = *opts;
+    set_defaults(&n->o);
+    snprintf(n->name, sizeof n->name, "%s", opts->name);
+    snprintf(n->listen, sizeof n->listen, "%s", opts->listen);
+    snprintf(n->data_dir, sizeof n->data_dir, "%s", opts->data_dir);
+    n->id = addrbook_id_of(n->name);
+    n->start_ms = loop_now_ms();
+    pthread_mutex_init(&n->mu, NULL);
+    n->loop = loop_new(n->o.tick_ms, on_tick, on_wake, n);
+    if (!n->loop) {
+        snprintf(err, err_len, "cannot create the event loop");
+        goto fail;
+    }
+    loop_set_after_batch(n->loop, after_batch);
+    if (node_disk_open(&n->disk, n->data_dir, err, err_len) != 0)
+        goto fail;
+    raft_hello_t self = { .id = n->id };
+    snprintf(self.name, sizeof self.name, "%s", n->name);
+    snprintf(self.addr, sizeof self.addr, "%s", opts->advertise ? opts->advertise : "");
+    transport_callbacks_t cb = { n, on_message, on_app_frame, on_hello, on_text_conn };
+    n->tr = transport_new(n->loop, n->listen, &self, &cb, err, err_len);
+    if (!n->tr)
+        goto fail;
+    if (opts->advertise)
+        snprintf(n->advertise, sizeof n->advertise, "%s", opts->advertise);
+    else
+        snprintf(n->advertise, sizeof n->advertise, "127.0.0.1:%u", transport_port(n->tr));
+    addrbook_set(&n->book, n->id, n->name, n->advertise);
+    learn_recovered(n);
+    n->r = make_core(n, err, err_len);
+    node_disk_free_recovered(&n->disk);
+    if (!n->r)
+        goto fail;
+    if (pthread_create(&n->thread, NULL, raft_thread, n) != 0) {
+        snprintf(err, err_len, "cannot start the Raft thread");
+        goto fail;
+    }
+    n->thread_started = true;
+    return n;
+fail:
+    node_stop(n);
+    return NULL;
+}
+
+static void hand_over_leadership(node_t *n)
+{
+    node_status_info_t s;
+    if (node_status(n, &s) != NODE_OK || s.role != RAFT_LEADER)
+        return;
+    size_t voters = 0;
+    for (size_t i = 0; i < s.n_peers; i++)
+        voters += s.peers[i].voter;
+    if (voters < 2)
+        return;
+    node_status_t st = node_transfer(n, NULL, (unsigned)n->o.election_ms * 4);
+    log_info("raft", "leadership transfer before shutdown: %s", node_status_text(st));
+}
+
+void node_stop(node_t *n)
+{
+    if (!n)
+        return;
+    if (n->thread_started) {
+        hand_over_leadership(n);
+        pthread_mutex_lock(&n->mu);
+        n->stopping = true;
+        pthread_mutex_unlock(&n->mu);
+        loop_stop(n->loop);
+        pthread_join(n->thread, NULL);
+    }
+    /* The thread is gone: answer whatever is left. */
+    while (n->pending) {
+        request_t *q = n->pending;
+        n->pending = q->next;
+        req_finish(n, q, NODE_ESHUTDOWN);
+    }
+    n->stopping = true;
+    drain_incoming(n); /* each is refused: stopping */
+    transport_free(n->tr);
+    raft_free(n->r);
+    node_disk_close(&n->disk);
+    loop_free(n->loop);
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+}

@@ -1,0 +1,140 @@
+/* raft/node.h — a Raft node: the consensus core (raft.h) driven by its own
+ * thread, with durable storage (wal, hardstate, snapfile) and TCP peers
+ * (transport). This is the runtime a daemon embeds.
+ *
+ * Threads: node_start spawns the Raft thread, which alone touches the core,
+ * the disk and the peer sockets, and calls the state machine's apply,
+ * snapshot and restore. Every other function here is thread-safe and may
+ * block the calling thread (never the Raft thread) until its request is
+ * done or times out.
+ *
+ * Names and ids: a node is named by the operator (-id "id0"); its Raft id is
+ * a 64-bit hash of that name (node_id_from_name). Addresses travel in the
+ * peers' hello and in configuration entries ("name address").
+ *
+ * Durability (Figure 2, "Rules for Servers: persistent state ... updated on
+ * stable storage before responding to RPCs"): every batch of log entries
+ * and the hard state are fsynced before any message that depends on them
+ * leaves, and before a proposal is acknowledged. Many proposals arriving
+ * together share one fsync (group commit): the Raft thread handles every
+ * queued request and received message before it writes anything. */
+#ifndef RAFT_NODE_H
+#define RAFT_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raft/raft.h"
+
+/* ---- the state machine a node drives ------------------------------------ */
+
+/* A byte sink / source for snapshots, so a state machine streams its state
+ * instead of building one more copy of it. write returns 0 or -1; read
+ * returns bytes read (0 at the end) or -1. */
+typedef struct raft_snap_writer {
+    int (*write)(struct raft_snap_writer *w, const void *data, size_t len);
+} raft_snap_writer_t;
+typedef struct raft_snap_reader {
+    long (*read)(struct raft_snap_reader *r, void *buf, size_t cap);
+} raft_snap_reader_t;
+
+typedef struct raft_fsm {
+    void *ctx;
+    /* Applies a committed client entry. May set *result to a malloc'd reply
+     * (handed to the proposer, wherever it waits; freed by the node). */
+    void (*apply)(void *ctx, raft_index_t index, const uint8_t *data, size_t len,
+                  uint8_t **result, size_t *result_len);
+    /* Writes the whole state (everything applied so far). 0 or -1. */
+    int (*snapshot)(void *ctx, raft_snap_writer_t *w);
+    /* Replaces the whole state with a snapshot's. 0 or -1 (the node stops:
+     * a snapshot that passed its checksum but cannot be restored is a bug
+     * or corruption, and guessing would lose data). */
+    int (*restore)(void *ctx, raft_snap_reader_t *r);
+} raft_fsm_t;
+
+/* ---- options --------------------------------------------------------------- */
+
+typedef struct node_options {
+    const char *name;          /* -id */
+    const char *listen;        /* -raft.addr, e.g. ":8300" */
+    const char *advertise;     /* address peers dial; NULL: derived per
+                                  connection from the listening port */
+    const char *data_dir;      /* -data.dir */
+    bool bootstrap;            /* with empty data: found a 1-node cluster */
+    unsigned tick_ms;          /* default 10 */
+    unsigned heartbeat_ms;     /* default 50 */
+    unsigned election_ms;      /* default 150: timeouts drawn from [150, 300) */
+    uint64_t snapshot_every;   /* entries applied between snapshots (10000) */
+    raft_bug_t bugs;           /* tests only */
+    raft_fsm_t fsm;
+    /* A person connected to the Raft port (see transport.h): the callee
+     * owns fd and gets the bytes already read. Runs on the Raft thread, so
+     * it must only hand the connection over, never serve it there. */
+    void (*on_text_conn)(void *ctx, int fd, const uint8_t *first, size_t len);
+    void *text_ctx;
+} node_options_t;
+
+typedef struct node node_t;
+
+/* Opens the data dir, recovers (snapshot + log replay), binds the port,
+ * starts the Raft thread. NULL with a message in err on failure. */
+node_t *node_start(const node_options_t *opts, char *err, size_t err_len);
+/* Graceful stop: if leader, hands leadership to the most up-to-date voter
+ * first (thesis §3.10); then stops the thread, syncs and frees. */
+void node_stop(node_t *n);
+
+raft_id_t node_id_from_name(const char *name);
+
+/* ---- requests (any thread) ------------------------------------------------- */
+
+typedef enum node_status {
+    NODE_OK = 0,
+    NODE_ENOLEADER,   /* no leader known now: retry later */
+    NODE_ETIMEOUT,    /* gave up waiting: the write may still commit */
+    NODE_ELOST,       /* leadership changed before it committed: not applied */
+    NODE_ESHUTDOWN,
+    NODE_ETOOBIG,
+    NODE_EBUSY,       /* a membership change or transfer is in progress */
+    NODE_EINVAL,
+    NODE_EIO,         /* the disk failed: this node refuses writes */
+} node_status_t;
+const char *node_status_text(node_status_t s);
+
+/* Replicates data and waits until it is applied on this node (forwarded to
+ * the leader if this node follows). *result gets the state machine's reply
+ * (malloc'd, caller frees; may be NULL). */
+node_status_t node_propose(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                           uint8_t **result, size_t *result_len);
+/* Waits until this node's state machine reflects every write acknowledged
+ * before the call (ReadIndex, thesis §6.4): read the state after it. */
+node_status_t node_read_barrier(node_t *n, unsigned timeout_ms);
+/* Adds a server as a learner; the leader promotes it to voter once it has
+ * caught up (thesis §4.2.1). A member with the same name and address: no-op. */
+node_status_t node_add_server(node_t *n, const char *name, const char *addr, unsigned timeout_ms);
+node_status_t node_remove_server(node_t *n, const char *name, unsigned timeout_ms);
+/* name NULL: the most up-to-date voter. */
+node_status_t node_transfer(node_t *n, const char *name, unsigned timeout_ms);
+
+typedef struct node_peer_status {
+    char name[64];
+    char addr[128];
+    raft_id_t id;
+    bool voter;
+    bool self;
+    raft_index_t match;
+    int64_t last_contact_ms;   /* -1: never / unknown */
+} node_peer_status_t;
+
+typedef struct node_status_info {
+    raft_role_t role;
+    raft_term_t term;
+    char leader_name[64];
+    char leader_addr[128];
+    raft_index_t commit, applied, last_index, snapshot_index;
+    size_t n_peers;
+    node_peer_status_t peers[RAFT_MAX_MEMBERS * 2];
+} node_status_info_t;
+node_status_t node_status(node_t *n, node_status_info_t *out);
+
+#endif

@@ -1,0 +1,50 @@
+/* raft/node_disk.h — the node's durable state: recovery on start and the
+ * persistence half of the Ready contract (raft.h), over wal, hardstate and
+ * snapfile. Private to raft/node.c.
+ *
+ * Snapshot files hold, as the snapfile "config", the members in effect at
+ * the snapshot index, and as data the node's snapshot envelope:
+ *   u32 address-book length | address book (addrbook.h) | state machine bytes
+ * which is also exactly what the core sends to lagging followers, so a
+ * follower that installs a snapshot learns every member's address too. */
+#ifndef RAFT_NODE_DISK_H
+#define RAFT_NODE_DISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "raft/addrbook.h"
+#include "raft/raft.h"
+#include "raft/storage_io.h"
+#include "raft/wal.h"
+
+typedef struct node_disk {
+    char dir[512];
+    struct wal *wal;
+    /* What raft_new restarts from; freed by node_disk_free_recovered. */
+    raft_persisted_t rec;
+    raft_entry_t *rec_entries;
+    uint8_t *rec_snapshot;
+    bool fresh; /* nothing on disk at all: a brand-new node */
+    raft_hard_state_t saved; /* last hard state written */
+} node_disk_t;
+
+/* Creates the directory (and parents) if needed, loads hard state, the
+ * newest snapshot and the log. On failure returns -1 with a message naming
+ * the file and offset. */
+int node_disk_open(node_disk_t *d, const char *dir, char *err, size_t err_len);
+void node_disk_free_recovered(node_disk_t *d);
+void node_disk_close(node_disk_t *d);
+
+/* Persists a ready batch: snapshot (and log reset), truncation, entries,
+ * hard state, then one fsync for the entries. 0 or -1 with err. */
+int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_error *err);
+/* Writes a snapshot file for the core's current snapshot (after
+ * raft_compact) and drops the log segments it covers. */
+int node_disk_save_snapshot(node_disk_t *d, const raft_snapshot_t *s, struct storage_error *err);
+
+/* Snapshot envelope helpers. */
+int node_envelope_split(const uint8_t *data, size_t len, addrbook_t *book,
+                        const uint8_t **fsm_data, size_t *fsm_len);
+
+#endif
