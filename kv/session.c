@@ -31,19 +31,6 @@ struct kv_sessions {
     size_t cap;
 };
 
-const char *kv_status_text(enum kv_status status)
-{
-    switch (status) {
-    case KV_OK: return "ok";
-    case KV_ERR_MALFORMED: return "malformed command";
-    case KV_ERR_SESSION_TOO_OLD: return "session sequence too old";
-    case KV_ERR_STALE_LOAD: return "stale zone load";
-    case KV_ERR_BAD_ZONE: return "bad zone";
-    case KV_ERR_ALREADY_APPLIED: return "already applied";
-    }
-    return "unknown status";
-}
-
 kv_sessions_t *kv_sessions_new(void)
 {
     return calloc(1, sizeof(kv_sessions_t));

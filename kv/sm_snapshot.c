@@ -101,6 +101,7 @@ static void write_staged(sink_t *k, const sm_staging_t *s)
     kv_buf_put_u64(&k->buf, s->load_id);
     kv_buf_put_u32(&k->buf, s->total);
     kv_buf_put_u32(&k->buf, s->next);
+    kv_buf_put_u64(&k->buf, s->last_index);
     kv_buf_put_u64(&k->buf, s->rr_count);
     kv_buf_put_u64(&k->buf, s->records.len);
     sink_flush(k);
@@ -359,13 +360,13 @@ static bool read_staged(source_t *s, sm_state_t *st)
     memset(&g, 0, sizeof g);
     kv_buf_init(&g.records);
     if (!src_name(s, g.origin) || !src_node_id(s, g.node_id) || !src_u64(s, &g.load_id) ||
-        !src_u32(s, &g.total) || !src_u32(s, &g.next) ||
+        !src_u32(s, &g.total) || !src_u32(s, &g.next) || !src_u64(s, &g.last_index) ||
         !read_records(s, &g.rr_count, &g.records)) {
         kv_buf_free(&g.records);
         return false;
     }
     if (g.total > KV_ZONE_MAX_CHUNKS || g.next == 0 || g.next >= g.total ||
-        staged_exists(st, g.origin)) {
+        g.last_index > st->applied || staged_exists(st, g.origin)) {
         kv_buf_free(&g.records);
         return src_fail(s, "bad staged load");
     }

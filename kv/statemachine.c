@@ -16,7 +16,7 @@
 #include "kv/command.h"
 #include "kv/sm_state.h"
 
-/* Sessions are swept when the applied index crosses a multiple of this, a
+/* Sessions and idle partial loads are swept when the applied index crosses a multiple of this, a
  * choice that depends only on indices, so all replicas sweep alike. */
 #define SWEEP_EVERY 1024u
 
@@ -106,14 +106,6 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s)
     return 0;
 }
 
-static sm_staging_t *staged_find(sm_state_t *st, const uint8_t *origin)
-{
-    for (size_t i = 0; i < st->nstaged; i++)
-        if (name_equal(st->staged[i].origin, origin))
-            return &st->staged[i];
-    return NULL;
-}
-
 /* Frees a staged load and closes the gap, keeping start order. */
 static void staged_drop(sm_state_t *st, sm_staging_t *s)
 {
@@ -121,6 +113,48 @@ static void staged_drop(sm_state_t *st, sm_staging_t *s)
     kv_buf_free(&s->records);
     memmove(&st->staged[i], &st->staged[i + 1], (st->nstaged - i - 1) * sizeof *st->staged);
     st->nstaged--;
+}
+
+static bool staged_expired(const sm_staging_t *s, uint64_t index)
+{
+    return index - s->last_index > SM_STAGING_IDLE_ENTRIES;
+}
+
+static void log_dropped_load(const sm_staging_t *s, const char *why)
+{
+    char text[NAME_MAX_TEXT];
+    name_to_text(s->origin, text, sizeof text);
+    log_info("kv", "zone %s: load %llu from node %s %s at chunk %u of %u", text,
+             (unsigned long long)s->load_id, s->node_id, why, s->next, s->total);
+}
+
+/* The partial load of origin as seen at `index`: one idle for too long is
+ * dropped here, so the outcome never depends on when a sweep ran. */
+static sm_staging_t *staged_find(sm_state_t *st, const uint8_t *origin, uint64_t index)
+{
+    for (size_t i = 0; i < st->nstaged; i++) {
+        sm_staging_t *s = &st->staged[i];
+        if (!name_equal(s->origin, origin))
+            continue;
+        if (!staged_expired(s, index))
+            return s;
+        log_dropped_load(s, "expired (no chunk for too long)");
+        staged_drop(st, s);
+        return NULL;
+    }
+    return NULL;
+}
+
+static void staged_sweep(sm_state_t *st, uint64_t index)
+{
+    for (size_t i = 0; i < st->nstaged;) {
+        if (staged_expired(&st->staged[i], index)) {
+            log_dropped_load(&st->staged[i], "expired (no chunk for too long)");
+            staged_drop(st, &st->staged[i]);
+        } else {
+            i++;
+        }
+    }
 }
 
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
@@ -236,14 +270,11 @@ static void publish_zone(sm_t *sm, zone_t *zone, const sm_staging_t *from, uint6
 
 /* Starts a staged load for a chunk 0, abandoning any partial load of the
  * same origin. */
-static sm_staging_t *start_load(sm_t *sm, const kv_cmd_t *cmd)
+static sm_staging_t *start_load(sm_t *sm, const kv_cmd_t *cmd, uint64_t index)
 {
-    sm_staging_t *old = staged_find(&sm->st, cmd->origin);
+    sm_staging_t *old = staged_find(&sm->st, cmd->origin, index);
     if (old) {
-        char text[NAME_MAX_TEXT];
-        name_to_text(cmd->origin, text, sizeof text);
-        log_info("kv", "zone %s: load %llu from node %s abandoned (chunk %u of %u) for a new load",
-                 text, (unsigned long long)old->load_id, old->node_id, old->next, old->total);
+        log_dropped_load(old, "abandoned for a new load");
         staged_drop(&sm->st, old);
     }
     sm_staging_t s;
@@ -287,7 +318,8 @@ static void finish_load(sm_t *sm, sm_staging_t *s, uint64_t index, kv_result_t *
 
 static void apply_zone_chunk(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
 {
-    sm_staging_t *s = cmd->chunk_no == 0 ? start_load(sm, cmd) : staged_find(&sm->st, cmd->origin);
+    sm_staging_t *s = cmd->chunk_no == 0 ? start_load(sm, cmd, index)
+                                         : staged_find(&sm->st, cmd->origin, index);
     if (!continues_load(s, cmd)) {
         res->status = KV_ERR_STALE_LOAD;
         set_msg(res, "chunk %u of load %llu does not continue a staged load",
@@ -299,6 +331,7 @@ static void apply_zone_chunk(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_r
         out_of_memory("zone staging");
     s->rr_count += cmd->rr_count;
     s->next++;
+    s->last_index = index;
     if (s->next == s->total) {
         finish_load(sm, s, index, res);
         return;
@@ -307,9 +340,9 @@ static void apply_zone_chunk(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_r
     set_msg(res, "staged chunk %u of %u", s->next, s->total);
 }
 
-static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, kv_result_t *res)
+static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
 {
-    sm_staging_t *s = staged_find(&sm->st, cmd->origin);
+    sm_staging_t *s = staged_find(&sm->st, cmd->origin, index);
     if (s)
         staged_drop(&sm->st, s);
     zone_t *old = NULL;
@@ -339,7 +372,7 @@ static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t 
     case KV_CMD_SET: apply_set(sm, cmd, res); break;
     case KV_CMD_DEL: apply_del(sm, cmd, res); break;
     case KV_CMD_ZONE_CHUNK: apply_zone_chunk(sm, cmd, index, res); break;
-    case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, res); break;
+    case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, index, res); break;
     }
 }
 
@@ -349,8 +382,10 @@ static void set_applied(sm_t *sm, uint64_t index)
     pthread_rwlock_wrlock(&sm->lock);
     sm->st.applied = index;
     pthread_rwlock_unlock(&sm->lock);
-    if (prev / SWEEP_EVERY != index / SWEEP_EVERY)
+    if (prev / SWEEP_EVERY != index / SWEEP_EVERY) {
         kv_sessions_sweep(sm->st.sessions, index);
+        staged_sweep(&sm->st, index);
+    }
 }
 
 /* Applies a decoded command through its client session. */

@@ -15,7 +15,9 @@
  * different load abandons a partial load of the same origin (its loader
  * retries after a leader change); a later chunk that does not continue the
  * staged load is refused with KV_ERR_STALE_LOAD and changes nothing. A zone
- * delete drops the zone and any partial load of it.
+ * delete drops the zone and any partial load of it. A partial load that gets
+ * no chunk for SM_STAGING_IDLE_ENTRIES log entries (its loader gave up or
+ * died) is dropped — counted in entries, not seconds, so replicas agree.
  *
  * Threads: sm_apply, sm_snapshot and sm_restore are called by one thread (the
  * Raft apply thread), never concurrently. The readers (sm_kv_get,
@@ -38,6 +40,8 @@
 #include "zone/zone.h"
 
 typedef struct sm sm_t;
+
+#define SM_STAGING_IDLE_ENTRIES 100000u
 
 /* Called on the apply thread, without any lock held, after a zone became
  * visible (zone != NULL) or was deleted (zone == NULL), including for every
@@ -94,8 +98,8 @@ size_t sm_staged_count(sm_t *sm);
  *   zones      u32 count, each: origin, u8 node_len, node id, u64 load_id,
  *              u64 index, u64 rr_count, u64 records_len, records
  *   staged     u32 count, each: origin, u8 node_len, node id, u64 load_id,
- *              u32 chunk_total, u32 next_chunk, u64 rr_count, u64
- *              records_len, records
+ *              u32 chunk_total, u32 next_chunk, u64 last_index,
+ *              u64 rr_count, u64 records_len, records
  *   sessions   u64 len, then the kv_sessions_save section
  *   trailer    u64 length of everything above, u32 CRC-32 of it
  * Maps, zones and sessions are written in sorted order, so equal states give

@@ -346,6 +346,30 @@ static void test_stray_and_out_of_order_chunks_refused(void **state)
     sm_free(sm);
 }
 
+static void test_idle_partial_load_expires_by_log_index(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    zone_t *a = make_zone("foo.com", 1, 100);
+    kv_chunks_t ch = chunks_of(a, "id0", 10, 0, 0, 600);
+    assert_true(ch.count >= 3);
+    apply(sm, 1, ch.data[0], ch.len[0]);
+    /* Exactly at the idle limit the load is still alive... */
+    assert_int_equal(apply(sm, 1 + SM_STAGING_IDLE_ENTRIES, ch.data[1], ch.len[1]).status, KV_OK);
+    /* ...one entry past it (counted from the last chunk) it is gone. */
+    assert_int_equal(apply(sm, 2 + 2 * SM_STAGING_IDLE_ENTRIES, ch.data[2], ch.len[2]).status,
+                     KV_ERR_STALE_LOAD);
+    assert_int_equal(sm_staged_count(sm), 0);
+    /* The periodic sweep frees an idle load even if no chunk comes. */
+    apply(sm, 3 + 2 * SM_STAGING_IDLE_ENTRIES, ch.data[0], ch.len[0]);
+    assert_int_equal(sm_staged_count(sm), 1);
+    apply_set(sm, 4 + 3 * SM_STAGING_IDLE_ENTRIES + 2048, 0, 0, "k", "v");
+    assert_int_equal(sm_staged_count(sm), 0);
+    kv_chunks_free(&ch);
+    zone_free(a);
+    sm_free(sm);
+}
+
 /* Hand-builds a one-chunk load from raw records (here: no SOA). */
 static uint8_t *chunk_without_soa(size_t *len)
 {
@@ -988,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_chunked_zone_invisible_until_last_chunk),
         cmocka_unit_test(test_new_load_abandons_partial_one),
         cmocka_unit_test(test_stray_and_out_of_order_chunks_refused),
+        cmocka_unit_test(test_idle_partial_load_expires_by_log_index),
         cmocka_unit_test(test_bad_zone_keeps_previous_version),
         cmocka_unit_test(test_zone_delete),
         cmocka_unit_test(test_zone_list_in_canonical_order),
