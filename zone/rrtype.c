@@ -55,7 +55,8 @@ const char *rrtype_to_text(uint16_t type, char buf[RRTYPE_TEXT_MAX])
 {
     for (size_t i = 0; i < TYPE_TABLE_LEN; i++)
         if (type_table[i].code == type) {
-            snprintf(buf, RRTYPE_TEXT_MAX, "%s", type_table[i].name);
+            /* Every mnemonic is shorter than RRTYPE_TEXT_MAX. */
+            strcpy(buf, type_table[i].name);
             return buf;
         }
     snprintf(buf, RRTYPE_TEXT_MAX, "TYPE%u", (unsigned)type);

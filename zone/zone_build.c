@@ -71,6 +71,7 @@ struct zone_builder {
     rr_loc_t *locs;   /* parallel to zone->rrs */
     owner_slot_t *owners;
     size_t owners_cap, owners_used;
+    size_t last_owner;  /* slot index + 1 of the previous record's owner */
     rrset_link_t *links;
     size_t links_len, links_cap;
     rr_slot_t *rrset;
@@ -226,6 +227,7 @@ static bool owners_grow(zone_builder_t *b)
     free(b->owners);
     b->owners = t;
     b->owners_cap = cap;
+    b->last_owner = 0;
     return true;
 }
 
@@ -233,13 +235,19 @@ static bool owners_grow(zone_builder_t *b)
  * arena) when new. NULL on out-of-memory. */
 static owner_slot_t *owner_lookup(zone_builder_t *b, const uint8_t *owner)
 {
+    /* Records of one owner usually follow each other: skip the hashing
+     * (and its cache miss) for them. */
+    if (b->last_owner != 0 && name_equal(b->owners[b->last_owner - 1].name, owner))
+        return &b->owners[b->last_owner - 1];
     if ((b->owners_used + 1) * 2 > b->owners_cap && !owners_grow(b))
         return NULL;
     uint64_t h = name_hash(owner);
     size_t mask = b->owners_cap - 1, j = h & mask;
     for (; b->owners[j].name != NULL; j = (j + 1) & mask)
-        if (b->owners[j].hash == h && name_equal(b->owners[j].name, owner))
+        if (b->owners[j].hash == h && name_equal(b->owners[j].name, owner)) {
+            b->last_owner = j + 1;
             return &b->owners[j];
+        }
     size_t len = name_wire_len(owner);
     uint8_t *copy = arena_alloc(b->zone->arena, len);
     if (copy == NULL)
@@ -247,6 +255,7 @@ static owner_slot_t *owner_lookup(zone_builder_t *b, const uint8_t *owner)
     memcpy(copy, owner, len);
     b->owners[j] = (owner_slot_t){ .hash = h, .name = copy };
     b->owners_used++;
+    b->last_owner = j + 1;
     return &b->owners[j];
 }
 
