@@ -96,7 +96,10 @@ static int take_addr(cursor_t *c, admin_cmd_t *cmd, char reason[ADMIN_REASON_MAX
     if (!next_word(c, &cmd->addr, &cmd->addr_len))
         return refuse(reason, "%s", "missing argument");
     /* Printable ASCII only, checked before the address parser quotes it. */
-    if (kv_node_id_check((const uint8_t *)cmd->addr, cmd->addr_len) || cmd->addr_len >= ADDR_HOST_MAX)
+    bool printable = cmd->addr_len < ADDR_HOST_MAX;
+    for (size_t i = 0; i < cmd->addr_len && printable; i++)
+        printable = cmd->addr[i] > 0x20 && cmd->addr[i] < 0x7F;
+    if (!printable)
         return refuse(reason, "invalid address: %s", "not a HOST:PORT address");
     char spec[ADDR_HOST_MAX], err[ADDR_ERR_MAX];
     memcpy(spec, cmd->addr, cmd->addr_len);

@@ -98,8 +98,12 @@ const char *kv_node_id_check(const uint8_t *id, size_t len)
         return "empty node id";
     if (len > KV_NODE_ID_MAX)
         return "node id too long";
-    for (size_t i = 0; i < len; i++)
-        if (id[i] <= 0x20 || id[i] >= 0x7F)
-            return "node id must be printable ASCII without spaces";
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return "node id may contain only letters, digits, '-', '_' and '.'";
+    }
     return NULL;
 }

@@ -10,7 +10,8 @@
  *   value:   1..KV_VALUE_MAX arbitrary bytes except CR and LF, because a
  *            value is sent back as one reply line. Empty values are refused
  *            so that `kv get` never answers with a blank line.
- *   node id: 1..KV_NODE_ID_MAX printable ASCII bytes without space. */
+ *   node id: 1..KV_NODE_ID_MAX bytes of ASCII letters, digits, '-', '_', '.'
+ *            (the rule of the daemon's -id flag, docs/operations.md). */
 #ifndef KV_TEXT_H
 #define KV_TEXT_H
 
