@@ -248,12 +248,12 @@ static void build_node_rrsets(zone_index_t *zi, db_node_t *node, const zone_rr_t
         const zone_rr_t *first = &rrs[slice[i]];
         db_rrset_t *set = &zi->rrsets[zi->rrset_count++];
         *set = (db_rrset_t){ .rdata = zi->rdata + zi->rdata_len, .type = first->type };
-        uint32_t first_pos = slice[i];
+        uint32_t last_pos = slice[i];
         const zone_rr_t *prev = NULL;
         for (; i < n && rrs[slice[i]].type == first->type; i++) {
             const zone_rr_t *rr = &rrs[slice[i]];
-            if (slice[i] < first_pos)
-                first_pos = slice[i];
+            if (slice[i] > last_pos)
+                last_pos = slice[i];
             if (prev && same_rdata(prev, rr))
                 continue;
             put_rdata(zi, rr);
@@ -261,7 +261,9 @@ static void build_node_rrsets(zone_index_t *zi, db_node_t *node, const zone_rr_t
             zi->rr_count++;
             prev = rr;
         }
-        set->ttl = rrs[first_pos].ttl; /* the TTL written first in the zone */
+        /* Mixed TTLs in one set (RFC 2181 §5.2 forbids them, BIND warns):
+         * the TTL written last wins, as in Knot DNS. */
+        set->ttl = rrs[last_pos].ttl;
         set->rdata_len = (uint32_t)(zi->rdata + zi->rdata_len - set->rdata);
     }
     node->rrset_count = (uint32_t)(zi->rrset_count - node->run.rrset_first) & 0xffffffu;

@@ -59,9 +59,9 @@ typedef struct zonedb_handle zonedb_handle_t;
 
 /* One RRset: every RR of one owner and type. `rdata` holds `count` records,
  * each a 2-octet big-endian rdlength followed by the rdata in wire form
- * (names inside uncompressed, as in the zone). All RRs share one TTL: the
- * first TTL seen for the set in the zone (RFC 2181 §5.2). Duplicate RRs
- * are stored once. */
+ * (names inside uncompressed, as in the zone). All RRs share one TTL
+ * (RFC 2181 §5.2): if the zone gave them different TTLs, the one written
+ * last, as Knot DNS does. Duplicate RRs are stored once. */
 typedef struct db_rrset {
     const uint8_t *rdata;
     uint32_t rdata_len; /* octets in rdata, length prefixes included */

@@ -124,7 +124,6 @@ static void test_rrsets_grouped_in_type_order(void **state)
     assert_non_null(a);
     assert_null(db_node_rrset(www, 28));
     assert_int_equal(a->count, 2);
-    assert_int_equal(a->ttl, 60); /* the TTL written first */
     /* canonical order: 192.0.2.1 before 192.0.2.2 */
     size_t pos = 0;
     const uint8_t *rd;
@@ -174,6 +173,30 @@ static void test_duplicates_and_out_of_zone(void **state)
     zi = zone_index_build(&z, err);
     assert_non_null(zi);
     assert_non_null(zone_index_apex(zi));
+    zone_index_unref(zi);
+}
+
+static void test_mixed_ttls_take_the_last(void **state)
+{
+    (void)state;
+    /* The parser already gives a set one TTL; a zone from elsewhere (kv/)
+     * may not: the index keeps the TTL written last, as Knot DNS does. */
+    static const uint8_t apex[] = "\7example\3com";
+    zone_rr_t rrs[3] = {
+        hand_rr(apex, 1, "\1\2\3\4", 4),
+        hand_rr(apex, 1, "\1\2\3\3", 4),
+        hand_rr(apex, 1, "\1\2\3\5", 4),
+    };
+    rrs[0].ttl = 100;
+    rrs[1].ttl = 300;
+    rrs[2].ttl = 200;
+    zone_t z = { .rrs = rrs, .count = 3 };
+    memcpy(z.origin, apex, sizeof apex);
+    zone_index_t *zi = zone_index_build(&z, NULL);
+    assert_non_null(zi);
+    const db_rrset_t *a = db_node_rrset(zone_index_apex(zi), 1);
+    assert_int_equal(a->count, 3);
+    assert_int_equal(a->ttl, 200);
     zone_index_unref(zi);
 }
 
@@ -349,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_rrsets_grouped_in_type_order),
         cmocka_unit_test(test_duplicates_and_out_of_zone),
+        cmocka_unit_test(test_mixed_ttls_take_the_last),
         cmocka_unit_test(test_versions_share_and_find_most_specific),
         cmocka_unit_test(test_publish_while_readers_query),
         cmocka_unit_test(test_large_zone),
