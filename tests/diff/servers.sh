@@ -81,7 +81,7 @@ start_nsd() {
     echo "server:"
     echo "    ip-address: 127.0.0.1@$port"
     echo "    server-count: $workers"
-    echo "    reuseport: yes"
+    echo "    reuseport: ${NSD_REUSEPORT:-yes}"
     echo "    username: \"\""
     echo "    chroot: \"\""
     echo "    zonesdir: \"$dir\""
@@ -92,6 +92,7 @@ start_nsd() {
     echo "    xfrdir: \"$dir\""
     echo "    logfile: \"$dir/nsd.log\""
     echo "    verbosity: 1"
+    echo "    rrl-ratelimit: 0"   # NSD is built with RRL: off, as for the others
     echo "remote-control:"
     echo "    control-enable: no"
     for pair in "$@"; do
