@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -40,6 +41,7 @@ static const uint8_t SEGMENT_MAGIC[8] = { 'R', 'A', 'F', 'T', 'W', 'A', 'L', 0 }
 /* Buffered records are written once they reach this many bytes. */
 #define WRITE_BUFFER_FLUSH (1u << 20)
 #define ITER_CHUNK (1u << 20)
+#define RECOVERY_CHUNK (1u << 20)
 
 struct segment {
     uint64_t first_index;  /* from the header (and the file name) */
@@ -712,87 +714,206 @@ int wal_reset(struct wal *w, uint64_t next_index, struct storage_error *err)
 
 /* ---- recovery ---------------------------------------------------------- */
 
-/* Whether a whole, CRC-valid record starts anywhere in buf[from, size): the
- * difference between a torn tail (nothing after) and corruption in the
- * middle of written data. */
-static bool valid_record_after(const uint8_t *buf, uint64_t size, uint64_t from, uint64_t *where)
+/* A sliding read window over one segment file: recovery holds about a
+ * megabyte of it (or one record, if larger) in memory, never the whole
+ * segment, and reads with pread so a disk error is an error, not SIGBUS. */
+struct window {
+    int fd;
+    const char *path;
+    uint64_t size;   /* of the file */
+    uint8_t *buf;    /* owned */
+    size_t cap;
+    uint64_t off;    /* file offset of buf[0] */
+    size_t len;
+};
+
+/* Points *p at file bytes [off, off + n); the caller made sure they lie
+ * inside the file. */
+static int window_get(struct window *win, uint64_t off, size_t n, const uint8_t **p,
+                      struct storage_error *err)
 {
-    for (uint64_t p = from; p + WAL_RECORD_HEADER_SIZE <= size; p++) {
-        uint32_t len = storage_get_le32(buf + p);
-        if (len > WAL_MAX_PAYLOAD || p + WAL_RECORD_HEADER_SIZE + len > size)
-            continue;
-        if (storage_get_le32(buf + p + 4) == record_crc(buf + p, len)) {
-            *where = p;
-            return true;
-        }
+    if (off >= win->off && off + n <= win->off + win->len) {
+        *p = win->buf + (off - win->off);
+        return 0;
     }
-    return false;
+    size_t want = n > RECOVERY_CHUNK ? n : RECOVERY_CHUNK;
+    if (off + want > win->size)
+        want = (size_t)(win->size - off);
+    if (want > win->cap) {
+        uint8_t *buf = realloc(win->buf, want);
+        if (!buf)
+            return storage_fail(err, -ENOMEM, "%s: out of memory reading the segment", win->path);
+        win->buf = buf;
+        win->cap = want;
+    }
+    win->len = 0;
+    size_t got = 0;
+    int rc = storage_pread_all(win->fd, win->buf, want, (off_t)off, &got);
+    if (rc == 0 && got < n)
+        rc = -EIO;
+    if (rc < 0)
+        return storage_fail(err, rc, "%s: offset %" PRIu64 ": read: %s", win->path, off,
+                            got < n ? "file shrank while being read" : strerror(-rc));
+    win->off = off;
+    win->len = got;
+    *p = win->buf;
+    return 0;
 }
 
-static int check_segment_header(const char *path, uint64_t name_index, const uint8_t *buf,
-                                uint64_t size, struct storage_error *err)
+/* Sets *defect to why the bytes at `off` are not a whole valid record, or
+ * NULL when they are; *len to the payload length then. */
+static int record_defect(struct window *win, uint64_t off, const char **defect, uint32_t *len,
+                         struct storage_error *err)
+{
+    *defect = NULL;
+    uint64_t rem = win->size - off;
+    const uint8_t *p;
+    if (rem < WAL_RECORD_HEADER_SIZE) {
+        *defect = "short record header";
+        return 0;
+    }
+    int rc = window_get(win, off, WAL_RECORD_HEADER_SIZE, &p, err);
+    if (rc < 0)
+        return rc;
+    *len = storage_get_le32(p);
+    if (*len > WAL_MAX_PAYLOAD)
+        *defect = "impossible record length";
+    else if (WAL_RECORD_HEADER_SIZE + (uint64_t)*len > rem)
+        *defect = "short record payload";
+    if (*defect)
+        return 0;
+    rc = window_get(win, off, WAL_RECORD_HEADER_SIZE + (size_t)*len, &p, err);
+    if (rc < 0)
+        return rc;
+    if (storage_get_le32(p + 4) != record_crc(p, *len))
+        *defect = "bad record CRC";
+    return 0;
+}
+
+/* Whether a whole, CRC-valid record starts anywhere in the file from
+ * `from` on: the difference between a torn tail (nothing after) and
+ * corruption in the middle of written data. */
+static int valid_record_after(struct window *win, uint64_t from, bool *found, uint64_t *where,
+                              struct storage_error *err)
+{
+    *found = false;
+    for (uint64_t p = from; p + WAL_RECORD_HEADER_SIZE <= win->size; p++) {
+        const uint8_t *h;
+        int rc = window_get(win, p, WAL_RECORD_HEADER_SIZE, &h, err);
+        if (rc < 0)
+            return rc;
+        uint32_t len = storage_get_le32(h);
+        if (len > WAL_MAX_PAYLOAD || p + WAL_RECORD_HEADER_SIZE + len > win->size)
+            continue;
+        const char *defect;
+        rc = record_defect(win, p, &defect, &len, err);
+        if (rc < 0)
+            return rc;
+        if (!defect) {
+            *found = true;
+            *where = p;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int check_segment_header(struct window *win, uint64_t name_index, struct storage_error *err)
 {
     const char *why = NULL;
     uint64_t at = 0;
-    if (size < WAL_SEGMENT_HEADER_SIZE)
-        why = "short segment header", at = size;
-    else if (memcmp(buf, SEGMENT_MAGIC, sizeof SEGMENT_MAGIC) != 0)
-        why = "bad segment magic", at = 0;
-    else if (storage_get_le32(buf + 24) != crc32c(0, buf, 24))
-        why = "segment header checksum mismatch", at = 24;
-    else if (storage_get_le32(buf + 28) != 0)
-        why = "nonzero segment header padding", at = 28;
-    else if (storage_get_le32(buf + 8) != SEGMENT_VERSION)
-        why = "unsupported segment version", at = 8;
-    else if (storage_get_le64(buf + 16) != name_index || name_index == 0)
-        why = "first index in the header does not match the file name", at = 16;
+    const uint8_t *h = NULL;
+    if (win->size < WAL_SEGMENT_HEADER_SIZE) {
+        why = "short segment header", at = win->size;
+    } else {
+        int rc = window_get(win, 0, WAL_SEGMENT_HEADER_SIZE, &h, err);
+        if (rc < 0)
+            return rc;
+        if (memcmp(h, SEGMENT_MAGIC, sizeof SEGMENT_MAGIC) != 0)
+            why = "bad segment magic", at = 0;
+        else if (storage_get_le32(h + 24) != crc32c(0, h, 24))
+            why = "segment header checksum mismatch", at = 24;
+        else if (storage_get_le32(h + 28) != 0)
+            why = "nonzero segment header padding", at = 28;
+        else if (storage_get_le32(h + 8) != SEGMENT_VERSION)
+            why = "unsupported segment version", at = 8;
+        else if (storage_get_le64(h + 16) != name_index || name_index == 0)
+            why = "first index in the header does not match the file name", at = 16;
+    }
     if (!why)
         return 0;
-    return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s (refusing to start)", path, at, why);
+    return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s (refusing to start)", win->path,
+                        at, why);
 }
 
-/* Why the record at buf + off is not a whole valid one, or NULL. */
-static const char *record_defect(const uint8_t *buf, uint64_t size, uint64_t off)
-{
-    uint64_t rem = size - off;
-    if (rem < WAL_RECORD_HEADER_SIZE)
-        return "short record header";
-    uint32_t len = storage_get_le32(buf + off);
-    if (len > WAL_MAX_PAYLOAD)
-        return "impossible record length";
-    if (WAL_RECORD_HEADER_SIZE + (uint64_t)len > rem)
-        return "short record payload";
-    if (storage_get_le32(buf + off + 4) != record_crc(buf + off, len))
-        return "bad record CRC";
-    return NULL;
-}
-
-/* The tail of the last segment from `off` is not a whole record. Cut it if
- * it is a torn write, refuse if valid data follows. */
-static int handle_bad_tail(struct wal *w, const char *path, const uint8_t *buf, uint64_t size,
-                           uint64_t off, const char *defect, bool is_last,
+/* The last segment from `off` on is not a whole record. Cut it if it is a
+ * torn write; refuse if valid data follows. */
+static int handle_bad_tail(struct window *win, uint64_t off, const char *defect, bool is_last,
                            struct storage_error *err)
 {
-    uint64_t where = 0;
     if (!is_last)
         return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s in a segment that is not "
-                            "the last (corruption; refusing to start)", path, off, defect);
-    if (valid_record_after(buf, size, off + 1, &where))
+                            "the last (corruption; refusing to start)", win->path, off, defect);
+    bool found;
+    uint64_t where = 0;
+    int rc = valid_record_after(win, off + 1, &found, &where, err);
+    if (rc < 0)
+        return rc;
+    if (found)
         return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s, but a valid record follows "
                             "at offset %" PRIu64 " (corruption, not a torn write; refusing to start)",
-                            path, off, defect, where);
+                            win->path, off, defect, where);
     log_warn("wal", "%s: offset %" PRIu64 ": %s: torn write at the tail, truncating %" PRIu64
-             " bytes", path, off, defect, size - off);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return storage_fail(err, -errno, "%s: open: %s", path, strerror(errno));
-    int rc = storage_ftruncate(fd, (off_t)off);
+             " bytes", win->path, off, defect, win->size - off);
+    rc = storage_ftruncate(win->fd, (off_t)off);
     if (rc == 0)
-        rc = storage_fdatasync(fd);
-    close(fd);
+        rc = storage_fdatasync(win->fd);
     if (rc < 0)
-        return storage_fail(err, rc, "%s: truncating the torn tail: %s", path, strerror(-rc));
-    (void)w;
+        return storage_fail(err, rc, "%s: truncating the torn tail: %s", win->path, strerror(-rc));
+    return 0;
+}
+
+static int check_continuity(struct wal *w, const char *path, uint64_t name_index,
+                            struct storage_error *err)
+{
+    if (!w->nsegs || next_of(w) == name_index)
+        return 0;
+    char prev[4200];
+    segment_path(w, last_segment(w)->first_index, prev, sizeof prev);
+    return storage_fail(err, -EBADMSG, "%s: offset 16: starts at index %" PRIu64 " but %s ends "
+                        "at index %" PRIu64 " (missing segment or gap; refusing to start)",
+                        path, name_index, prev, next_of(w) - 1);
+}
+
+/* Indexes the records of the segment in win, which has been added. */
+static int scan_records(struct wal *w, struct window *win, bool is_last, struct storage_error *err)
+{
+    struct segment *s = last_segment(w);
+    uint64_t off = WAL_SEGMENT_HEADER_SIZE;
+    while (off < win->size) {
+        const char *defect;
+        uint32_t len = 0;
+        int rc = record_defect(win, off, &defect, &len, err);
+        if (rc < 0)
+            return rc;
+        if (defect)
+            return handle_bad_tail(win, off, defect, is_last, err);
+        const uint8_t *p;
+        rc = window_get(win, off, WAL_RECORD_HEADER_SIZE, &p, err);
+        if (rc < 0)
+            return rc;
+        struct wal_record r;
+        decode_record(p, &r);
+        uint64_t want = s->first_index + s->count;
+        if (r.index != want)
+            return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": record has index %" PRIu64
+                                " where %" PRIu64 " was expected (gap; refusing to start)",
+                                win->path, off, r.index, want);
+        if (segment_push(s, off, r.term) < 0)
+            return storage_fail(err, -ENOMEM, "%s: out of memory indexing records", win->path);
+        off += WAL_RECORD_HEADER_SIZE + (uint64_t)r.len;
+        s->size = off;
+    }
     return 0;
 }
 
@@ -802,49 +923,29 @@ static int recover_segment(struct wal *w, uint64_t name_index, bool is_last,
 {
     char path[4200];
     segment_path(w, name_index, path, sizeof path);
-    uint8_t *buf;
-    size_t size;
-    int rc = storage_read_file(path, MAX_SEGMENT_FILE, &buf, &size, err);
-    if (rc == -EFBIG)
-        return storage_fail(err, -EBADMSG, "%s: offset %llu: segment larger than any the log writes "
-                            "(refusing to start)", path, (unsigned long long)MAX_SEGMENT_FILE);
-    if (rc < 0)
-        return rc;
-    rc = check_segment_header(path, name_index, buf, size, err);
-    if (rc == 0 && w->nsegs && next_of(w) != name_index) {
-        char prev[4200];
-        segment_path(w, last_segment(w)->first_index, prev, sizeof prev);
-        rc = storage_fail(err, -EBADMSG, "%s: offset 16: starts at index %" PRIu64 " but %s ends "
-                          "at index %" PRIu64 " (missing segment or gap; refusing to start)",
-                          path, name_index, prev, next_of(w) - 1);
-    }
+    struct window win = { .path = path };
+    win.fd = open(path, O_RDWR | O_CLOEXEC);
+    if (win.fd < 0)
+        return storage_fail(err, -errno, "%s: open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(win.fd, &st) < 0)
+        rc = storage_fail(err, -errno, "%s: fstat: %s", path, strerror(errno));
+    else if ((uint64_t)st.st_size > MAX_SEGMENT_FILE)
+        rc = storage_fail(err, -EBADMSG, "%s: offset %llu: segment larger than any the log writes "
+                          "(refusing to start)", path, (unsigned long long)MAX_SEGMENT_FILE);
+    else
+        win.size = (uint64_t)st.st_size;
     if (rc == 0)
-        rc = add_segment(w, name_index, WAL_SEGMENT_HEADER_SIZE);
-    uint64_t off = WAL_SEGMENT_HEADER_SIZE;
-    while (rc == 0 && off < size) {
-        struct segment *s = last_segment(w);
-        const char *defect = record_defect(buf, size, off);
-        if (defect) {
-            rc = handle_bad_tail(w, path, buf, size, off, defect, is_last, err);
-            break;
-        }
-        struct wal_record r;
-        decode_record(buf + off, &r);
-        uint64_t want = s->first_index + s->count;
-        if (r.index != want) {
-            rc = storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": record has index %" PRIu64
-                              " where %" PRIu64 " was expected (gap; refusing to start)",
-                              path, off, r.index, want);
-            break;
-        }
-        if (segment_push(s, off, r.term) < 0) {
-            rc = storage_fail(err, -ENOMEM, "%s: out of memory indexing records", path);
-            break;
-        }
-        off += WAL_RECORD_HEADER_SIZE + (uint64_t)r.len;
-        s->size = off;
-    }
-    free(buf);
+        rc = check_segment_header(&win, name_index, err);
+    if (rc == 0)
+        rc = check_continuity(w, path, name_index, err);
+    if (rc == 0 && add_segment(w, name_index, WAL_SEGMENT_HEADER_SIZE) < 0)
+        rc = storage_fail(err, -ENOMEM, "%s: out of memory", path);
+    if (rc == 0)
+        rc = scan_records(w, &win, is_last, err);
+    free(win.buf);
+    close(win.fd);
     return rc;
 }
 

@@ -647,6 +647,29 @@ static void test_bad_crc_before_the_tail_is_refused(void **state)
     free(orig);
 }
 
+/* Recovery reads through a 1 MiB window: damage early in a large segment
+ * is still told apart from a torn tail megabytes later. */
+static void test_recovery_across_read_windows(void **state)
+{
+    const uint64_t n = 40000; /* about 2.5 MB in one segment */
+    make_log(*state, n);
+    char path[4096];
+    seg_path(*state, 1, path, sizeof path);
+    size_t len;
+    uint8_t *orig = slurp(path, &len);
+    assert_true(len > (3u << 20) / 2);
+    flip_bit(path, offset_of(10) + 30, 4);
+    open_fails(*state, path, "valid record follows");
+    spit(path, orig, len);
+    truncate_file(path, len - 2); /* torn tail past the first window */
+    struct wal *w = open_ok(*state, 0);
+    assert_int_equal(wal_last_index(w), n - 1);
+    expect_entry(w, n - 1);
+    expect_entry(w, 1);
+    wal_close(w);
+    free(orig);
+}
+
 /* In a segment that is not the last, even its last record being bad is
  * corruption: that segment was synced before the next one was created. */
 static void test_damage_in_an_older_segment_is_refused(void **state)
@@ -909,6 +932,7 @@ int main(void)
         T(test_trailing_zeros_count_as_torn_tail),
         T(test_torn_tail_is_logged_with_file_and_offset),
         T(test_bad_crc_before_the_tail_is_refused),
+        T(test_recovery_across_read_windows),
         T(test_damage_in_an_older_segment_is_refused),
         T(test_missing_segment_is_refused),
         T(test_every_segment_header_flip_is_refused),
