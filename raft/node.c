@@ -574,10 +574,33 @@ static void serve_reads(node_t *n, const raft_ready_t *rd)
             }
 }
 
+static bool is_replication(const raft_msg_t *m)
+{
+    return m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+}
+
+/* Sends the batch's replication messages (replication = true) or all the
+ * others. */
+static void send_messages(node_t *n, const raft_ready_t *rd, bool replication)
+{
+    for (size_t i = 0; i < rd->n_msgs; i++)
+        if (is_replication(&rd->msgs[i]) == replication)
+            transport_send(n->tr, &rd->msgs[i]);
+}
+
 static void process_one_ready(node_t *n)
 {
     raft_ready_t rd;
     raft_ready(n->r, &rd);
+    /* Thesis §10.2.1: a leader may send AppendEntries before its own disk
+     * write finishes, because it counts itself towards a commit only once
+     * its entries are durable (raft_advance). The term and vote they carry
+     * must be durable already, so this holds only when neither changed. */
+    bool early = rd.role == RAFT_LEADER && (!rd.hard_state_changed ||
+                 (rd.hard_state.term == n->disk.saved.term &&
+                  rd.hard_state.vote == n->disk.saved.vote));
+    if (early)
+        send_messages(n, &rd, true);
     struct storage_error se = { 0 };
     if (node_disk_persist(&n->disk, &rd, &se) != 0) {
         fail_node(n, se.msg);
@@ -590,9 +613,11 @@ static void process_one_ready(node_t *n)
     for (size_t i = 0; i < rd.n_entries; i++)
         if (rd.entries[i].type == RAFT_ENTRY_CONFIG)
             learn_config(n, &rd.entries[i]);
-    /* Only now that everything above is durable may messages leave. */
-    for (size_t i = 0; i < rd.n_msgs; i++)
-        transport_send(n->tr, &rd.msgs[i]);
+    /* Only now that everything above is durable may the other messages
+     * leave (Figure 2: respond after updating stable storage). */
+    send_messages(n, &rd, early ? false : true);
+    if (!early)
+        send_messages(n, &rd, false);
     for (size_t i = 0; i < rd.n_committed; i++)
         apply_entry(n, &rd.committed[i]);
     serve_reads(n, &rd);
@@ -1129,12 +1154,15 @@ static void hand_over_leadership(node_t *n)
     log_info("raft", "leadership transfer before shutdown: %s", node_status_text(st));
 }
 
-void node_stop(node_t *n)
+const char *node_address(const node_t *n) { return n->advertise; }
+
+static void stop_node(node_t *n, bool graceful)
 {
     if (!n)
         return;
     if (n->thread_started) {
-        hand_over_leadership(n);
+        if (graceful)
+            hand_over_leadership(n);
         pthread_mutex_lock(&n->mu);
         n->stopping = true;
         pthread_mutex_unlock(&n->mu);
@@ -1156,3 +1184,6 @@ void node_stop(node_t *n)
     pthread_mutex_destroy(&n->mu);
     free(n);
 }
+
+void node_stop(node_t *n) { stop_node(n, true); }
+void node_kill(node_t *n) { stop_node(n, false); }

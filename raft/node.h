@@ -85,6 +85,11 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len);
 void node_stop(node_t *n);
 
 raft_id_t node_id_from_name(const char *name);
+/* The address peers reach this node at (fixed at start). */
+const char *node_address(const node_t *n);
+/* Tests only: stops like a crash (no leadership hand-over). Everything
+ * acknowledged was already fsynced, so this is what kill -9 leaves. */
+void node_kill(node_t *n);
 
 /* ---- requests (any thread) ------------------------------------------------- */
 
