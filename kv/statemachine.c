@@ -194,7 +194,12 @@ sm_t *sm_new(sm_zone_changed_fn on_zone, void *arg)
         free(sm);
         return NULL;
     }
-    pthread_rwlock_init(&sm->lock, NULL);
+    /* Writer preference: a stream of admin reads must not hold off apply. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&sm->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     sm->on_zone = on_zone;
     sm->on_zone_arg = arg;
     return sm;

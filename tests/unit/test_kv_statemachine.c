@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -963,6 +965,64 @@ static void test_replicas_agree(void **state)
     }
 }
 
+/* ---- readers on other threads ---- */
+
+typedef struct watcher {
+    sm_t *sm;
+    atomic_int stop;
+    uint32_t last_serial;
+    int bad;
+    long reads;
+} watcher_t;
+
+/* Zone version s (serial s) has 10 + s hosts + 3 apex records. */
+static void check_complete(void *arg, const zone_t *zone, const sm_zone_info_t *info)
+{
+    watcher_t *w = arg;
+    if (zone->count != 13 + zone->serial || info->serial != zone->serial ||
+        zone->serial < w->last_serial)
+        w->bad++;
+    w->last_serial = zone->serial;
+}
+
+static void *watch(void *arg)
+{
+    watcher_t *w = arg;
+    while (!atomic_load(&w->stop)) {
+        sm_zone_with(w->sm, (const uint8_t *)FOO, check_complete, w);
+        uint8_t *v;
+        size_t n;
+        if (sm_kv_get(w->sm, (const uint8_t *)"k", 1, &v, &n) == 1)
+            free(v);
+        w->reads++;
+    }
+    return NULL;
+}
+
+static void test_readers_never_see_half_a_zone(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    watcher_t w = { .sm = sm };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, watch, &w), 0);
+    uint64_t idx = 1;
+    for (uint32_t v = 1; v <= 40; v++) {
+        zone_t *z = make_zone("foo.com", v, 10 + (int)v);
+        kv_chunks_t ch = chunks_of(z, "id0", v, 0, 0, 300);
+        for (size_t k = 0; k < ch.count; k++)
+            assert_int_equal(apply(sm, idx++, ch.data[k], ch.len[k]).status, KV_OK);
+        apply_set(sm, idx++, 0, 0, "k", v % 2 ? "odd" : "even");
+        kv_chunks_free(&ch);
+        zone_free(z);
+    }
+    atomic_store(&w.stop, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(w.bad, 0);
+    assert_true(w.reads > 0);
+    sm_free(sm);
+}
+
 /* ---- the bridge to the DNS zone database ---- */
 
 static void test_zonedb_bridge_publishes_and_removes(void **state)
@@ -1025,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_snapshots_refused),
         cmocka_unit_test(test_snapshot_writer_failure),
         cmocka_unit_test(test_replicas_agree),
+        cmocka_unit_test(test_readers_never_see_half_a_zone),
         cmocka_unit_test(test_zonedb_bridge_publishes_and_removes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
