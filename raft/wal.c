@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,7 @@ struct wal {
     struct segment *segs;  /* oldest first; owned */
     size_t nsegs, segs_cap;
     int fd;                /* the last segment, O_APPEND; -1 when there is none */
+    int lock_fd;           /* DATA/wal itself, flock'ed: one writer per log */
     uint64_t flushed;      /* bytes of the last segment already in its file */
     uint8_t *buf;          /* encoded records not yet written; owned */
     size_t buf_len, buf_cap;
@@ -628,8 +630,12 @@ static int delete_segment(struct wal *w, size_t k, struct storage_error *err)
         w->buf_records = 0;
     }
     int rc = storage_unlink_durable(w->dir, name, err);
-    if (rc < 0)
+    if (rc < 0) {
+        /* The file may or may not be gone (the unlink or the directory
+         * fsync failed); only a fresh recovery knows. */
+        w->failed = true;
         return rc;
+    }
     segment_free(&w->segs[k]);
     memmove(&w->segs[k], &w->segs[k + 1], (w->nsegs - k - 1) * sizeof *w->segs);
     w->nsegs--;
@@ -1012,6 +1018,23 @@ static int recover(struct wal *w, struct storage_error *err)
     return rc;
 }
 
+/* Two processes appending to one log would interleave records; a second
+ * node started on the same data dir is refused instead. */
+static int lock_log(struct wal *w, struct storage_error *err)
+{
+    w->lock_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->lock_fd < 0)
+        return storage_fail(err, -errno, "%s: open: %s", w->dir, strerror(errno));
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            return storage_fail(err, -EBUSY, "%s: the log is already open (another node on the "
+                                "same data dir?)", w->dir);
+        return storage_fail(err, -e, "%s: flock: %s", w->dir, strerror(e));
+    }
+    return 0;
+}
+
 int wal_open(const char *data_dir, const struct wal_options *opt, struct wal **out,
              struct storage_error *err)
 {
@@ -1026,6 +1049,7 @@ int wal_open(const char *data_dir, const struct wal_options *opt, struct wal **o
         return storage_fail(err, -ENOMEM, "%s: out of memory", data_dir);
     w->fd = -1;
     w->rfd = -1;
+    w->lock_fd = -1;
     w->segment_limit = limit;
     int rc = 0;
     if ((size_t)snprintf(w->dir, sizeof w->dir, "%s/%s", data_dir, WAL_DIR) >= sizeof w->dir)
@@ -1034,6 +1058,8 @@ int wal_open(const char *data_dir, const struct wal_options *opt, struct wal **o
         rc = storage_ensure_dir(data_dir, err);
     if (rc == 0)
         rc = storage_ensure_dir(w->dir, err);
+    if (rc == 0)
+        rc = lock_log(w, err);
     if (rc == 0)
         rc = recover(w, err);
     if (rc < 0) {
@@ -1053,6 +1079,8 @@ void wal_close(struct wal *w)
     if (w->fd >= 0)
         close(w->fd);
     close_read_fd(w);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
     for (size_t i = 0; i < w->nsegs; i++)
         segment_free(&w->segs[i]);
     free(w->segs);

@@ -65,8 +65,10 @@ struct wal_record {
     const uint8_t *data;  /* len bytes */
 };
 
-/* Opens (creating DIR/wal if needed) and recovers the log. *out is owned by
- * the caller: wal_close. opt may be NULL. */
+/* Opens (creating DIR and DIR/wal if needed) and recovers the log. *out is
+ * owned by the caller: wal_close. opt may be NULL. -EBUSY if the log is
+ * open already (an exclusive flock on DIR/wal, released by wal_close or
+ * by the process dying). */
 int wal_open(const char *data_dir, const struct wal_options *opt, struct wal **out,
              struct storage_error *err);
 /* Flushes buffered records (without fsync: unsynced records may or may not
@@ -83,8 +85,9 @@ uint64_t wal_next_index(const struct wal *w);
 int wal_term(const struct wal *w, uint64_t index, uint64_t *term);
 
 /* Appends n records with consecutive indexes following the last one. On
- * error the records appended by this call that were not written are gone
- * (see above); wal_last_index tells where the log ends. */
+ * a write error every record not yet written to the file is gone — from
+ * this call or from earlier calls not yet synced (see above) —
+ * and wal_last_index tells where the log ends. */
 int wal_append(struct wal *w, const struct wal_record *recs, size_t n,
                struct storage_error *err);
 /* Writes buffered records and fdatasyncs: everything appended so far is

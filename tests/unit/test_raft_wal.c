@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,6 +268,18 @@ static void test_empty_log(void **state)
     struct wal_record r;
     assert_int_equal(wal_read(w, 1, &r, NULL), -ERANGE);
     sync_ok(w);
+    wal_close(w);
+    reopen_expect(*state, 0, 0);
+}
+
+static void test_second_open_of_the_same_log_is_refused(void **state)
+{
+    struct wal *w = open_ok(*state, 0);
+    struct wal *again = NULL;
+    struct storage_error err = { 0 };
+    assert_int_equal(wal_open(*state, NULL, &again, &err), -EBUSY);
+    assert_null(again);
+    assert_non_null(strstr(err.msg, "already open"));
     wal_close(w);
     reopen_expect(*state, 0, 0);
 }
@@ -863,6 +877,138 @@ static void test_failed_fsync_poisons_until_reopen(void **state)
     wal_close(w);
 }
 
+/* ---- kill -9 ------------------------------------------------------------ */
+
+/* Torture payload: self-describing, so the parent can check any record it
+ * finds without knowing what the child wrote. */
+static uint32_t torture_fill(uint64_t index, uint64_t term, uint8_t *buf)
+{
+    uint32_t len = 16 + (uint32_t)((index * 7 + term) % 64);
+    storage_put_le64(buf, index);
+    storage_put_le64(buf + 8, term);
+    for (uint32_t k = 16; k < len; k++)
+        buf[k] = (uint8_t)(index ^ term ^ k);
+    return len;
+}
+
+struct torture_msg {
+    char kind;       /* 'A' synced through index, 'T' about to cut from index */
+    uint64_t index;
+};
+
+static void child_send(int fd, char kind, uint64_t index)
+{
+    struct torture_msg m = { kind, index };
+    if (write(fd, &m, sizeof m) != (ssize_t)sizeof m)
+        _exit(3);
+}
+
+/* Runs until killed: batches of appends and syncs, now and then a suffix
+ * cut (a new leader's entries, with a higher term) or a prefix drop. */
+static void torture_child(const char *dir, int out, uint64_t seed)
+{
+    struct wal_options opt = { .segment_size = 4096 };
+    struct wal *w;
+    if (wal_open(dir, &opt, &w, NULL) < 0)
+        _exit(2);
+    uint64_t term = 1;
+    if (wal_last_index(w))
+        wal_term(w, wal_last_index(w), &term);
+    uint8_t bufs[64][96];
+    struct wal_record recs[64];
+    for (;;) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t next = wal_next_index(w) ? wal_next_index(w) : 1;
+        unsigned roll = (unsigned)(seed >> 33) % 100;
+        if (roll < 8 && next > 10) {
+            uint64_t cut = next - 1 - (seed >> 40) % 8;
+            child_send(out, 'T', cut);
+            if (wal_truncate_suffix(w, cut, NULL) < 0)
+                _exit(4);
+            term++;
+            continue;
+        }
+        if (roll < 11 && next > 50 && wal_drop_prefix(w, next - 40, NULL) < 0)
+            _exit(5);
+        size_t n = 1 + (seed >> 20) % 64;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t len = torture_fill(next + k, term, bufs[k]);
+            recs[k] = (struct wal_record){ .index = next + k, .term = term, .len = len,
+                                           .data = bufs[k] };
+        }
+        if (wal_append(w, recs, n, NULL) < 0 || wal_sync(w, NULL) < 0)
+            _exit(6);
+        child_send(out, 'A', next + n - 1);
+    }
+}
+
+/* Every record present is whole and self-consistent, terms never go down,
+ * and every acknowledged index is still there. */
+static void check_after_kill(const char *dir, uint64_t acked)
+{
+    struct wal_options opt = { .segment_size = 4096 };
+    struct wal *w = NULL;
+    struct storage_error err = { 0 };
+    if (wal_open(dir, &opt, &w, &err) < 0)
+        fail_msg("reopen after kill -9: %s", err.msg);
+    if (wal_last_index(w) < acked)
+        fail_msg("acknowledged through %llu, log ends at %llu", (unsigned long long)acked,
+                 (unsigned long long)wal_last_index(w));
+    struct wal_iter *it;
+    assert_int_equal(wal_iter_open(w, 0, &it, NULL), 0);
+    struct wal_record r;
+    uint64_t prev_term = 0, n = 0;
+    uint8_t want[96];
+    int rc;
+    while ((rc = wal_iter_next(it, &r, &err)) == 1) {
+        assert_true(r.term >= prev_term);
+        prev_term = r.term;
+        uint32_t len = torture_fill(r.index, r.term, want);
+        assert_int_equal(r.len, len);
+        assert_memory_equal(r.data, want, len);
+        n++;
+    }
+    if (rc < 0)
+        fail_msg("iterate after kill -9: %s", err.msg);
+    assert_int_equal(n, wal_first_index(w) ? wal_last_index(w) - wal_first_index(w) + 1 : 0);
+    wal_iter_close(it);
+    wal_close(w);
+}
+
+static void test_kill_minus_nine_never_loses_acknowledged_records(void **state)
+{
+    uint64_t acked = 0;
+    for (int round = 0; round < 30; round++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            torture_child(*state, p[1], 0x5eed0000u + (uint64_t)round);
+        }
+        close(p[1]);
+        struct timespec pause = { 0, (long)(1 + (round * 7919) % 15) * 1000000L };
+        nanosleep(&pause, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status)); /* killed, not an error exit */
+        struct torture_msg m;
+        while (read(p[0], &m, sizeof m) == (ssize_t)sizeof m) {
+            if (m.kind == 'A' && m.index > acked)
+                acked = m.index;
+            if (m.kind == 'T' && m.index <= acked)
+                acked = m.index - 1;
+        }
+        close(p[0]);
+        if (getenv("TORTURE_DEBUG"))
+            fprintf(stderr, "round %d: acked %llu\n", round, (unsigned long long)acked);
+        check_after_kill(*state, acked);
+    }
+    assert_true(acked > 0);
+}
+
 /* ---- scale ------------------------------------------------------------- */
 
 static double seconds_since(const struct timespec *t0)
@@ -914,6 +1060,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, make_dir, remove_dir)
     const struct CMUnitTest tests[] = {
         T(test_empty_log),
+        T(test_second_open_of_the_same_log_is_refused),
         T(test_append_sync_read_reopen),
         T(test_batch_append_and_log_may_start_anywhere),
         T(test_bad_appends_are_refused),
@@ -943,6 +1090,7 @@ int main(void)
         T(test_disk_full_drops_unsynced_records_and_recovers),
         T(test_disk_full_while_rolling_keeps_the_log_usable),
         T(test_failed_fsync_poisons_until_reopen),
+        T(test_kill_minus_nine_never_loses_acknowledged_records),
         T(test_hundred_thousand_entries_load_quickly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
