@@ -132,6 +132,15 @@ SEED = [
     ("mail.bar.com.", "A"), ("vpn.baz.com.", "A"), ("webapp.baz.com.", "A"),
     ("www.bar.com.", "AAAA"), ("mail.foo.com.", "MX"),
 ]
+LABEL63 = "a" * 63 + ".example.test."
+NAME255 = ("c" * 63 + ".") * 3 + "d" * 48 + ".example.test."
+LIMITS = [
+    (LABEL63, "A"), (LABEL63.upper(), "A"), (LABEL63, "TXT"),
+    ("x." + "b" * 63 + ".example.test.", "A"),
+    ("b" * 63 + ".example.test.", "A"),
+    (NAME255, "A"), ("d" * 48 + ".example.test.", "A"),
+    ("x.wild." + ("e" * 63 + ".") * 3 + "example.test.", "A"),
+]
 REFUSED = [
     ("example.net.", "A"), ("com.", "A"), ("test.", "SOA"), (".", "NS"),
     ("nx.example.org.", "A"), ("xfoo.com.", "A"), ("example.tes.", "A"),
@@ -289,12 +298,17 @@ def transfer_cases():
 
 def edns_cases():
     out = []
-    sizes = [None, 0, 100, 512, 1232, 4096, 65535]
+    sizes = [None, 0, 100, 512, 700, 1232, 4096, 65535]
     for qname, qtype in [("big.example.test.", "A"),
                          ("bigtxt.example.test.", "TXT"),
                          ("example.test.", "MX"), ("mid.example.test.", "AAAA"),
                          ("deleg.example.test.", "NS"),
-                         ("_sip._udp.example.test.", "SRV")]:
+                         ("_sip._udp.example.test.", "SRV"),
+                         ("manyns.example.test.", "NS"),
+                         ("www.manyns.example.test.", "A"),
+                         ("bigmx.example.test.", "MX"),
+                         ("tobig.example.test.", "A"),
+                         ("tobigtxt.example.test.", "TXT")]:
         for size in sizes:
             tag = "noedns" if size is None else f"edns{size}"
             wire = (make_query(qname, qtype) if size is None else
@@ -308,6 +322,13 @@ def edns_cases():
                         "wire": make_query(qname, qtype, edns=ver),
                         "transport": "udp", "policy": None})
     do = dns.flags.DO
+    for qname, qtype in [("big.example.test.", "A"), ("bigmx.example.test.", "MX"),
+                         ("manyns.example.test.", "A")]:
+        for size in (512, 1232):
+            out.append({"id": f"edns/do-bit-edns{size}/{qname}/{qtype}",
+                        "wire": make_query(qname, qtype, edns=0, payload=size,
+                                           ednsflags=do),
+                        "transport": "udp+tcp", "policy": None})
     out.append({"id": "edns/do-bit/example.test./A",
                 "wire": make_query("example.test.", "A", edns=0,
                                    ednsflags=do),
@@ -382,6 +403,7 @@ def answer_cases():
               ("negative", NEGATIVE), ("delegation", DELEGATIONS),
               ("additional", ADDITIONAL), ("escape", ESCAPES),
               ("include", INCLUDES), ("seed", SEED), ("refused", REFUSED),
+              ("limits", LIMITS),
               ("any", ANY)]
     for group, entries in groups:
         for entry in entries:
