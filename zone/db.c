@@ -62,6 +62,7 @@ struct zone_index {
     atomic_uint refs;
     uint8_t origin[NAME_MAX_WIRE]; /* lowercased */
     int origin_labels;
+    const db_node_t *apex;         /* set once the node array stops moving */
     uint32_t serial;
     db_node_t *nodes;
     size_t node_count, node_cap;
@@ -426,6 +427,7 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
         zi->node_cap = zi->node_count;
     }
     finish_nodes(zi);
+    zi->apex = &zi->nodes[apex];
     return zi;
 }
 
@@ -461,7 +463,7 @@ const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
 
 const db_node_t *zone_index_apex(const zone_index_t *zi)
 {
-    return zone_index_find(zi, zi->origin);
+    return zi->apex;
 }
 
 unsigned db_node_flags(const db_node_t *node) { return node->flags; }
