@@ -259,6 +259,18 @@ int admin_format_value(char *out, size_t cap, const uint8_t *value, size_t len)
     return finish_line(out, cap, len);
 }
 
+int admin_format_result(char *out, size_t cap, const kv_result_t *res)
+{
+    if (res->status == KV_OK)
+        return admin_format_word(out, cap, "SUCCESS");
+    char reason[sizeof res->msg + 64];
+    if (res->msg[0])
+        snprintf(reason, sizeof reason, "%s: %s", kv_status_text(res->status), res->msg);
+    else
+        snprintf(reason, sizeof reason, "%s", kv_status_text(res->status));
+    return admin_format_error(out, cap, reason);
+}
+
 int admin_format_zone_info(char *out, size_t cap, const sm_zone_info_t *info)
 {
     char origin[NAME_MAX_TEXT];

@@ -83,6 +83,9 @@ int admin_format_error(char *out, size_t cap, const char *reason);
 int admin_format_word(char *out, size_t cap, const char *word);
 /* The value for `kv get` (values never contain CR or LF, kv/text.h). */
 int admin_format_value(char *out, size_t cap, const uint8_t *value, size_t len);
+/* The reply to an applied write: "SUCCESS" for KV_OK (a retried command
+ * answered from its session counts), else "ERROR <status text>: <detail>". */
+int admin_format_result(char *out, size_t cap, const kv_result_t *res);
 /* One `zone list` line: "ORIGIN serial S records N loaded-by NODE index I". */
 int admin_format_zone_info(char *out, size_t cap, const sm_zone_info_t *info);
 /* One `zone show` line in zone-file form: "OWNER TTL CLASS TYPE RDATA".

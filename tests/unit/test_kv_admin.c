@@ -220,6 +220,15 @@ static void test_reply_formatting(void **state)
     assert_string_equal(out, "SUCCESS\n");
     assert_int_equal(admin_format_value(out, sizeof out, (const uint8_t *)"bar baz", 7), 8);
     assert_string_equal(out, "bar baz\n");
+    kv_result_t res = { KV_OK, true, "deleted" };
+    admin_format_result(out, sizeof out, &res);
+    assert_string_equal(out, "SUCCESS\n");
+    res = (kv_result_t){ KV_ERR_SESSION_TOO_OLD, false, "" };
+    admin_format_result(out, sizeof out, &res);
+    assert_string_equal(out, "ERROR session sequence too old\n");
+    res = (kv_result_t){ KV_ERR_BAD_ZONE, false, "z00.txt:3: no SOA record" };
+    admin_format_result(out, sizeof out, &res);
+    assert_string_equal(out, "ERROR bad zone: z00.txt:3: no SOA record\n");
     /* Too small: refused, never truncated into a misleading reply. */
     assert_int_equal(admin_format_word(out, 5, "PONG"), -1);
     assert_int_equal(admin_format_error(out, 10, "no leader"), -1);
