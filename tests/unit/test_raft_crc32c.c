@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "raft/crc32c.h"
@@ -107,6 +109,26 @@ static void test_single_bit_flip_changes_crc(void **state)
     }
 }
 
+/* On x86-64 the instruction must really be used when the CPU has it
+ * (/proc/cpuinfo lists "sse4_2"), or the fast path silently rotted. */
+static void test_hardware_path_is_used_when_available(void **state)
+{
+    (void)state;
+#if defined(__x86_64__)
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        skip();
+    char line[4096];
+    bool has = false;
+    while (!has && fgets(line, sizeof line, f))
+        has = strncmp(line, "flags", 5) == 0 && strstr(line, " sse4_2") != NULL;
+    fclose(f);
+    assert_int_equal(crc32c_has_hardware(), has);
+#else
+    assert_false(crc32c_has_hardware());
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_paths_agree_on_every_length_and_alignment),
         cmocka_unit_test(test_chaining_equals_one_pass),
         cmocka_unit_test(test_single_bit_flip_changes_crc),
+        cmocka_unit_test(test_hardware_path_is_used_when_available),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
