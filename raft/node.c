@@ -367,7 +367,9 @@ static void drain_incoming(node_t *n)
     for (q = rev; q;) {
         request_t *next = q->next;
         q->next = NULL;
-        if (q->kind == REQ_STATUS) {
+        if (!n->thread_started) {
+            req_finish(n, q, NODE_ESHUTDOWN);
+        } else if (q->kind == REQ_STATUS) {
             fill_status(n, q->info);
             req_finish(n, q, NODE_OK);
         } else {
@@ -1156,27 +1158,37 @@ static void hand_over_leadership(node_t *n)
 
 const char *node_address(const node_t *n) { return n->advertise; }
 
-static void stop_node(node_t *n, bool graceful)
+static void shutdown_node(node_t *n, bool graceful)
 {
-    if (!n)
+    if (!n || !n->thread_started)
         return;
-    if (n->thread_started) {
-        if (graceful)
-            hand_over_leadership(n);
-        pthread_mutex_lock(&n->mu);
-        n->stopping = true;
-        pthread_mutex_unlock(&n->mu);
-        loop_stop(n->loop);
-        pthread_join(n->thread, NULL);
-    }
-    /* The thread is gone: answer whatever is left. */
+    if (graceful)
+        hand_over_leadership(n);
+    pthread_mutex_lock(&n->mu);
+    n->stopping = true;
+    pthread_mutex_unlock(&n->mu);
+    loop_stop(n->loop);
+    pthread_join(n->thread, NULL);
+    n->thread_started = false;
+    /* The thread is gone: answer whatever is left, so threads blocked in
+     * requests return at once (NODE_ESHUTDOWN). */
     while (n->pending) {
         request_t *q = n->pending;
         n->pending = q->next;
         req_finish(n, q, NODE_ESHUTDOWN);
     }
+    drain_incoming(n);
+}
+
+void node_shutdown(node_t *n) { shutdown_node(n, true); }
+
+void node_free(node_t *n)
+{
+    if (!n)
+        return;
+    shutdown_node(n, false);
     n->stopping = true;
-    drain_incoming(n); /* each is refused: stopping */
+    drain_incoming(n);
     transport_free(n->tr);
     raft_free(n->r);
     node_disk_close(&n->disk);
@@ -1185,5 +1197,14 @@ static void stop_node(node_t *n, bool graceful)
     free(n);
 }
 
-void node_stop(node_t *n) { stop_node(n, true); }
-void node_kill(node_t *n) { stop_node(n, false); }
+void node_stop(node_t *n)
+{
+    node_shutdown(n);
+    node_free(n);
+}
+
+void node_kill(node_t *n)
+{
+    shutdown_node(n, false);
+    node_free(n);
+}

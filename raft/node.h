@@ -83,6 +83,12 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len);
 /* Graceful stop: if leader, hands leadership to the most up-to-date voter
  * first (thesis §3.10); then stops the thread, syncs and frees. */
 void node_stop(node_t *n);
+/* node_stop in two steps, for embedders whose threads may still be inside
+ * node_* calls: node_shutdown makes every request (running or new) return
+ * NODE_ESHUTDOWN at once; node_free releases the node once no other thread
+ * can call it any more. */
+void node_shutdown(node_t *n);
+void node_free(node_t *n);
 
 raft_id_t node_id_from_name(const char *name);
 /* The address peers reach this node at (fixed at start). */
