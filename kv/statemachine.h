@@ -25,6 +25,10 @@
  * take a read lock that apply holds only to swap in a finished change. DNS
  * workers do not use this module: they read the zone database, fed through
  * the zone-changed callback (kv/sm_zonedb.h wires it to zone/db.h).
+ * Costs on the apply thread, measured for a 1,000,000-record zone on a busy
+ * 2-core machine: the last chunk ~4 s (almost all zone_from_records), a
+ * snapshot ~0.7 s (30 MB), a restore ~4 s. Apply waits meanwhile; readers
+ * do not.
  *
  * Ownership: the state machine owns its zones. */
 #ifndef KV_STATEMACHINE_H
