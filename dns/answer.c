@@ -30,7 +30,10 @@
 #include "dns/wire.h"
 #include "zone/rrtype.h"
 
-#define CNAME_CHAIN_MAX 16 /* names visited by one query, the qname included */
+/* CNAME records one answer may hold. Knot DNS stops at 5: a 6th CNAME is
+ * left out (NOERROR, the chain ends there), but the name the 5th points to
+ * is still looked up and answered. */
+#define CNAME_CHAIN_MAX 5
 #define EXTRA_MAX 32       /* names whose A/AAAA we try to add */
 #define OPT_RR_LEN 11      /* root owner + fixed fields, no options */
 #define UDP_PLAIN_MAX 512  /* RFC 1035 §4.2.1 */
@@ -55,6 +58,7 @@ typedef struct answer {
     uint16_t flags;           /* QR, opcode, RD, AA, TC */
     uint8_t rcode;            /* the 12-bit rcode, low and high parts */
     bool truncated;
+    unsigned cnames;          /* CNAME RRsets put in the answer so far */
     /* What step 2 decided for the authority section. */
     bool want_soa;
     const db_node_t *referral;   /* cut node whose NS go in authority */
@@ -223,8 +227,11 @@ static const uint8_t *answer_at_node(answer_t *a, const db_node_t *node, const u
     }
     const db_rrset_t *cname = db_node_rrset(node, DNS_TYPE_CNAME);
     if (cname) {
+        if (a->cnames == CNAME_CHAIN_MAX)
+            return NULL; /* chain too long: end it here, NOERROR */
         if (!put_required(a, DNS_SECTION_ANSWER, owner, cname, cname->ttl))
             return NULL;
+        a->cnames++;
         return cname_target(cname);
     }
     a->want_soa = true; /* NODATA (RFC 2308 §2.2) */
@@ -236,7 +243,7 @@ static const uint8_t *answer_at_node(answer_t *a, const db_node_t *node, const u
  * (RFC 6604 §2). */
 static void resolve(answer_t *a)
 {
-    const uint8_t *visited[CNAME_CHAIN_MAX];
+    const uint8_t *visited[CNAME_CHAIN_MAX + 1];
     size_t nvisited = 0;
     const uint8_t *name = a->q->qname;
     while (name && !a->truncated) {
@@ -263,10 +270,11 @@ static void resolve(answer_t *a)
             next = answer_at_node(a, lk.node, name);
             break;
         }
-        /* Follow only inside this zone, like Knot DNS; stop on a loop or
-         * after CNAME_CHAIN_MAX names. */
+        /* Follow only inside this zone, like Knot DNS, and stop on a loop.
+         * At most CNAME_CHAIN_MAX CNAMEs are put, so at most that many + 1
+         * names are visited. */
         if (next && (!name_is_subdomain(next, zone_index_origin(a->zone)) ||
-                     nvisited == CNAME_CHAIN_MAX || seen_before(visited, nvisited, next)))
+                     seen_before(visited, nvisited, next)))
             next = NULL;
         name = next;
     }

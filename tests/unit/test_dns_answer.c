@@ -59,6 +59,8 @@ static const char EXAMPLE_ZONE[] =
     "child NS ns1.child\n"
     "ns1.child A 192.0.2.200\n"
     "tochild CNAME x.child\n"
+    "c1 CNAME c2\nc2 CNAME c3\nc3 CNAME c4\nc4 CNAME c5\nc5 CNAME c6\nc6 CNAME c7\nc7 A 192.0.2.7\n"
+    "d1 CNAME d2\nd2 CNAME d3\nd3 CNAME d4\nd4 CNAME d5\nd5 CNAME d6\n"
     "many MX 1 m01\nmany MX 2 m02\nmany MX 3 m03\nmany MX 4 m04\nmany MX 5 m05\n"
     "many MX 6 m06\nmany MX 7 m07\nmany MX 8 m08\nmany MX 9 m09\nmany MX 10 m10\n"
     "many MX 11 m11\nmany MX 12 m12\nmany MX 13 m13\nmany MX 14 m14\nmany MX 15 m15\n"
@@ -365,6 +367,23 @@ static void test_cname_loop_stops(void **state)
     expect_header(DNS_RCODE_NOERROR, true, 2, 0, 0);
     expect_rr(0, 0, "loop1.example.com.", DNS_TYPE_CNAME, 3600, "loop2.example.com.");
     expect_rr(0, 1, "loop2.example.com.", DNS_TYPE_CNAME, 3600, "loop1.example.com.");
+}
+
+static void test_cname_chain_limit(void **state)
+{
+    (void)state;
+    /* c1..c6 are CNAMEs: five are answered, the sixth is left out */
+    ask("c1.example.com.", DNS_TYPE_A, NULL);
+    expect_header(DNS_RCODE_NOERROR, true, 5, 0, 0);
+    expect_rr(0, 4, "c5.example.com.", DNS_TYPE_CNAME, 3600, "c6.example.com.");
+    /* five CNAMEs, and the name the fifth points to is still answered */
+    ask("c2.example.com.", DNS_TYPE_A, NULL);
+    expect_header(DNS_RCODE_NOERROR, true, 6, 0, 0);
+    expect_rr(0, 5, "c7.example.com.", DNS_TYPE_A, 3600, "192.0.2.7");
+    /* ... even when it does not exist */
+    ask("d1.example.com.", DNS_TYPE_A, NULL);
+    expect_header(DNS_RCODE_NXDOMAIN, true, 5, 1, 0);
+    expect_soa();
 }
 
 static void test_cname_out_of_zone_and_dangling(void **state)
@@ -677,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_srv_target_not_compressed_but_glued),
         cmocka_unit_test(test_cname_chain),
         cmocka_unit_test(test_cname_loop_stops),
+        cmocka_unit_test(test_cname_chain_limit),
         cmocka_unit_test(test_cname_out_of_zone_and_dangling),
         cmocka_unit_test(test_cname_into_a_delegation),
         cmocka_unit_test(test_wildcard_synthesis),
