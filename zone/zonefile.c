@@ -300,7 +300,7 @@ static bool on_include_stack(const source_t *s, const char *real)
 }
 
 /* Parses one file as a child of `parent`; path is as it will be shown in
- * messages. origin_tok is the optional $INCLUDE origin. */
+ * messages. origin is the included file's starting origin (NULL: none). */
 static int include_file(parser_t *p, source_t *parent, const char *path, const uint8_t *origin)
 {
     uint32_t line = p->record_line;
