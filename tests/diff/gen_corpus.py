@@ -119,7 +119,9 @@ ESCAPES = [
     ("B\\255IN.example.test.", "TXT"), ("mixed.example.test.", "A"),
     ("MIXED.EXAMPLE.TEST.", "A"), ("upper.case.example.test.", "A"),
     ("case.example.test.", "A"), ("weird.example.test.", "A"),
-    ("dot.weird.example.test.", "A"),
+    ("dot.weird.example.test.", "A"), ("escname.example.test.", "A"),
+    ("escname.example.test.", "CNAME"), ("mxcase.example.test.", "MX"),
+    ("child.example.test.", "A"), ("www.example.test.", "SOA"),
 ]
 INCLUDES = [
     ("a.hosts.example.test.", "A"), ("b.hosts.example.test.", "AAAA"),
