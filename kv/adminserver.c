@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -22,6 +24,7 @@ typedef struct conn {
     uint8_t first[4096];
     size_t first_len;
     bool write_failed;
+    admin_client_t client;
 } conn_t;
 
 struct admin_server {
@@ -70,7 +73,7 @@ static int handle_lines(conn_t *c, linereader_t *lr)
         if (ev == LR_TOO_LONG)
             reply_error(c, "line too long");
         else
-            c->s->exec(c->s->ctx, line, len, reply, c);
+            c->s->exec(c->s->ctx, &c->client, line, len, reply, c);
         handled++;
     }
     return handled;
@@ -112,7 +115,7 @@ static void serve(conn_t *c)
             const char *line;
             size_t len;
             if (n == 0 && lr_finish(&lr, &line, &len) == LR_LINE)
-                c->s->exec(c->s->ctx, line, len, reply, c);
+                c->s->exec(c->s->ctx, &c->client, line, len, reply, c);
             break;
         }
         answered += feed(c, &lr, buf, (size_t)n);
@@ -178,6 +181,8 @@ void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t l
     }
     c->s = s;
     c->fd = fd;
+    if (getrandom(&c->client.id, sizeof c->client.id, 0) != (ssize_t)sizeof c->client.id)
+        c->client.id = (uint64_t)fd * 0x9E3779B97F4A7C15ull ^ (uint64_t)time(NULL);
     c->first_len = len < sizeof c->first ? len : sizeof c->first;
     memcpy(c->first, first, c->first_len);
     pthread_attr_t attr;

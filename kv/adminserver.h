@@ -22,11 +22,18 @@
 #define ADMIN_LINGER_MS 300
 #define ADMIN_FIRST_MS 10000
 
+/* Each connection is one client in the sense of thesis §6.3: a random id
+ * and sequence numbers in order, for exactly-once writes. */
+typedef struct admin_client {
+    uint64_t id;
+    uint64_t seq; /* last used */
+} admin_client_t;
+
 /* Runs one request line and writes the whole reply (one or more lines, each
  * ending in LF) with the given writer. */
 typedef void (*admin_reply_fn)(void *conn, const char *text, size_t len);
-typedef void (*admin_exec_fn)(void *ctx, const char *line, size_t len, admin_reply_fn reply,
-                              void *conn);
+typedef void (*admin_exec_fn)(void *ctx, admin_client_t *client, const char *line, size_t len,
+                              admin_reply_fn reply, void *conn);
 
 typedef struct admin_server admin_server_t;
 

@@ -92,6 +92,7 @@ struct node {
     pthread_t thread;
     bool thread_started;
     bool failed;              /* storage failed: the node stopped taking part */
+    bool was_empty;           /* nothing on disk at start */
     /* shared with other threads */
     pthread_mutex_t mu;
     request_t *incoming;
@@ -1127,6 +1128,7 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
         snprintf(n->advertise, sizeof n->advertise, "127.0.0.1:%u", transport_port(n->tr));
     addrbook_set(&n->book, n->id, n->name, n->advertise);
     learn_recovered(n);
+    n->was_empty = n->disk.fresh;
     n->r = make_core(n, err, err_len);
     node_disk_free_recovered(&n->disk);
     if (!n->r)
@@ -1157,6 +1159,7 @@ static void hand_over_leadership(node_t *n)
 }
 
 const char *node_address(const node_t *n) { return n->advertise; }
+bool node_was_empty(const node_t *n) { return n->was_empty; }
 
 static void shutdown_node(node_t *n, bool graceful)
 {

@@ -91,6 +91,8 @@ void node_shutdown(node_t *n);
 void node_free(node_t *n);
 
 raft_id_t node_id_from_name(const char *name);
+/* True when the data dir held nothing at start (a brand-new node). */
+bool node_was_empty(const node_t *n);
 /* The address peers reach this node at (fixed at start). */
 const char *node_address(const node_t *n);
 /* Tests only: stops like a crash (no leadership hand-over). Everything

@@ -1,0 +1,709 @@
+/* kv/cluster.c — the replicated service of one daemon (see cluster.h):
+ * state-machine adapters for the Raft node, the admin commands, the zone
+ * loader thread and the join thread.
+ *
+ * Threads: the Raft thread (inside raft/node.c) applies entries to the state
+ * machine through fsm_*; admin connection threads (kv/adminserver.c) run
+ * admin_exec; the loader thread loads zone files; the join thread asks an
+ * existing member to add this node. The last three only call thread-safe
+ * node_* and sm_* readers. */
+#include "kv/cluster.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "kv/admin.h"
+#include "kv/adminserver.h"
+#include "kv/command.h"
+#include "kv/sm_zonedb.h"
+#include "kv/statemachine.h"
+#include "raft/node.h"
+
+enum {
+    WRITE_TIMEOUT_MS = 5000,
+    READ_TIMEOUT_MS = 5000,
+    MEMBERSHIP_TIMEOUT_MS = 10000,
+    RETRY_PAUSE_MS = 50,
+    BACKOFF_MAX_MS = 5000,
+};
+
+struct cluster {
+    cluster_options_t o;
+    char name[64];
+    sm_t *sm;
+    node_t *node;
+    admin_server_t *admin;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool reload_wanted;
+    bool stopping;
+    pthread_t loader, joiner;
+    bool loader_started, joiner_started;
+    admin_client_t loader_client;
+};
+
+static uint64_t random_u64(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+        v = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+    return v ? v : 1;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the state machine, as the Raft node sees it ---------------------------------- */
+
+/* Apply result bytes handed back to the proposer: status u8 | duplicate u8 | msg */
+static void fsm_apply(void *ctx, raft_index_t index, const uint8_t *data, size_t len,
+                      uint8_t **result, size_t *result_len)
+{
+    cluster_t *c = ctx;
+    kv_result_t res;
+    sm_apply(c->sm, index, data, len, &res);
+    size_t mlen = strlen(res.msg);
+    uint8_t *out = malloc(2 + mlen);
+    if (!out)
+        return;
+    out[0] = (uint8_t)res.status;
+    out[1] = res.duplicate;
+    memcpy(out + 2, res.msg, mlen);
+    *result = out;
+    *result_len = 2 + mlen;
+}
+
+static int write_adapter(void *arg, const void *data, size_t len)
+{
+    raft_snap_writer_t *w = arg;
+    return w->write(w, data, len);
+}
+
+static int fsm_snapshot(void *ctx, raft_snap_writer_t *w)
+{
+    cluster_t *c = ctx;
+    return sm_snapshot(c->sm, write_adapter, w);
+}
+
+static ssize_t read_adapter(void *arg, void *buf, size_t len)
+{
+    raft_snap_reader_t *r = arg;
+    return r->read(r, buf, len);
+}
+
+static int fsm_restore(void *ctx, raft_snap_reader_t *r)
+{
+    cluster_t *c = ctx;
+    const char *err = NULL;
+    if (sm_restore(c->sm, read_adapter, r, &err) != 0) {
+        log_error("kv", "snapshot restore failed: %s", err ? err : "?");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- proposing commands ------------------------------------------------------------- */
+
+typedef struct outcome {
+    node_status_t node;  /* NODE_OK: res is valid */
+    kv_result_t res;
+} outcome_t;
+
+/* Proposes until applied or the deadline passes. Retrying the same bytes is
+ * safe: they carry (client id, seq), so the state machine applies them once
+ * (thesis §6.3), and NODE_ELOST says the entry was not applied at all. */
+static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned timeout_ms)
+{
+    outcome_t out = { .node = NODE_ETIMEOUT };
+    uint64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= deadline)
+            return out;
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        out.node = node_propose(c->node, cmd, len, (unsigned)(deadline - now), &reply, &reply_len);
+        if (out.node == NODE_OK) {
+            memset(&out.res, 0, sizeof out.res);
+            if (reply_len >= 2) {
+                out.res.status = (enum kv_status)reply[0];
+                out.res.duplicate = reply[1];
+                size_t m = reply_len - 2 < KV_RESULT_MSG_MAX - 1 ? reply_len - 2 : KV_RESULT_MSG_MAX - 1;
+                memcpy(out.res.msg, reply + 2, m);
+            } else {
+                out.res.status = KV_ERR_MALFORMED;
+            }
+            free(reply);
+            return out;
+        }
+        free(reply);
+        if (out.node != NODE_ENOLEADER && out.node != NODE_ELOST)
+            return out;
+        sleep_ms(RETRY_PAUSE_MS);
+    }
+}
+
+/* ---- admin commands ------------------------------------------------------------------- */
+
+typedef struct replier {
+    admin_reply_fn fn;
+    void *conn;
+} replier_t;
+
+static void say(const replier_t *r, const char *text)
+{
+    r->fn(r->conn, text, strlen(text));
+}
+
+static void say_error(const replier_t *r, const char *reason)
+{
+    char line[ADMIN_REASON_MAX + 16];
+    if (admin_format_error(line, sizeof line, reason) > 0)
+        say(r, line);
+}
+
+static void say_word(const replier_t *r, const char *word)
+{
+    char line[64];
+    if (admin_format_word(line, sizeof line, word) > 0)
+        say(r, line);
+}
+
+static void say_node_error(const replier_t *r, node_status_t st)
+{
+    if (st == NODE_ETIMEOUT)
+        say_error(r, "timeout: the write may still commit");
+    else
+        say_error(r, node_status_text(st));
+}
+
+static void say_outcome(const replier_t *r, const outcome_t *o)
+{
+    if (o->node != NODE_OK)
+        say_node_error(r, o->node);
+    else if (o->res.status != KV_OK)
+        say_error(r, o->res.msg[0] ? o->res.msg : kv_status_text(o->res.status));
+    else
+        say_word(r, "SUCCESS");
+}
+
+static void exec_write(cluster_t *c, admin_client_t *cl, const admin_cmd_t *cmd, const replier_t *r)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *err = NULL;
+    int rc = cmd->op == ADMIN_KV_SET
+        ? kv_cmd_encode_set(cl->id, ++cl->seq, (const uint8_t *)cmd->key, cmd->key_len,
+                            (const uint8_t *)cmd->value, cmd->value_len, &buf, &len, &err)
+        : kv_cmd_encode_del(cl->id, ++cl->seq, (const uint8_t *)cmd->key, cmd->key_len, &buf,
+                            &len, &err);
+    if (rc != 0) {
+        say_error(r, err ? err : "cannot encode command");
+        return;
+    }
+    outcome_t o = propose(c, buf, len, WRITE_TIMEOUT_MS);
+    free(buf);
+    say_outcome(r, &o);
+}
+
+static void exec_get(cluster_t *c, const admin_cmd_t *cmd, const replier_t *r)
+{
+    /* Linearizable by default (thesis §6.4): wait until this node has
+     * applied everything committed when the read arrived. */
+    if (!c->o.unsafe_local_reads) {
+        node_status_t st = node_read_barrier(c->node, READ_TIMEOUT_MS);
+        if (st != NODE_OK) {
+            say_error(r, st == NODE_ETIMEOUT ? "timeout" : node_status_text(st));
+            return;
+        }
+    }
+    uint8_t *value = NULL;
+    size_t len = 0;
+    int found = sm_kv_get(c->sm, (const uint8_t *)cmd->key, cmd->key_len, &value, &len);
+    if (found < 0) {
+        say_error(r, "out of memory");
+    } else if (found == 0) {
+        say_error(r, NULL); /* exactly "ERROR": the key does not exist */
+    } else {
+        char *line = malloc(len + 2);
+        if (line && admin_format_value(line, len + 2, value, len) > 0)
+            say(r, line);
+        else
+            say_error(r, "out of memory");
+        free(line);
+    }
+    free(value);
+}
+
+static void exec_status(cluster_t *c, const replier_t *r)
+{
+    node_status_info_t s;
+    node_status_t st = node_status(c->node, &s);
+    if (st != NODE_OK) {
+        say_error(r, node_status_text(st));
+        return;
+    }
+    char line[512];
+    snprintf(line, sizeof line,
+             "id=%s role=%s term=%llu leader=%s leader_addr=%s commit=%llu applied=%llu "
+             "last_index=%llu snapshot=%llu\n",
+             c->name, raft_role_name(s.role), (unsigned long long)s.term,
+             s.leader_name[0] ? s.leader_name : "none",
+             s.leader_addr[0] ? s.leader_addr : "none", (unsigned long long)s.commit,
+             (unsigned long long)s.applied, (unsigned long long)s.last_index,
+             (unsigned long long)s.snapshot_index);
+    say(r, line);
+}
+
+/* One line: "id0 127.0.0.1:8300 voter match=12 contact=0ms self; id1 ..." */
+static void exec_peers(cluster_t *c, const replier_t *r)
+{
+    node_status_info_t s;
+    node_status_t st = node_status(c->node, &s);
+    if (st != NODE_OK) {
+        say_error(r, node_status_text(st));
+        return;
+    }
+    char line[8192];
+    size_t off = 0;
+    for (size_t i = 0; i < s.n_peers && off < sizeof line - 300; i++) {
+        const node_peer_status_t *p = &s.peers[i];
+        char contact[32];
+        if (p->last_contact_ms < 0)
+            snprintf(contact, sizeof contact, "never");
+        else
+            snprintf(contact, sizeof contact, "%lldms", (long long)p->last_contact_ms);
+        off += (size_t)snprintf(line + off, sizeof line - off, "%s%s %s %s match=%llu contact=%s%s",
+                                i ? "; " : "", p->name, p->addr, p->voter ? "voter" : "learner",
+                                (unsigned long long)p->match, contact, p->self ? " self" : "");
+    }
+    snprintf(line + off, sizeof line - off, "\n");
+    say(r, line);
+}
+
+static void exec_membership(cluster_t *c, const admin_cmd_t *cmd, const replier_t *r)
+{
+    char id[64] = "", addr[128] = "";
+    if (cmd->id_len >= sizeof id || cmd->addr_len >= sizeof addr) {
+        say_error(r, "argument too long");
+        return;
+    }
+    memcpy(id, cmd->id, cmd->id_len);
+    memcpy(addr, cmd->addr, cmd->addr_len);
+    node_status_t st;
+    if (cmd->op == ADMIN_RAFT_JOIN)
+        st = node_add_server(c->node, id, addr, MEMBERSHIP_TIMEOUT_MS);
+    else if (cmd->op == ADMIN_RAFT_LEAVE)
+        st = node_remove_server(c->node, id, MEMBERSHIP_TIMEOUT_MS);
+    else
+        st = node_transfer(c->node, id[0] ? id : NULL, MEMBERSHIP_TIMEOUT_MS);
+    if (st == NODE_OK)
+        say_word(r, "SUCCESS");
+    else
+        say_error(r, st == NODE_EINVAL && cmd->op == ADMIN_RAFT_JOIN
+                         ? "that id is a member with another address (raft leave it first)"
+                         : node_status_text(st));
+}
+
+typedef struct zone_list_acc {
+    char *line;
+    size_t off, cap;
+} zone_list_acc_t;
+
+static void add_zone_info(void *arg, const sm_zone_info_t *info)
+{
+    zone_list_acc_t *a = arg;
+    char one[NAME_MAX_TEXT + 256];
+    int n = admin_format_zone_info(one, sizeof one, info);
+    if (n <= 0)
+        return;
+    one[n - 1] = '\0'; /* drop its LF: zones share one line */
+    size_t need = a->off + (size_t)n + 3;
+    if (need > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 1024;
+        while (cap < need)
+            cap *= 2;
+        char *l = realloc(a->line, cap);
+        if (!l)
+            return;
+        a->line = l;
+        a->cap = cap;
+    }
+    a->off += (size_t)snprintf(a->line + a->off, a->cap - a->off, "%s%s", a->off ? "; " : "", one);
+}
+
+static void exec_zone_list(cluster_t *c, const replier_t *r)
+{
+    zone_list_acc_t a = { 0 };
+    sm_zone_list(c->sm, add_zone_info, &a);
+    if (!a.line) {
+        say(r, "no zones\n");
+        return;
+    }
+    a.line[a.off] = '\0';
+    say(r, a.line);
+    say(r, "\n");
+    free(a.line);
+}
+
+typedef struct zone_show_ctx {
+    const replier_t *r;
+} zone_show_ctx_t;
+
+static void show_zone(void *arg, const zone_t *zone, const sm_zone_info_t *info)
+{
+    zone_show_ctx_t *z = arg;
+    char *line = malloc(ADMIN_RR_TEXT_MAX);
+    if (!line)
+        return;
+    char origin[NAME_MAX_TEXT];
+    name_to_text(zone->origin, origin, sizeof origin);
+    snprintf(line, ADMIN_RR_TEXT_MAX, "$ORIGIN %s\n", origin);
+    say(z->r, line);
+    for (size_t i = 0; i < zone->count; i++)
+        if (admin_format_rr(line, ADMIN_RR_TEXT_MAX, &zone->rrs[i]) > 0)
+            say(z->r, line);
+    /* A zone-file comment ends the reply, so the output loads as a zone. */
+    snprintf(line, ADMIN_RR_TEXT_MAX, ";; end of zone %s: %zu records, serial %u, loaded by %s\n",
+             origin, zone->count, (unsigned)info->serial, info->node_id);
+    say(z->r, line);
+    free(line);
+}
+
+static void exec_zone_show(cluster_t *c, const admin_cmd_t *cmd, const replier_t *r)
+{
+    zone_show_ctx_t z = { r };
+    if (!sm_zone_with(c->sm, cmd->origin, show_zone, &z))
+        say_error(r, "no such zone");
+}
+
+static void admin_exec(void *ctx, admin_client_t *cl, const char *line, size_t len,
+                       admin_reply_fn fn, void *conn)
+{
+    cluster_t *c = ctx;
+    replier_t r = { fn, conn };
+    admin_cmd_t cmd;
+    char reason[ADMIN_REASON_MAX];
+    if (admin_parse(line, len, &cmd, reason) != 0) {
+        say_error(&r, reason);
+        return;
+    }
+    switch (cmd.op) {
+    case ADMIN_KV_PING: say_word(&r, "PONG"); break;
+    case ADMIN_KV_SET:
+    case ADMIN_KV_DEL: exec_write(c, cl, &cmd, &r); break;
+    case ADMIN_KV_GET: exec_get(c, &cmd, &r); break;
+    case ADMIN_RAFT_STATUS: exec_status(c, &r); break;
+    case ADMIN_RAFT_PEERS: exec_peers(c, &r); break;
+    case ADMIN_RAFT_JOIN:
+    case ADMIN_RAFT_LEAVE:
+    case ADMIN_RAFT_TRANSFER: exec_membership(c, &cmd, &r); break;
+    case ADMIN_ZONE_LIST: exec_zone_list(c, &r); break;
+    case ADMIN_ZONE_SHOW: exec_zone_show(c, &cmd, &r); break;
+    }
+}
+
+static void on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len)
+{
+    cluster_t *c = ctx;
+    admin_server_take(c->admin, fd, first, len);
+}
+
+/* ---- zone loading --------------------------------------------------------------------- */
+
+static bool stopping(cluster_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool s = c->stopping;
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+/* Sleeps up to ms, waking early on stop. */
+static void pause_ms(cluster_t *c, unsigned ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!c->stopping)
+        pthread_cond_timedwait(&c->cond, &c->mu, &until);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* One attempt to replicate a parsed zone: 0 done, 1 retry, -1 give up. */
+static int submit_zone(cluster_t *c, const zone_t *zone, const char *path)
+{
+    admin_client_t *cl = &c->loader_client;
+    kv_chunks_t chunks;
+    const char *err = NULL;
+    uint64_t load_id = random_u64();
+    if (kv_zone_encode_chunks(zone, c->name, load_id, cl->id, cl->seq + 1, 0, &chunks, &err) != 0) {
+        log_error("zone", "%s: cannot encode zone: %s", path, err ? err : "?");
+        return -1;
+    }
+    cl->seq += chunks.count;
+    int rc = 0;
+    for (size_t i = 0; i < chunks.count && rc == 0; i++) {
+        outcome_t o = propose(c, chunks.data[i], chunks.len[i], WRITE_TIMEOUT_MS * 2);
+        if (o.node != NODE_OK) {
+            log_warn("zone", "%s: chunk %zu/%zu not committed (%s); the load starts again", path,
+                     i + 1, chunks.count, node_status_text(o.node));
+            rc = 1;
+        } else if (o.res.status == KV_ERR_BAD_ZONE) {
+            log_error("zone", "%s: the cluster refused the zone: %s", path, o.res.msg);
+            rc = -1;
+        } else if (o.res.status != KV_OK) {
+            log_warn("zone", "%s: chunk %zu/%zu refused (%s); the load starts again", path, i + 1,
+                     chunks.count, o.res.msg[0] ? o.res.msg : kv_status_text(o.res.status));
+            rc = 1;
+        }
+    }
+    kv_chunks_free(&chunks);
+    return rc;
+}
+
+static void load_zone_file(cluster_t *c, const char *path)
+{
+    char err[ZONE_ERR_MAX];
+    zone_t *zone = zone_parse_file(path, NULL, err);
+    if (!zone) {
+        log_error("zone", "%s (the replicated version stays)", err);
+        return;
+    }
+    char origin[NAME_MAX_TEXT];
+    name_to_text(zone->origin, origin, sizeof origin);
+    unsigned backoff = 100;
+    for (int attempt = 1; !stopping(c); attempt++) {
+        int rc = submit_zone(c, zone, path);
+        if (rc == 0)
+            log_info("zone", "%s: zone %s replicated (serial %u, %zu records)", path, origin,
+                     (unsigned)zone->serial, zone->count);
+        if (rc <= 0)
+            break;
+        log_info("zone", "%s: waiting to load zone %s (attempt %d, next in %u ms)", path, origin,
+                 attempt, backoff);
+        pause_ms(c, backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    zone_free(zone);
+}
+
+static void *loader_thread(void *arg)
+{
+    cluster_t *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (!c->reload_wanted && !c->stopping)
+            pthread_cond_wait(&c->cond, &c->mu);
+        bool stop = c->stopping;
+        c->reload_wanted = false;
+        pthread_mutex_unlock(&c->mu);
+        if (stop)
+            return NULL;
+        for (size_t i = 0; i < c->o.n_zone_files && !stopping(c); i++)
+            load_zone_file(c, c->o.zone_files[i]);
+    }
+}
+
+void cluster_reload(cluster_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->reload_wanted = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- joining -------------------------------------------------------------------------- */
+
+/* Connects to a member's Raft port; returns the fd or -1. */
+static int dial(const char *spec)
+{
+    addr_spec_t a;
+    char err[ADDR_ERR_MAX];
+    if (addr_spec_parse(spec, &a, err) != 0)
+        return -1;
+    char port[8];
+    snprintf(port, sizeof port, "%u", a.port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(a.any ? "127.0.0.1" : a.host, port, &hints, &res) != 0 || !res)
+        return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* The address to announce: -raft.addr when it names a host, otherwise the
+ * local address this connection to the cluster uses, with our port. */
+static void advertised_addr(cluster_t *c, int fd, char *out, size_t cap)
+{
+    addr_spec_t a;
+    char err[ADDR_ERR_MAX];
+    const char *mine = node_address(c->node);
+    const char *port = strrchr(mine, ':');
+    if (addr_spec_parse(c->o.raft_addr, &a, err) == 0 && !a.any) {
+        snprintf(out, cap, "%s", c->o.raft_addr);
+        return;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    }
+    snprintf(out, cap, strchr(host, ':') ? "[%s]%s" : "%s%s", host, port ? port : ":0");
+}
+
+/* One "raft join" exchange; true when the member answered SUCCESS. */
+static bool try_join(cluster_t *c, char *answer, size_t cap)
+{
+    snprintf(answer, cap, "cannot connect");
+    int fd = dial(c->o.join);
+    if (fd < 0)
+        return false;
+    char addr[160], line[512];
+    advertised_addr(c, fd, addr, sizeof addr);
+    int n = snprintf(line, sizeof line, "raft join %s %s\n", c->name, addr);
+    bool ok = false;
+    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) == n) {
+        size_t got = 0;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        while (got < cap - 1 && poll(&p, 1, MEMBERSHIP_TIMEOUT_MS + 2000) > 0) {
+            ssize_t k = read(fd, answer + got, cap - 1 - got);
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+            if (memchr(answer, '\n', got))
+                break;
+        }
+        answer[got] = '\0';
+        answer[strcspn(answer, "\r\n")] = '\0';
+        ok = strcmp(answer, "SUCCESS") == 0;
+    }
+    close(fd);
+    return ok;
+}
+
+static void *joiner_thread(void *arg)
+{
+    cluster_t *c = arg;
+    unsigned backoff = 200;
+    char answer[256];
+    while (!stopping(c)) {
+        if (try_join(c, answer, sizeof answer)) {
+            log_info("raft", "joined the cluster through %s", c->o.join);
+            return NULL;
+        }
+        log_warn("raft", "join through %s: %s; retrying in %u ms", c->o.join, answer, backoff);
+        pause_ms(c, backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    return NULL;
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
+{
+    cluster_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    c->o = *o;
+    snprintf(c->name, sizeof c->name, "%s", o->name);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    c->loader_client.id = random_u64();
+    c->sm = sm_new(sm_zonedb_publish, o->zonedb);
+    c->admin = admin_server_new(admin_exec, c);
+    if (!c->sm || !c->admin) {
+        snprintf(err, err_len, "out of memory");
+        cluster_stop(c);
+        return NULL;
+    }
+    addr_spec_t a;
+    char aerr[ADDR_ERR_MAX];
+    bool named = addr_spec_parse(o->raft_addr, &a, aerr) == 0 && !a.any;
+    node_options_t no = {
+        .name = o->name, .listen = o->raft_addr, .advertise = named ? o->raft_addr : NULL,
+        .data_dir = o->data_dir, .bootstrap = o->join == NULL,
+        .election_ms = o->election_ms, .heartbeat_ms = o->heartbeat_ms, .bugs = o->raft_bugs,
+        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore },
+        .on_text_conn = on_text_conn, .text_ctx = c,
+    };
+    c->node = node_start(&no, err, err_len);
+    if (!c->node) {
+        cluster_stop(c);
+        return NULL;
+    }
+    if (o->join && node_was_empty(c->node)) {
+        c->joiner_started = pthread_create(&c->joiner, NULL, joiner_thread, c) == 0;
+    } else if (o->join) {
+        log_info("raft", "data dir %s holds this node's state: resuming (no join needed)",
+                 o->data_dir);
+    }
+    c->reload_wanted = true; /* load the zone files once at start */
+    c->loader_started = pthread_create(&c->loader, NULL, loader_thread, c) == 0;
+    return c;
+}
+
+void cluster_stop(cluster_t *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    /* Hand leadership over and fail every request still waiting on Raft,
+     * so the threads below return promptly; then free in dependency order. */
+    node_shutdown(c->node);
+    if (c->loader_started)
+        pthread_join(c->loader, NULL);
+    if (c->joiner_started)
+        pthread_join(c->joiner, NULL);
+    admin_server_free(c->admin);
+    node_free(c->node);
+    sm_free(c->sm);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
