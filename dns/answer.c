@@ -17,8 +17,9 @@
  *   4. the OPT RR, whose room was reserved from the start.
  *
  * Size: every RRset goes in whole or not at all. An answer or authority
- * RRset that does not fit sets TC and ends the message; additional RRsets
- * that do not fit are left out silently (RFC 2181 §9).
+ * RRset that does not fit sets TC and ends the message; so does a
+ * referral's glue below the cut (RFC 9471); other additional RRsets that
+ * do not fit are left out silently (RFC 2181 §9).
  *
  * Nothing here allocates: all state is on the stack, and every pointer
  * into the zone database stays valid for the call (the caller holds the
@@ -65,6 +66,7 @@ typedef struct answer {
     const uint8_t *referral_name;
     /* Names (inside zone rdata) whose in-zone A/AAAA go in additional. */
     const uint8_t *extra[EXTRA_MAX];
+    bool extra_required[EXTRA_MAX]; /* glue below a referral's cut */
     size_t extra_count;
 } answer_t;
 
@@ -123,8 +125,11 @@ static bool put_required(answer_t *a, enum dns_section section, const uint8_t *o
 }
 
 /* Notes the target names of MX, NS and SRV records for the additional
- * section (RFC 1035 §3.3.9, §3.3.11, RFC 2782). */
-static void note_extra_names(answer_t *a, const db_rrset_t *set)
+ * section (RFC 1035 §3.3.9, §3.3.11, RFC 2782). `cut` is the delegation
+ * point when `set` is a referral's NS RRset, else NULL: targets at or below
+ * it are glue the referral cannot work without (RFC 9471), so not fitting
+ * them truncates the message, as in Knot DNS. */
+static void note_extra_names(answer_t *a, const db_rrset_t *set, const uint8_t *cut)
 {
     if (set->type != DNS_TYPE_MX && set->type != DNS_TYPE_NS && set->type != DNS_TYPE_SRV)
         return;
@@ -133,8 +138,11 @@ static void note_extra_names(answer_t *a, const db_rrset_t *set)
     uint16_t rdlen;
     while (db_rrset_next(set, &pos, &rd, &rdlen) && a->extra_count < EXTRA_MAX) {
         size_t offs[2];
-        if (rrtype_rdata_names(set->type, rd, rdlen, offs) == 1)
-            a->extra[a->extra_count++] = rd + offs[0];
+        if (rrtype_rdata_names(set->type, rd, rdlen, offs) != 1)
+            continue;
+        const uint8_t *target = rd + offs[0];
+        a->extra_required[a->extra_count] = cut && name_is_subdomain(target, cut);
+        a->extra[a->extra_count++] = target;
     }
 }
 
@@ -216,13 +224,13 @@ static const uint8_t *answer_at_node(answer_t *a, const db_node_t *node, const u
          * is the lowest type since RRsets are kept in type order. */
         const db_rrset_t *first = db_node_rrset_at(node, 0);
         if (put_required(a, DNS_SECTION_ANSWER, owner, first, first->ttl))
-            note_extra_names(a, first);
+            note_extra_names(a, first, NULL);
         return NULL;
     }
     const db_rrset_t *set = db_node_rrset(node, qtype);
     if (set) {
         if (put_required(a, DNS_SECTION_ANSWER, owner, set, set->ttl))
-            note_extra_names(a, set);
+            note_extra_names(a, set, NULL);
         return NULL;
     }
     const db_rrset_t *cname = db_node_rrset(node, DNS_TYPE_CNAME);
@@ -287,7 +295,7 @@ static void add_authority(answer_t *a)
     if (a->referral) {
         const db_rrset_t *ns = db_node_rrset(a->referral, DNS_TYPE_NS);
         if (put_required(a, DNS_SECTION_AUTHORITY, a->referral_name, ns, ns->ttl))
-            note_extra_names(a, ns);
+            note_extra_names(a, ns, a->referral_name);
         return;
     }
     if (!a->want_soa)
@@ -326,7 +334,8 @@ static const db_node_t *additional_node(const zone_index_t *zone, const uint8_t 
 
 /* A and AAAA of each noted name that this zone answers for (exactly or by
  * wildcard), once each. RRsets that do not fit are left out without TC
- * (RFC 2181 §9). */
+ * (RFC 2181 §9), except a referral's glue below its cut, which sets TC and
+ * ends the message (RFC 9471 §3). */
 static void add_additional(answer_t *a)
 {
     if (a->truncated)
@@ -349,8 +358,14 @@ static void add_additional(answer_t *a)
         done[ndone++] = target;
         for (size_t t = 0; t < 2; t++) {
             const db_rrset_t *set = db_node_rrset(node, types[t]);
-            if (set)
+            if (!set)
+                continue;
+            if (a->extra_required[i]) {
+                if (!put_required(a, DNS_SECTION_ADDITIONAL, target, set, set->ttl))
+                    return;
+            } else {
                 (void)put_rrset(a, DNS_SECTION_ADDITIONAL, target, set, set->ttl);
+            }
         }
     }
 }

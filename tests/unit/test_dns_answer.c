@@ -59,6 +59,30 @@ static const char EXAMPLE_ZONE[] =
     "child NS ns1.child\n"
     "ns1.child A 192.0.2.200\n"
     "tochild CNAME x.child\n"
+    "bigdeleg NS nameserver-number-1.bigdeleg\nnameserver-number-1.bigdeleg A 192.0.2.1\nnameserver-number-1.bigdeleg AAAA 2001:db8::1\n"
+    "bigdeleg NS nameserver-number-2.bigdeleg\nnameserver-number-2.bigdeleg A 192.0.2.2\nnameserver-number-2.bigdeleg AAAA 2001:db8::2\n"
+    "bigdeleg NS nameserver-number-3.bigdeleg\nnameserver-number-3.bigdeleg A 192.0.2.3\nnameserver-number-3.bigdeleg AAAA 2001:db8::3\n"
+    "bigdeleg NS nameserver-number-4.bigdeleg\nnameserver-number-4.bigdeleg A 192.0.2.4\nnameserver-number-4.bigdeleg AAAA 2001:db8::4\n"
+    "bigdeleg NS nameserver-number-5.bigdeleg\nnameserver-number-5.bigdeleg A 192.0.2.5\nnameserver-number-5.bigdeleg AAAA 2001:db8::5\n"
+    "bigdeleg NS nameserver-number-6.bigdeleg\nnameserver-number-6.bigdeleg A 192.0.2.6\nnameserver-number-6.bigdeleg AAAA 2001:db8::6\n"
+    "bigdeleg NS nameserver-number-7.bigdeleg\nnameserver-number-7.bigdeleg A 192.0.2.7\nnameserver-number-7.bigdeleg AAAA 2001:db8::7\n"
+    "bigdeleg NS nameserver-number-8.bigdeleg\nnameserver-number-8.bigdeleg A 192.0.2.8\nnameserver-number-8.bigdeleg AAAA 2001:db8::8\n"
+    "bigdeleg NS nameserver-number-9.bigdeleg\nnameserver-number-9.bigdeleg A 192.0.2.9\nnameserver-number-9.bigdeleg AAAA 2001:db8::9\n"
+    "bigdeleg NS nameserver-number-10.bigdeleg\nnameserver-number-10.bigdeleg A 192.0.2.10\nnameserver-number-10.bigdeleg AAAA 2001:db8::10\n"
+    "bigdeleg NS nameserver-number-11.bigdeleg\nnameserver-number-11.bigdeleg A 192.0.2.11\nnameserver-number-11.bigdeleg AAAA 2001:db8::11\n"
+    "bigdeleg NS nameserver-number-12.bigdeleg\nnameserver-number-12.bigdeleg A 192.0.2.12\nnameserver-number-12.bigdeleg AAAA 2001:db8::12\n"
+    "oobdeleg NS nameserver-number-1.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-2.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-3.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-4.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-5.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-6.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-7.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-8.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-9.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-10.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-11.ns-hosting-provider.example.net.\n"
+    "oobdeleg NS nameserver-number-12.ns-hosting-provider.example.net.\n"
     "c1 CNAME c2\nc2 CNAME c3\nc3 CNAME c4\nc4 CNAME c5\nc5 CNAME c6\nc6 CNAME c7\nc7 A 192.0.2.7\n"
     "d1 CNAME d2\nd2 CNAME d3\nd3 CNAME d4\nd4 CNAME d5\nd5 CNAME d6\n"
     "many MX 1 m01\nmany MX 2 m02\nmany MX 3 m03\nmany MX 4 m04\nmany MX 5 m05\n"
@@ -686,6 +710,26 @@ static void test_additional_dropped_without_tc(void **state)
     assert_int_equal(R.count[DNS_SECTION_ADDITIONAL], 20);
 }
 
+static void test_referral_glue_that_does_not_fit_truncates(void **state)
+{
+    (void)state;
+    /* 12 NS fit in 512 octets; their glue (below the cut) does not: TC,
+     * with the glue that fit (RFC 9471; Knot DNS does the same) */
+    ask("bigdeleg.example.com.", DNS_TYPE_A, NULL);
+    assert_true(R.flags & DNS_FLAG_TC);
+    assert_int_equal(R.count[DNS_SECTION_AUTHORITY], 12);
+    assert_true(R.count[DNS_SECTION_ADDITIONAL] > 0);
+    assert_true(R.count[DNS_SECTION_ADDITIONAL] < 24);
+    qopts_t tcp = { .tcp = true };
+    ask("bigdeleg.example.com.", DNS_TYPE_A, &tcp);
+    assert_false(R.flags & DNS_FLAG_TC);
+    assert_int_equal(R.count[DNS_SECTION_ADDITIONAL], 24);
+    /* out-of-zone name servers need no glue: no TC */
+    ask("x.oobdeleg.example.com.", DNS_TYPE_A, NULL);
+    expect_header(DNS_RCODE_NOERROR, false, 0, 12, 0);
+    assert_false(R.flags & DNS_FLAG_TC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_edns_echo_and_badvers),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_additional_dropped_without_tc),
+        cmocka_unit_test(test_referral_glue_that_does_not_fit_truncates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
