@@ -113,7 +113,6 @@ struct raft {
     uint32_t n_peers;
     raft_index_t pending_conf_index;      /* no new change until committed */
     raft_id_t transfer_to;
-    uint32_t transfer_elapsed;
 
     /* ReadIndex. */
     raft_pending_read_t *reads_pending;

@@ -341,18 +341,27 @@ static bool replication_store_entries(raft_t *r, const raft_append_t *a)
     return true;
 }
 
-static bool replication_append_valid(const raft_append_t *a)
+/* Hostile-input check: entries consecutive after prev_index, terms never
+ * decreasing and never beyond the sender's term (a leader only ever holds
+ * entries of its term or older), known types, data present. */
+static bool replication_append_valid(const raft_append_t *a, raft_term_t term)
 {
+    if (a->n_entries && !a->entries)
+        return false;
+    raft_term_t prev = a->prev_term;
     for (size_t i = 0; i < a->n_entries; i++) {
         if (a->entries[i].index != a->prev_index + 1 + i)
             return false;
+        if (a->entries[i].term < prev || a->entries[i].term > term)
+            return false;
+        prev = a->entries[i].term;
         if (a->entries[i].len && !a->entries[i].data)
             return false;
         if (a->entries[i].type < RAFT_ENTRY_NORMAL ||
             a->entries[i].type > RAFT_ENTRY_CONFIG)
             return false;
     }
-    return a->n_entries == 0 || a->entries != NULL;
+    return a->prev_term <= term;
 }
 
 /* Figure 2 AppendEntries receiver (rule 1, term < currentTerm, is raft_step's
@@ -362,7 +371,7 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     const raft_append_t *a = &m->u.append;
     r->leader = m->from;
     r->election_elapsed = 0;
-    if (!replication_append_valid(a))
+    if (!replication_append_valid(a, m->term))
         return;
     /* Already committed here: those entries match the leader's for sure. */
     if (a->prev_index < r->commit) {
@@ -471,9 +480,11 @@ static void replication_install_snapshot(raft_t *r)
               (unsigned long long)term);
 }
 
-static bool replication_chunk_valid(const raft_snapshot_chunk_t *c)
+static bool replication_chunk_valid(const raft_snapshot_chunk_t *c,
+                                    raft_term_t term)
 {
-    if (c->index == 0 || c->term == 0 || !members_valid(&c->members))
+    if (c->index == 0 || c->term == 0 || c->term > term ||
+        !members_valid(&c->members))
         return false;
     if (c->offset > c->total_len || c->len > c->total_len - c->offset)
         return false;
@@ -501,7 +512,7 @@ void replication_recv_snapshot(raft_t *r, const raft_msg_t *m)
     const raft_snapshot_chunk_t *c = &m->u.snapshot;
     r->leader = m->from;
     r->election_elapsed = 0;
-    if (!replication_chunk_valid(c))
+    if (!replication_chunk_valid(c, m->term))
         return;
     /* Nothing to learn from a snapshot we are already past. */
     if (c->index <= r->commit) {

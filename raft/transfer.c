@@ -49,7 +49,6 @@ int raft_transfer_leadership(raft_t *r, raft_id_t to)
     if (!p)
         return RAFT_EINVAL;
     r->transfer_to = to;
-    r->transfer_elapsed = 0;
     /* The abort timer is the leader's election timer (thesis §3.10). */
     r->election_elapsed = 0;
     log_debug("raft", "node %llu transfers leadership to %llu",
@@ -71,7 +70,6 @@ void transfer_maybe_send_timeout_now(raft_t *r, raft_peer_t *p)
 void transfer_abort(raft_t *r)
 {
     r->transfer_to = 0;
-    r->transfer_elapsed = 0;
 }
 
 /* The target: behave as if the election timer fired, but without the
