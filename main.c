@@ -1,21 +1,22 @@
-/* main.c — the dns-raft daemon: wiring, zone loading and signals.
+/* main.c — the dns-raft daemon: flags and config, wiring, signals.
  *
- * Today the node is single: it parses its own zone files (-zone.file) at
- * start and on SIGHUP, publishes each as a new version of the zone database
- * and serves DNS from it (dns/server.c). -raft.addr and -raft.join are
- * accepted and checked but not used yet: when the Raft runtime lands, the
- * zone loading below becomes "submit a zone replace through Raft" and the
- * database is updated by the state machine's apply instead (issue 5).
+ * One process is one cluster member: the DNS server (dns/server.c) answers
+ * from the zone database, which the replicated state machine (kv/cluster.c)
+ * updates as Raft commits zone loads; the Raft port also serves the admin
+ * text protocol. This node's zone files (-zone.file) are loaded through Raft
+ * at start and on SIGHUP.
  *
- * Threads: the DNS threads, and this main thread, which after start-up does
- * nothing but wait for signals (sigwait; every other thread inherits the
- * blocked mask). SIGHUP reloads; SIGINT/SIGTERM stop cleanly and exit 0.
+ * Threads: the DNS threads, the Raft thread, admin connection threads, the
+ * zone loader, and this main thread, which after start-up only waits for
+ * signals (sigwait; every other thread inherits the blocked mask). SIGHUP
+ * reloads the zone files; SIGINT/SIGTERM stop gracefully (leadership handed
+ * over first) and exit 0.
  *
  * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config,
- * 1 when the node cannot start (e.g. the DNS address is in use).
+ * 1 when the node cannot start (a port in use, unreadable data dir, ...).
  *
- * Ownership: main owns the config, the zone database handle and the server;
- * all are freed before exit. */
+ * Ownership: main owns the config, the zone database handle, the cluster
+ * and the DNS server; all are freed before exit. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,70 +26,8 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "dns/server.h"
+#include "kv/cluster.h"
 #include "zone/db.h"
-#include "zone/zone.h"
-
-/* What each zone file produced last time, so a reload that finds a
- * different origin in the same file withdraws the old one. */
-typedef struct zone_source {
-    const char *path; /* owned by the config */
-    bool loaded;
-    uint8_t origin[NAME_MAX_WIRE];
-} zone_source_t;
-
-static void origin_text(const uint8_t *origin, char out[NAME_MAX_TEXT])
-{
-    name_to_text(origin, out, NAME_MAX_TEXT);
-}
-
-/* Parses one file and publishes it. On any error the served version stays
- * and the error is logged as "file:line: reason". */
-static void load_zone_file(zonedb_handle_t *db, zone_source_t *src)
-{
-    char err[ZONE_ERR_MAX];
-    zone_t *zone = zone_parse_file(src->path, NULL, err);
-    if (zone == NULL) {
-        log_error("zone", "%s (the version already served stays)", err);
-        return;
-    }
-    char name[NAME_MAX_TEXT];
-    origin_text(zone->origin, name);
-    zone_index_t *zi = zone_index_build(zone, err);
-    size_t count = zone->count;
-    uint32_t serial = zone->serial;
-    uint8_t origin[NAME_MAX_WIRE];
-    memcpy(origin, zone->origin, name_wire_len(zone->origin));
-    zone_free(zone);
-    if (zi == NULL) {
-        log_error("zone", "%s: cannot index zone %s: %s", src->path, name, err);
-        return;
-    }
-    if (zonedb_handle_put_zone(db, zi) != 0) {
-        log_error("zone", "%s: out of memory publishing zone %s", src->path, name);
-        return;
-    }
-    if (src->loaded && !name_equal(src->origin, origin)) {
-        char old[NAME_MAX_TEXT];
-        origin_text(src->origin, old);
-        zonedb_handle_remove_zone(db, src->origin);
-        log_info("zone", "%s: now holds %s; zone %s withdrawn", src->path, name, old);
-    }
-    memcpy(src->origin, origin, name_wire_len(origin));
-    src->loaded = true;
-    log_info("zone", "%s: zone %s loaded (serial %u, %zu records)", src->path, name,
-             (unsigned)serial, count);
-}
-
-static void load_all_zones(zonedb_handle_t *db, zone_source_t *sources, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        load_zone_file(db, &sources[i]);
-    for (size_t i = 0; i < count; i++)
-        for (size_t j = i + 1; j < count; j++)
-            if (sources[i].loaded && sources[j].loaded && name_equal(sources[i].origin, sources[j].origin))
-                log_warn("zone", "%s and %s hold the same zone; %s wins", sources[i].path,
-                         sources[j].path, sources[j].path);
-}
 
 /* Blocks the signals this thread will wait for, before any other thread
  * exists, so that only sigwait below receives them. */
@@ -102,16 +41,15 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void serve_until_stopped(const sigset_t *set, zonedb_handle_t *db,
-                                zone_source_t *sources, size_t count)
+static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t zone_files)
 {
     for (;;) {
         int sig = 0;
         if (sigwait(set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_info("main", "SIGHUP: reloading %zu zone file(s)", count);
-            load_all_zones(db, sources, count);
+            log_info("main", "SIGHUP: reloading %zu zone file(s)", zone_files);
+            cluster_reload(cluster);
         } else {
             log_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
             return;
@@ -122,35 +60,44 @@ static void serve_until_stopped(const sigset_t *set, zonedb_handle_t *db,
 static int run(const config_t *cfg, const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
-    log_info("main", "raft.addr %s%s%s: Raft is not built yet, the port is not opened", cfg->raft_addr,
-             cfg->raft_join ? ", raft.join " : "", cfg->raft_join ? cfg->raft_join : "");
+    char data_dir[512];
+    snprintf(data_dir, sizeof data_dir, "%s", cfg->data_dir ? cfg->data_dir : "");
+    if (!cfg->data_dir)
+        snprintf(data_dir, sizeof data_dir, "data/%s", cfg->id);
 
     zonedb_handle_t *db = zonedb_handle_new();
-    zone_source_t *sources = calloc(cfg->zone_file_count ? cfg->zone_file_count : 1, sizeof *sources);
-    if (db == NULL || sources == NULL) {
+    if (db == NULL) {
         log_error("main", "out of memory");
-        free(sources);
-        if (db != NULL)
-            zonedb_handle_free(db);
         return 1;
     }
-    for (size_t i = 0; i < cfg->zone_file_count; i++)
-        sources[i].path = cfg->zone_files[i];
-    load_all_zones(db, sources, cfg->zone_file_count);
-
     char err[DNS_SERVER_ERR_MAX];
     dns_server_opts_t opts = { .addr = cfg->dns_addr, .workers = cfg->dns_workers };
     dns_server_t *server = dns_server_start(&opts, db, err);
-    int rc = 1;
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
+        zonedb_handle_free(db);
+        return 1;
+    }
+    cluster_options_t co = {
+        .name = cfg->id, .raft_addr = cfg->raft_addr, .data_dir = data_dir,
+        .join = cfg->raft_join, .zone_files = cfg->zone_files,
+        .n_zone_files = cfg->zone_file_count, .zonedb = db,
+        .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,
+    };
+    char cerr[1024];
+    cluster_t *cluster = cluster_start(&co, cerr, sizeof cerr);
+    int rc = 1;
+    if (cluster == NULL) {
+        log_error("main", "raft.addr %s: %s", cfg->raft_addr, cerr);
     } else {
-        serve_until_stopped(set, db, sources, cfg->zone_file_count);
-        dns_server_stop(server);
+        log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
+                 cfg->dns_addr, cfg->raft_addr, data_dir);
+        serve_until_stopped(set, cluster, cfg->zone_file_count);
+        cluster_stop(cluster);
         rc = 0;
     }
+    dns_server_stop(server);
     zonedb_handle_free(db);
-    free(sources);
     log_info("main", "node %s stopped", cfg->id);
     return rc;
 }

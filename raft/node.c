@@ -30,6 +30,8 @@
 
 #include "common/log.h"
 #include "raft/addrbook.h"
+#include "raft/crc32c.h"
+#include "raft/storage_io.h"
 #include "raft/loop.h"
 #include "raft/node_disk.h"
 #include "raft/transport.h"
@@ -93,6 +95,7 @@ struct node {
     bool thread_started;
     bool failed;              /* storage failed: the node stopped taking part */
     bool was_empty;           /* nothing on disk at start */
+    bool book_dirty;          /* address book changed since last saved */
     /* shared with other threads */
     pthread_mutex_t mu;
     request_t *incoming;
@@ -108,6 +111,10 @@ struct node {
     uint8_t *sweep_result;
     size_t sweep_result_len;
     raft_index_t sweep_applied;
+    /* last role and leader logged */
+    raft_role_t logged_role;
+    raft_id_t logged_leader;
+    raft_term_t logged_term;
 };
 
 const char *node_status_text(node_status_t s)
@@ -522,6 +529,55 @@ static void apply_entry(node_t *n, const raft_entry_t *e)
     n->sweep_result = NULL;
 }
 
+/* Records where a member is; true if that changed what we knew. */
+static bool learn_address(node_t *n, raft_id_t id, const char *name, const char *addr)
+{
+    if (addrbook_set(&n->book, id, name, addr) <= 0)
+        return false;
+    n->book_dirty = true;
+    return true;
+}
+
+/* The address book is also kept in DIR/peers (CRC32C | encoding), because
+ * some addresses are learnt only from hellos: the founding node's, which no
+ * configuration entry names. A restarted node then knows whom to call even
+ * before anyone calls it. It is a cache: a damaged file is ignored. */
+static void save_address_book(node_t *n)
+{
+    uint8_t *buf = malloc(4 + addrbook_encoded_max());
+    if (!buf)
+        return;
+    size_t len = addrbook_encode(&n->book, buf + 4);
+    storage_put_le32(buf, crc32c(0, buf + 4, len));
+    struct storage_error se = { 0 };
+    if (storage_write_file_atomic(n->data_dir, "peers", buf, 4 + len, &se) == 0)
+        n->book_dirty = false;
+    else
+        log_warn("raft", "cannot save the peer addresses: %s", se.msg);
+    free(buf);
+}
+
+static void load_address_book(node_t *n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/peers", n->data_dir);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct storage_error se = { 0 };
+    if (storage_read_file(path, 4 + addrbook_encoded_max(), &buf, &len, &se) != 0)
+        return;
+    addrbook_t book;
+    if (len < 4 || storage_get_le32(buf) != crc32c(0, buf + 4, len - 4) ||
+        addrbook_decode(&book, buf + 4, len - 4) != (long)(len - 4)) {
+        log_warn("raft", "%s is damaged; ignoring it (addresses are learnt again)", path);
+    } else {
+        for (size_t i = 0; i < book.n; i++)
+            if (book.e[i].id != n->id)
+                learn_address(n, book.e[i].id, book.e[i].name, book.e[i].addr);
+    }
+    free(buf);
+}
+
 static void learn_config(node_t *n, const raft_entry_t *e)
 {
     raft_members_t m;
@@ -532,7 +588,7 @@ static void learn_config(node_t *n, const raft_entry_t *e)
         return;
     if (ctx_len && addrbook_parse_ctx(ctx, ctx_len, name, addr) == 0) {
         raft_id_t id = addrbook_id_of(name);
-        addrbook_set(&n->book, id, name, addr);
+        learn_address(n, id, name, addr);
         transport_set_peer(n->tr, id, addr);
     }
 }
@@ -591,10 +647,35 @@ static void send_messages(node_t *n, const raft_ready_t *rd, bool replication)
             transport_send(n->tr, &rd->msgs[i]);
 }
 
+static const char *name_of(const node_t *n, raft_id_t id)
+{
+    const addrbook_entry_t *e = addrbook_get(&n->book, id);
+    return e && e->name[0] ? e->name : "?";
+}
+
+/* One line whenever this node's view of the leadership changes. */
+static void log_role_change(node_t *n, const raft_ready_t *rd)
+{
+    raft_term_t term = raft_term(n->r);
+    if (rd->role == n->logged_role && rd->leader == n->logged_leader)
+        return;
+    if (rd->role == RAFT_LEADER)
+        log_info("raft", "%s is the leader of term %llu", n->name, (unsigned long long)term);
+    else if (rd->leader && rd->leader != n->logged_leader)
+        log_info("raft", "following %s in term %llu", name_of(n, rd->leader),
+                 (unsigned long long)term);
+    else if (rd->role == RAFT_CANDIDATE && n->logged_role != RAFT_CANDIDATE)
+        log_info("raft", "no leader heard: campaigning in term %llu", (unsigned long long)term);
+    n->logged_role = rd->role;
+    n->logged_leader = rd->leader;
+    n->logged_term = term;
+}
+
 static void process_one_ready(node_t *n)
 {
     raft_ready_t rd;
     raft_ready(n->r, &rd);
+    log_role_change(n, &rd);
     /* Thesis §10.2.1: a leader may send AppendEntries before its own disk
      * write finishes, because it counts itself towards a commit only once
      * its entries are durable (raft_advance). The term and vote they carry
@@ -677,7 +758,7 @@ static int restore_fsm(node_t *n, const uint8_t *data, size_t len)
     if (node_envelope_split(data, len, &book, &fsm, &fsm_len) != 0)
         return -1;
     for (size_t i = 0; i < book.n; i++) {
-        addrbook_set(&n->book, book.e[i].id, book.e[i].name, book.e[i].addr);
+        learn_address(n, book.e[i].id, book.e[i].name, book.e[i].addr);
         transport_set_peer(n->tr, book.e[i].id, book.e[i].addr);
     }
     if (!n->o.fsm.restore)
@@ -726,6 +807,8 @@ static void after_batch(void *ctx)
     if (!n->failed) {
         connect_members(n);
         maybe_snapshot(n);
+        if (n->book_dirty)
+            save_address_book(n);
     }
 }
 
@@ -765,7 +848,7 @@ static void on_hello(void *ctx, const raft_hello_t *h)
                  h->name, h->addr);
         return;
     }
-    if (addrbook_set(&n->book, h->id, h->name, h->addr) > 0)
+    if (learn_address(n, h->id, h->name, h->addr))
         log_debug("raft", "peer %s is at %s", h->name, h->addr);
     transport_set_peer(n->tr, h->id, h->addr);
 }
@@ -1127,6 +1210,7 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     else
         snprintf(n->advertise, sizeof n->advertise, "127.0.0.1:%u", transport_port(n->tr));
     addrbook_set(&n->book, n->id, n->name, n->advertise);
+    load_address_book(n);
     learn_recovered(n);
     n->was_empty = n->disk.fresh;
     n->r = make_core(n, err, err_len);

@@ -27,7 +27,7 @@
 
 enum {
     BACKOFF_MIN_MS = 50,
-    BACKOFF_MAX_MS = 5000,
+    BACKOFF_MAX_MS = 1000,
     READ_CHUNK = 64 * 1024,
     HELLO_MAX = RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX,
 };
@@ -348,8 +348,7 @@ static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
         p->fd = -1;
     }
     if (!p->warned)
-        log_warn("raft", "peer %llu at %s unreachable: %s (retrying)",
-                 (unsigned long long)p->id, p->addr, why);
+        log_warn("raft", "peer at %s unreachable: %s (retrying)", p->addr, why);
     p->warned = true;
     p->state = PEER_IDLE;
     /* A partly written frame cannot be resumed on a new connection; Raft
@@ -431,7 +430,7 @@ static void peer_connected(transport_t *t, peer_t *p)
     p->state = PEER_CONNECTED;
     p->backoff_ms = 0;
     if (p->warned)
-        log_info("raft", "peer %llu at %s reachable again", (unsigned long long)p->id, p->addr);
+        log_info("raft", "peer at %s reachable again", p->addr);
     p->warned = false;
     peer_flush(t, p);
 }
@@ -545,8 +544,13 @@ void transport_set_peer(transport_t *t, raft_id_t id, const char *addr)
         return;
     peer_t *p = find_peer(t, id);
     if (p) {
-        if (strcmp(p->addr, addr) == 0)
+        if (strcmp(p->addr, addr) == 0) {
+            /* Told again (e.g. the peer just said hello): if we are backing
+             * off from it, it is evidently back, so call it now. */
+            if (p->state == PEER_IDLE)
+                p->retry_at_ms = 0;
             return;
+        }
         log_info("raft", "peer %llu moves from %s to %s", (unsigned long long)id, p->addr, addr);
         snprintf(p->addr, sizeof p->addr, "%s", addr);
         if (p->fd >= 0)

@@ -9,7 +9,7 @@
  * bytes already read, to the admin side.
  *
  * Outgoing connections reconnect with exponential back-off and jitter
- * (50 ms doubling to 5 s). Each peer's send queue is bounded
+ * (50 ms doubling to 1 s, and at once when the peer calls us). Each peer's send queue is bounded
  * (TRANSPORT_QUEUE_MAX bytes): when a slow or dead peer lets it fill up,
  * further messages are dropped, which Raft tolerates (it retransmits), so a
  * peer cannot make us grow memory without limit.
