@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,10 @@ static void test_publish_while_readers_query(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, reader, &t), 0);
     uint8_t origin[NAME_MAX_WIRE];
     wire("rcu.test.", origin);
+    assert_int_equal(zonedb_handle_put_zone(t.h, versioned_zone(1)), 0);
+    /* Let the readers get going so the swaps really overlap their reads. */
+    while (atomic_load(&t.reads) < 100)
+        sched_yield();
     for (uint32_t s = 1; s <= SWAPS; s++) {
         if (s % 10 == 0)
             assert_int_equal(zonedb_handle_remove_zone(t.h, origin), 1);
