@@ -200,7 +200,7 @@ void sim_check_leader_log(struct sim_check *c, int slot, const raft_t *r, uint64
         if (have != e->term) {
             sim_check_fail(c, "Leader Completeness",
                            "n%d leads term %llu but its log has term %llu at index %llu, "
-                           "committed with term %llu",
+                           "where an entry of term %llu was committed",
                            slot + 1, (unsigned long long)term, (unsigned long long)have,
                            (unsigned long long)i, (unsigned long long)e->term);
             return;

@@ -208,6 +208,14 @@ void sim_faults_step(struct sim_world *w)
     }
     if (w->quiet)
         return;
+    for (int i = 0; i < w->n; i++) {
+        struct sim_node *nd = &w->nodes[i];
+        if (nd->up && nd->kill_at && w->now >= nd->kill_at) {
+            nd->kill_at = 0;
+            sim_node_crash(w, nd);
+            nd->restart_at = w->now + sim_rng_range(&w->rng, 1, w->sc.down_ticks_max);
+        }
+    }
     if (!w->heal_at && w->sc.partition_ppm && sim_rng_chance(&w->rng, w->sc.partition_ppm))
         start_partition(w);
     if (w->sc.crash_ppm && sim_rng_chance(&w->rng, w->sc.crash_ppm))

@@ -297,6 +297,7 @@ void sim_node_crash(struct sim_world *w, struct sim_node *nd)
     nd->r = NULL;
     nd->up = false;
     nd->busy = false;
+    nd->kill_at = 0;
     drop_inbox(nd);
     nd->n_reads = 0;
     w->stats.crashes++;
@@ -445,6 +446,30 @@ static void persist_hard_state(struct sim_world *w, struct sim_node *nd, const r
     *old = *hs;
 }
 
+/* Figure 2: "respond to RPCs ... after updating stable storage". A granted
+ * vote must already be on this node's disk (or a later term, which makes
+ * the old vote moot), and an append acknowledged up to
+ * an index must have every entry up to it on disk, or a crash right after
+ * sending would let the node vote twice or a leader count a lost entry. */
+static void check_durable_before_send(struct sim_world *w, struct sim_node *nd,
+                                      const raft_msg_t *m)
+{
+    const struct sim_disk *d = &nd->disk;
+    if (m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.granted && !m->u.vote_resp.prevote &&
+        (d->hs.term < m->term || (d->hs.term == m->term && d->hs.vote != m->to)))
+        sim_check_fail(&w->chk, "Durable State",
+                       "n%d grants its vote to n%llu in term %llu, but its disk says term %llu "
+                       "vote %llu",
+                       nd->slot + 1, (unsigned long long)m->to, (unsigned long long)m->term,
+                       (unsigned long long)d->hs.term, (unsigned long long)d->hs.vote);
+    else if (m->type == RAFT_MSG_APPEND_RESP && m->u.append_resp.success &&
+             m->u.append_resp.index > disk_last_index(d))
+        sim_check_fail(&w->chk, "Durable State",
+                       "n%d acknowledges entries up to %llu, but its disk ends at %llu",
+                       nd->slot + 1, (unsigned long long)m->u.append_resp.index,
+                       (unsigned long long)disk_last_index(d));
+}
+
 static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_ready_t *rd)
 {
     static const char *const outcome[] = {
@@ -458,6 +483,7 @@ static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_r
                            nd->slot + 1, (unsigned long long)m->to);
             return;
         }
+        check_durable_before_send(w, nd, m);
         struct sim_msg_view v;
         sim_msg_view(m, &v);
         uint32_t delay;

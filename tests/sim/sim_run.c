@@ -70,6 +70,12 @@ static void setup_core_options(struct sim_world *w)
     static const uint32_t batch[] = { 1, 4, 64 };
     static const uint32_t window[] = { 1, 4, 16 };
     o->max_entries_per_msg = batch[sim_rng_below(&w->rng, 3)];
+    if (w->sc.max_entries_per_msg)
+        o->max_entries_per_msg = w->sc.max_entries_per_msg;
+    /* PreVote and CheckQuorum are on in production; turning them off now
+     * and then keeps the plain §5.2 election paths covered too. */
+    o->pre_vote = !w->sc.plain_elections && !sim_rng_chance(&w->rng, 150000);
+    o->check_quorum = !w->sc.plain_elections && !sim_rng_chance(&w->rng, 150000);
     o->max_inflight = window[sim_rng_below(&w->rng, 3)];
     o->snapshot_chunk_bytes = sim_rng_chance(&w->rng, 500000) ? 64 : 4096;
     o->bugs = w->opt->bugs;
@@ -142,8 +148,13 @@ static void note_role_change(struct sim_world *w, struct sim_node *nd)
         sim_trace_note(&w->trace, w->now, nd->slot, "becomes %s in term %llu (last index %llu)",
                        raft_role_name(role), (unsigned long long)term,
                        (unsigned long long)raft_last_index(nd->r));
-    if (role == RAFT_LEADER && (role != nd->last_role || term != nd->last_term))
+    if (role == RAFT_LEADER && (role != nd->last_role || term != nd->last_term)) {
         w->stats.leaders++;
+        /* Figure 8 needs leaders that die right after their election, with
+         * their first entries on only some followers. */
+        if (!w->quiet && w->sc.leader_kill_ppm && sim_rng_chance(&w->rng, w->sc.leader_kill_ppm))
+            nd->kill_at = w->now + sim_rng_range(&w->rng, 1, 20);
+    }
     nd->last_role = role;
     nd->last_term = term;
     if (term > w->stats.max_term)
@@ -161,6 +172,7 @@ static void check_node(struct sim_world *w, struct sim_node *nd)
     if (raft_role(nd->r) != RAFT_LEADER)
         return;
     raft_term_t term = raft_term(nd->r);
+    if (getenv("PROBE") && raft_log_term(nd->r, raft_commit(nd->r)) != term && raft_commit(nd->r) > w->chk.max_committed) fprintf(stderr, "probe seed %llu tick %llu n%d commit %llu old term\n", (unsigned long long)w->opt->seed, (unsigned long long)w->now, nd->slot+1, (unsigned long long)raft_commit(nd->r));
     sim_check_leader(&w->chk, nd->slot, term);
     if (nd->checked_leader_term != term) {
         nd->checked_leader_term = term;

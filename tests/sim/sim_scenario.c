@@ -45,10 +45,16 @@ const struct sim_scenario sim_scenarios[] = {
       .drop_ppm = 10000, .delay_max = 3, .disk_ticks_max = 1, .transfer_ppm = 10000,
       .crash_ppm = 1000, .down_ticks_max = 100, .snapshot_every = 150,
       .propose_ppm = 120000, .read_ppm = 60000 },
+    { .name = "figure8", .what = "leaders crash and return quickly while logs diverge (paper Figure 8)",
+      .drop_ppm = 50000, .delay_min = 0, .delay_max = 4, .crash_ppm = 5000, .down_ticks_max = 60,
+      .leader_kill_ppm = 800000, .disk_ticks_max = 2, .snapshot_every = 200,
+      .max_entries_per_msg = 1,
+      .propose_ppm = 300000, .read_ppm = 20000 },
     { .name = "chaos", .what = "every fault at once",
       .drop_ppm = 50000, .dup_ppm = 30000, .delay_min = 0, .delay_max = 6,
       .partition_ppm = 5000, .partition_kinds = ALL_PARTITIONS, .partition_ticks_max = 300,
-      .crash_ppm = 4000, .down_ticks_max = 300, .disk_ticks_max = 3, .conf_ppm = 5000,
+      .crash_ppm = 4000, .down_ticks_max = 300, .leader_kill_ppm = 50000,
+      .disk_ticks_max = 3, .conf_ppm = 5000,
       .transfer_ppm = 4000, .snapshot_every = 60, .propose_ppm = 120000, .read_ppm = 50000 },
 };
 

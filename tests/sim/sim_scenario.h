@@ -9,6 +9,7 @@
 #ifndef SIM_SCENARIO_H
 #define SIM_SCENARIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum sim_partition_kind {
@@ -28,10 +29,13 @@ struct sim_scenario {
     uint32_t partition_ticks_max;  /* a partition heals after 1..this ticks */
     uint32_t crash_ppm;            /* chance per tick one node crashes */
     uint32_t down_ticks_max;       /* a crashed node restarts after 1..this */
+    uint32_t leader_kill_ppm;      /* chance a new leader crashes 1..20 ticks in */
     uint32_t disk_ticks_max;       /* a persist completes after 0..this ticks */
     uint32_t conf_ppm;             /* chance per tick of a membership step */
     uint32_t transfer_ppm;         /* chance per tick of a leadership transfer */
     uint32_t snapshot_every;       /* applied entries between snapshots; 0 never */
+    uint32_t max_entries_per_msg;  /* force this batching (0: drawn per seed) */
+    bool plain_elections;          /* PreVote and CheckQuorum off (else drawn) */
     uint32_t propose_ppm;          /* chance per tick per client of a new write */
     uint32_t read_ppm;             /* chance per tick per client of a read */
 };

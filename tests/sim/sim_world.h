@@ -63,6 +63,7 @@ struct sim_node {
     raft_msg_t **inbox;
     size_t inbox_len, inbox_cap;
     uint64_t restart_at;
+    uint64_t kill_at;              /* scheduled crash of a new leader, 0 none */
     /* Leader Append-Only bookkeeping, sampled at each raft_ready. */
     raft_term_t ready_leader_term;
     raft_index_t ready_last_index;
