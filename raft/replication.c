@@ -193,7 +193,9 @@ void replication_recv_append_resp(raft_t *r, const raft_msg_t *m)
         return;  /* hostile or from another term's log: ignore */
     bool updated = progress_maybe_update(p, a->index);
     progress_inflight_free_to(p, a->index);
-    if (updated) {
+    /* A probe answered at exactly the known match also ends probing. */
+    bool probe_done = p->state == RAFT_PROGRESS_PROBE && p->match == a->index;
+    if (updated || probe_done) {
         if (p->state == RAFT_PROGRESS_PROBE)
             progress_become_replicate(p);
         else if (p->state == RAFT_PROGRESS_SNAPSHOT &&
@@ -230,7 +232,7 @@ void replication_recv_heartbeat_resp(raft_t *r, const raft_msg_t *m)
     if (p->state == RAFT_PROGRESS_SNAPSHOT)
         replication_send_snapshot_chunk(r, p);  /* retransmit */
     else if (p->match < log_last_index(&r->log))
-        replication_send_append(r, p, true);
+        replication_send_append(r, p, p->state == RAFT_PROGRESS_PROBE);
     readindex_check_quorum(r);
 }
 
