@@ -44,6 +44,11 @@
  *       6. serve each rd.reads[i] once the applied index >= rd.reads[i].index;
  *       7. raft_advance(r, &rd);
  *   }
+ * One permitted exception (thesis §10.2.1): when rd.role is RAFT_LEADER and
+ * rd.hard_state's term and vote equal the durable ones, the leader's
+ * APPEND and HEARTBEAT messages may leave before its own disk write ends:
+ * the core counts the leader's entries towards a commit only after
+ * raft_advance, so a crash merely loses the leader's copy.
  * Between raft_ready and raft_advance, call no other function on r except
  * the read-only introspection ones. Every pointer in rd is owned by the core
  * and stays valid until raft_advance returns; copy what must live longer
