@@ -225,6 +225,8 @@ void membership_on_commit(raft_t *r)
 
 static int membership_check_leader(const raft_t *r, raft_id_t id)
 {
+    if (r->rd.valid)
+        return RAFT_EINVAL;  /* a batch is open: see raft.h */
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     if (id == 0)

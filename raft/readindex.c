@@ -128,6 +128,8 @@ static int readindex_leader_enqueue(raft_t *r, uint64_t ctx, raft_id_t from)
 
 int raft_read_index(raft_t *r, uint64_t ctx)
 {
+    if (r->rd.valid)
+        return RAFT_EINVAL;  /* a batch is open: see raft.h */
     if (r->role == RAFT_LEADER)
         return readindex_leader_enqueue(r, ctx, r->id);
     if (r->leader == 0)

@@ -39,6 +39,8 @@ static void transfer_send_timeout_now(raft_t *r, raft_id_t to)
 
 int raft_transfer_leadership(raft_t *r, raft_id_t to)
 {
+    if (r->rd.valid)
+        return RAFT_EINVAL;  /* a batch is open: see raft.h */
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     if (to == 0)

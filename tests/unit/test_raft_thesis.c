@@ -420,6 +420,31 @@ static void test_malformed_messages_ignored(void **state)
     net_free(&net);
 }
 
+/* Between raft_ready and raft_advance the batch's pointers must stay valid,
+ * so every input is refused until the batch is acknowledged. */
+static void test_inputs_refused_while_batch_open(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 3);
+    start_with_leader(&net, 1);
+    raft_t *l = net.nodes[1].r;
+    assert_int_equal(raft_propose(l, "a", 1, NULL), 0);
+    raft_ready_t rd;
+    raft_ready(l, &rd);
+    assert_true(rd.n_entries > 0);
+    raft_msg_t m = { .type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1,
+                     .term = raft_term(l) };
+    assert_int_equal(raft_step(l, &m), RAFT_EINVAL);
+    assert_int_equal(raft_propose(l, "b", 1, NULL), RAFT_EINVAL);
+    assert_int_equal(raft_read_index(l, 1), RAFT_EINVAL);
+    assert_int_equal(raft_add_learner(l, 5, NULL, 0, NULL), RAFT_EINVAL);
+    assert_int_equal(raft_transfer_leadership(l, 2), RAFT_EINVAL);
+    raft_advance(l, &rd);
+    assert_int_equal(raft_propose(l, "b", 1, NULL), 0);
+    net_free(&net);
+}
+
 static void test_msg_clone_and_format(void **state)
 {
     (void)state;
@@ -460,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_membership_add_learner_promote_remove_leader),
         cmocka_unit_test(test_membership_promote_requires_catch_up),
         cmocka_unit_test(test_malformed_messages_ignored),
+        cmocka_unit_test(test_inputs_refused_while_batch_open),
         cmocka_unit_test(test_msg_clone_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
