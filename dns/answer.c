@@ -59,6 +59,7 @@ typedef struct answer {
     uint16_t flags;           /* QR, opcode, RD, AA, TC */
     uint8_t rcode;            /* the 12-bit rcode, low and high parts */
     bool truncated;
+    bool opt_reserved;        /* room for our OPT RR is kept back */
     unsigned cnames;          /* CNAME RRsets put in the answer so far */
     /* What step 2 decided for the authority section. */
     bool want_soa;
@@ -393,7 +394,7 @@ static size_t size_limit(const dns_query_t *q, bool tcp, size_t cap)
 static size_t finish(answer_t *a)
 {
     dns_builder_set_flags(&a->b, (uint16_t)(a->flags | (a->rcode & 0xf)));
-    if (a->q->has_edns) {
+    if (a->opt_reserved) {
         dns_builder_set_limit(&a->b, a->b.limit + OPT_RR_LEN);
         if (dns_builder_opt(&a->b, DNS_EDNS_PAYLOAD, (uint8_t)(a->rcode >> 4), a->q->edns_do) != 0)
             return 0; /* cannot happen: the room was reserved */
@@ -449,10 +450,13 @@ size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
      * CD or AD when it does not do DNSSEC). */
     a.flags = (uint16_t)(DNS_FLAG_QR | (q.flags & DNS_FLAG_RD) | (q.flags & 0x7800u));
     size_t limit = size_limit(&q, tcp, cap);
-    if (q.has_edns)
-        limit = limit > DNS_HEADER_LEN + OPT_RR_LEN ? limit - OPT_RR_LEN : DNS_HEADER_LEN;
     if (limit < DNS_HEADER_LEN)
         return 0;
+    /* A buffer too small for the OPT (callers give 512 and more) gets a
+     * response without one rather than an overflow. */
+    a.opt_reserved = q.has_edns && limit >= DNS_HEADER_LEN + OPT_RR_LEN;
+    if (a.opt_reserved)
+        limit -= OPT_RR_LEN;
     dns_builder_init(&a.b, resp, limit, q.id, a.flags);
 
     if (st == DNS_PARSE_FORMERR)

@@ -692,6 +692,10 @@ static void test_truncation(void **state)
     qopts_t tight = { .tcp = true, .cap = 100 };
     assert_true(ask("big.example.com.", DNS_TYPE_TXT, &tight) <= 100);
     assert_true(R.flags & DNS_FLAG_TC);
+    for (size_t cap = 12; cap < 60; cap++) { /* even with EDNS, even tiny */
+        qopts_t t = { .edns = true, .payload = 4096, .cap = cap };
+        assert_true(ask("big.example.com.", DNS_TYPE_TXT, &t) <= cap);
+    }
 }
 
 static void test_additional_dropped_without_tc(void **state)
