@@ -105,7 +105,8 @@ start_nsd() {
   NSD_PID=$!
 }
 
-# start_ours DIR PORT ZONEFILE...: starts bin/dns-raft; sets OURS_PID.
+# start_ours DIR PORT ZONEFILE...: starts bin/dns-raft as a one-node cluster
+# (its Raft data in DIR/data, so no run sees another's state); sets OURS_PID.
 # Extra flags (e.g. a worker count) can be given in OURS_FLAGS.
 start_ours() {
   local dir=$1 port=$2 raft_port zf args=()
@@ -116,6 +117,7 @@ start_ours() {
   # shellcheck disable=SC2086
   "$(abs_path "${DNSRAFT_BIN:-bin/dns-raft}")" -id diff0 \
       -raft.addr "127.0.0.1:$raft_port" -dns.addr "127.0.0.1:$port" \
+      -data.dir "$dir/data" \
       ${OURS_FLAGS:-} "${args[@]}" > "$dir/dns-raft.log" 2>&1 &
   OURS_PID=$!
 }
