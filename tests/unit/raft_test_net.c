@@ -154,11 +154,17 @@ static uint64_t net_fnv(const uint8_t *p, size_t len)
     return h;
 }
 
-static void net_apply(net_node_t *nd, const raft_ready_t *rd)
+static void net_apply(net_t *net, net_node_t *nd, const raft_ready_t *rd)
 {
     for (size_t i = 0; i < rd->n_committed; i++) {
         const raft_entry_t *e = &rd->committed[i];
         assert_int_equal(e->index, nd->sm_applied + 1);
+        if (e->index < NET_TRACKED) {
+            if (net->applied_term[e->index] == 0)
+                net->applied_term[e->index] = e->term;
+            else if (net->applied_term[e->index] != e->term)
+                net->sms_violated = true;
+        }
         if (e->type == RAFT_ENTRY_NORMAL) {
             nd->sm_count++;
             nd->sm_hash = nd->sm_hash * 31 + net_fnv(e->data, e->len);
@@ -211,7 +217,7 @@ void net_flush(net_t *net, raft_id_t id)
         net_persist(nd, &rd);           /* 1-3: durable first */
         for (size_t i = 0; i < rd.n_msgs; i++)
             net_enqueue(net, &rd.msgs[i]);  /* 4: then send */
-        net_apply(nd, &rd);             /* 5-6 */
+        net_apply(net, nd, &rd);        /* 5-6 */
         raft_advance(nd->r, &rd);       /* 7 */
         NET_CHECK(nd->r);
     }

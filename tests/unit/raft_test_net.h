@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #define NET_MAX_NODES 8   /* ids 1..NET_MAX_NODES */
+#define NET_TRACKED 1024  /* indexes whose applied term is remembered */
 
 typedef struct net_node {
     raft_t *r;            /* NULL while crashed or never started */
@@ -43,6 +44,11 @@ typedef struct net {
     raft_msg_t *queue;
     size_t q_head, q_len, q_cap;
     size_t delivered, dropped;
+    /* State Machine Safety, checked as entries are applied: the term of
+     * the entry first applied at each index by any node, and whether a
+     * node ever applied a different one at the same index. */
+    raft_term_t applied_term[NET_TRACKED];
+    bool sms_violated;
 } net_t;
 
 /* A cluster of n founding voters 1..n with default options (election 10

@@ -243,6 +243,121 @@ static void test_figure8_bug_switch_commits_old_term(void **state)
     run_figure8(RAFT_BUG_COMMIT_OLD_TERM, 2);
 }
 
+/* Delivers queued messages one at a time until done(net) holds or the
+ * queue runs dry; returns done(net). */
+static bool deliver_until(net_t *net, bool (*done)(const net_t *))
+{
+    for (int i = 0; i < 10000 && !done(net); i++)
+        if (net_deliver(net, 1) == 0)
+            break;
+    return done(net);
+}
+
+static bool s5_leads(const net_t *net)
+{
+    return raft_role(net->nodes[5].r) == RAFT_LEADER;
+}
+
+static bool s1_leads(const net_t *net)
+{
+    return raft_role(net->nodes[1].r) == RAFT_LEADER;
+}
+
+/* S1 committed index 2, or S3 and S4 both acknowledged it. */
+static bool s1_commit_window(const net_t *net)
+{
+    raft_t *s1 = net->nodes[1].r;
+    if (raft_commit(s1) >= 2)
+        return true;
+    raft_progress_t p3, p4;
+    return raft_progress(s1, 3, &p3) == 0 && raft_progress(s1, 4, &p4) == 0 &&
+           p3.match >= 2 && p4.match >= 2;
+}
+
+/* Ticks node id alone (delivering after each tick) until it leads. */
+static bool campaign_until_leader(net_t *net, raft_id_t id)
+{
+    for (int i = 0; i < 200 && raft_role(net->nodes[id].r) != RAFT_LEADER; i++) {
+        net_tick(net, id);
+        net_deliver(net, 100000);
+    }
+    return raft_role(net->nodes[id].r) == RAFT_LEADER;
+}
+
+/* Figure 8 played out on five nodes, (a) to (d), with one entry per
+ * AppendEntries so the leader of (c) can be caught between replicating
+ * its old entry and its own. Returns whether two nodes ever applied
+ * different entries at the same index (State Machine Safety). */
+static bool run_figure8_network(raft_bug_t bugs)
+{
+    net_t net;
+    net_init(&net, 5);
+    for (raft_id_t id = 1; id <= 5; id++) {
+        net.nodes[id].opts.max_entries_per_msg = 1;
+        net.nodes[id].opts.pre_vote = false;     /* the paper's election */
+        net.nodes[id].opts.check_quorum = false;
+        net.nodes[id].opts.bugs = bugs;
+    }
+    net_start(&net);
+    /* (a) S1 leads and replicates index 2 only to S2. */
+    assert_true(net_elect(&net, 1));
+    net_tick_all(&net);
+    net_partition(&net, (1u << 1) | (1u << 2));
+    assert_int_equal(net_propose(&net, 1, "x", NULL), 0);
+    net_deliver(&net, 1000);
+    assert_int_equal(raft_last_index(net.nodes[2].r), 2);
+    /* (b) S1 crashes; S5 is elected by S3, S4 (and itself) and appends its
+     * own entry at index 2, then crashes before sending it. */
+    net_crash(&net, 1);
+    net_heal(&net);
+    net_isolate(&net, 2);
+    while (raft_role(net.nodes[5].r) == RAFT_FOLLOWER)
+        net_tick(&net, 5);
+    assert_true(deliver_until(&net, s5_leads));
+    net_drop_queue(&net);
+    assert_int_equal(raft_last_index(net.nodes[5].r), 2);
+    raft_term_t t5 = raft_term(net.nodes[5].r);
+    assert_int_equal(raft_log_term(net.nodes[5].r, 2), t5);
+    net_crash(&net, 5);
+    /* (c) S1 restarts, is elected by S3 and S4, and gets its term-1 entry
+     * onto S3 and S4: a majority (S1, S3, S4), not yet with its own. */
+    net_restart(&net, 1);
+    for (int i = 0; i < 200 && !s1_leads(&net); i++) {
+        net_tick(&net, 1);
+        deliver_until(&net, s1_leads);
+    }
+    assert_true(s1_leads(&net));
+    assert_true(deliver_until(&net, s1_commit_window));
+    net_drop_queue(&net);
+    net_crash(&net, 1);
+    /* (d) S5 restarts and, with votes from S2, S3, S4, overwrites index 2.
+     * Safe only if S1 did not commit (and apply) it in (c). */
+    net_heal(&net);
+    net_restart(&net, 5);
+    assert_true(campaign_until_leader(&net, 5));
+    for (int i = 0; i < 5; i++)
+        net_tick_all(&net);
+    assert_int_equal(raft_log_term(net.nodes[3].r, 2), t5);
+    assert_true(raft_commit(net.nodes[3].r) >= 2);
+    bool violated = net.sms_violated;
+    net_free(&net);
+    return violated;
+}
+
+static void test_figure8_network_old_entry_never_applied(void **state)
+{
+    (void)state;
+    assert_false(run_figure8_network(RAFT_BUG_NONE));
+}
+
+/* Teeth: with commit-by-counting, S1 applies index 2 in (c) and S5
+ * overwrites it in (d): two state machines disagree. */
+static void test_figure8_network_bug_breaks_state_machine_safety(void **state)
+{
+    (void)state;
+    assert_true(run_figure8_network(RAFT_BUG_COMMIT_OLD_TERM));
+}
+
 /* ---- partitions ----------------------------------------------------------------- */
 
 /* A leader cut off with a minority cannot commit (a majority never
@@ -407,6 +522,8 @@ int main(void)
         cmocka_unit_test(test_figure7_follower_logs_repaired),
         cmocka_unit_test(test_figure8_no_commit_by_counting_old_term),
         cmocka_unit_test(test_figure8_bug_switch_commits_old_term),
+        cmocka_unit_test(test_figure8_network_old_entry_never_applied),
+        cmocka_unit_test(test_figure8_network_bug_breaks_state_machine_safety),
         cmocka_unit_test(test_leader_in_minority_cannot_commit),
         cmocka_unit_test(test_stale_leader_proposals_discarded),
         cmocka_unit_test(test_snapshot_sent_to_lagging_follower),
