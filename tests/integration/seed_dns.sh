@@ -107,6 +107,7 @@ dns.addr: "127.0.0.1:$DNS_PORT"
 raft.addr: "127.0.0.1:$RAFT_PORT"
 dns.workers: 2
 log.level: debug
+data.dir: $WORK/data0
 zone.file:
   - $WORK/z00.txt
   - $WORK/z01.txt
@@ -116,6 +117,10 @@ EOF
 NODE=$!
 PIDS+=("$NODE")
 wait_for 5 grep -q "serving DNS" "$WORK/log" || fail "server did not start"
+# Zones go through Raft (a one-node cluster here) before they are served.
+for z in foo bar baz; do
+  wait_for 10 grep -q "zone $z.com. published" "$WORK/log" || fail "zone $z.com not loaded"
+done
 ok "started (pid $NODE, port $DNS_PORT)"
 
 # A second server on the same address must refuse to start (exit 1).
@@ -199,10 +204,12 @@ grep -q "stopped" "$WORK/log" || fail "no 'stopped' line in the log"
 ok "SIGTERM -> exit 0"
 
 # --- SIGINT on a node started with the seed's flags --------------------------
-"$BIN" -id id0 -raft.addr ":$RAFT_PORT" -dns.addr "127.0.0.1:$DNS_PORT" -zone.file "$WORK/z02.txt" 2>"$WORK/log" &
+"$BIN" -id id0 -raft.addr ":$RAFT_PORT" -dns.addr "127.0.0.1:$DNS_PORT" -zone.file "$WORK/z02.txt" \
+  -data.dir "$WORK/data1" 2>"$WORK/log" &
 NODE=$!
 PIDS+=("$NODE")
 wait_for 5 grep -q "serving DNS" "$WORK/log" || fail "seed-style start failed"
+wait_for 10 grep -q "zone baz.com. published" "$WORK/log" || fail "zone baz.com not loaded"
 expect_answer "baz.com A" "baz.com. 60 IN A 1.2.3.20"
 kill -INT "$NODE"
 rc=0
