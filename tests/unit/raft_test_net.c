@@ -239,6 +239,8 @@ size_t net_deliver(net_t *net, size_t max)
         net->q_len--;
         if (net_link_up(net, m.from, m.to)) {
             raft_t *r = net->nodes[m.to].r;
+            if (m.type == RAFT_MSG_APPEND_RESP && !m.u.append_resp.success)
+                net->append_rejects[m.from]++;
             raft_step(r, &m);
             NET_CHECK(r);
             net_flush(net, m.to);

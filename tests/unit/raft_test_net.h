@@ -44,6 +44,7 @@ typedef struct net {
     raft_msg_t *queue;
     size_t q_head, q_len, q_cap;
     size_t delivered, dropped;
+    size_t append_rejects[NET_MAX_NODES + 1];  /* by the rejecting node */
     /* State Machine Safety, checked as entries are applied: the term of
      * the entry first applied at each index by any node, and whether a
      * node ever applied a different one at the same index. */
