@@ -100,6 +100,8 @@ struct raft {
 
     /* Follower side of InstallSnapshot: chunks being reassembled. */
     struct {
+        raft_id_t from;           /* leader sending it, and in which term: */
+        raft_term_t leader_term;  /* two leaders' bytes are never mixed */
         raft_index_t index;
         raft_term_t term;
         raft_members_t members;

@@ -440,6 +440,8 @@ static void replication_reply_snapshot(raft_t *r, raft_id_t to,
 
 static void replication_inbound_reset(raft_t *r)
 {
+    r->inbound.from = 0;
+    r->inbound.leader_term = 0;
     r->inbound.index = 0;
     r->inbound.term = 0;
     r->inbound.total = 0;
@@ -522,8 +524,11 @@ void replication_recv_snapshot(raft_t *r, const raft_msg_t *m)
                                    r->commit);
         return;
     }
+    /* Another leader may encode the same snapshot differently: only
+     * chunks from one sender in one term are put together. */
     bool same = r->inbound.index == c->index && r->inbound.term == c->term &&
-                r->inbound.total == c->total_len;
+                r->inbound.total == c->total_len &&
+                r->inbound.from == m->from && r->inbound.leader_term == m->term;
     if (!same) {
         if (c->offset != 0) {
             /* Lost the beginning (e.g. restarted): ask from byte 0. */
@@ -531,6 +536,8 @@ void replication_recv_snapshot(raft_t *r, const raft_msg_t *m)
             return;
         }
         replication_inbound_reset(r);
+        r->inbound.from = m->from;
+        r->inbound.leader_term = m->term;
         r->inbound.index = c->index;
         r->inbound.term = c->term;
         r->inbound.members = c->members;
