@@ -194,6 +194,34 @@ static void transfer_leadership(struct sim_world *w)
         w->stats.transfers++;
 }
 
+/* Without PreVote and CheckQuorum, plain Raft lets a removed server that
+ * never learned of its removal disrupt the cluster forever with
+ * higher-term RequestVotes (thesis §4.2.3); the remedy there is the
+ * operator shutting it down, which the quiet phase does. With both on, the
+ * removed node keeps running and must not disrupt anyone. */
+static void stop_removed_nodes(struct sim_world *w)
+{
+    if (w->base_opts.pre_vote && w->base_opts.check_quorum)
+        return;
+    struct sim_node *ref = NULL;
+    for (int i = 0; i < w->n; i++) {
+        struct sim_node *nd = &w->nodes[i];
+        if (nd->up && (!ref || raft_last_index(nd->r) > raft_last_index(ref->r)))
+            ref = nd;
+    }
+    if (!ref)
+        return;
+    const raft_members_t *m = raft_members(ref->r);
+    for (int i = 0; i < w->n; i++) {
+        struct sim_node *nd = &w->nodes[i];
+        if (!nd->up || in_members(m, nd->id))
+            continue;
+        sim_trace_note(&w->trace, w->now, nd->slot, "operator stops this removed server");
+        sim_node_crash(w, nd);
+        nd->restart_at = UINT64_MAX;
+    }
+}
+
 void sim_faults_step(struct sim_world *w)
 {
     if (w->heal_at && w->now >= w->heal_at) {
@@ -206,8 +234,10 @@ void sim_faults_step(struct sim_world *w)
         if (!nd->up && w->now >= nd->restart_at)
             restart(w, nd);
     }
-    if (w->quiet)
+    if (w->quiet) {
+        stop_removed_nodes(w);
         return;
+    }
     for (int i = 0; i < w->n; i++) {
         struct sim_node *nd = &w->nodes[i];
         if (nd->up && nd->kill_at && w->now >= nd->kill_at) {
@@ -234,7 +264,8 @@ void sim_faults_quiet(struct sim_world *w)
     w->net.faults = (struct sim_net_faults){ .delay_min = 0, .delay_max = 1 };
     w->sc.disk_ticks_max = w->sc.disk_ticks_max > 1 ? 1 : w->sc.disk_ticks_max;
     for (int i = 0; i < w->n; i++)
-        w->nodes[i].restart_at = w->now;
+        if (w->nodes[i].restart_at != UINT64_MAX)
+            w->nodes[i].restart_at = w->now;
     sim_trace_note(&w->trace, w->now, -1,
                    "QUIET PHASE: network healed, every node restarted, no more faults");
 }

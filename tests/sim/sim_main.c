@@ -274,10 +274,37 @@ static struct shared *run_seeds(const struct args *a, uint64_t first, uint64_t c
             _exit(0);
         }
     }
-    for (int i = 0; i < workers; i++) {
+    /* Wait for the workers; on long runs say how far along they are once a
+     * minute so a 100,000-seed run is not silent for an hour. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double last_report = 0;
+    int alive = workers;
+    while (alive > 0) {
         int status;
-        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
-            ;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            usleep(100 * 1000);
+            double t = seconds_since(&t0);
+            if (count >= 10000 && t - last_report >= 60) {
+                last_report = t;
+                printf("raft-sim: ... %llu/%llu runs, %llu failed, %.0f s\n",
+                       (unsigned long long)sh->runs, (unsigned long long)count,
+                       (unsigned long long)sh->failures, t);
+                fflush(stdout);
+            }
+            continue;
+        }
+        int i = 0;
+        while (i < workers && pids[i] != pid)
+            i++;
+        if (i == workers)
+            continue;
+        alive--;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
             continue;
         uint64_t seed = atomic_load(&sh->running[i]);

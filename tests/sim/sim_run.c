@@ -331,6 +331,12 @@ bool sim_run(const struct sim_options *o, struct sim_result *res)
     sim_trace_note(&w->trace, 0, -1, "run seed=%llu scenario=%s nodes=%d steps=%llu quiet from %llu",
                    (unsigned long long)o->seed, w->sc.name, w->n, (unsigned long long)o->steps,
                    (unsigned long long)w->quiet_from);
+    sim_trace_note(&w->trace, 0, -1,
+                   "core options: pre_vote=%d check_quorum=%d max_entries_per_msg=%u "
+                   "max_inflight=%u snapshot_chunk_bytes=%zu snapshot every ~%u applied",
+                   w->base_opts.pre_vote, w->base_opts.check_quorum,
+                   w->base_opts.max_entries_per_msg, w->base_opts.max_inflight,
+                   w->base_opts.snapshot_chunk_bytes, w->snapshot_every);
     for (int i = 0; i < w->n && !w->chk.failed; i++)
         sim_node_start(w, &w->nodes[i]);
     for (w->now = 1; w->now <= o->steps && !w->chk.failed; w->now++) {
