@@ -85,6 +85,10 @@ WILDCARDS = [
     ("sub.*.rfc.example.test.", "TXT"), ("*.rfc.example.test.", "TXT"),
     ("y.*.rfc.example.test.", "TXT"), ("x.sub.*.rfc.example.test.", "TXT"),
     ("nx.child.example.test.", "TXT"), ("nx.child.example.test.", "A"),
+    ("owner.example.test.", "A"), ("owner.example.test.", "TXT"),
+    ("x.owner.example.test.", "TXT"), ("x.owner.example.test.", "A"),
+    ("x.owner.example.test.", "MX"), ("y.x.owner.example.test.", "A"),
+    ("*.owner.example.test.", "TXT"),
 ]
 NEGATIVE = [
     ("nx.example.test.", "A"), ("deep.nx.example.test.", "TXT"),
