@@ -259,7 +259,8 @@ typedef struct raft_snapshot_chunk {
 /* next_offset: bytes of snapshot `index` the follower now holds; the leader
  * continues from there (a duplicate or lost chunk costs one round trip).
  * done: the snapshot is installed (or the follower already had it);
- * match_index is then the follower's last index. */
+ * match_index is then an index up to which its log matches the leader's
+ * (the snapshot index, or its commit index if it was already past it). */
 typedef struct raft_snapshot_resp {
     raft_index_t index;
     uint64_t next_offset;
