@@ -421,6 +421,40 @@ def answer_cases():
     return out
 
 
+# Labels and types that random_cases() combines into names: every label of
+# the test zones, some that exist nowhere, and the wildcard label itself.
+RANDOM_LABELS = ["www", "x", "wild", "*", "ent", "a", "b", "host", "deleg",
+                 "ns1", "child", "owner", "rfc", "host1", "host2", "_tcp",
+                 "_ssh", "sub", "mail", "secure", "lame", "alias1", "cross",
+                 "loop1", "wcname", "wcchain", "big", "hosts", "nx", "zz"]
+RANDOM_TYPES = ["A", "AAAA", "MX", "TXT", "NS", "SOA", "CNAME", "SRV", "DS",
+                "ANY", "CAA", "PTR", "TYPE65400"]
+RANDOM_ZONES = ["example.test.", "other.test.", "child.example.test."]
+CHASED = ("cross.", "back.other", "chain.other", "crossback.")
+
+
+def random_cases(count=300):
+    """Names built at random from the zones' labels (1 to 3 of them, random
+    letter case) under a random served zone: reaches combinations nobody
+    thought to list."""
+    rng = random.Random(1034)
+    out = []
+    seen = set()
+    while len(out) < count:
+        labels = [rng.choice(RANDOM_LABELS) for _ in range(rng.randint(1, 3))]
+        qname = mix_case(".".join(labels) + "." + rng.choice(RANDOM_ZONES), rng)
+        qtype = rng.choice(RANDOM_TYPES)
+        if (qname.lower(), qtype) in seen:
+            continue
+        seen.add((qname.lower(), qtype))
+        policy = ("any" if qtype == "ANY" else
+                  "chase" if qname.lower().startswith(CHASED) else None)
+        out.append({"id": f"random/{qname}/{qtype}",
+                    "wire": make_query(qname, qtype, edns=0 if rng.random() < 0.5 else None),
+                    "transport": "udp", "policy": policy})
+    return out
+
+
 def build_corpus():
     """Every case, in a stable order, with unique ids."""
     variant_pool = (EXACT[:8] + CNAMES[:8] + CNAMES[16:19] + WILDCARDS[:12] +
@@ -434,7 +468,7 @@ def build_corpus():
     corpus = (answer_cases() + case_variant_cases(variant_pool) +
               edns_cases() + flag_cases() + tcp_cases(tcp_pool) +
               class_cases() + opcode_cases() + transfer_cases() +
-              malformed_cases())
+              malformed_cases() + random_cases())
     seen = set()
     for case in corpus:
         assert case["id"] not in seen, "duplicate case id " + case["id"]
