@@ -12,9 +12,10 @@
  *     empty non-terminal. Its lowercased name lives in a chunked arena that
  *     never moves (an ancestor's name is a suffix of a stored name, so empty
  *     non-terminals cost no name storage at all).
- *   - table: open addressing with linear probing, 32-bit node indices,
- *     at most half full; the 64-bit name hash picks the slot and its low
- *     32 bits are kept in the node to skip most name comparisons.
+ *   - table: open addressing with linear probing, at most half full. A
+ *     slot holds a node index and 32 bits of the name's hash, so probing
+ *     past other names rarely touches their nodes (each a cache miss in a
+ *     big zone); the low hash bits pick the slot, the high ones are kept.
  *   - rrsets: one array, each node owning a contiguous run sorted by type.
  *   - rdata: one allocation, sized exactly in advance, holding every RR as
  *     [rdlength][rdata]. RRs of a set are in canonical order (RFC 4034 §6.3,
@@ -46,7 +47,6 @@ struct db_node {
         size_t rrset_first;       /* the same run as an offset, while building
                                    * (the array still moves then) */
     } run;
-    uint32_t hash32;              /* low bits of name_hash(name) */
     uint32_t rrset_count : 24;    /* at most 65536 types exist */
     uint32_t flags : 8;
 };
@@ -58,6 +58,12 @@ typedef struct name_chunk {
     uint8_t bytes[NAME_CHUNK];
 } name_chunk_t;
 
+/* A hash table slot: node == EMPTY_SLOT when free. */
+typedef struct slot {
+    uint32_t node;
+    uint32_t tag;  /* the high 32 bits of name_hash(name) */
+} slot_t;
+
 struct zone_index {
     atomic_uint refs;
     uint8_t origin[NAME_MAX_WIRE]; /* lowercased */
@@ -66,7 +72,7 @@ struct zone_index {
     uint32_t serial;
     db_node_t *nodes;
     size_t node_count, node_cap;
-    uint32_t *table;
+    slot_t *table;
     size_t table_mask;
     db_rrset_t *rrsets;
     size_t rrset_count;
@@ -92,18 +98,22 @@ bool db_rrset_next(const db_rrset_t *set, size_t *pos, const uint8_t **rd, uint1
 
 /* ---- node hash table -------------------------------------------------- */
 
+static uint32_t tag_of(uint64_t hash)
+{
+    return (uint32_t)(hash >> 32);
+}
+
 static uint32_t find_slot(const zone_index_t *zi, const uint8_t *name, uint64_t hash, bool *found)
 {
     size_t i = (size_t)hash & zi->table_mask;
-    uint32_t h32 = (uint32_t)hash;
+    uint32_t tag = tag_of(hash);
     for (;;) {
-        uint32_t idx = zi->table[i];
-        if (idx == EMPTY_SLOT) {
+        const slot_t *sl = &zi->table[i];
+        if (sl->node == EMPTY_SLOT) {
             *found = false;
             return (uint32_t)i;
         }
-        const db_node_t *n = &zi->nodes[idx];
-        if (n->hash32 == h32 && name_equal(n->name, name)) {
+        if (sl->tag == tag && name_equal(zi->nodes[sl->node].name, name)) {
             *found = true;
             return (uint32_t)i;
         }
@@ -111,24 +121,39 @@ static uint32_t find_slot(const zone_index_t *zi, const uint8_t *name, uint64_t 
     }
 }
 
+static slot_t *alloc_table(size_t cap)
+{
+    slot_t *t = malloc(cap * sizeof *t);
+    if (t) {
+        for (size_t i = 0; i < cap; i++)
+            t[i] = (slot_t){ .node = EMPTY_SLOT };
+    }
+    return t;
+}
+
+/* Doubles the table. The slot of a name comes from the low hash bits,
+ * which the table does not keep, so names are hashed again: this happens
+ * only when empty non-terminals outnumber records (the table starts at
+ * twice the record count). */
 static int grow_table(zone_index_t *zi)
 {
     size_t cap = (zi->table_mask + 1) * 2;
-    uint32_t *t = malloc(cap * sizeof *t);
+    slot_t *t = alloc_table(cap);
     if (!t)
         return -1;
-    memset(t, 0xff, cap * sizeof *t);
-    free(zi->table);
+    size_t old_cap = zi->table_mask + 1;
+    slot_t *old = zi->table;
     zi->table = t;
     zi->table_mask = cap - 1;
-    for (size_t n = 0; n < zi->node_count; n++) {
-        size_t i = (size_t)zi->nodes[n].hash32 & zi->table_mask;
-        /* hash32 holds the low 32 bits of the hash: enough for tables up to
-         * 2^32 slots, far beyond any zone. */
-        while (zi->table[i] != EMPTY_SLOT)
+    for (size_t k = 0; k < old_cap; k++) {
+        if (old[k].node == EMPTY_SLOT)
+            continue;
+        size_t i = (size_t)name_hash(zi->nodes[old[k].node].name) & zi->table_mask;
+        while (zi->table[i].node != EMPTY_SLOT)
             i = (i + 1) & zi->table_mask;
-        zi->table[i] = (uint32_t)n;
+        zi->table[i] = old[k];
     }
+    free(old);
     return 0;
 }
 
@@ -164,8 +189,8 @@ static uint32_t add_node(zone_index_t *zi, const uint8_t *name, uint64_t hash, u
         zi->node_cap = cap;
     }
     uint32_t idx = (uint32_t)zi->node_count++;
-    zi->nodes[idx] = (db_node_t){ .name = name, .hash32 = (uint32_t)hash };
-    zi->table[slot] = idx;
+    zi->nodes[idx] = (db_node_t){ .name = name };
+    zi->table[slot] = (slot_t){ .node = idx, .tag = tag_of(hash) };
     if (zi->node_count * 2 > zi->table_mask + 1 && grow_table(zi) != 0)
         return EMPTY_SLOT;
     return idx;
@@ -180,7 +205,7 @@ static uint32_t intern_owner(zone_index_t *zi, const uint8_t *lname)
     bool found;
     uint32_t slot = find_slot(zi, lname, hash, &found);
     if (found)
-        return zi->table[slot];
+        return zi->table[slot].node;
     const uint8_t *stored = arena_store(zi, lname, name_wire_len(lname));
     if (!stored)
         return EMPTY_SLOT;
@@ -386,7 +411,7 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
     while (cap < zone->count * 2)
         cap *= 2;
     if (zi)
-        zi->table = malloc(cap * sizeof *zi->table);
+        zi->table = alloc_table(cap);
     if (!zi || !rr_node || !zi->table) {
         if (err)
             snprintf(err, ZONE_ERR_MAX, "out of memory indexing a zone of %zu records", zone->count);
@@ -395,7 +420,6 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
             free_index(zi);
         return NULL;
     }
-    memset(zi->table, 0xff, cap * sizeof *zi->table);
     zi->table_mask = cap - 1;
     atomic_init(&zi->refs, 1);
     zi->serial = zone->serial;
@@ -450,7 +474,7 @@ size_t zone_index_rr_count(const zone_index_t *zi) { return zi->rr_count; }
 
 size_t zone_index_memory(const zone_index_t *zi)
 {
-    return sizeof *zi + zi->node_cap * sizeof(db_node_t) + (zi->table_mask + 1) * sizeof(uint32_t) +
+    return sizeof *zi + zi->node_cap * sizeof(db_node_t) + (zi->table_mask + 1) * sizeof(slot_t) +
            zi->rrset_count * sizeof(db_rrset_t) + zi->rdata_len + zi->name_chunks * sizeof(name_chunk_t);
 }
 
@@ -458,7 +482,7 @@ const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
 {
     bool found;
     uint32_t slot = find_slot(zi, name, name_hash(name), &found);
-    return found ? &zi->nodes[zi->table[slot]] : NULL;
+    return found ? &zi->nodes[zi->table[slot].node] : NULL;
 }
 
 const db_node_t *zone_index_apex(const zone_index_t *zi)

@@ -369,6 +369,41 @@ static void test_large_zone(void **state)
     free(rrs);
 }
 
+static void test_deep_names_grow_the_table(void **state)
+{
+    (void)state;
+    /* 20 owners 61 labels deep: about 1200 empty non-terminals, far more
+     * nodes than the table was sized for (2 x records), so it must grow. */
+    enum { OWNERS = 20, DEPTH = 60 };
+    static uint8_t names[OWNERS][NAME_MAX_WIRE];
+    zone_rr_t rrs[OWNERS];
+    static const uint8_t apex[] = "\4deep";
+    for (size_t i = 0; i < OWNERS; i++) {
+        size_t n = 0;
+        for (size_t d = 0; d < DEPTH; d++) {
+            names[i][n++] = 1;
+            names[i][n++] = (uint8_t)('a' + d % 26);
+        }
+        names[i][n++] = 2;
+        names[i][n++] = 'x';
+        names[i][n++] = (uint8_t)('a' + i);
+        memcpy(names[i] + n, apex, sizeof apex);
+        rrs[i] = hand_rr(names[i], 1, "\1\2\3\4", 4);
+    }
+    zone_t z = { .rrs = rrs, .count = OWNERS };
+    memcpy(z.origin, apex, sizeof apex);
+    zone_index_t *zi = zone_index_build(&z, NULL);
+    assert_non_null(zi);
+    assert_int_equal(zone_index_node_count(zi), 1 + OWNERS * (DEPTH + 1));
+    for (size_t i = 0; i < OWNERS; i++) {
+        const uint8_t *p = names[i];
+        for (size_t d = 0; d <= DEPTH; d++, p = name_parent(p))
+            assert_non_null(zone_index_find(zi, p));
+        assert_int_equal(db_node_rrset_count(zone_index_find(zi, names[i])), 1);
+    }
+    zone_index_unref(zi);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_versions_share_and_find_most_specific),
         cmocka_unit_test(test_publish_while_readers_query),
         cmocka_unit_test(test_large_zone),
+        cmocka_unit_test(test_deep_names_grow_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
