@@ -470,14 +470,28 @@ static void check_durable_before_send(struct sim_world *w, struct sim_node *nd,
                        (unsigned long long)disk_last_index(d));
 }
 
-static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_ready_t *rd)
+static bool is_leader_replication(const raft_msg_t *m)
+{
+    return m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+}
+
+/* early: send only the leader's AppendEntries/Heartbeats (before its disk
+ * write ends, thesis §10.2.1); otherwise send everything not sent early. */
+static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_ready_t *rd,
+                          bool early)
 {
     static const char *const outcome[] = {
         [SIM_SENT] = "sent", [SIM_SENT_TWICE] = "sent, duplicated",
         [SIM_DROPPED] = "dropped", [SIM_CUT] = "dropped: link cut",
     };
+    static const char *const outcome_early[] = {
+        [SIM_SENT] = "sent before own fsync", [SIM_SENT_TWICE] = "sent before own fsync, duplicated",
+        [SIM_DROPPED] = "dropped", [SIM_CUT] = "dropped: link cut",
+    };
     for (size_t i = 0; i < rd->n_msgs; i++) {
         const raft_msg_t *m = &rd->msgs[i];
+        if ((early || nd->sent_early) && is_leader_replication(m) != early)
+            continue;
         if (m->to == 0 || m->to > (raft_id_t)w->n || m->to == nd->id) {
             sim_check_fail(&w->chk, "Core error", "n%d sends a message to unknown node %llu",
                            nd->slot + 1, (unsigned long long)m->to);
@@ -490,7 +504,8 @@ static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_r
         int to = (int)m->to - 1;
         enum sim_send_outcome oc =
             sim_net_send(&w->net, w->now, nd->slot, to, sim_msg_clone(m), &delay);
-        sim_trace_message(&w->trace, w->now, SIM_EV_SEND, nd->slot, to, &v, outcome[oc], delay);
+        sim_trace_message(&w->trace, w->now, SIM_EV_SEND, nd->slot, to, &v,
+                          early ? outcome_early[oc] : outcome[oc], delay);
         w->stats.messages++;
     }
 }
@@ -579,7 +594,8 @@ static void finish_batch(struct sim_world *w, struct sim_node *nd)
         persist_hard_state(w, nd, &rd->hard_state);
     if (w->chk.failed)
         return;
-    send_messages(w, nd, rd);
+    send_messages(w, nd, rd, false);
+    nd->sent_early = false;
     apply_committed(w, nd, rd);
     queue_reads(w, nd, rd);
     raft_advance(nd->r, rd);
@@ -612,6 +628,15 @@ static void check_append_only(struct sim_world *w, struct sim_node *nd, const ra
     nd->ready_last_index = raft_last_index(nd->r);
 }
 
+/* raft.h: a leader whose term and vote are already durable may let its
+ * AppendEntries and Heartbeats leave before its own disk write ends. */
+static bool may_send_early(const struct sim_node *nd, const raft_ready_t *rd)
+{
+    return rd->role == RAFT_LEADER &&
+           (!rd->hard_state_changed || (rd->hard_state.term == nd->disk.hs.term &&
+                                        rd->hard_state.vote == nd->disk.hs.vote));
+}
+
 static bool batch_writes_disk(const raft_ready_t *rd)
 {
     return rd->snapshot || rd->truncate_from || rd->n_entries || rd->hard_state_changed;
@@ -636,8 +661,13 @@ void sim_node_process(struct sim_world *w, struct sim_node *nd)
         if (w->sc.disk_ticks_max && batch_writes_disk(&nd->rd))
             delay = sim_rng_below(&w->rng, w->sc.disk_ticks_max + 1);
         nd->busy = true;
+        nd->sent_early = false;
         if (delay > 0) {
             nd->busy_until = w->now + delay;
+            if (may_send_early(nd, &nd->rd) && sim_rng_chance(&w->rng, 500000)) {
+                send_messages(w, nd, &nd->rd, true);
+                nd->sent_early = true;
+            }
             return;
         }
         finish_batch(w, nd);

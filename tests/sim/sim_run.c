@@ -172,7 +172,6 @@ static void check_node(struct sim_world *w, struct sim_node *nd)
     if (raft_role(nd->r) != RAFT_LEADER)
         return;
     raft_term_t term = raft_term(nd->r);
-    if (getenv("PROBE") && raft_log_term(nd->r, raft_commit(nd->r)) != term && raft_commit(nd->r) > w->chk.max_committed) fprintf(stderr, "probe seed %llu tick %llu n%d commit %llu old term\n", (unsigned long long)w->opt->seed, (unsigned long long)w->now, nd->slot+1, (unsigned long long)raft_commit(nd->r));
     sim_check_leader(&w->chk, nd->slot, term);
     if (nd->checked_leader_term != term) {
         nd->checked_leader_term = term;

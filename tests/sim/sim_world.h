@@ -20,7 +20,7 @@
 
 #define SIM_CLIENTS 3
 #define SIM_ELECTION_TICKS 10
-#define SIM_HEARTBEAT_TICKS 1
+#define SIM_HEARTBEAT_TICKS 2
 
 /* One entry on the simulated disk, with the chained hash of the log prefix
  * ending at it (see sim_check.c). data is owned by the disk. */
@@ -59,6 +59,7 @@ struct sim_node {
     bool busy;
     uint64_t busy_until;
     raft_ready_t rd;
+    bool sent_early;               /* leader's appends already left (§10.2.1) */
     uint32_t deferred_ticks;
     raft_msg_t **inbox;
     size_t inbox_len, inbox_cap;
