@@ -81,7 +81,7 @@ typedef struct cluster {
     char base[64];
     char dir[N][128];
     char addr[N][32];
-    char name[N][8];
+    char name[N][16];
     node_t *node[N];
     fsm_t fsm[N];
     uint64_t snapshot_every;
@@ -181,8 +181,10 @@ static void cluster_up(cluster_t *c)
 {
     snprintf(c->base, sizeof c->base, "/tmp/dnsraft-node-XXXXXX");
     assert_non_null(mkdtemp(c->base));
+    char base[sizeof c->base];
+    memcpy(base, c->base, sizeof base);
     for (int i = 0; i < N; i++) {
-        snprintf(c->dir[i], sizeof c->dir[i], "%s/n%d", c->base, i);
+        snprintf(c->dir[i], sizeof c->dir[i], "%s/n%d", base, i);
         snprintf(c->addr[i], sizeof c->addr[i], "127.0.0.1:%u", free_port());
         snprintf(c->name[i], sizeof c->name[i], "n%d", i);
         pthread_mutex_init(&c->fsm[i].mu, NULL);
