@@ -57,7 +57,8 @@ if ! wait_dns "$ref_port" example.test. || ! wait_dns "$cand_port" example.test.
 fi
 # Every zone must be loaded by both before the corpus runs.
 for zone in "${ZONES[@]%%=*}"; do
-  wait_dns "$ref_port" "$zone" 5 && wait_dns "$cand_port" "$zone" 5
+  wait_dns "$ref_port" "$zone" 5 || exit 1
+  wait_dns "$cand_port" "$zone" 5 || { tail -n 20 "$cand_log"; exit 1; }
 done
 
 status=0
