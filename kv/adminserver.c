@@ -21,7 +21,8 @@
 typedef struct conn {
     admin_server_t *s;
     int fd;
-    uint8_t first[4096];
+    uint8_t *first;      /* bytes the transport read before handing over;
+                            owned here, freed once fed */
     size_t first_len;
     bool write_failed;
     admin_client_t client;
@@ -100,6 +101,8 @@ static void serve(conn_t *c)
     int flags = fcntl(c->fd, F_GETFL);
     fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
     int answered = feed(c, &lr, c->first, c->first_len);
+    free(c->first);
+    c->first = NULL;
     uint8_t buf[16384];
     while (!c->write_failed) {
         struct pollfd p = { .fd = c->fd, .events = POLLIN };
@@ -136,6 +139,7 @@ static void *conn_thread(void *arg)
     s->live--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->mu);
+    free(c->first);
     free(c);
     return NULL;
 }
@@ -168,23 +172,34 @@ static void refuse(int fd, const char *why)
 void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len)
 {
     conn_t *c = calloc(1, sizeof *c);
+    /* All of them: a client may pipeline more commands than fit a small
+     * buffer in its first segment, and every one must be answered. */
+    uint8_t *copy = len ? malloc(len) : NULL;
+    if (c && len && !copy) {
+        free(c);
+        c = NULL;
+    }
     pthread_mutex_lock(&s->mu);
     int slot = -1;
     for (int i = 0; i < ADMIN_MAX_CONNS && slot < 0; i++)
         if (s->fds[i] < 0)
             slot = i;
     if (!c || slot < 0 || s->closing) {
+        bool closing = s->closing;
         pthread_mutex_unlock(&s->mu);
         free(c);
-        refuse(fd, s->closing ? "shutting down" : "too many admin connections");
+        free(copy);
+        refuse(fd, !c ? "out of memory" : closing ? "shutting down" : "too many admin connections");
         return;
     }
     c->s = s;
     c->fd = fd;
     if (getrandom(&c->client.id, sizeof c->client.id, 0) != (ssize_t)sizeof c->client.id)
         c->client.id = (uint64_t)fd * 0x9E3779B97F4A7C15ull ^ (uint64_t)time(NULL);
-    c->first_len = len < sizeof c->first ? len : sizeof c->first;
-    memcpy(c->first, first, c->first_len);
+    if (len)
+        memcpy(copy, first, len);
+    c->first = copy;
+    c->first_len = len;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -195,6 +210,7 @@ void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t l
         s->fds[slot] = -1;
         s->live--;
         pthread_mutex_unlock(&s->mu);
+        free(c->first);
         free(c);
         refuse(fd, "cannot start a connection thread");
     } else {
