@@ -23,8 +23,9 @@ EOF
 
 # wait_dns PORT NAME [SECONDS]: waits until NAME/SOA is answered over UDP.
 wait_dns() {
-  local port=$1 name=$2 limit=${3:-20} i
-  for ((i = 0; i < limit * 10; i++)); do
+  local port=$1 name=$2 limit=${3:-20}
+  local deadline=$((SECONDS + limit))
+  while ((SECONDS < deadline)); do
     if kdig @127.0.0.1 -p "$port" +time=1 +retry=0 +norec "$name" SOA 2>/dev/null |
         grep -q 'status: NOERROR'; then
       return 0
