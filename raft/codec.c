@@ -140,6 +140,12 @@ int raft_codec_hello_rest(const uint8_t in[RAFT_HELLO_LEN], const char **why)
         *why = "unsupported protocol version";
         return -1;
     }
+    /* Zero is the only value we write: accepting others would let two
+     * different byte strings mean the same hello. */
+    if (in[5] != 0) {
+        *why = "nonzero reserved byte";
+        return -1;
+    }
     if (in[6] >= RAFT_NAME_MAX || in[7] >= RAFT_ADDR_MAX) {
         *why = "name or address too long";
         return -1;

@@ -274,6 +274,10 @@ static void test_hello(void **state)
     assert_int_equal(raft_codec_parse_hello(bad, n, &out, &why), -1);
     assert_string_equal(why, "unsupported protocol version");
     memcpy(bad, h, n);
+    bad[5] = 0x93; /* found by fuzz_raft_codec: the reserved byte was ignored */
+    assert_int_equal(raft_codec_parse_hello(bad, n, &out, &why), -1);
+    assert_string_equal(why, "nonzero reserved byte");
+    memcpy(bad, h, n);
     bad[6] = 200;
     assert_int_equal(raft_codec_hello_rest(bad, &why), -1);
     assert_string_equal(why, "name or address too long");
