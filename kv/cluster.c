@@ -37,7 +37,7 @@ enum {
     WRITE_TIMEOUT_MS = 5000,
     READ_TIMEOUT_MS = 5000,
     MEMBERSHIP_TIMEOUT_MS = 10000,
-    RETRY_PAUSE_MS = 50,
+    RETRY_PAUSE_MS = 10, /* one Raft tick: failover is measured in these */
     BACKOFF_MAX_MS = 5000,
 };
 

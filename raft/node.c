@@ -63,6 +63,7 @@ typedef struct request {
     uint64_t deadline_ms;
     raft_id_t origin;         /* nonzero: forwarded by that follower */
     uint64_t fwd_id;          /* its id there, or ours when we forward */
+    raft_id_t fwd_to;         /* the leader we forwarded it to (WAIT_FORWARD) */
     /* completion, under node->mu */
     pthread_cond_t cond;
     bool done;
@@ -291,6 +292,7 @@ static bool forward_to_leader(node_t *n, request_t *q)
     if (!b)
         return false;
     q->fwd_id = ++n->next_ctx;
+    q->fwd_to = leader;
     b[0] = FRAME_FWD_REQ;
     put_u64(b + 1, q->fwd_id);
     b[9] = (uint8_t)q->kind;
@@ -671,10 +673,25 @@ static void log_role_change(node_t *n, const raft_ready_t *rd)
     n->logged_term = term;
 }
 
+/* A request forwarded to a leader that is no longer the leader (it died or
+ * was deposed) would otherwise wait for a FWD_RESP that never comes, until
+ * its deadline (seconds). Hand it back at once as "no leader": the entry may
+ * or may not have been appended there, and the caller retries the same
+ * bytes, which its session dedup applies at most once (kv/cluster.c). */
+static bool sweep_lost_forward(node_t *n, request_t *q, node_status_t *st)
+{
+    if (q->wait != WAIT_FORWARD || q->fwd_to == raft_leader(n->r))
+        return false;
+    *st = NODE_ENOLEADER;
+    return true;
+}
+
 static void process_one_ready(node_t *n)
 {
     raft_ready_t rd;
     raft_ready(n->r, &rd);
+    if (rd.leader != n->logged_leader)
+        pending_sweep(n, sweep_lost_forward);
     log_role_change(n, &rd);
     /* Thesis §10.2.1: a leader may send AppendEntries before its own disk
      * write finishes, because it counts itself towards a commit only once

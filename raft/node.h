@@ -103,7 +103,9 @@ void node_kill(node_t *n);
 
 typedef enum node_status {
     NODE_OK = 0,
-    NODE_ENOLEADER,   /* no leader known now: retry later */
+    NODE_ENOLEADER,   /* no leader known now, or the leader a forwarded request
+                         went to lost its role (it may have applied it there):
+                         retry later, with bytes that apply at most once */
     NODE_ETIMEOUT,    /* gave up waiting: the write may still commit */
     NODE_ELOST,       /* leadership changed before it committed: not applied */
     NODE_ESHUTDOWN,
