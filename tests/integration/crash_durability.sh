@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# tests/integration/crash_durability.sh — issue 4: SIGKILL nodes under heavy
+# writes, restart them, nothing acknowledged is lost (3 nodes and 1 node);
+# see crash_durability.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+exec /usr/bin/python3 crash_durability.py
