@@ -51,7 +51,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: all deps test unit sim sim-test asan integration clean install fuzz fuzz-build demo
+.PHONY: all deps test unit sim sim-test asan tsan integration clean install fuzz fuzz-build demo
 all: $(BIN)
 
 define layer_rules
@@ -103,11 +103,20 @@ integration: $(BIN)
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit sim-test
 
+# The tests that run several threads, again under ThreadSanitizer.
+TSAN_TESTS := test_raft_node test_raft_transport test_dns_server test_zone_db test_kv_statemachine
+tsan:
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+	  $(patsubst %,build-tsan/tests/%,$(filter $(TSAN_TESTS),$(notdir $(UNIT_BINS))))
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  scripts/run-unit.sh $(patsubst %,build-tsan/tests/%,$(filter $(TSAN_TESTS),$(notdir $(UNIT_BINS))))
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) sim-test
 	$(MAKE) asan
+	$(MAKE) tsan
 	$(MAKE) integration
 
 # libFuzzer targets: tests/fuzz/fuzz_<layer>_<what>.c, built with clang into
