@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# tests/integration/admin_protocol.sh — issue 5's admin protocol end to end
+# (nc, pipelining, errors, formats, forwarding, majority loss); see
+# admin_protocol.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+exec /usr/bin/python3 admin_protocol.py
