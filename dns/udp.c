@@ -37,7 +37,7 @@ typedef struct udp_slot {
     uint8_t resp[UDP_RESP_MAX];
     struct sockaddr_storage peer;
     struct iovec qiov, riov;
-    union { struct cmsghdr align; uint8_t buf[CONTROL_SPACE]; } rx_control, tx_control;
+    struct { _Alignas(struct cmsghdr) uint8_t buf[CONTROL_SPACE]; } rx_control, tx_control;
 } udp_slot_t;
 
 struct udp_worker {
