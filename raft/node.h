@@ -66,6 +66,8 @@ typedef struct node_options {
     unsigned heartbeat_ms;     /* default 50 */
     unsigned election_ms;      /* default 150: timeouts drawn from [150, 300) */
     uint64_t snapshot_every;   /* entries applied between snapshots (10000) */
+    uint64_t snapshot_bytes;   /* ... or log bytes applied (64 MiB), whichever
+                                  comes first: zone chunks are up to 1 MiB */
     raft_bug_t bugs;           /* tests only */
     raft_fsm_t fsm;
     /* A person connected to the Raft port (see transport.h): the callee
