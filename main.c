@@ -82,6 +82,7 @@ static int run(const config_t *cfg, const sigset_t *set)
         .name = cfg->id, .raft_addr = cfg->raft_addr, .data_dir = data_dir,
         .join = cfg->raft_join, .zone_files = cfg->zone_files,
         .n_zone_files = cfg->zone_file_count, .zonedb = db,
+        .heartbeat_ms = cfg->raft_heartbeat_ms, .election_ms = cfg->raft_election_ms,
         .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,
     };
     char cerr[1024];

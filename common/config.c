@@ -106,13 +106,39 @@ static int set_dns_workers(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
     return 0;
 }
 
+/* A whole number of milliseconds in [lo, hi] into *out. */
+static int parse_ms(const char *key, const char *v, unsigned lo, unsigned hi, unsigned *out,
+                    char e[CONFIG_ERR_MAX])
+{
+    char *end = NULL;
+    errno = 0;
+    long n = (*v >= '0' && *v <= '9') ? strtol(v, &end, 10) : -1;
+    if (n < (long)lo || n > (long)hi || errno != 0 || *end != '\0')
+        return format_error(e, "%s: \"%s\" is not a number of milliseconds from %u to %u", key, v,
+                            lo, hi);
+    *out = (unsigned)n;
+    return 0;
+}
+
+static int set_heartbeat(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_ms("raft.heartbeat", v, 10, 10000, &c->raft_heartbeat_ms, e);
+}
+
+static int set_election(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_ms("raft.election", v, 30, 60000, &c->raft_election_ms, e);
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
-    { "raft.addr", "HOST:PORT", "Raft and admin (kv ...) address; Raft is coming, the port is not opened yet (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
+    { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
     { "dns.addr", "HOST:PORT", "DNS address, UDP and TCP; \":PORT\" = every address (default \"" DEFAULT_DNS_ADDR "\")", set_dns_addr },
     { "zone.file", "FILE", "zone file to serve; repeat for several", add_zone_file },
-    { "raft.join", "HOST:PORT", "Raft address of a member to join (coming)", set_raft_join },
-    { "data.dir", "DIR", "directory for the Raft log and snapshots (coming)", set_data_dir },
+    { "raft.join", "HOST:PORT", "Raft address of a member to join (used when the data dir is empty)", set_raft_join },
+    { "data.dir", "DIR", "Raft log, snapshots and state (default data/ID)", set_data_dir },
+    { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },
+    { "raft.election", "MS", "election timeout in ms; each wait is drawn from [MS, 2*MS) (default 150)", set_election },
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
@@ -296,6 +322,11 @@ int config_validate(const config_t *cfg, char err[CONFIG_ERR_MAX])
         return -1;
     if (cfg->data_dir != NULL && cfg->data_dir[0] == '\0')
         return format_error(err, "data.dir: empty directory name");
+    unsigned hb = cfg->raft_heartbeat_ms ? cfg->raft_heartbeat_ms : 50;
+    unsigned el = cfg->raft_election_ms ? cfg->raft_election_ms : 150;
+    if (hb >= el)
+        return format_error(err, "raft.heartbeat (%u ms) must be shorter than raft.election (%u ms)",
+                            hb, el);
     return 0;
 }
 

@@ -22,15 +22,17 @@
 
 typedef struct config {
     char *id;           /* node id; required */
-    char *raft_addr;    /* Raft + admin port (Raft itself is coming) */
+    char *raft_addr;    /* Raft + admin port */
     char *dns_addr;     /* DNS UDP and TCP listen address */
     char *raft_join;    /* address of a member to join; NULL to bootstrap */
-    char *data_dir;     /* Raft log and snapshots (coming) */
+    char *data_dir;     /* Raft log and snapshots; NULL: data/<id> */
     char *config_file;  /* the YAML file read, if any */
     char **zone_files;
     size_t zone_file_count;
     int log_level;      /* enum log_level */
     unsigned dns_workers; /* 0: one per online CPU */
+    unsigned raft_heartbeat_ms; /* 0: default */
+    unsigned raft_election_ms;  /* 0: default */
 } config_t;
 
 enum config_result {

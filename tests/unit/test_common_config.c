@@ -82,6 +82,7 @@ static void test_flag_forms_and_repeats(void **state)
     (void)state;
     char *argv[] = { "dns-raft", "--id=n-1.x", "-zone.file=a.txt", "--zone.file", "b.txt",
                      "-log.level=DEBUG", "--dns.workers", "3", "-data.dir", "/var/lib/x",
+                     "-raft.heartbeat", "40", "-raft.election=300",
                      "-dns.addr", "[::1]:53", "--" };
     config_t cfg;
     char err[CONFIG_ERR_MAX];
@@ -92,6 +93,8 @@ static void test_flag_forms_and_repeats(void **state)
     assert_string_equal(cfg.zone_files[1], "b.txt");
     assert_int_equal(cfg.log_level, LOG_DEBUG);
     assert_int_equal(cfg.dns_workers, 3);
+    assert_int_equal(cfg.raft_heartbeat_ms, 40);
+    assert_int_equal(cfg.raft_election_ms, 300);
     assert_string_equal(cfg.data_dir, "/var/lib/x");
     assert_string_equal(cfg.dns_addr, "[::1]:53");
     assert_string_equal(cfg.raft_addr, ":8300"); /* default */
@@ -170,6 +173,12 @@ static void test_bad_flags(void **state)
     expect_flag_error(ARGC(bad_join), bad_join, "needs brackets");
     char *empty_zone[] = { "dns-raft", "-id", "x", "-zone.file=" };
     expect_flag_error(ARGC(empty_zone), empty_zone, "empty file name");
+    char *bad_heartbeat[] = { "dns-raft", "-id", "x", "-raft.heartbeat", "5" };
+    expect_flag_error(ARGC(bad_heartbeat), bad_heartbeat, "raft.heartbeat: \"5\" is not a number");
+    char *junk_election[] = { "dns-raft", "-id", "x", "-raft.election", "1s" };
+    expect_flag_error(ARGC(junk_election), junk_election, "raft.election: \"1s\"");
+    char *slow_heartbeat[] = { "dns-raft", "-id", "x", "-raft.heartbeat", "200" };
+    expect_flag_error(ARGC(slow_heartbeat), slow_heartbeat, "must be shorter than raft.election");
     char *no_config[] = { "dns-raft", "-id", "x", "-config", "/nonexistent/dns-raft.yaml" };
     expect_flag_error(ARGC(no_config), no_config, "cannot read config file /nonexistent/dns-raft.yaml");
 }
