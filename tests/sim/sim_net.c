@@ -102,22 +102,18 @@ static void queue_copy(struct sim_net *net, uint64_t now, int from, int to,
 }
 
 enum sim_send_outcome sim_net_send(struct sim_net *net, uint64_t now, int from,
-                                   int to, void *payload, uint32_t *delay_out)
+                                   int to, const void *payload, uint32_t *delay_out)
 {
     *delay_out = 0;
-    if (!sim_net_link_up(net, from, to)) {
-        net->free_payload(payload);
+    if (!sim_net_link_up(net, from, to))
         return SIM_CUT;
-    }
-    if (net->faults.drop_ppm && sim_rng_chance(net->rng, net->faults.drop_ppm)) {
-        net->free_payload(payload);
+    if (net->faults.drop_ppm && sim_rng_chance(net->rng, net->faults.drop_ppm))
         return SIM_DROPPED;
-    }
     bool twice = net->faults.dup_ppm && sim_rng_chance(net->rng, net->faults.dup_ppm);
     if (twice)
         queue_copy(net, now, from, to, net->clone_payload(payload), draw_delay(net));
     *delay_out = draw_delay(net);
-    queue_copy(net, now, from, to, payload, *delay_out);
+    queue_copy(net, now, from, to, net->clone_payload(payload), *delay_out);
     return twice ? SIM_SENT_TWICE : SIM_SENT;
 }
 

@@ -5,7 +5,7 @@
  * be dropped or duplicated, and is lost if its link is cut when it is sent or
  * when it arrives. Links are directed, so one-way (asymmetric) partitions are
  * a matter of cutting one direction. The payload is opaque here: the caller
- * passes a free function and the network frees what it drops. */
+ * passes clone and free functions; the network owns the copies it queues. */
 #ifndef SIM_NET_H
 #define SIM_NET_H
 
@@ -57,10 +57,11 @@ void sim_net_init(struct sim_net *net, int nodes, struct sim_rng *rng,
 /* Frees every packet still in flight. */
 void sim_net_destroy(struct sim_net *net);
 
-/* Takes ownership of payload (frees it unless queued). *delay_out receives
- * the drawn delay of the first copy. Aborts on out-of-memory. */
+/* Queues copies of payload (made with clone_payload, so nothing is copied
+ * for a message that is lost at once). *delay_out receives the drawn delay
+ * of the first copy. Aborts on out-of-memory. */
 enum sim_send_outcome sim_net_send(struct sim_net *net, uint64_t now, int from,
-                                   int to, void *payload, uint32_t *delay_out);
+                                   int to, const void *payload, uint32_t *delay_out);
 
 /* Pops the next packet due at or before `now` into *out; false when none.
  * The caller owns out->payload afterwards (and must check the link itself:

@@ -503,7 +503,7 @@ static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_r
         uint32_t delay;
         int to = (int)m->to - 1;
         enum sim_send_outcome oc =
-            sim_net_send(&w->net, w->now, nd->slot, to, sim_msg_clone(m), &delay);
+            sim_net_send(&w->net, w->now, nd->slot, to, m, &delay);
         sim_trace_message(&w->trace, w->now, SIM_EV_SEND, nd->slot, to, &v,
                           early ? outcome_early[oc] : outcome[oc], delay);
         w->stats.messages++;
