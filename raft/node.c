@@ -1091,10 +1091,15 @@ static node_status_t submit_and_wait(node_t *n, request_t *q, uint8_t **result, 
         pthread_mutex_unlock(&n->mu);
         return NODE_ESHUTDOWN;
     }
+    /* Only the request that finds the queue empty wakes the loop: the Raft
+     * thread drains the whole queue on that wake-up, so under load one
+     * eventfd write serves a burst of proposals instead of one each. */
+    bool first = n->incoming == NULL;
     q->next = n->incoming;
     n->incoming = q;
     pthread_mutex_unlock(&n->mu);
-    loop_wake(n->loop);
+    if (first)
+        loop_wake(n->loop);
 
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
