@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# tests/integration/zone_reload.sh — zones through Raft: a broken file keeps
+# the old zone, the later load of an origin wins, a 50,000-record zone loads
+# on every node and reloads atomically under queries; see zone_reload.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+exec /usr/bin/python3 zone_reload.py
