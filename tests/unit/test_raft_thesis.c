@@ -361,6 +361,37 @@ static void test_membership_add_learner_promote_remove_leader(void **state)
     net_free(&net);
 }
 
+/* Thesis §4.2.3: a server removed while cut off never learns it was
+ * removed and keeps campaigning with ever higher terms. Even without
+ * PreVote, the lease (CheckQuorum) makes the others ignore its requests. */
+static void test_removed_node_unaware_does_not_disrupt(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 3);
+    for (raft_id_t id = 1; id <= 3; id++)
+        net.nodes[id].opts.pre_vote = false;
+    start_with_leader(&net, 1);
+    net_isolate(&net, 3);
+    raft_index_t idx;
+    assert_int_equal(raft_remove(net.nodes[1].r, 3, &idx), 0);
+    for (int i = 0; i < 3; i++)
+        net_tick_all(&net);
+    assert_true(raft_commit(net.nodes[1].r) >= idx);
+    assert_true(raft_members_is_voter(raft_members(net.nodes[3].r), 3));
+    raft_term_t term = raft_term(net.nodes[1].r);
+    net_heal(&net);
+    for (int i = 0; i < 60; i++)
+        net_tick_all(&net);
+    assert_true(raft_term(net.nodes[3].r) > term);  /* it did campaign */
+    assert_int_equal(raft_term(net.nodes[1].r), term);
+    assert_int_equal(net_leader(&net), 1);
+    assert_int_equal(net_propose(&net, 1, "still here", NULL), 0);
+    net_tick_all(&net);
+    assert_int_equal(net.nodes[2].sm_count, 1);
+    net_free(&net);
+}
+
 /* A learner that has not caught up cannot be promoted (thesis §4.2.1). */
 static void test_membership_promote_requires_catch_up(void **state)
 {
@@ -483,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_readindex_bug_switch_answers_alone),
         cmocka_unit_test(test_readindex_waits_for_term_commit),
         cmocka_unit_test(test_membership_add_learner_promote_remove_leader),
+        cmocka_unit_test(test_removed_node_unaware_does_not_disrupt),
         cmocka_unit_test(test_membership_promote_requires_catch_up),
         cmocka_unit_test(test_malformed_messages_ignored),
         cmocka_unit_test(test_inputs_refused_while_batch_open),
