@@ -8,9 +8,11 @@ live nodes, one connection each, and record every key answered SUCCESS
 (acknowledged), and every key whose outcome is unknown (an ERROR reply, a
 timeout, a connection cut by a kill). Meanwhile a killer SIGKILLs a random
 node ten times (every third time the leader) and restarts it with the same
-command line. At the end every acknowledged key reads back with its value
-on every node (linearizable kv get), and the nodes agree on every key ever
-tried, acknowledged or not.
+command line; twice it kills all three at once (then an acknowledged write
+survives only if it was on a majority's disk before the ack). At the end
+every acknowledged key reads back with its value on every node
+(linearizable kv get), and the nodes agree on every key ever tried,
+acknowledged or not.
 
 Single-node variant: a one-node cluster killed under writes three times;
 every acknowledged write survives each restart (the ack follows the fsync).
@@ -152,6 +154,20 @@ def three_nodes(rounds=10):
         time.sleep(0.5)
         for r in range(rounds):
             time.sleep(rng.uniform(0.2, 0.6))
+            if r % 5 == 4:
+                # The whole cluster at once: an acknowledged write must be
+                # on a majority's disk, nowhere else to come back from.
+                before = load.count()
+                for n in nodes:
+                    n.kill()
+                time.sleep(rng.uniform(0.05, 0.3))
+                for n in nodes:
+                    n.start(wait=False)
+                for n in nodes:
+                    n.wait_up()
+                kills.append("all")
+                print("     round %d: killed all 3 at %d acks, restarted" % (r + 1, before), flush=True)
+                continue
             victim = c.leader(timeout=15) if r % 3 == 0 else rng.choice(nodes)
             was_leader = victim.status()["role"] == "leader"
             before = load.count()
