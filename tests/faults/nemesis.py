@@ -1,0 +1,222 @@
+"""tests/faults/nemesis.py — the seeded fault schedule and the faults themselves.
+
+Owns: choosing the faults of one run from its seed (so a seed replays the
+same schedule), applying each one, holding it, healing it, and counting the
+faults injected by kind. Every action is written to the run's event list
+with its time, so a failure can show the nemesis around the anomaly.
+
+Faults (each healed before the next starts):
+  kill-leader / kill-follower     kill -9, restart after the hold
+  pause-leader / pause-follower   SIGSTOP, SIGCONT after the hold
+  partition-halves                random majority/minority split (both ways)
+  isolate-leader                  the leader cut from every other node
+  bridge                          two sides that only one node connects
+  one-way                         one node stops hearing from the others
+  loss                            every node drops 10-40% of peer packets
+  truncate-wal                    kill -9, cut 1-16 bytes off the last WAL
+                                  segment, restart
+  disk-full                       the tmpfs node's data dir filled up; it must
+                                  log a storage error and stay up; space
+                                  freed, the node restarted
+"""
+import glob
+import os
+import random
+import signal
+import time
+
+KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
+         "isolate-leader", "bridge", "one-way", "loss", "truncate-wal", "disk-full"]
+
+
+class Nemesis:
+    def __init__(self, cluster, lab, history, seed, kinds=None, tmpfs_node=None):
+        self.c, self.lab, self.h = cluster, lab, history
+        self.rng = random.Random(seed)
+        self.kinds = kinds or [k for k in KINDS if k != "disk-full" or tmpfs_node is not None]
+        self.tmpfs_node = tmpfs_node
+        self.counts = {}
+        self.expected_dead = set()  # nodes we killed and have not restarted
+
+    def log(self, text):
+        self.h.event(text)
+
+    def pick_leader(self):
+        ld = self.c.leader()
+        return ld if ld is not None else self.rng.choice(self.c.nodes)
+
+    def pick_follower(self):
+        ld = self.c.leader()
+        others = [n for n in self.c.nodes if n is not ld]
+        return self.rng.choice(others)
+
+    def check_alive(self):
+        for n in self.c.nodes:
+            if n.i in self.expected_dead or n.proc is None:
+                continue
+            rc = n.proc.poll()
+            if rc is not None:
+                self.h.anomaly(f"{n.id} exited on its own (status {rc})")
+                self.expected_dead.add(n.i)
+                n.start()
+                self.log(f"restarted {n.id} after its unexpected exit")
+
+    # ---- one fault -------------------------------------------------------------------
+    def apply(self, kind, hold):
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        getattr(self, "f_" + kind.replace("-", "_"))(hold)
+        self.check_alive()
+
+    def f_kill(self, node, hold):
+        self.log(f"kill -9 {node.id}")
+        self.expected_dead.add(node.i)
+        node.kill()
+        time.sleep(hold)
+        node.start()
+        self.expected_dead.discard(node.i)
+        self.log(f"restart {node.id}")
+
+    def f_kill_leader(self, hold):
+        self.f_kill(self.pick_leader(), hold)
+
+    def f_kill_follower(self, hold):
+        self.f_kill(self.pick_follower(), hold)
+
+    def f_pause(self, node, hold):
+        self.log(f"SIGSTOP {node.id}")
+        node.pause()
+        time.sleep(hold)
+        node.resume()
+        self.log(f"SIGCONT {node.id}")
+
+    def f_pause_leader(self, hold):
+        self.f_pause(self.pick_leader(), hold)
+
+    def f_pause_follower(self, hold):
+        self.f_pause(self.pick_follower(), hold)
+
+    def partition(self, side_a, side_b, what, hold):
+        for a in side_a:
+            for b in side_b:
+                self.lab.cut_both(a.i, b.i)
+        self.log(f"partition ({what}): {[n.id for n in side_a]} | {[n.id for n in side_b]}")
+        time.sleep(hold)
+        self.lab.heal()
+        self.log("heal network")
+
+    def f_partition_halves(self, hold):
+        nodes = list(self.c.nodes)
+        self.rng.shuffle(nodes)
+        k = len(nodes) // 2
+        self.partition(nodes[:k], nodes[k:], "minority | majority", hold)
+
+    def f_isolate_leader(self, hold):
+        ld = self.pick_leader()
+        self.partition([ld], [n for n in self.c.nodes if n is not ld], "isolated leader", hold)
+
+    def f_bridge(self, hold):
+        nodes = list(self.c.nodes)
+        self.rng.shuffle(nodes)
+        bridge, rest = nodes[0], nodes[1:]
+        half = len(rest) // 2
+        side_a, side_b = rest[:half], rest[half:]
+        for a in side_a:
+            for b in side_b:
+                self.lab.cut_both(a.i, b.i)
+        self.log(f"bridge: {[n.id for n in side_a]} <-> {bridge.id} <-> {[n.id for n in side_b]}")
+        time.sleep(hold)
+        self.lab.heal()
+        self.log("heal network")
+
+    def f_one_way(self, hold):
+        node = self.pick_leader() if self.rng.random() < 0.5 else self.rng.choice(self.c.nodes)
+        for other in self.c.nodes:
+            if other is not node:
+                self.lab.cut(node.i, other.i)
+        self.log(f"one-way: {node.id} hears nobody (its own packets still leave)")
+        time.sleep(hold)
+        self.lab.heal()
+        self.log("heal network")
+
+    def f_loss(self, hold):
+        p = 0.1 + self.rng.random() * 0.3
+        for n in self.c.nodes:
+            self.lab.loss(n.i, p)
+        self.log(f"packet loss {p:.2f} on every node")
+        time.sleep(hold)
+        self.lab.heal()
+        self.log("heal network")
+
+    def f_truncate_wal(self, hold):
+        node = self.pick_leader() if self.rng.random() < 0.3 else self.pick_follower()
+        self.log(f"kill -9 {node.id} (to truncate its WAL)")
+        self.expected_dead.add(node.i)
+        node.kill()
+        segs = sorted(glob.glob(os.path.join(node.data, "wal", "*.wal")))
+        cut = 1 + self.rng.randrange(16)
+        if segs:
+            size = os.path.getsize(segs[-1])
+            new = max(32, size - cut)
+            os.truncate(segs[-1], new)
+            self.log(f"truncated {os.path.basename(segs[-1])} of {node.id}: {size} -> {new} bytes")
+        time.sleep(hold / 2)
+        node.start()
+        self.expected_dead.discard(node.i)
+        self.log(f"restart {node.id}")
+        # A torn tail may only lose what was never acknowledged by the
+        # majority that remains: let the node catch up before the next fault
+        # (two overlapping torn tails are outside the failure model).
+        self.wait_converged(20)
+
+    def f_disk_full(self, hold):
+        node = self.tmpfs_node
+        junk = os.path.join(os.path.dirname(node.data), "junk")
+        before = node.log_text().count("stops taking part in Raft")
+        with open(junk, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        self.log(f"disk full under {node.id}")
+        time.sleep(hold)
+        refused = node.log_text().count("stops taking part in Raft") > before
+        if node.alive:
+            self.log(f"{node.id} still up; storage error logged: {refused}")
+        os.unlink(junk)
+        self.log(f"space freed under {node.id}; kill -9 and restart it")
+        self.expected_dead.add(node.i)
+        node.kill()
+        node.start()
+        self.expected_dead.discard(node.i)
+        self.refused = getattr(self, "refused", 0) + (1 if refused else 0)
+
+    def wait_converged(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.c.converged():
+                return True
+            time.sleep(0.3)
+        self.log(f"not converged after {timeout}s")
+        return False
+
+    # ---- the schedule ----------------------------------------------------------------
+    def run(self, duration, stop_event=None):
+        t_end = time.monotonic() + duration
+        while time.monotonic() < t_end:
+            kind = self.rng.choice(self.kinds)
+            hold = 0.5 + self.rng.random() * 3.0
+            self.apply(kind, min(hold, max(0.3, t_end - time.monotonic())))
+            gap = 0.5 + self.rng.random() * 1.5
+            time.sleep(gap)
+
+    def heal_all(self):
+        self.lab.heal()
+        for n in self.c.nodes:
+            if n.paused:
+                n.resume()
+            if not n.alive:
+                n.start()
+        self.expected_dead.clear()
+        self.log("final heal: network healed, every node running")

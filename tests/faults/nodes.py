@@ -1,0 +1,241 @@
+"""tests/faults/nodes.py — the dns-raft processes of one nemesis run.
+
+Owns the run's work directory (zone files, data dirs, logs) and every node
+process, each started inside its own network namespace with
+`ip netns exec` (which execs, so the PID we hold is the daemon's own and
+kill -9 / SIGSTOP reach it directly). Nodes listen on their namespace
+address, Raft/admin on port 8300 and DNS on 8600; node 0 founds the
+cluster, the others join through it, and a restart is the same command
+line again.
+
+Admin: one TCP connection per command (`admin`), from the ctl namespace.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+RAFT_PORT = 8300
+DNS_PORT = 8600
+
+
+def admin(addr, line, timeout=7.0):
+    """Sends one command; returns the reply line without LF. Raises OSError
+    (ConnectionRefusedError before anything was sent, socket.timeout after)."""
+    s = socket.create_connection((addr, RAFT_PORT), timeout=timeout)
+    try:
+        s.settimeout(timeout)
+        s.sendall(line.encode() + b"\n")
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("closed before a reply")
+            buf += chunk
+        return buf.split(b"\n", 1)[0].decode(errors="replace")
+    finally:
+        s.close()
+
+
+def admin_multi(addr, line, timeout=5.0):
+    """A command whose reply has several lines (zone show): reads to EOF."""
+    s = socket.create_connection((addr, RAFT_PORT), timeout=timeout)
+    try:
+        s.sendall(line.encode() + b"\n")
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            if b";; end of zone" in buf and buf.endswith(b"\n"):
+                break
+            if buf.startswith(b"ERROR") and buf.endswith(b"\n"):
+                break
+        return buf.decode(errors="replace")
+    finally:
+        s.close()
+
+
+def parse_status(line):
+    out = {}
+    for part in line.split():
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k] = v
+    return out
+
+
+def zone_text(i, gen):
+    """Zone z<i>.test.: names a, b, c change together on every reload (the
+    generation is in their addresses and in the serial)."""
+    g1, g2 = divmod(gen, 256)
+    lines = [
+        "$TTL 60",
+        f"$ORIGIN z{i}.test.",
+        f"@ 60 SOA ns.z{i}.test. admin.z{i}.test. {gen} 3600 600 604800 60",
+        f"@ 60 NS ns.z{i}.test.",
+        f"ns 60 A 10.{i}.0.1",
+    ]
+    for name in ("a", "b", "c"):
+        lines.append(f"{name} 60 A 10.{i}.{g1}.{g2}")
+    return "\n".join(lines) + "\n"
+
+
+def gen_of_address(a):
+    parts = a.split(".")
+    return int(parts[2]) * 256 + int(parts[3])
+
+
+class Node:
+    def __init__(self, cluster, i):
+        self.c, self.i = cluster, i
+        self.id = f"n{i}"
+        self.addr = cluster.lab.addr(i)
+        self.data = os.path.join(cluster.work, "data", self.id)
+        self.zone = os.path.join(cluster.work, "zones", f"z{i}.txt")
+        self.log = os.path.join(cluster.work, f"{self.id}.log")
+        self.proc = None
+        self.paused = False
+        self.gen = 1
+
+    def write_zone(self, gen):
+        tmp = self.zone + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(zone_text(self.i, gen))
+        os.rename(tmp, self.zone)
+        self.gen = gen
+
+    def start(self):
+        args = ["ip", "netns", "exec", self.c.lab.ns(self.i), self.c.bin, "-id", self.id,
+                "-raft.addr", f"{self.addr}:{RAFT_PORT}", "-dns.addr", f"{self.addr}:{DNS_PORT}",
+                "-zone.file", self.zone, "-data.dir", self.data, "-dns.workers", "1"]
+        if self.i > 0:
+            args += ["-raft.join", f"{self.c.lab.addr(0)}:{RAFT_PORT}"]
+        env = dict(os.environ)
+        env.pop("DNSRAFT_TEST_UNSAFE_READS", None)
+        if self.c.unsafe_reads:
+            env["DNSRAFT_TEST_UNSAFE_READS"] = "1"
+        with open(self.log, "ab") as logf:
+            logf.write(f"==== start {time.strftime('%H:%M:%S')}\n".encode())
+            logf.flush()
+            self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, env=env,
+                                         start_new_session=True)
+        self.paused = False
+
+    @property
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive:
+            os.kill(self.proc.pid, sig)
+
+    def kill(self):
+        if self.proc is None:
+            return
+        if self.alive:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.paused = False
+
+    def pause(self):
+        self.signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        self.signal(signal.SIGCONT)
+        self.paused = False
+
+    def admin(self, line, timeout=7.0):
+        return admin(self.addr, line, timeout)
+
+    def status(self, timeout=1.0):
+        try:
+            return parse_status(self.admin("raft status", timeout))
+        except OSError:
+            return None
+
+    def dns(self, name, rdtype="A", timeout=1.0):
+        q = dns.message.make_query(name, rdtype)
+        return dns.query.udp(q, self.addr, port=DNS_PORT, timeout=timeout)
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+class Cluster:
+    def __init__(self, lab, work, binary, unsafe_reads=False):
+        self.lab, self.work, self.bin = lab, work, binary
+        self.unsafe_reads = unsafe_reads
+        os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+        os.makedirs(os.path.join(work, "data"), exist_ok=True)
+        self.nodes = [Node(self, i) for i in range(lab.n)]
+
+    def start(self, timeout=30.0):
+        for n in self.nodes:
+            n.write_zone(1)
+        self.nodes[0].start()
+        self.wait(lambda: (self.nodes[0].status() or {}).get("role") == "leader", timeout,
+                  "n0 founds the cluster")
+        for n in self.nodes[1:]:
+            n.start()
+        self.wait(self.converged, timeout, "all nodes joined as voters and caught up")
+
+    def wait(self, pred, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"waited {timeout:.0f}s for: {what}")
+
+    def leader(self):
+        """The node that says it leads in the highest term, or None."""
+        best = None
+        for n in self.nodes:
+            if not n.alive or n.paused:
+                continue
+            st = n.status(0.5)
+            if st and st.get("role") == "leader":
+                if best is None or int(st["term"]) > best[1]:
+                    best = (n, int(st["term"]))
+        return best[0] if best else None
+
+    def converged(self):
+        """Every node up, one leader, all voters, everyone applied the leader's commit."""
+        sts = []
+        for n in self.nodes:
+            if not n.alive or n.paused:
+                return False
+            st = n.status(1.0)
+            if not st:
+                return False
+            sts.append(st)
+        leaders = [s for s in sts if s.get("role") == "leader"]
+        if len(leaders) != 1:
+            return False
+        try:
+            peers = self.nodes[int(leaders[0]["id"][1:])].admin("raft peers", 1.0)
+        except OSError:
+            return False
+        if peers.count(" voter") != len(self.nodes):
+            return False
+        commit = int(leaders[0]["commit"])
+        return all(int(s["applied"]) >= commit and s.get("leader") == leaders[0]["id"]
+                   for s in sts)
+
+    def stop_all(self):
+        for n in self.nodes:
+            if n.proc is not None and n.alive:
+                n.resume()
+                n.kill()
