@@ -96,6 +96,10 @@ enum lr_event lr_finish(linereader_t *lr, const char **line, size_t *len)
         return LR_NEED_MORE;
     if (from[avail - 1] == '\r')
         avail--;
+    /* LR_LINE_MAX + 1 bytes (no CR) fit in the buffer without filling it,
+     * so lr_next never reported them: the limit holds for the last line too. */
+    if (avail > LR_LINE_MAX)
+        return LR_TOO_LONG;
     /* The buffer is not reused before the caller's next call, so handing out
      * a pointer into it is safe even though it now counts as empty. */
     *line = from;

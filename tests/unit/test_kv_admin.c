@@ -426,6 +426,20 @@ static void test_line_reader_huge_garbage_reported_once(void **state)
     const char *line;
     size_t n;
     assert_int_equal(lr_finish(&lr, &line, &n), LR_NEED_MORE);
+    /* Found by fuzz_kv_admin: LR_LINE_MAX + 1 bytes cut by the end of the
+     * stream do not fill the buffer, so only lr_finish can report them. */
+    data = long_line(LR_LINE_MAX + 1, "", &total);
+    memset(&got, 0, sizeof got);
+    feed_all(&lr, data, total, 9999, &got);
+    free(data);
+    assert_int_equal(got.too_long, 0);
+    assert_int_equal(lr_finish(&lr, &line, &n), LR_TOO_LONG);
+    data = long_line(LR_LINE_MAX, "\r", &total); /* the limit itself, CR dropped */
+    memset(&got, 0, sizeof got);
+    feed_all(&lr, data, total, 9999, &got);
+    free(data);
+    assert_int_equal(lr_finish(&lr, &line, &n), LR_LINE);
+    assert_int_equal(n, LR_LINE_MAX);
     /* And the reader is reusable after finish. */
     memset(&got, 0, sizeof got);
     feed_all(&lr, "kv ping\n", 8, 8, &got);
