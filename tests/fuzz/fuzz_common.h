@@ -5,7 +5,8 @@
  * property does not hold. fuzz_out_t is a growable byte sink for the
  * streaming writers (sm_snapshot); fuzz_in_t a memory source handing out
  * the bytes in pieces of a chosen size, so the readers' loops over short
- * reads are exercised too. */
+ * reads are exercised too. The storage targets work in a scratch directory
+ * under /dev/shm (fuzz_scratch_dir), emptied after every input. */
 #ifndef TESTS_FUZZ_COMMON_H
 #define TESTS_FUZZ_COMMON_H
 
@@ -13,7 +14,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 static inline void fuzz_check(int cond)
 {
@@ -69,6 +74,71 @@ static inline ssize_t fuzz_in_read(void *arg, void *buf, size_t n)
         memcpy(buf, in->data + in->pos, n);
     in->pos += n;
     return (ssize_t)n;
+}
+
+/* ---- scratch files (storage targets) ---- */
+
+static inline int fuzz_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes path and everything under it; a missing path is fine. */
+static inline void fuzz_rm_rf(const char *path)
+{
+    nftw(path, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char fuzz_scratch_base[64];
+
+static inline void fuzz_scratch_cleanup(void)
+{
+    if (fuzz_scratch_base[0])
+        fuzz_rm_rf(fuzz_scratch_base);
+}
+
+/* This process's scratch directory (created on first use under /dev/shm,
+ * removed at exit). */
+static inline const char *fuzz_scratch_dir(const char *target)
+{
+    if (!fuzz_scratch_base[0]) {
+        snprintf(fuzz_scratch_base, sizeof fuzz_scratch_base, "/dev/shm/%s.XXXXXX", target);
+        fuzz_check(mkdtemp(fuzz_scratch_base) != NULL);
+        atexit(fuzz_scratch_cleanup);
+    }
+    return fuzz_scratch_base;
+}
+
+/* Writes a whole file (created or replaced). */
+static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    fuzz_check(f != NULL);
+    fuzz_check(len == 0 || fwrite(data, 1, len, f) == len);
+    fuzz_check(fclose(f) == 0);
+}
+
+/* Splits data[0..len) at every occurrence of sep into at most max parts
+ * (the last part keeps any further separators). Returns the count. */
+typedef struct fuzz_part {
+    const uint8_t *data;
+    size_t len;
+} fuzz_part_t;
+
+static inline size_t fuzz_split(const uint8_t *data, size_t len, const char *sep,
+                                fuzz_part_t *parts, size_t max)
+{
+    size_t seplen = strlen(sep), n = 0, start = 0;
+    for (size_t i = 0; n + 1 < max && i + seplen <= len; i++)
+        if (memcmp(data + i, sep, seplen) == 0) {
+            parts[n++] = (fuzz_part_t){ data + start, i - start };
+            start = i + seplen;
+            i = start - 1;
+        }
+    parts[n++] = (fuzz_part_t){ data + start, len - start };
+    return n;
 }
 
 #endif
