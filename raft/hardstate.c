@@ -52,6 +52,13 @@ int hardstate_decode(const uint8_t *buf, size_t len, struct hardstate *hs,
         *why = "nonzero padding";
         return -EBADMSG;
     }
+    /* The reserved word at 12 is inside the checksum but must be zero too:
+     * otherwise two files would decode to the same state. */
+    if (storage_get_le32(buf + 12) != 0) {
+        *bad_offset = 12;
+        *why = "nonzero reserved field";
+        return -EBADMSG;
+    }
     if (storage_get_le32(buf + 8) != HARDSTATE_VERSION) {
         *bad_offset = 8;
         *why = "unsupported version";

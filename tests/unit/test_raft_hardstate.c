@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "raft/crc32c.h"
 #include "raft/hardstate.h"
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -153,6 +154,23 @@ static void test_every_bit_flip_is_refused(void **state)
     expect_state(*state, 5, 1, 4);
 }
 
+/* Found by fuzz_raft_snapfile: a nonzero reserved word at offset 12 with a
+ * matching checksum was accepted, and saving the state back changed it. */
+static void test_nonzero_reserved_field_is_refused(void **state)
+{
+    (void)state;
+    struct hardstate hs = { 5, 2, 100 }, out;
+    uint8_t buf[HARDSTATE_SIZE];
+    hardstate_encode(&hs, buf);
+    buf[15] = 0x20;
+    storage_put_le32(buf + 40, crc32c(0, buf, 40));
+    size_t bad = 0;
+    const char *why = NULL;
+    assert_int_equal(hardstate_decode(buf, sizeof buf, &out, &bad, &why), -EBADMSG);
+    assert_int_equal(bad, 12);
+    assert_string_equal(why, "nonzero reserved field");
+}
+
 static void test_trailing_garbage_is_refused(void **state)
 {
     struct hardstate hs = { 5, 1, 4 };
@@ -226,6 +244,7 @@ int main(void)
         T(test_encoding_is_little_endian_with_magic),
         T(test_every_truncation_is_refused),
         T(test_every_bit_flip_is_refused),
+        T(test_nonzero_reserved_field_is_refused),
         T(test_trailing_garbage_is_refused),
         T(test_incomplete_temp_file_leaves_old_version),
         T(test_disk_full_during_save_keeps_old_version),
