@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "tests/sim/sim_run.h"
 #include "tests/sim/sim_scenario.h"
 
@@ -378,7 +379,8 @@ static int run_single(const struct args *a)
  * Most are caught under the usual seed-picked scenarios; committing an old
  * term's entry by counting needs the Figure 8 dance (a leader dying right
  * after its election, twice, with one entry per message), which the
- * figure8 scenario makes common on 3 nodes. */
+ * figure8 scenario makes common on 3 nodes; a vote that never reaches the
+ * disk shows once voters crash right after voting (the election scenario). */
 static const struct {
     raft_bug_t bug;
     const char *scenario; /* NULL: picked by seed */
@@ -386,7 +388,7 @@ static const struct {
 } teeth[] = {
     { RAFT_BUG_COMMIT_OLD_TERM, "figure8", 3 },
     { RAFT_BUG_VOTE_ANY_LOG, NULL, 0 },
-    { RAFT_BUG_FORGET_VOTE, NULL, 0 },
+    { RAFT_BUG_FORGET_VOTE, "election", 0 },
     { RAFT_BUG_READ_NO_QUORUM, NULL, 0 },
     { RAFT_BUG_PREVOTE_IS_VOTE, NULL, 0 },
     { RAFT_BUG_SKIP_LOG_MATCH, NULL, 0 },
@@ -432,8 +434,11 @@ int main(int argc, char **argv)
     struct args a;
     if (!parse_args(argc, argv, &a))
         return 2;
+    /* The cores log (e.g. a broken variant meeting a second leader); that is
+     * noise across thousands of runs, so only a replay shows it. */
     if (a.single)
         return run_single(&a);
+    log_set_level(LOG_OFF);
     int rc = 0;
     if (a.test || (!a.teeth && a.seeds))
         rc |= run_many(&a, a.first, a.seeds ? a.seeds : TEST_SEEDS);

@@ -498,6 +498,12 @@ static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_r
             return;
         }
         check_durable_before_send(w, nd, m);
+        /* A voter that crashes right after voting and is back at once is
+         * what a vote that never reached the disk would betray. */
+        if (m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.granted && !m->u.vote_resp.prevote &&
+            w->sc.vote_bounce_ppm && !nd->kill_at && !w->quiet &&
+            sim_rng_chance(&w->rng, w->sc.vote_bounce_ppm))
+            nd->kill_at = w->now + 1;
         struct sim_msg_view v;
         sim_msg_view(m, &v);
         uint32_t delay;

@@ -29,6 +29,7 @@ struct sim_scenario {
     uint32_t partition_ticks_max;  /* a partition heals after 1..this ticks */
     uint32_t crash_ppm;            /* chance per tick one node crashes */
     uint32_t down_ticks_max;       /* a crashed node restarts after 1..this */
+    uint32_t vote_bounce_ppm;      /* chance a node crashes right after granting a vote */
     uint32_t leader_kill_ppm;      /* chance a new leader crashes 1..20 ticks in */
     uint32_t disk_ticks_max;       /* a persist completes after 0..this ticks */
     uint32_t conf_ppm;             /* chance per tick of a membership step */
