@@ -209,7 +209,9 @@ static void stop_removed_nodes(struct sim_world *w)
         if (nd->up && (!ref || raft_last_index(nd->r) > raft_last_index(ref->r)))
             ref = nd;
     }
-    if (!ref)
+    /* Only a committed removal is final; an uncommitted one may yet be
+     * overwritten and the node be a member again. */
+    if (!ref || raft_members_index(ref->r) > raft_commit(ref->r))
         return;
     const raft_members_t *m = raft_members(ref->r);
     for (int i = 0; i < w->n; i++) {
