@@ -38,6 +38,7 @@ enum {
     READ_TIMEOUT_MS = 5000,
     MEMBERSHIP_TIMEOUT_MS = 10000,
     RETRY_PAUSE_MS = 10, /* one Raft tick: failover is measured in these */
+    CHUNK_TIMEOUT_RETRIES = 3,
     BACKOFF_MAX_MS = 5000,
 };
 
@@ -475,6 +476,18 @@ static int submit_zone(cluster_t *c, const zone_t *zone, const char *path)
     int rc = 0;
     for (size_t i = 0; i < chunks.count && rc == 0; i++) {
         outcome_t o = propose(c, chunks.data[i], chunks.len[i], WRITE_TIMEOUT_MS * 2);
+        /* A timeout says the chunk may still apply: applying the last chunk
+         * of a large zone builds the whole zone and can outlast the timeout
+         * on a busy machine. Ask again with the same bytes (the session
+         * dedup answers a chunk that did apply with its recorded result)
+         * before starting the whole load over, which would only repeat the
+         * same long apply. */
+        for (int again = 0; o.node == NODE_ETIMEOUT && again < CHUNK_TIMEOUT_RETRIES && !stopping(c);
+             again++) {
+            log_info("zone", "%s: chunk %zu/%zu not confirmed yet; asking again", path, i + 1,
+                     chunks.count);
+            o = propose(c, chunks.data[i], chunks.len[i], WRITE_TIMEOUT_MS * 2);
+        }
         if (o.node != NODE_OK) {
             log_warn("zone", "%s: chunk %zu/%zu not committed (%s); the load starts again", path,
                      i + 1, chunks.count, node_status_text(o.node));
@@ -674,6 +687,9 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         cluster_stop(c);
         return NULL;
     }
+    /* Admin commands use c->node, which node_start's Raft thread may have
+     * accepted connections before: they are served from now on. */
+    admin_server_open(c->admin);
     if (o->join && node_was_empty(c->node)) {
         c->joiner_started = pthread_create(&c->joiner, NULL, joiner_thread, c) == 0;
     } else if (o->join) {
