@@ -35,6 +35,8 @@ struct admin_server {
     pthread_cond_t idle;
     int live;               /* connection threads running */
     int fds[ADMIN_MAX_CONNS];
+    bool open;              /* admin_server_open was called */
+    pthread_cond_t opened;  /* signalled when open or closing turns true */
     bool closing;
 };
 
@@ -126,11 +128,23 @@ static void serve(conn_t *c)
     lr_free(&lr);
 }
 
+/* Waits until the embedder opened the server; false if it closes first. */
+static bool wait_open(admin_server_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->open && !s->closing)
+        pthread_cond_wait(&s->opened, &s->mu);
+    bool go = s->open && !s->closing;
+    pthread_mutex_unlock(&s->mu);
+    return go;
+}
+
 static void *conn_thread(void *arg)
 {
     conn_t *c = arg;
     admin_server_t *s = c->s;
-    serve(c);
+    if (wait_open(s))
+        serve(c);
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         if (s->fds[i] == c->fd)
@@ -153,6 +167,7 @@ admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx)
     s->ctx = ctx;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle, NULL);
+    pthread_cond_init(&s->opened, NULL);
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         s->fds[i] = -1;
     return s;
@@ -219,12 +234,21 @@ void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t l
     pthread_attr_destroy(&attr);
 }
 
+void admin_server_open(admin_server_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->open = true;
+    pthread_cond_broadcast(&s->opened);
+    pthread_mutex_unlock(&s->mu);
+}
+
 void admin_server_free(admin_server_t *s)
 {
     if (!s)
         return;
     pthread_mutex_lock(&s->mu);
     s->closing = true;
+    pthread_cond_broadcast(&s->opened); /* threads still waiting to serve */
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         if (s->fds[i] >= 0)
             shutdown(s->fds[i], SHUT_RDWR); /* wakes its thread; it closes the fd */
@@ -233,5 +257,6 @@ void admin_server_free(admin_server_t *s)
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->opened);
     free(s);
 }

@@ -38,6 +38,11 @@ typedef void (*admin_exec_fn)(void *ctx, admin_client_t *client, const char *lin
 typedef struct admin_server admin_server_t;
 
 admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx);
+/* Starts serving. Connections taken before this wait (their bytes kept)
+ * until it is called: the transport hands connections over as soon as the
+ * Raft port listens, before the embedder has everything its commands use
+ * (kv/cluster.c calls this once node_start has returned). */
+void admin_server_open(admin_server_t *s);
 /* Takes over a connection: fd plus the bytes already read from it. Safe to
  * call from any thread; never blocks. */
 void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len);
