@@ -682,8 +682,15 @@ static void log_role_change(node_t *n, const raft_ready_t *rd)
  * bytes, which its session dedup applies at most once (kv/cluster.c). */
 static bool sweep_lost_forward(node_t *n, request_t *q, node_status_t *st)
 {
-    if (q->wait != WAIT_FORWARD || q->fwd_to == raft_leader(n->r))
+    raft_id_t leader = raft_leader(n->r);
+    if (q->wait != WAIT_FORWARD || q->fwd_to == leader)
         return false;
+    /* A forwarded transfer that moved the leadership has done its job,
+     * even if the old leader's answer never arrives. */
+    if (q->kind == REQ_TRANSFER && leader && (!q->name[0] || leader == addrbook_id_of(q->name))) {
+        *st = NODE_OK;
+        return true;
+    }
     *st = NODE_ENOLEADER;
     return true;
 }
@@ -1202,6 +1209,25 @@ static void set_defaults(node_options_t *o)
         o->snapshot_bytes = 64u << 20;
 }
 
+/* DIR/founded marks the node that founded its cluster (see make_core). */
+static int mark_founder(node_t *n, char *err, size_t err_len)
+{
+    struct storage_error se = { 0 };
+    static const char text[] = "this node founded its cluster\n";
+    if (storage_write_file_atomic(n->data_dir, "founded", text, sizeof text - 1, &se) != 0) {
+        snprintf(err, err_len, "%s", se.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static bool is_founder(const node_t *n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/founded", n->data_dir);
+    return access(path, F_OK) == 0;
+}
+
 static raft_t *make_core(node_t *n, char *err, size_t err_len)
 {
     raft_options_t ro;
@@ -1213,10 +1239,17 @@ static raft_t *make_core(node_t *n, char *err, size_t err_len)
         ro.election_ticks = ro.heartbeat_ticks * 3;
     ro.seed = n->id ^ ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
     ro.bugs = n->o.bugs;
-    if (n->disk.fresh && n->o.bootstrap) {
+    if (n->disk.fresh && n->o.bootstrap && mark_founder(n, err, err_len) != 0)
+        return NULL;
+    /* The founding configuration {self} is in no log entry, so a founder
+     * passes it on every start; the core uses it only while the log and
+     * snapshot hold no configuration (raft.h). A node that joined never
+     * does: it learns its configuration from the leader. */
+    if (is_founder(n)) {
         ro.bootstrap.n_voters = 1;
         ro.bootstrap.voters[0] = n->id;
-        log_info("raft", "empty data dir: founding a one-node cluster as %s", n->name);
+        if (n->disk.fresh)
+            log_info("raft", "empty data dir: founding a one-node cluster as %s", n->name);
     }
     int rerr = 0;
     raft_t *r = raft_new(&ro, &n->disk.rec, &rerr);
