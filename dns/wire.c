@@ -248,9 +248,12 @@ static bool name_at_equals(const uint8_t *buf, size_t off, const uint8_t *name)
     }
 }
 
-static int find_compressed(const dns_builder_t *b, const uint8_t *suffix)
+/* Looks among the first `known` remembered names only: positions remembered
+ * while writing the current name point at labels whose continuation is not
+ * written yet, and matching them would make a pointer into the name itself. */
+static int find_compressed(const dns_builder_t *b, size_t known, const uint8_t *suffix)
 {
-    for (size_t k = 0; k < b->ncomp; k++) {
+    for (size_t k = 0; k < known; k++) {
         if (name_at_equals(b->buf, b->comp[k], suffix))
             return b->comp[k];
     }
@@ -271,9 +274,10 @@ static void remember(dns_builder_t *b, size_t off)
 static int put_name(dns_builder_t *b, const uint8_t *name, bool compress, bool remember_it)
 {
     size_t start = b->len;
+    size_t known = b->ncomp; /* complete names written before this one */
     size_t i = 0;
     while (name[i] != 0) {
-        int ptr = compress ? find_compressed(b, name + i) : -1;
+        int ptr = compress ? find_compressed(b, known, name + i) : -1;
         if (ptr >= 0) {
             if (!room(b, 2)) {
                 b->len = start;

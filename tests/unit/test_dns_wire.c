@@ -310,6 +310,28 @@ static void test_parse_edns_and_other_sections(void **state)
 
 static const uint8_t QNAME[] = "\3WWW" EXAMPLE;
 
+/* Regression (found by fuzz_dns_wire): a name whose suffix repeats one of
+ * its own labels ("x.x.") must not be compressed against the part of itself
+ * already written, which would point into bytes not yet written. Also with
+ * a buffer holding an earlier response's bytes. */
+static void test_builder_never_points_into_the_name_being_written(void **state)
+{
+    (void)state;
+    for (int dirty = 0; dirty < 2; dirty++) {
+        uint8_t buf[512];
+        memset(buf, dirty ? 0x01 : 0, sizeof buf);
+        dns_builder_t b;
+        dns_builder_init(&b, buf, sizeof buf, 1, DNS_FLAG_QR);
+        assert_int_equal(dns_builder_rr(&b, DNS_SECTION_ANSWER, (const uint8_t *)"\1x\1x", 1, 1, 0,
+                                        (const uint8_t *)"\1\2\3\4", 4), 0);
+        assert_memory_equal(buf + 12, "\1x\1x\0", 5);
+        size_t pos = 12;
+        uint8_t name[NAME_MAX_WIRE];
+        assert_true(dns_read_name(buf, b.len, &pos, name) > 0);
+        assert_memory_equal(name, "\1x\1x\0", 5);
+    }
+}
+
 static void test_builder_compresses_owner_and_rdata(void **state)
 {
     (void)state;
@@ -414,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_parse_formerr_keeps_edns_when_only_qdcount_is_wrong),
         cmocka_unit_test(test_parse_edns_and_other_sections),
         cmocka_unit_test(test_builder_compresses_owner_and_rdata),
+        cmocka_unit_test(test_builder_never_points_into_the_name_being_written),
         cmocka_unit_test(test_builder_limit_and_rollback),
         cmocka_unit_test(test_builder_rejects_malformed_rdata_names),
     };
