@@ -13,8 +13,11 @@ Faults (each healed before the next starts):
   bridge                          two sides that only one node connects
   one-way                         one node stops hearing from the others
   loss                            every node drops 10-40% of peer packets
-  truncate-wal                    kill -9, cut 1-16 bytes off the last WAL
-                                  segment, restart
+  truncate-wal                    an isolated leader appends entries it cannot
+                                  commit; kill -9, cut 1-16 bytes off its last
+                                  WAL segment, restart, heal
+  torn-tail                       kill -9, append a half-written record to the
+                                  last WAL segment, restart
   disk-full                       the tmpfs node's data dir filled up; it must
                                   log a storage error and stay up; space
                                   freed, the node restarted
@@ -22,11 +25,11 @@ Faults (each healed before the next starts):
 import glob
 import os
 import random
-import signal
+import struct
 import time
 
 KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
-         "isolate-leader", "bridge", "one-way", "loss", "truncate-wal", "disk-full"]
+         "isolate-leader", "bridge", "one-way", "loss", "truncate-wal", "torn-tail", "disk-full"]
 
 
 class Nemesis:
@@ -147,26 +150,66 @@ class Nemesis:
         self.lab.heal()
         self.log("heal network")
 
+    def last_segment(self, node):
+        segs = sorted(glob.glob(os.path.join(node.data, "wal", "*.wal")))
+        return segs[-1] if segs else None
+
     def f_truncate_wal(self, hold):
-        node = self.pick_leader() if self.rng.random() < 0.3 else self.pick_follower()
-        self.log(f"kill -9 {node.id} (to truncate its WAL)")
+        """Cuts bytes off the last WAL record of a node whose last record
+        nobody else acknowledged: an isolated leader that appended entries it
+        could not commit. (Cutting a record the node had fsynced and
+        acknowledged breaks Raft's durability assumption; see
+        docs/reliability.md.) When the leader appended nothing uncommitted, a
+        torn tail is appended instead."""
+        node = self.pick_leader()
+        others = [n for n in self.c.nodes if n is not node]
+        for o in others:
+            self.lab.cut_both(node.i, o.i)
+        self.log(f"partition (isolated leader, to tear its WAL): {node.id} | {[o.id for o in others]}")
+        time.sleep(0.3 + self.rng.random())
+        st = node.status(1.0) or {}
+        uncommitted = int(st.get("last_index", 0)) > int(st.get("commit", 0))
         self.expected_dead.add(node.i)
         node.kill()
-        segs = sorted(glob.glob(os.path.join(node.data, "wal", "*.wal")))
-        cut = 1 + self.rng.randrange(16)
-        if segs:
-            size = os.path.getsize(segs[-1])
-            new = max(32, size - cut)
-            os.truncate(segs[-1], new)
-            self.log(f"truncated {os.path.basename(segs[-1])} of {node.id}: {size} -> {new} bytes")
+        seg = self.last_segment(node)
+        if uncommitted and seg:
+            size = os.path.getsize(seg)
+            cut = 1 + self.rng.randrange(16)
+            os.truncate(seg, max(32, size - cut))
+            self.log(f"kill -9 {node.id}; cut {cut} bytes off {os.path.basename(seg)} "
+                     f"(last_index {st.get('last_index')} > commit {st.get('commit')})")
+        else:
+            self.tear(node, seg)
         time.sleep(hold / 2)
         node.start()
         self.expected_dead.discard(node.i)
         self.log(f"restart {node.id}")
-        # A torn tail may only lose what was never acknowledged by the
-        # majority that remains: let the node catch up before the next fault
-        # (two overlapping torn tails are outside the failure model).
+        time.sleep(hold / 2)
+        self.lab.heal()
+        self.log("heal network")
         self.wait_converged(20)
+
+    def tear(self, node, seg):
+        """Appends the start of a record that never finished: a header whose
+        length runs past the end of the file (a write cut by a crash)."""
+        if not seg:
+            return
+        torn = struct.pack("<I", 64 + self.rng.randrange(200)) + bytes(
+            self.rng.randrange(256) for _ in range(self.rng.randrange(40)))
+        with open(seg, "ab") as f:
+            f.write(torn)
+        self.log(f"appended a torn record ({len(torn)} bytes) to {os.path.basename(seg)} of {node.id}")
+
+    def f_torn_tail(self, hold):
+        node = self.pick_leader() if self.rng.random() < 0.3 else self.pick_follower()
+        self.log(f"kill -9 {node.id} (to tear its WAL)")
+        self.expected_dead.add(node.i)
+        node.kill()
+        self.tear(node, self.last_segment(node))
+        time.sleep(hold / 2)
+        node.start()
+        self.expected_dead.discard(node.i)
+        self.log(f"restart {node.id}")
 
     def f_disk_full(self, hold):
         node = self.tmpfs_node

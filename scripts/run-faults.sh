@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# scripts/run-faults.sh SEEDS DURATION [FIRST_SEED] — the long nemesis run
+# (`make faults SEEDS=N DURATION=S`): SEEDS schedules of DURATION seconds,
+# one at a time, seeds FIRST_SEED.. (default: from the clock, printed).
+# Needs root (network namespaces, iptables, tmpfs). Each schedule's figures
+# go to $FAULTS_OUT (default /tmp/dnsraft-faults-<first seed>.jsonl), a
+# failing schedule's whole output to $FAULTS_OUT.seed<N>.log; the summary is
+# printed at the end. Exit status 1 when any schedule failed.
+set -u
+cd "$(dirname "$0")/.."
+SEEDS=${1:-20}
+DURATION=${2:-25}
+FIRST=${3:-$(( $(date +%s) % 1000000 ))}
+PY=/usr/bin/python3
+[ "$(id -u)" -eq 0 ] || { echo "run-faults.sh needs root"; exit 2; }
+command -v iptables >/dev/null || { echo "iptables missing (apt-get install -y iptables)"; exit 2; }
+[ -x bin/dns-raft ] || { echo "missing bin/dns-raft (run make)"; exit 2; }
+OUT=${FAULTS_OUT:-/tmp/dnsraft-faults-$FIRST.jsonl}
+: >"$OUT"
+# A private copy of the daemon: a rebuild during the run must not change it.
+BINCOPY=$(mktemp /tmp/dnsraft-faults-bin-XXXXXX)
+cp bin/dns-raft "$BINCOPY"
+chmod 755 "$BINCOPY"
+TAG=""
+cleanup() {
+  [ -n "$TAG" ] && "$PY" -c "import sys; sys.path.insert(0, 'tests/faults'); import netlab; netlab.sweep('$TAG')"
+  rm -f "$BINCOPY"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+echo "nemesis: $SEEDS schedules of ${DURATION}s, seeds $FIRST.., figures in $OUT"
+failed=0
+for ((s = FIRST; s < FIRST + SEEDS; s++)); do
+  TAG=$(printf '%04x' $(( (s * 2654435761) & 0xffff )))
+  log=$(mktemp)
+  t0=$(date +%s)
+  DRF_TAG=$TAG DNSRAFT_BIN=$BINCOPY "$PY" tests/faults/run_schedule.py --seed "$s" --duration "$DURATION" >"$log" 2>&1
+  rc=$?
+  res=$(grep '^RESULT ' "$log" | tail -1 | cut -c8-)
+  [ -n "$res" ] || res="{\"seed\": $s}"
+  if [ $rc -eq 0 ]; then st=ok; else st=fail; failed=$((failed + 1)); cp "$log" "$OUT.seed$s.log"; fi
+  echo "$res" | "$PY" -c "import json,sys; r=json.load(sys.stdin); r['status']='$st'; r['rc']=$rc; print(json.dumps(r))" >>"$OUT"
+  echo "$st seed $s ($(( $(date +%s) - t0 ))s): $(grep -E '^(ok|FAIL|ERROR) ' "$log" | head -1)"
+  [ $rc -eq 0 ] || sed -n '1,80p' "$log" | sed 's/^/    /'
+  rm -f "$log"
+  "$PY" -c "import sys; sys.path.insert(0, 'tests/faults'); import netlab; netlab.sweep('$TAG')"
+  TAG=""
+done
+"$PY" tests/faults/summarize.py "$OUT"
+[ $failed -eq 0 ]
