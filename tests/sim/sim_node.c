@@ -297,6 +297,7 @@ void sim_node_crash(struct sim_world *w, struct sim_node *nd)
     nd->r = NULL;
     nd->up = false;
     nd->busy = false;
+    nd->applied_early = 0;
     nd->kill_at = 0;
     drop_inbox(nd);
     nd->n_reads = 0;
@@ -516,12 +517,14 @@ static void send_messages(struct sim_world *w, struct sim_node *nd, const raft_r
     }
 }
 
-static void apply_committed(struct sim_world *w, struct sim_node *nd, const raft_ready_t *rd)
+/* Applies rd->committed[from..to); `when` annotates the trace line. */
+static void apply_committed(struct sim_world *w, struct sim_node *nd, const raft_ready_t *rd,
+                            size_t from, size_t to, const char *when)
 {
-    if (rd->n_committed == 0)
+    if (from >= to)
         return;
     raft_term_t term = raft_term(nd->r);
-    for (size_t i = 0; i < rd->n_committed && !w->chk.failed; i++) {
+    for (size_t i = from; i < to && !w->chk.failed; i++) {
         const raft_entry_t *e = &rd->committed[i];
         if (e->index != nd->sm.applied + 1) {
             sim_check_fail(&w->chk, "State Machine Safety",
@@ -538,9 +541,9 @@ static void apply_committed(struct sim_world *w, struct sim_node *nd, const raft
     }
     if (nd->sm.applied > w->stats.committed)
         w->stats.committed = nd->sm.applied;
-    sim_trace_note(&w->trace, w->now, nd->slot, "applies %llu..%llu",
-                   (unsigned long long)rd->committed[0].index,
-                   (unsigned long long)rd->committed[rd->n_committed - 1].index);
+    sim_trace_note(&w->trace, w->now, nd->slot, "applies %llu..%llu%s",
+                   (unsigned long long)rd->committed[from].index,
+                   (unsigned long long)rd->committed[to - 1].index, when);
 }
 
 static void queue_reads(struct sim_world *w, struct sim_node *nd, const raft_ready_t *rd)
@@ -602,7 +605,8 @@ static void finish_batch(struct sim_world *w, struct sim_node *nd)
         return;
     send_messages(w, nd, rd, false);
     nd->sent_early = false;
-    apply_committed(w, nd, rd);
+    apply_committed(w, nd, rd, nd->applied_early, rd->n_committed, "");
+    nd->applied_early = 0;
     queue_reads(w, nd, rd);
     raft_advance(nd->r, rd);
     nd->busy = false;
@@ -643,6 +647,24 @@ static bool may_send_early(const struct sim_node *nd, const raft_ready_t *rd)
                                         rd->hard_state.vote == nd->disk.hs.vote));
 }
 
+/* How many of rd->committed were made durable by earlier batches: those
+ * below everything this batch writes (none if it installs a snapshot). The
+ * runtime (raft/node.c) applies them before this batch's fsync. */
+static size_t committed_before_batch(const raft_ready_t *rd)
+{
+    if (rd->snapshot)
+        return 0;
+    raft_index_t limit = UINT64_MAX;
+    if (rd->n_entries)
+        limit = rd->entries[0].index;
+    if (rd->truncate_from && rd->truncate_from < limit)
+        limit = rd->truncate_from;
+    size_t n = 0;
+    while (n < rd->n_committed && rd->committed[n].index < limit)
+        n++;
+    return n;
+}
+
 static bool batch_writes_disk(const raft_ready_t *rd)
 {
     return rd->snapshot || rd->truncate_from || rd->n_entries || rd->hard_state_changed;
@@ -674,6 +696,8 @@ void sim_node_process(struct sim_world *w, struct sim_node *nd)
                 send_messages(w, nd, &nd->rd, true);
                 nd->sent_early = true;
             }
+            nd->applied_early = committed_before_batch(&nd->rd);
+            apply_committed(w, nd, &nd->rd, 0, nd->applied_early, " (durable before, applied before this batch's fsync)");
             return;
         }
         finish_batch(w, nd);

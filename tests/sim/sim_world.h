@@ -60,6 +60,7 @@ struct sim_node {
     uint64_t busy_until;
     raft_ready_t rd;
     bool sent_early;               /* leader's appends already left (§10.2.1) */
+    size_t applied_early;          /* rd.committed[0..this) applied before the fsync */
     uint32_t deferred_ticks;
     raft_msg_t **inbox;
     size_t inbox_len, inbox_cap;
