@@ -98,9 +98,9 @@ class Lab:
 
     def loss(self, i, probability):
         """Drops a share of the packets node i receives from other nodes."""
-        self.iptables(i, "-A", "INPUT", "-s", f"{SUBNET}.0/24", "!", "-s", self.ctl_addr,
-                      "-m", "statistic", "--mode", "random", "--probability",
-                      f"{probability:.2f}", "-j", "DROP")
+        self.iptables(i, "-A", "INPUT", "-s", self.ctl_addr, "-j", "ACCEPT")
+        self.iptables(i, "-A", "INPUT", "-s", f"{SUBNET}.0/24", "-m", "statistic", "--mode",
+                      "random", "--probability", f"{probability:.2f}", "-j", "DROP")
 
     def heal(self):
         for i in range(self.n):
