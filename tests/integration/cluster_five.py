@@ -70,7 +70,7 @@ def main():
         ok("raft leave n4: gone from raft peers everywhere; the other 4 still commit")
 
         # n5 joins later, through n2.
-        n5 = c.add_node("n5", [os.path.join(c.dir, "zones/z5.txt")], join=nodes[2].raft_addr)
+        n5 = c.add_node("n5", [os.path.join(c.dir, "zones/z5.txt")], join=nodes[2])
         n5.start(wait=False)
         seen_learner = False
         deadline = time.monotonic() + 20

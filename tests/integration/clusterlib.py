@@ -54,8 +54,11 @@ def check(cond, what):
         raise TestFailure(what)
 
 
+_T0 = time.monotonic()
+
+
 def ok(msg):
-    print("ok   " + msg, flush=True)
+    print("ok   [%5.1fs] %s" % (time.monotonic() - _T0, msg), flush=True)
 
 
 def wait_for(what, timeout, fn, interval=0.05):
@@ -178,9 +181,7 @@ class Node:
     def __init__(self, cluster, name, zone_files=(), join=None, extra=()):
         self.cluster = cluster
         self.name = name
-        self.raft_port = free_port()
-        self.dns_port = free_port()
-        self.raft_addr = "127.0.0.1:%d" % self.raft_port
+        self._pick_ports()
         self.data_dir = os.path.join(cluster.dir, "data", name)
         self.log_path = os.path.join(cluster.dir, name + ".log")
         self.zone_files = list(zone_files)
@@ -189,6 +190,11 @@ class Node:
         self.proc = None
         self.starts = 0
 
+    def _pick_ports(self):
+        self.raft_port = free_port()
+        self.dns_port = free_port()
+        self.raft_addr = "127.0.0.1:%d" % self.raft_port
+
     def argv(self):
         a = [BIN, "-id", self.name, "-raft.addr", self.raft_addr,
              "-dns.addr", "127.0.0.1:%d" % self.dns_port, "-data.dir", self.data_dir,
@@ -196,7 +202,8 @@ class Node:
         for z in self.zone_files:
             a += ["-zone.file", z]
         if self.join:
-            a += ["-raft.join", self.join]
+            # A Node: its address now (it may have moved ports at its first start).
+            a += ["-raft.join", self.join if isinstance(self.join, str) else self.join.raft_addr]
         return a + self.extra
 
     # -- process control --
@@ -214,8 +221,23 @@ class Node:
         log.close()
         self.cluster._pids.add(self.proc.pid)
         if wait:
-            self.wait_up()
+            try:
+                self.wait_up()
+            except TestFailure:
+                if not self._port_taken_at_first_start():
+                    raise
+                # Another program took a port between free_port's check and
+                # our bind: a node that never ran may move (nobody knows its
+                # address yet; joiners read it from the Node when started).
+                self.starts -= 1
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                self._pick_ports()
+                return self.start(wait)
         return self
+
+    def _port_taken_at_first_start(self):
+        return (self.starts == 1 and self.proc.poll() is not None
+                and "in use" in self.log().lower())
 
     def wait_up(self, timeout=10):
         def up():
@@ -390,10 +412,11 @@ class Cluster:
 
     def add_node(self, name=None, zone_files=(), join=True, extra=()):
         """A new node (not started). join=True: joins through the first
-        node; join=None/False: bootstraps; a string: that address."""
+        node; join=None/False: bootstraps; a Node or an address string:
+        joins through it."""
         name = name or "n%d" % len(self.nodes)
         if join is True:
-            join = self.nodes[0].raft_addr if self.nodes else None
+            join = self.nodes[0] if self.nodes else None
         n = Node(self, name, zone_files, join or None, extra)
         self.nodes.append(n)
         return n

@@ -20,6 +20,7 @@ processes on a 3-node cluster:
 """
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -142,7 +143,7 @@ def syntax_error(c, nodes, za_path):
     with open(za_path, "w") as f:
         f.write(broken)
     mark = len(n0.log())
-    n0.signal(__import__("signal").SIGHUP)
+    n0.signal(signal.SIGHUP)
     pat = re.compile(r"%s:(\d+): (.+)" % re.escape(za_path))
 
     def logged():
@@ -160,7 +161,7 @@ def syntax_error(c, nodes, za_path):
        % m.group(0)[:100])
     with open(za_path, "w") as f:
         f.write(good + "new 60 A 10.0.0.9\n")
-    n0.signal(__import__("signal").SIGHUP)
+    n0.signal(signal.SIGHUP)
     for n in nodes:
         wait_for("new.za.test on %s after the fix" % n.name, 10,
                  lambda n=n: n.resolves("new.za.test", ["10.0.0.9"]))
@@ -169,7 +170,7 @@ def syntax_error(c, nodes, za_path):
 
 def later_load_wins(c, nodes, winner, loser, addr):
     marks = [len(n.log()) for n in nodes]
-    winner.signal(__import__("signal").SIGHUP)
+    winner.signal(signal.SIGHUP)
     for n in nodes:
         wait_for("www.dup.test -> %s on %s" % (addr, n.name), 60,
                  lambda n=n: n.resolves("www.dup.test", [addr]))
