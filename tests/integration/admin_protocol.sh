@@ -4,4 +4,5 @@
 # admin_protocol.py.
 set -euo pipefail
 cd "$(dirname "$0")"
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 exec /usr/bin/python3 admin_protocol.py

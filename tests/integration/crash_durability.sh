@@ -4,4 +4,5 @@
 # see crash_durability.py.
 set -euo pipefail
 cd "$(dirname "$0")"
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 exec /usr/bin/python3 crash_durability.py

@@ -4,4 +4,5 @@
 # on every node and reloads atomically under queries; see zone_reload.py.
 set -euo pipefail
 cd "$(dirname "$0")"
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 exec /usr/bin/python3 zone_reload.py
