@@ -32,6 +32,12 @@ KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "part
          "isolate-leader", "bridge", "one-way", "loss", "truncate-wal", "torn-tail", "disk-full"]
 
 
+# Outside the failure model (Raft assumes what a node acknowledged stays on
+# its disk), so never drawn by default; --kinds truncate-acked reproduces the
+# stuck follower described in docs/reliability.md.
+EXTRA_KINDS = ["truncate-acked"]
+
+
 class Nemesis:
     def __init__(self, cluster, lab, history, seed, kinds=None, tmpfs_node=None):
         self.c, self.lab, self.h = cluster, lab, history
@@ -199,6 +205,21 @@ class Nemesis:
         with open(seg, "ab") as f:
             f.write(torn)
         self.log(f"appended a torn record ({len(torn)} bytes) to {os.path.basename(seg)} of {node.id}")
+
+    def f_truncate_acked(self, hold):
+        node = self.pick_follower()
+        self.expected_dead.add(node.i)
+        node.kill()
+        seg = self.last_segment(node)
+        if seg:
+            size = os.path.getsize(seg)
+            os.truncate(seg, max(32, size - 1 - self.rng.randrange(16)))
+            self.log(f"kill -9 {node.id}; cut its last (acknowledged) WAL record: {size} -> "
+                     f"{os.path.getsize(seg)} bytes")
+        time.sleep(hold / 2)
+        node.start()
+        self.expected_dead.discard(node.i)
+        self.log(f"restart {node.id}")
 
     def f_torn_tail(self, hold):
         node = self.pick_leader() if self.rng.random() < 0.3 else self.pick_follower()

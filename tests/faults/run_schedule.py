@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import linearizability  # noqa: E402
-from nemesis import KINDS, Nemesis  # noqa: E402
+from nemesis import EXTRA_KINDS, KINDS, Nemesis  # noqa: E402
 from netlab import Lab  # noqa: E402
 from nodes import Cluster, admin, gen_of_address  # noqa: E402
 from workload import History, KvClients, ZoneTraffic  # noqa: E402
@@ -133,7 +133,7 @@ def main():
     n_nodes = a.nodes or rng.choice([3, 3, 5])
     kinds = [k for k in a.kinds.split(",") if k] or None
     for k in kinds or []:
-        if k not in KINDS:
+        if k not in KINDS + EXTRA_KINDS:
             print(f"unknown fault kind {k}; known: {', '.join(KINDS)}")
             return 2
     binary = os.environ.get("DNSRAFT_BIN", os.path.join(ROOT, "bin", "dns-raft"))
