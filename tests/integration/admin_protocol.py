@@ -162,6 +162,16 @@ def formats(c, nodes, zones):
         k.cmd("zone show z2.test", multi=True)
         expect(k, "kv ping", "PONG", "after zone show")
     ok("zone show: zone-file text ending with ';; end of zone', loads as a zone")
+    # One line each: pipelined, the PONG comes right after them.
+    for n in nodes:
+        with n.conn() as k:
+            k.send("raft status\nraft peers\nzone list\nkv get fwd\nkv get nope\nkv ping\n")
+            got = [k.reply() for _ in range(6)]
+            check(STATUS_LINE.match(got[0]) and got[1].count(" self") == 1
+                  and ZONE_INFO.match(got[2].split("; ")[0]) and got[3] == "hello world"
+                  and got[4] == "ERROR" and got[5] == "PONG",
+                  "pipelined status/peers/zone list/get/ping on %s: %r" % (n.name, got))
+    ok("raft status, raft peers, zone list, kv get: one line each (pipelined, then PONG)")
 
 
 def transfer(c, nodes):
