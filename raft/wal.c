@@ -369,6 +369,10 @@ static int check_record(const struct wal *w, const struct wal_record *r, struct 
     uint64_t want = wal_next_index(w);
     if (r->index == 0)
         return storage_fail(err, -EINVAL, "%s: append: index 0 is not a log index", w->dir);
+    /* The index after the last must exist: wal_next_index() 0 means "empty". */
+    if (r->index == UINT64_MAX)
+        return storage_fail(err, -EINVAL, "%s: append: index %" PRIu64 " is past the last usable "
+                            "log index", w->dir, r->index);
     if (want && r->index != want)
         return storage_fail(err, -EINVAL, "%s: append: index %" PRIu64 " but the log expects %" PRIu64,
                             w->dir, r->index, want);
@@ -845,6 +849,8 @@ static int check_segment_header(struct window *win, uint64_t name_index, struct 
             why = "unsupported segment version", at = 8;
         else if (storage_get_le64(h + 16) != name_index || name_index == 0)
             why = "first index in the header does not match the file name", at = 16;
+        else if (name_index == UINT64_MAX)
+            why = "first index past the last usable log index", at = 16;
     }
     if (!why)
         return 0;
@@ -915,6 +921,10 @@ static int scan_records(struct wal *w, struct window *win, bool is_last, struct 
             return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": record has index %" PRIu64
                                 " where %" PRIu64 " was expected (gap; refusing to start)",
                                 win->path, off, r.index, want);
+        if (r.index == UINT64_MAX) /* never written: append refuses it */
+            return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": record index %" PRIu64
+                                " is past the last usable log index (refusing to start)",
+                                win->path, off, r.index);
         if (segment_push(s, off, r.term) < 0)
             return storage_fail(err, -ENOMEM, "%s: out of memory indexing records", win->path);
         off += WAL_RECORD_HEADER_SIZE + (uint64_t)r.len;

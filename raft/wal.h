@@ -84,7 +84,8 @@ uint64_t wal_next_index(const struct wal *w);
 /* Term of a held entry, from memory. -ERANGE if not held. */
 int wal_term(const struct wal *w, uint64_t index, uint64_t *term);
 
-/* Appends n records with consecutive indexes following the last one. On
+/* Appends n records with consecutive indexes following the last one
+ * (indexes 0 and UINT64_MAX are refused: the latter would have no next). On
  * a write error every record not yet written to the file is gone — from
  * this call or from earlier calls not yet synced (see above) —
  * and wal_last_index tells where the log ends. */

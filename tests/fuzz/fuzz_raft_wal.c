@@ -152,6 +152,11 @@ static void append_and_reopen(const char *dir, struct wal *w, const uint8_t *pay
     uint64_t idx = next ? next : 1;
     struct wal_record rec = { .index = idx, .term = 3, .type = 1, .len = (uint32_t)plen,
                               .data = payload };
+    if (idx == UINT64_MAX) { /* a log that ends at the last usable index is full */
+        fuzz_check(wal_append(w, &rec, 1, &err) == -EINVAL);
+        wal_close(w);
+        return;
+    }
     fuzz_check(wal_append(w, &rec, 1, &err) == 0);
     fuzz_check(wal_sync(w, &err) == 0);
     wal_close(w);

@@ -335,6 +335,47 @@ static void test_bad_appends_are_refused(void **state)
     wal_close(w);
 }
 
+/* Found by fuzz_raft_wal: a log holding index UINT64_MAX has no next index
+ * (wal_next_index wrapped to 0, "empty, any index"), so the last usable log
+ * index is UINT64_MAX - 1, on append and on recovery. */
+static void test_last_usable_index(void **state)
+{
+    struct wal *w = open_ok(*state, 0);
+    uint8_t b = 7;
+    struct wal_record last = { .index = UINT64_MAX - 1, .term = 1, .len = 1, .data = &b };
+    assert_int_equal(wal_append(w, &last, 1, NULL), 0);
+    sync_ok(w);
+    assert_int_equal(wal_next_index(w), UINT64_MAX);
+    struct wal_record past = { .index = UINT64_MAX, .term = 1, .len = 1, .data = &b };
+    assert_int_equal(wal_append(w, &past, 1, NULL), -EINVAL);
+    wal_close(w);
+    w = open_ok(*state, 0);
+    assert_int_equal(wal_first_index(w), UINT64_MAX - 1);
+    assert_int_equal(wal_last_index(w), UINT64_MAX - 1);
+    assert_int_equal(wal_next_index(w), UINT64_MAX);
+    wal_close(w);
+
+    /* The same record written by hand after it: refused on recovery. */
+    char path[4096];
+    seg_path(*state, UINT64_MAX - 1, path, sizeof path);
+    uint8_t rec[WAL_RECORD_HEADER_SIZE + 1] = { 1, 0, 0, 0 };
+    rec[9] = 1; /* term 1 */
+    storage_put_le64(rec + 17, UINT64_MAX);
+    rec[WAL_RECORD_HEADER_SIZE] = b;
+    storage_put_le32(rec + 4, crc32c(0, rec + 8, sizeof rec - 8));
+    append_bytes(path, rec, sizeof rec);
+    open_fails(*state, "past the last usable log index", "offset");
+
+    /* A segment that would start at UINT64_MAX: refused too. */
+    assert_int_equal(unlink(path), 0);
+    uint8_t h[WAL_SEGMENT_HEADER_SIZE] = { 'R', 'A', 'F', 'T', 'W', 'A', 'L', 0, 1 };
+    storage_put_le64(h + 16, UINT64_MAX);
+    storage_put_le32(h + 24, crc32c(0, h, 24));
+    seg_path(*state, UINT64_MAX, path, sizeof path);
+    spit(path, h, sizeof h);
+    open_fails(*state, "first index past the last usable log index", NULL);
+}
+
 static void test_on_disk_record_layout(void **state)
 {
     struct wal *w = open_ok(*state, 0);
@@ -1064,6 +1105,7 @@ int main(void)
         T(test_append_sync_read_reopen),
         T(test_batch_append_and_log_may_start_anywhere),
         T(test_bad_appends_are_refused),
+        T(test_last_usable_index),
         T(test_on_disk_record_layout),
         T(test_segments_roll_at_the_size_limit),
         T(test_record_larger_than_segment_gets_its_own),
