@@ -13,6 +13,9 @@ Faults (each healed before the next starts):
   bridge                          two sides that only one node connects
   one-way                         one node stops hearing from the others
   loss                            every node drops 10-40% of peer packets
+  delay                           every node-to-node connection delayed 20-270 ms
+                                  (+0-50 ms jitter) each way by a user-space
+                                  proxy (no netem here: delayproxy.py)
   truncate-wal                    an isolated leader appends entries it cannot
                                   commit; kill -9, cut 1-16 bytes off its last
                                   WAL segment, restart, heal
@@ -29,7 +32,8 @@ import struct
 import time
 
 KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
-         "isolate-leader", "bridge", "one-way", "loss", "truncate-wal", "torn-tail", "disk-full"]
+         "isolate-leader", "bridge", "one-way", "loss", "delay", "truncate-wal", "torn-tail",
+         "disk-full"]
 
 
 # Outside the failure model (Raft assumes what a node acknowledged stays on
@@ -205,6 +209,25 @@ class Nemesis:
         with open(seg, "ab") as f:
             f.write(torn)
         self.log(f"appended a torn record ({len(torn)} bytes) to {os.path.basename(seg)} of {node.id}")
+
+    def f_delay(self, hold):
+        """Every node's connections to other nodes go through a proxy that
+        holds each chunk 20-270 ms (+ up to 50 ms jitter) each way."""
+        from delayproxy import DelayProxy
+        d = 0.02 + self.rng.random() * 0.25
+        proxies = []
+        try:
+            for n in self.c.nodes:
+                p = DelayProxy(self.lab, n.i, d, 0.05, self.rng.random())
+                proxies.append(p)
+                p.start()
+            self.log(f"delay {d * 1000:.0f} ms (+0-50 ms jitter) on every node-to-node connection")
+            time.sleep(hold * 2)
+        finally:
+            self.lab.heal()
+            for p in proxies:
+                p.stop()
+            self.log("heal network (delay proxies stopped)")
 
     def f_truncate_acked(self, hold):
         node = self.pick_follower()

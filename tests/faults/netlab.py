@@ -105,6 +105,7 @@ class Lab:
     def heal(self):
         for i in range(self.n):
             self.iptables(i, "-F")
+            self.iptables(i, "-t", "nat", "-F")
 
     # ---- storage ---------------------------------------------------------------------
     def mount_tmpfs(self, path, size):
