@@ -685,11 +685,16 @@ static bool sweep_lost_forward(node_t *n, request_t *q, node_status_t *st)
     raft_id_t leader = raft_leader(n->r);
     if (q->wait != WAIT_FORWARD || q->fwd_to == leader)
         return false;
-    /* A forwarded transfer that moved the leadership has done its job,
-     * even if the old leader's answer never arrives. */
-    if (q->kind == REQ_TRANSFER && leader && (!q->name[0] || leader == addrbook_id_of(q->name))) {
-        *st = NODE_OK;
-        return true;
+    /* A forwarded transfer moves the leadership on purpose: while the
+     * target campaigns (no leader known) keep waiting; once it leads, the
+     * transfer is done even if the old leader's answer never arrives. */
+    if (q->kind == REQ_TRANSFER) {
+        if (!leader)
+            return false;
+        if (!q->name[0] || leader == addrbook_id_of(q->name)) {
+            *st = NODE_OK;
+            return true;
+        }
     }
     *st = NODE_ENOLEADER;
     return true;
