@@ -19,8 +19,9 @@
  *  - admin_parse gives a command whose fields lie inside the line and obey
  *    kv/text.h, or a non-empty reason;
  *  - every reply built from the line (the error, a value read back, a zone
- *    line for the parsed origin and node id, an error quoting the raw line)
- *    is exactly one line: one LF, at its end, and no CR. */
+ *    line for the parsed origin and node id, "zone show" lines whose TXT or
+ *    unknown-type rdata holds the line's bytes, an error quoting the raw
+ *    line) is exactly one line: one LF, at its end, and no CR. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 
 #include "kv/admin.h"
 #include "kv/text.h"
+#include "zone/rrtype.h"
 #include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -91,6 +93,27 @@ static bool inside(const char *p, size_t n, const char *line, size_t len)
     return n == 0 || (p >= line && p + n <= line + len);
 }
 
+/* "zone show" prints records whose rdata came from a zone file: a TXT
+ * string or an unknown type holding the line's bytes (CR, LF and all) must
+ * still print as one line. */
+static void check_zone_show_lines(const uint8_t *origin, const char *line, size_t len)
+{
+    static char out[ADMIN_RR_TEXT_MAX];
+    uint8_t rdata[256];
+    size_t n = len < 255 ? len : 255;
+    rdata[0] = (uint8_t)n;
+    memcpy(rdata + 1, line, n);
+    zone_rr_t rr = { .owner = origin, .type = 16, .rclass = 1, .ttl = 300,
+                     .rdlen = (uint16_t)(n + 1), .rdata = rdata };
+    const char *why = NULL;
+    fuzz_check(rrtype_rdata_valid(rr.type, rr.rdata, rr.rdlen, &why));
+    check_one_line(out, admin_format_rr(out, sizeof out, &rr));
+    rr.type = 65280; /* unknown: printed as RFC 3597 hex */
+    rr.rdata = (const uint8_t *)line;
+    rr.rdlen = (uint16_t)(len < 1024 ? len : 1024);
+    check_one_line(out, admin_format_rr(out, sizeof out, &rr));
+}
+
 static void check_command(const admin_cmd_t *c, const char *line, size_t len)
 {
     static char out[ADMIN_LINE_MAX + 64];
@@ -124,6 +147,7 @@ static void check_command(const admin_cmd_t *c, const char *line, size_t len)
     case ADMIN_ZONE_SHOW: {
         sm_zone_info_t info = { .origin = c->origin, .node_id = "n1", .serial = 1 };
         check_one_line(out, admin_format_zone_info(out, sizeof out, &info));
+        check_zone_show_lines(c->origin, line, len);
         break;
     }
     default:
