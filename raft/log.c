@@ -119,6 +119,10 @@ void log_truncate(raft_t *r, raft_index_t from)
     for (size_t i = keep; i < l->n; i++)
         out_garbage(r, (void *)l->e[i].data);
     l->n = keep;
+    /* An acknowledgement of the dropped entries may still sit in this
+     * batch (sent to an earlier leader); it would be a lie once the batch
+     * is durable without them. */
+    out_retract_acks(r, from);
     if (from <= l->stable) {
         l->stable = from - 1;
         if (l->truncated_from == 0 || from < l->truncated_from)
@@ -154,6 +158,7 @@ void log_reset(raft_t *r, raft_index_t index, raft_term_t term)
     for (size_t i = 0; i < l->n; i++)
         out_garbage(r, (void *)l->e[i].data);
     l->n = 0;
+    out_retract_acks(r, index + 1);
     l->snap_index = index;
     l->snap_term = term;
     l->stable = index;

@@ -75,6 +75,21 @@ void out_send_append(raft_t *r, raft_msg_t *m, raft_index_t lo, size_t n)
     r->n_out++;
 }
 
+void out_retract_acks(raft_t *r, raft_index_t from)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_out; i++) {
+        const raft_msg_t *m = &r->out[i];
+        if (m->type == RAFT_MSG_APPEND_RESP && m->u.append_resp.success &&
+            m->u.append_resp.index >= from)
+            continue;
+        r->out[kept] = r->out[i];
+        r->out_pool_off[kept] = r->out_pool_off[i];
+        kept++;
+    }
+    r->n_out = kept;
+}
+
 /* If the list cannot grow the pointer is leaked rather than freed early: a
  * leak under memory exhaustion beats a use-after-free. */
 void out_garbage(raft_t *r, void *p)

@@ -244,6 +244,10 @@ void transfer_abort(raft_t *r);
 void out_send(raft_t *r, raft_msg_t *m);
 void out_send_append(raft_t *r, raft_msg_t *m, raft_index_t lo, size_t n);
 void out_garbage(raft_t *r, void *p);
+/* Withdraws queued AppendEntries acknowledgements for an index >= from:
+ * the entries they vouch for were just dropped in the same batch (conflict
+ * truncation or snapshot install), so they would never be durable. */
+void out_retract_acks(raft_t *r, raft_index_t from);
 void out_destroy(raft_t *r);
 raft_hard_state_t out_hard_state(const raft_t *r);
 

@@ -363,6 +363,42 @@ static void test_figure8_network_bug_breaks_state_machine_safety(void **state)
     assert_true(run_figure8_network(RAFT_BUG_COMMIT_OLD_TERM));
 }
 
+/* Figure 2 "respond after updating stable storage", within one batch: a
+ * follower acknowledges entries 1-2 to the leader of term 7, then (before
+ * anything is persisted) the leader of term 8 overwrites them. The batch
+ * must not carry the term-7 acknowledgement: once it is durable, the
+ * entries it vouches for are gone. */
+static void test_ack_withdrawn_when_batch_truncates_its_entries(void **state)
+{
+    (void)state;
+    raft_t *f = make_core(1, 3, NULL, 0, 7, 0, RAFT_BUG_NONE);
+    raft_entry_t old[2] = { { .term = 7, .index = 1, .type = RAFT_ENTRY_NORMAL },
+                            { .term = 7, .index = 2, .type = RAFT_ENTRY_NORMAL } };
+    raft_msg_t a = { .type = RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 7,
+                     .u.append = { .entries = old, .n_entries = 2 } };
+    assert_int_equal(raft_step(f, &a), 0);
+    raft_entry_t newer = { .term = 8, .index = 1, .type = RAFT_ENTRY_NORMAL };
+    raft_msg_t b = { .type = RAFT_MSG_APPEND, .from = 3, .to = 1, .term = 8,
+                     .u.append = { .entries = &newer, .n_entries = 1 } };
+    assert_int_equal(raft_step(f, &b), 0);
+    raft_ready_t rd;
+    raft_ready(f, &rd);
+    assert_int_equal(rd.n_entries, 1);
+    assert_int_equal(rd.entries[0].term, 8);
+    size_t acks = 0;
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        const raft_msg_t *m = &rd.msgs[i];
+        if (m->type != RAFT_MSG_APPEND_RESP || !m->u.append_resp.success)
+            continue;
+        assert_int_equal(m->to, 3);  /* only the true one, to term 8 */
+        assert_int_equal(m->u.append_resp.index, 1);
+        acks++;
+    }
+    assert_int_equal(acks, 1);
+    raft_advance(f, &rd);
+    raft_free(f);
+}
+
 /* ---- partitions ----------------------------------------------------------------- */
 
 /* A leader cut off with a minority cannot commit (a majority never
@@ -529,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_figure8_bug_switch_commits_old_term),
         cmocka_unit_test(test_figure8_network_old_entry_never_applied),
         cmocka_unit_test(test_figure8_network_bug_breaks_state_machine_safety),
+        cmocka_unit_test(test_ack_withdrawn_when_batch_truncates_its_entries),
         cmocka_unit_test(test_leader_in_minority_cannot_commit),
         cmocka_unit_test(test_stale_leader_proposals_discarded),
         cmocka_unit_test(test_snapshot_sent_to_lagging_follower),
