@@ -20,10 +20,18 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+static inline void fuzz_rm_rf(const char *path);
+static char fuzz_scratch_base[64];
+
+/* A failed check leaves no scratch directory behind (a sanitizer report
+ * still may: libFuzzer exits from its own handler). */
 static inline void fuzz_check(int cond)
 {
-    if (!cond)
+    if (!cond) {
+        if (fuzz_scratch_base[0])
+            fuzz_rm_rf(fuzz_scratch_base);
         abort();
+    }
 }
 
 /* Owns data (fuzz_out_free). */
@@ -90,8 +98,6 @@ static inline void fuzz_rm_rf(const char *path)
 {
     nftw(path, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
-
-static char fuzz_scratch_base[64];
 
 static inline void fuzz_scratch_cleanup(void)
 {
