@@ -845,6 +845,8 @@ static int check_segment_header(struct window *win, uint64_t name_index, struct 
             why = "segment header checksum mismatch", at = 24;
         else if (storage_get_le32(h + 28) != 0)
             why = "nonzero segment header padding", at = 28;
+        else if (storage_get_le32(h + 12) != 0) /* inside the CRC, but 0 is all we write */
+            why = "nonzero segment header padding", at = 12;
         else if (storage_get_le32(h + 8) != SEGMENT_VERSION)
             why = "unsupported segment version", at = 8;
         else if (storage_get_le64(h + 16) != name_index || name_index == 0)

@@ -17,7 +17,8 @@
  *  - wal_open either fails with -EBADMSG and a message, or gives a log in
  *    which every index from first to last reads back (wal_read, which
  *    checks the CRC again) with that index and the term wal_term reports,
- *    the iterator yields the same records, and no *.tmp file is left;
+ *    the iterator yields the same records, no *.tmp file is left, and
+ *    every segment file starts with exactly the header the log writes;
  *  - appending the next index, syncing and reopening works, and the
  *    reopened log holds the old records and the new one, byte for byte.
  * The directory is removed after every input. */
@@ -116,6 +117,38 @@ static void check_no_tmp(const char *waldir)
     closedir(d);
 }
 
+/* Every segment recovery accepted has exactly the header the log writes:
+ * a byte it ignores would be one that can change unnoticed. */
+static void check_headers(const char *waldir)
+{
+    DIR *d = opendir(waldir);
+    fuzz_check(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint64_t first = 0;
+        size_t len = strlen(e->d_name);
+        if (len != 20 || strcmp(e->d_name + 16, ".wal") != 0)
+            continue;
+        for (int i = 0; i < 16; i++) {
+            char c = e->d_name[i];
+            first = first << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+        }
+        uint8_t want[WAL_SEGMENT_HEADER_SIZE] = { 'R', 'A', 'F', 'T', 'W', 'A', 'L', 0, 1 };
+        for (int i = 0; i < 8; i++)
+            want[16 + i] = (uint8_t)(first >> (8 * i));
+        put_le32(want + 24, crc32c(0, want, 24));
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", waldir, e->d_name);
+        uint8_t got[WAL_SEGMENT_HEADER_SIZE];
+        FILE *f = fopen(path, "rb");
+        fuzz_check(f != NULL);
+        fuzz_check(fread(got, 1, sizeof got, f) == sizeof got);
+        fclose(f);
+        fuzz_check(memcmp(got, want, sizeof want) == 0);
+    }
+    closedir(d);
+}
+
 /* Every held index reads back, by index and through the iterator. */
 static void check_log(struct wal *w)
 {
@@ -196,6 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(rc == -EBADMSG && w == NULL && err.msg[0] != 0);
     } else {
         check_no_tmp(waldir);
+        check_headers(waldir);
         check_log(w);
         size_t plen = size - 1 < 16 ? size - 1 : 16;
         append_and_reopen(dir, w, data + 1, plen);

@@ -785,6 +785,15 @@ static void test_every_segment_header_flip_is_refused(void **state)
         spit(path, orig, cut);
         open_fails(*state, path, "short segment header");
     }
+    /* Found by fuzz_raft_wal: the reserved word at 12 with a matching CRC. */
+    uint8_t *h = malloc(len);
+    assert_non_null(h);
+    memcpy(h, orig, len);
+    h[12] = 4;
+    storage_put_le32(h + 24, crc32c(0, h, 24));
+    spit(path, h, len);
+    open_fails(*state, "offset 12", "nonzero segment header padding");
+    free(h);
     free(orig);
 }
 
