@@ -10,6 +10,7 @@ PACKAGES=(
   knot                                       # differential tests
   python3 python3-dnspython                  # test clients
   netcat-openbsd iproute2 procps psmisc      # nc, ip netns, pkill
+  iptables                                   # partitions in the fault tests
   clang libclang-rt-14-dev                   # fuzzing, sanitizers
 )
 [ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client)
