@@ -51,7 +51,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: all deps test unit sim sim-test asan tsan integration clean install fuzz fuzz-build demo
+.PHONY: all deps test unit sim sim-test asan tsan integration clean install fuzz fuzz-build fuzz-regress demo
 all: $(BIN)
 
 define layer_rules
@@ -117,6 +117,8 @@ test: deps
 	$(MAKE) sim-test
 	$(MAKE) asan
 	$(MAKE) tsan
+	$(MAKE) fuzz-regress
+	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) integration
 
 # libFuzzer targets: tests/fuzz/fuzz_<layer>_<what>.c, built with clang into
@@ -133,6 +135,9 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(LIBS_FOR_$$(firstword $$(subst _, ,
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBS_FOR_$(firstword $(subst _, ,$*))) $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
 fuzz: fuzz-build
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRCS))
+# Every crash input ever found (tests/fuzz/regressions/<target>/) and the seeds, once each.
+fuzz-regress: fuzz-build
+	@scripts/run-fuzz-regressions.sh $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRCS))
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

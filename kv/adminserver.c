@@ -119,8 +119,11 @@ static void serve(conn_t *c)
         if (n <= 0) {
             const char *line;
             size_t len;
-            if (n == 0 && lr_finish(&lr, &line, &len) == LR_LINE)
+            enum lr_event last = n == 0 ? lr_finish(&lr, &line, &len) : LR_NEED_MORE;
+            if (last == LR_LINE)
                 c->s->exec(c->s->ctx, &c->client, line, len, reply, c);
+            else if (last == LR_TOO_LONG)
+                reply_error(c, "line too long");
             break;
         }
         answered += feed(c, &lr, buf, (size_t)n);

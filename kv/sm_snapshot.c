@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "kv/command.h"
-#include "kv/crc32.h"
+#include "raft/crc32c.h"
 #include "kv/sm_state.h"
 
 static const uint8_t MAGIC[4] = { 'D', 'R', 'K', 'V' };
@@ -39,7 +39,7 @@ static void sink_flush(sink_t *k)
         return;
     if (k->write(k->arg, k->buf.data, k->buf.len) < 0)
         k->failed = true;
-    k->crc = kv_crc32(k->crc, k->buf.data, k->buf.len);
+    k->crc = crc32c(k->crc, k->buf.data, k->buf.len);
     k->total += k->buf.len;
     k->buf.len = 0;
 }
@@ -109,7 +109,7 @@ static void write_staged(sink_t *k, const sm_staging_t *s)
     if (!k->failed && s->records.len) {
         if (k->write(k->arg, s->records.data, s->records.len) < 0)
             k->failed = true;
-        k->crc = kv_crc32(k->crc, s->records.data, s->records.len);
+        k->crc = crc32c(k->crc, s->records.data, s->records.len);
         k->total += s->records.len;
     }
 }
@@ -192,7 +192,7 @@ static bool src_read(source_t *s, void *dst, size_t n)
 {
     if (!src_read_raw(s, dst, n))
         return false;
-    s->crc = kv_crc32(s->crc, dst, n);
+    s->crc = crc32c(s->crc, dst, n);
     s->total += n;
     return true;
 }

@@ -22,7 +22,7 @@
 
 #include "common/log.h"
 #include "kv/command.h"
-#include "kv/crc32.h"
+#include "raft/crc32c.h"
 #include "kv/statemachine.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 1) {
         uint8_t trailer[12];
         uint64_t total = size - 1;
-        uint32_t crc = kv_crc32(0, data + 1, size - 1);
+        uint32_t crc = crc32c(0, data + 1, size - 1);
         for (int i = 0; i < 8; i++)
             trailer[i] = (uint8_t)(total >> (8 * i));
         for (int i = 0; i < 4; i++)
