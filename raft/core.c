@@ -230,7 +230,7 @@ static bool core_handle_higher_term(raft_t *r, const raft_msg_t *m)
 /* Figure 2 rule 1 of both RPCs: "Reply false if term < currentTerm". With
  * PreVote or CheckQuorum on, a stale leader would otherwise never learn it
  * is stale (we reject its vote requests... and it never asks), so tell it
- * our term; the same for a pre-candidate behind us. */
+ * our term; and always tell a (pre-)candidate behind us. */
 static void core_handle_lower_term(raft_t *r, const raft_msg_t *m)
 {
     bool tell = r->o.check_quorum || r->o.pre_vote;
@@ -238,10 +238,14 @@ static void core_handle_lower_term(raft_t *r, const raft_msg_t *m)
         raft_msg_t resp = { .type = RAFT_MSG_APPEND_RESP, .to = m->from,
                             .term = r->term };
         out_send(r, &resp);
-    } else if (m->type == RAFT_MSG_VOTE && m->u.vote.prevote) {
+    } else if (m->type == RAFT_MSG_VOTE) {
+        /* Figure 2, RequestVote rule 1 (and the same for a pre-vote): a
+         * rejection carrying our term, so a candidate that is behind adopts
+         * it. Staying silent can deadlock elections: a candidate below us
+         * whose vote we would need never learns our term (sim seed 658). */
         raft_msg_t resp = { .type = RAFT_MSG_VOTE_RESP, .to = m->from,
                             .term = r->term };
-        resp.u.vote_resp.prevote = true;
+        resp.u.vote_resp.prevote = m->u.vote.prevote;
         resp.u.vote_resp.granted = false;
         out_send(r, &resp);
     }
