@@ -136,6 +136,25 @@ class Node:
         if self.alive:
             os.kill(self.proc.pid, sig)
 
+    def blocks_sighup(self):
+        """True once the daemon's main() has blocked SIGHUP (its first act):
+        a SIGHUP sent earlier, while `ip netns exec` or the dynamic loader
+        still runs, would kill the process with the default action."""
+        if not self.alive:
+            return False
+        # Any thread will do: the main thread's mask reads as unblocked while
+        # it sits in sigwait, the threads it started inherit the block.
+        bit = 1 << (signal.SIGHUP - 1)
+        try:
+            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{task}/status") as f:
+                    for line in f:
+                        if line.startswith("SigBlk:") and int(line.split()[1], 16) & bit:
+                            return True
+        except OSError:
+            pass
+        return False
+
     def kill(self):
         if self.proc is None:
             return

@@ -166,8 +166,8 @@ class ZoneTraffic:
     def reloader(self):
         while not self.stop.wait(self.period * (0.5 + self.rng.random())):
             node = self.rng.choice(self.c.nodes)
-            if not node.alive:
-                continue
+            if not node.blocks_sighup():
+                continue  # down, or just started and not yet in main()
             node.write_zone(node.gen + 1)
             node.signal(__import__("signal").SIGHUP)
             self.reloads += 1
