@@ -11,6 +11,7 @@ line again.
 Admin: one TCP connection per command (`admin`), from the ctl namespace.
 """
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -92,6 +93,10 @@ def gen_of_address(a):
     return int(parts[2]) * 256 + int(parts[3])
 
 
+def _allow_core():
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
 class Node:
     def __init__(self, cluster, i):
         self.c, self.i = cluster, i
@@ -124,8 +129,10 @@ class Node:
         with open(self.log, "ab") as logf:
             logf.write(f"==== start {time.strftime('%H:%M:%S')}\n".encode())
             logf.flush()
-            self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, env=env,
-                                         start_new_session=True)
+            # cwd = the work dir and no core size limit: a crash leaves
+            # work/core (core_pattern "core") for the post-mortem.
+            self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, env=env, cwd=self.c.work,
+                                         start_new_session=True, preexec_fn=_allow_core)
         self.paused = False
 
     @property

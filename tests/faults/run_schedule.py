@@ -241,8 +241,10 @@ def main():
         errs = lab.down()
         for e in errs:
             print(f"cleanup: {e}")
-        if not a.keep:
+        if not a.keep and rc not in (1, 2):
             shutil.rmtree(work, ignore_errors=True)
+        elif not a.keep:
+            print(f"work directory kept for the post-mortem: {work}")
     return rc
 
 
