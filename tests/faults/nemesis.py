@@ -259,11 +259,16 @@ class Nemesis:
         node = self.tmpfs_node
         junk = os.path.join(os.path.dirname(node.data), "junk")
         before = node.log_text().count("stops taking part in Raft")
-        with open(junk, "wb") as f:
+        # Unbuffered: a buffered file would raise ENOSPC again on close.
+        with open(junk, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
+            except OSError:
+                pass
+            try:
+                while True:  # the last partial block
+                    f.write(b"\0" * 512)
             except OSError:
                 pass
         self.log(f"disk full under {node.id}")
