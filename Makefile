@@ -51,7 +51,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: all deps test unit sim sim-test asan tsan integration clean install fuzz fuzz-build fuzz-regress demo
+.PHONY: all deps test unit sim sim-test asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
 all: $(BIN)
 
 define layer_rules
@@ -138,6 +138,11 @@ fuzz: fuzz-build
 # Every crash input ever found (tests/fuzz/regressions/<target>/) and the seeds, once each.
 fuzz-regress: fuzz-build
 	@scripts/run-fuzz-regressions.sh $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRCS))
+
+# Long nemesis runs (tests/faults/, needs root): `make faults SEEDS=N DURATION=S`
+# runs N seeded fault schedules of S seconds each (defaults 20 and 25).
+faults: all
+	@scripts/run-faults.sh $(if $(filter command line,$(origin SEEDS)),$(SEEDS),20) $(or $(DURATION),25)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -141,10 +141,14 @@ static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned 
 {
     outcome_t out = { .node = NODE_ETIMEOUT };
     uint64_t deadline = now_ms() + timeout_ms;
+    bool maybe_applied = false; /* an earlier attempt may still commit */
     for (;;) {
         uint64_t now = now_ms();
-        if (now >= deadline)
+        if (now >= deadline) {
+            if (maybe_applied)
+                out.node = NODE_ETIMEOUT; /* never claim "not applied" then */
             return out;
+        }
         uint8_t *reply = NULL;
         size_t reply_len = 0;
         out.node = node_propose(c->node, cmd, len, (unsigned)(deadline - now), &reply, &reply_len);
@@ -162,8 +166,12 @@ static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned 
             return out;
         }
         free(reply);
-        if (out.node != NODE_ENOLEADER && out.node != NODE_ELOST)
+        maybe_applied |= out.node == NODE_EMAYBE;
+        if (out.node != NODE_ENOLEADER && out.node != NODE_ELOST && out.node != NODE_EMAYBE) {
+            if (maybe_applied && out.node != NODE_ETIMEOUT)
+                out.node = NODE_ETIMEOUT;
             return out;
+        }
         sleep_ms(RETRY_PAUSE_MS);
     }
 }

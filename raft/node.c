@@ -131,6 +131,7 @@ const char *node_status_text(node_status_t s)
     case NODE_EBUSY: return "a membership change or leadership transfer is in progress";
     case NODE_EINVAL: return "invalid request";
     case NODE_EIO: return "storage failure: this node refuses writes";
+    case NODE_EMAYBE: return "the leader changed while the request was in flight; it may still take effect";
     }
     return "unknown";
 }
@@ -696,7 +697,7 @@ static bool sweep_lost_forward(node_t *n, request_t *q, node_status_t *st)
             return true;
         }
     }
-    *st = NODE_ENOLEADER;
+    *st = NODE_EMAYBE;
     return true;
 }
 

@@ -105,9 +105,7 @@ void node_kill(node_t *n);
 
 typedef enum node_status {
     NODE_OK = 0,
-    NODE_ENOLEADER,   /* no leader known now, or the leader a forwarded request
-                         went to lost its role (it may have applied it there):
-                         retry later, with bytes that apply at most once */
+    NODE_ENOLEADER,   /* no leader known now: the request was not submitted */
     NODE_ETIMEOUT,    /* gave up waiting: the write may still commit */
     NODE_ELOST,       /* leadership changed before it committed: not applied */
     NODE_ESHUTDOWN,
@@ -115,6 +113,9 @@ typedef enum node_status {
     NODE_EBUSY,       /* a membership change or transfer is in progress */
     NODE_EINVAL,
     NODE_EIO,         /* the disk failed: this node refuses writes */
+    NODE_EMAYBE,      /* the leader a forwarded request went to lost its role
+                         before answering: it may still be applied. Retry
+                         with bytes that apply at most once (client id + seq) */
 } node_status_t;
 const char *node_status_text(node_status_t s);
 
