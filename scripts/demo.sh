@@ -3,9 +3,10 @@
 # starts the README's three nodes on zones/ and stays in the foreground,
 # showing their logs, until Ctrl-C, which stops all three (by PID) and exits.
 #
-# Until Raft lands (issue 5) each node serves only the zone file it was
-# given: foo.com on :8600, bar.com on :8601, baz.com on :8602. The Raft
-# ports (:8300-:8302) are accepted but not opened yet, so `nc` gets nothing.
+# id0 founds the cluster, id1 and id2 join it; each loads its own zone file
+# through Raft, so every node answers foo.com, bar.com and baz.com. Raft
+# state is kept in data/id0..id2, so a second demo resumes where the first
+# stopped (remove data/ for a fresh cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ NODES=(
   "-id id1 -raft.addr :8301 -dns.addr :8601 -zone.file ./zones/z01.txt -raft.join :8300"
   "-id id2 -raft.addr :8302 -dns.addr :8602 -zone.file ./zones/z02.txt -raft.join :8300"
 )
-for port in 8600 8601 8602; do
+for port in 8300 8301 8302 8600 8601 8602; do
   if ss -Hlnu "sport = :$port" | grep -q . || ss -Hlnt "sport = :$port" | grep -q .; then
     echo "demo: port $port is already in use (another demo running?); stop it first" >&2
     exit 1
@@ -51,17 +52,20 @@ cat <<'EOF'
 
 Try, from another terminal:
 
-  dig @127.0.0.1 -p 8600 foo.com        # node id0: foo.com (zones/z00.txt)
-  dig @127.0.0.1 -p 8601 bar.com        # node id1: bar.com (zones/z01.txt)
-  dig @127.0.0.1 -p 8602 baz.com        # node id2: baz.com (zones/z02.txt)
-  dig @127.0.0.1 -p 8600 +tcp www.foo.com
+  dig @127.0.0.1 -p 8600 foo.com        # every node answers every zone
+  dig @127.0.0.1 -p 8601 baz.com
+  dig @127.0.0.1 -p 8602 bar.com +tcp
 
   echo 'database                 60 A     1.2.3.7' >> zones/z00.txt
-  kill -HUP <pid of id0>                # or: pkill -HUP -x dns-raft
-  dig @127.0.0.1 -p 8600 database.foo.com
+  pkill -HUP -x dns-raft
+  dig @127.0.0.1 -p 8602 database.foo.com
 
-Replication between the nodes (every node answering every zone) and the
-kv commands on the Raft ports come with the Raft runtime.
+  echo "kv ping" | nc localhost 8300          # PONG
+  echo "kv set foo bar" | nc localhost 8301   # SUCCESS
+  echo "kv get foo" | nc localhost 8302       # bar
+  echo "raft status" | nc localhost 8300
+  echo "raft peers" | nc localhost 8300
+
 Press Ctrl-C to stop all three nodes.
 
 EOF
