@@ -118,12 +118,13 @@ test: deps
 	$(MAKE) asan
 	$(MAKE) tsan
 	$(MAKE) fuzz-regress
-	$(MAKE) fuzz FUZZ_SECONDS=10
+	FUZZ_RUNS=30000 $(MAKE) fuzz
 	$(MAKE) integration
 
 # libFuzzer targets: tests/fuzz/fuzz_<layer>_<what>.c, built with clang into
 # build-fuzz/ against libraries compiled with the same sanitizers. Each runs
-# FUZZ_SECONDS on a scratch copy of its checked-in corpus tests/fuzz/corpus/<name>/.
+# FUZZ_SECONDS on a scratch copy of its checked-in corpus tests/fuzz/corpus/<name>/
+# (or exactly FUZZ_RUNS inputs from a fixed seed, as `make test` does).
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 30
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer

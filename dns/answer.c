@@ -452,9 +452,11 @@ size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
     size_t limit = size_limit(&q, tcp, cap);
     if (limit < DNS_HEADER_LEN)
         return 0;
-    /* A buffer too small for the OPT (callers give 512 and more) gets a
-     * response without one rather than an overflow. */
-    a.opt_reserved = q.has_edns && limit >= DNS_HEADER_LEN + OPT_RR_LEN;
+    /* A buffer too small for the question and the OPT together (callers
+     * give 512 and more) gets a response without the OPT rather than an
+     * overflow: the question, which says what the answer is about, wins. */
+    size_t question_len = q.qname_len ? q.qname_len + 4 : 0;
+    a.opt_reserved = q.has_edns && limit >= DNS_HEADER_LEN + question_len + OPT_RR_LEN;
     if (a.opt_reserved)
         limit -= OPT_RR_LEN;
     dns_builder_init(&a.b, resp, limit, q.id, a.flags);
