@@ -2,6 +2,7 @@
  * (see addr.h for the accepted forms and why IPv4 is preferred for names). */
 #include "common/addr.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -171,4 +172,36 @@ uint16_t addr_local_port(int fd)
     if (ss.ss_family == AF_INET6)
         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return 0;
+}
+
+int addr_resolve_dial(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+    addr_spec_t a;
+    char err[ADDR_ERR_MAX];
+    if (addr_spec_parse(spec, &a, err) != 0)
+        return -1;
+    char port[8];
+    snprintf(port, sizeof port, "%u", a.port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(a.any ? "127.0.0.1" : a.host, port, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+void addr_local_endpoint(int fd, uint16_t port, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    }
+    snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }

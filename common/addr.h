@@ -44,4 +44,12 @@ int addr_bind_socket(const addr_spec_t *spec, int socktype, bool reuseport,
 /* The local port a bound socket got, or 0 on error. */
 uint16_t addr_local_port(int fd);
 
+/* Resolves a spec to dial (TCP): ":PORT" means this host (127.0.0.1).
+ * Returns 0 and fills *ss / *len, or -1. May block on name resolution. */
+int addr_resolve_dial(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
+/* "HOST:PORT" ("[HOST]:PORT" for IPv6) with HOST the local address of the
+ * connected socket fd (127.0.0.1 if unknown): how the other end reaches us
+ * on `port`. */
+void addr_local_endpoint(int fd, uint16_t port, char *out, size_t cap);
+
 #endif

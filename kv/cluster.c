@@ -569,22 +569,15 @@ void cluster_reload(cluster_t *c)
 /* Connects to a member's Raft port; returns the fd or -1. */
 static int dial(const char *spec)
 {
-    addr_spec_t a;
-    char err[ADDR_ERR_MAX];
-    if (addr_spec_parse(spec, &a, err) != 0)
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (addr_resolve_dial(spec, &ss, &len) != 0)
         return -1;
-    char port[8];
-    snprintf(port, sizeof port, "%u", a.port);
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(a.any ? "127.0.0.1" : a.host, port, &hints, &res) != 0 || !res)
-        return -1;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) != 0) {
         close(fd);
         fd = -1;
     }
-    freeaddrinfo(res);
     return fd;
 }
 
@@ -594,22 +587,13 @@ static void advertised_addr(cluster_t *c, int fd, char *out, size_t cap)
 {
     addr_spec_t a;
     char err[ADDR_ERR_MAX];
-    const char *mine = node_address(c->node);
-    const char *port = strrchr(mine, ':');
     if (addr_spec_parse(c->o.raft_addr, &a, err) == 0 && !a.any) {
         snprintf(out, cap, "%s", c->o.raft_addr);
         return;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-        else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-    }
-    snprintf(out, cap, strchr(host, ':') ? "[%s]%s" : "%s%s", host, port ? port : ":0");
+    const char *mine = node_address(c->node);
+    const char *port = strrchr(mine, ':');
+    addr_local_endpoint(fd, port ? (uint16_t)atoi(port + 1) : 0, out, cap);
 }
 
 /* One "raft join" exchange; true when the member answered SUCCESS. */

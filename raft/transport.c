@@ -402,21 +402,8 @@ static void peer_flush(transport_t *t, peer_t *p)
 /* Our address as this connection's peer sees it, plus our listening port. */
 static void fill_advertised_addr(transport_t *t, int fd, raft_hello_t *h)
 {
-    if (h->addr[0])
-        return;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-        else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-    }
-    if (strchr(host, ':'))
-        snprintf(h->addr, sizeof h->addr, "[%s]:%u", host, t->port);
-    else
-        snprintf(h->addr, sizeof h->addr, "%s:%u", host, t->port);
+    if (!h->addr[0])
+        addr_local_endpoint(fd, t->port, h->addr, sizeof h->addr);
 }
 
 static void peer_connected(transport_t *t, peer_t *p)
@@ -465,29 +452,11 @@ static void on_peer_event(void *ctx, int fd, uint32_t events)
         peer_flush(t, p);
 }
 
-static int resolve(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-    addr_spec_t a;
-    char err[ADDR_ERR_MAX];
-    if (addr_spec_parse(spec, &a, err) != 0)
-        return -1;
-    char port[8];
-    snprintf(port, sizeof port, "%u", a.port);
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(a.any ? "127.0.0.1" : a.host, port, &hints, &res) != 0 || !res)
-        return -1;
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
 static void peer_connect(transport_t *t, peer_t *p)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (resolve(p->addr, &ss, &len) != 0) {
+    if (addr_resolve_dial(p->addr, &ss, &len) != 0) {
         peer_disconnect(t, p, "cannot resolve address");
         return;
     }
