@@ -27,16 +27,31 @@ bool election_in_lease(const raft_t *r)
     return r->leader != 0 && r->election_elapsed < r->o.election_ticks;
 }
 
+/* Who may campaign. Voters of the latest configuration in the log do;
+ * learners and removed servers stay quiet (thesis §4.2.1, §4.2.3). One
+ * exception, from thesis §4.2.2: a server whose own removal is in its log
+ * but uncommitted is still part of that change. A leader outside C_new
+ * leads until C_new commits; if CheckQuorum deposes it first, its log may
+ * be the only one that can win, and refusing to campaign can leave the
+ * cluster leaderless for good (sim seed 11219: two servers with pending
+ * self-removals, each refusing). Such a server campaigns counting only
+ * C_new's voters, never itself, and steps down once C_new commits
+ * (membership_on_commit). Election Safety is unchanged: it still needs a
+ * majority of a configuration that overlaps every other one in play. */
+static bool election_may_campaign(const raft_t *r)
+{
+    return membership_is_voter(r, r->id) || membership_self_removal_pending(r);
+}
+
 /* Figure 2 "Followers": "If election timeout elapses without receiving
  * AppendEntries from current leader or granting vote to candidate: convert
- * to candidate". Only voters campaign: learners and removed nodes stay quiet
- * (thesis §4.2.1, §4.2.3). */
+ * to candidate" — if this server may campaign at all. */
 void election_tick(raft_t *r)
 {
     r->election_elapsed++;
     if (r->election_elapsed < r->randomized_timeout)
         return;
-    if (!membership_is_voter(r, r->id)) {
+    if (!election_may_campaign(r)) {
         convert_reset_election_timer(r);
         return;
     }
@@ -107,7 +122,7 @@ static void election_check_result(raft_t *r)
 /* Starts a pre-vote (thesis §9.6) or a real election (§5.2). */
 void election_start(raft_t *r, bool pre_vote, bool transfer)
 {
-    if (!membership_is_voter(r, r->id))
+    if (!election_may_campaign(r))
         return;
     if (pre_vote)
         convert_to_precandidate(r);

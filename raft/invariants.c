@@ -59,7 +59,10 @@ static const char *invariants_role(const raft_t *r)
     case RAFT_PRECANDIDATE:
         if (r->leader != 0)
             return "candidate knows a leader";
-        if (!membership_is_voter(r, r->id))
+        /* election_may_campaign: voters, and a server whose own removal
+         * is pending (thesis §4.2.2). */
+        if (!membership_is_voter(r, r->id) &&
+            !membership_self_removal_pending(r))
             return "non-voter campaigns";
         break;
     case RAFT_FOLLOWER:

@@ -71,6 +71,38 @@ bool membership_is_member(const raft_t *r, raft_id_t id)
            raft_members_is_learner(&r->members, id);
 }
 
+/* The configuration that was in effect before the one at members_index:
+ * the previous config entry still in the log, else the snapshot's, else the
+ * bootstrap configuration. Scans the log backwards, so it is only for rare
+ * decisions (an election timeout of a server outside its configuration). */
+static raft_members_t membership_previous(const raft_t *r)
+{
+    raft_index_t first = r->log.snap_index + 1;
+    for (raft_index_t i = r->members_index; i > first; i--) {
+        const raft_entry_t *e = log_get(&r->log, i - 1);
+        raft_members_t m;
+        if (e->type == RAFT_ENTRY_CONFIG &&
+            raft_config_decode(e->data, e->len, &m, NULL, NULL) == 0)
+            return m;
+    }
+    return r->snap.index > 0 ? r->snap.members : r->o.bootstrap;
+}
+
+/* True when the latest configuration in the log removed this server as a
+ * voter and that entry is not known to be committed. Thesis §4.2.2: such a
+ * server still takes part in the change until C_new commits — as leader it
+ * "manages a cluster that does not include itself" — so it may have to
+ * lead again to finish it (see election_may_campaign). */
+bool membership_self_removal_pending(const raft_t *r)
+{
+    if (r->members_index <= r->commit || r->members_index <= r->log.snap_index)
+        return false;
+    if (membership_is_member(r, r->id))
+        return false;
+    raft_members_t prev = membership_previous(r);
+    return raft_members_is_voter(&prev, r->id);
+}
+
 /* ---- encoding ------------------------------------------------------------- */
 
 static void put_u32(uint8_t *p, uint32_t v)

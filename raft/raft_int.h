@@ -223,6 +223,7 @@ void membership_recompute(raft_t *r);
 bool membership_is_voter(const raft_t *r, raft_id_t id);
 bool membership_is_member(const raft_t *r, raft_id_t id);
 void membership_on_commit(raft_t *r);
+bool membership_self_removal_pending(const raft_t *r);
 bool members_valid(const raft_members_t *m);
 
 /* readindex.c */

@@ -429,6 +429,92 @@ static void test_removed_node_unaware_does_not_disrupt(void **state)
     net_free(&net);
 }
 
+/* Ticks nodes 1 and 2 and delivers one message at a time until one of them
+ * becomes leader; isolates it before its first AppendEntries goes out.
+ * Returns the new leader. */
+static raft_id_t elect_one_of_two_then_isolate(net_t *net)
+{
+    for (int round = 0; round < 200; round++) {
+        net_tick(net, 1);
+        net_tick(net, 2);
+        while (net->q_len > 0) {
+            net_deliver(net, 1);
+            for (raft_id_t id = 1; id <= 2; id++) {
+                if (raft_role(net->nodes[id].r) == RAFT_LEADER) {
+                    net_isolate(net, id);
+                    net_drop_queue(net);
+                    return id;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Thesis §4.2.2 meets CheckQuorum (sim seed 11219). Two servers each hold
+ * their own uncommitted removal: leader 3 removed itself while cut off and
+ * was deposed by CheckQuorum; then leader `a` of the next term did the same
+ * before its first append reached `b`. Now `a` has the most up-to-date log,
+ * 3 the next, and b, the only voter of its own latest configuration, can
+ * win no vote. If servers outside their latest configuration never
+ * campaigned, there would be no leader ever again; a server whose removal
+ * is pending may campaign (counting C_new's voters only), finishes the
+ * change and steps down. */
+static void test_pending_self_removals_do_not_deadlock(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 3);
+    start_with_leader(&net, 3);
+    assert_int_equal(net_propose(&net, 3, "a", NULL), 0);
+    for (int i = 0; i < 3; i++)
+        net_tick_all(&net);
+
+    net_isolate(&net, 3);
+    raft_index_t rm3;
+    assert_int_equal(raft_remove(net.nodes[3].r, 3, &rm3), 0);
+    assert_int_equal(net_propose(&net, 3, "lost", NULL), 0);
+    for (int i = 0; i < 40 && raft_role(net.nodes[3].r) == RAFT_LEADER; i++)
+        net_tick(&net, 3);
+    assert_int_not_equal(raft_role(net.nodes[3].r), RAFT_LEADER);
+    assert_true(raft_commit(net.nodes[3].r) < rm3);
+
+    raft_id_t a = elect_one_of_two_then_isolate(&net);
+    assert_true(a == 1 || a == 2);
+    raft_id_t b = a == 1 ? 2 : 1;
+    raft_index_t rma;
+    assert_int_equal(raft_remove(net.nodes[a].r, a, &rma), 0);
+    for (int i = 0; i < 40 && raft_role(net.nodes[a].r) == RAFT_LEADER; i++)
+        net_tick(&net, a);
+    assert_int_not_equal(raft_role(net.nodes[a].r), RAFT_LEADER);
+    assert_false(raft_members_is_voter(raft_members(net.nodes[a].r), a));
+    assert_false(raft_members_is_voter(raft_members(net.nodes[3].r), 3));
+    assert_true(raft_last_index(net.nodes[a].r) > raft_last_index(net.nodes[b].r));
+
+    /* Healed: a wins (b and 3 are its voters), commits its removal, steps
+     * down; then b or 3 leads the configuration {b, 3}. */
+    net_heal(&net);
+    raft_id_t leader = 0;
+    for (int i = 0; i < 300 && !leader; i++) {
+        net_tick_all(&net);
+        raft_id_t l = net_leader(&net);
+        if (l && raft_members_is_voter(raft_members(net.nodes[l].r), l))
+            leader = l;
+    }
+    assert_true(leader == b || leader == 3);
+    const raft_members_t *m = raft_members(net.nodes[leader].r);
+    assert_int_equal(m->n_voters, 2);
+    assert_true(raft_members_is_voter(m, b) && raft_members_is_voter(m, 3));
+    assert_int_equal(net_propose(&net, leader, "after", NULL), 0);
+    for (int i = 0; i < 5; i++)
+        net_tick_all(&net);
+    assert_int_equal(net.nodes[b].sm_count, 2);
+    assert_int_equal(net.nodes[3].sm_count, 2);
+    /* The removed server, its removal committed, stays quiet now. */
+    assert_int_not_equal(raft_role(net.nodes[a].r), RAFT_LEADER);
+    net_free(&net);
+}
+
 /* A learner that has not caught up cannot be promoted (thesis §4.2.1). */
 static void test_membership_promote_requires_catch_up(void **state)
 {
@@ -553,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_readindex_waits_for_term_commit),
         cmocka_unit_test(test_membership_add_learner_promote_remove_leader),
         cmocka_unit_test(test_removed_node_unaware_does_not_disrupt),
+        cmocka_unit_test(test_pending_self_removals_do_not_deadlock),
         cmocka_unit_test(test_membership_promote_requires_catch_up),
         cmocka_unit_test(test_malformed_messages_ignored),
         cmocka_unit_test(test_inputs_refused_while_batch_open),
