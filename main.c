@@ -83,6 +83,7 @@ static int run(const config_t *cfg, const sigset_t *set)
         .join = cfg->raft_join, .zone_files = cfg->zone_files,
         .n_zone_files = cfg->zone_file_count, .zonedb = db,
         .heartbeat_ms = cfg->raft_heartbeat_ms, .election_ms = cfg->raft_election_ms,
+        .snapshot_entries = cfg->raft_snapshot_entries,
         .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,
     };
     char cerr[1024];

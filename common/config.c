@@ -130,6 +130,21 @@ static int set_election(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
     return parse_ms("raft.election", v, 30, 60000, &c->raft_election_ms, e);
 }
 
+/* Entries applied between two state-machine snapshots (and log
+ * compactions): fewer means a shorter log to replay on restart and smaller
+ * catch-ups, more means fewer snapshot writes (etcd's --snapshot-count). */
+static int set_snapshot_entries(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = (*v >= '0' && *v <= '9') ? strtoull(v, &end, 10) : 0;
+    if (n < 1 || n > 100000000ULL || errno != 0 || *end != '\0')
+        return format_error(e, "raft.snapshot.entries: \"%s\" is not a number from 1 to 100000000",
+                            v);
+    c->raft_snapshot_entries = n;
+    return 0;
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
@@ -139,6 +154,7 @@ static const option_t options[] = {
     { "data.dir", "DIR", "Raft log, snapshots and state (default data/ID)", set_data_dir },
     { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },
     { "raft.election", "MS", "election timeout in ms; each wait is drawn from [MS, 2*MS) (default 150)", set_election },
+    { "raft.snapshot.entries", "N", "entries applied between state-machine snapshots and log compactions (default 10000)", set_snapshot_entries },
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },

@@ -671,6 +671,7 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .name = o->name, .listen = o->raft_addr, .advertise = named ? o->raft_addr : NULL,
         .data_dir = o->data_dir, .bootstrap = o->join == NULL,
         .election_ms = o->election_ms, .heartbeat_ms = o->heartbeat_ms, .bugs = o->raft_bugs,
+        .snapshot_every = o->snapshot_entries,
         .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore },
         .on_text_conn = on_text_conn, .text_ctx = c,
     };

@@ -34,6 +34,7 @@ typedef struct cluster_options {
     zonedb_handle_t *zonedb; /* where applied zones are published */
     unsigned election_ms;    /* 0: default */
     unsigned heartbeat_ms;   /* 0: default */
+    uint64_t snapshot_entries; /* 0: default */
     /* Tests only (the nemesis test's checker must catch them): */
     bool unsafe_local_reads; /* kv get from local state, without ReadIndex */
     raft_bug_t raft_bugs;
