@@ -83,6 +83,7 @@ static void test_flag_forms_and_repeats(void **state)
     char *argv[] = { "dns-raft", "--id=n-1.x", "-zone.file=a.txt", "--zone.file", "b.txt",
                      "-log.level=DEBUG", "--dns.workers", "3", "-data.dir", "/var/lib/x",
                      "-raft.heartbeat", "40", "-raft.election=300",
+                     "-raft.snapshot.entries", "250",
                      "-dns.addr", "[::1]:53", "--" };
     config_t cfg;
     char err[CONFIG_ERR_MAX];
@@ -95,6 +96,7 @@ static void test_flag_forms_and_repeats(void **state)
     assert_int_equal(cfg.dns_workers, 3);
     assert_int_equal(cfg.raft_heartbeat_ms, 40);
     assert_int_equal(cfg.raft_election_ms, 300);
+    assert_int_equal(cfg.raft_snapshot_entries, 250);
     assert_string_equal(cfg.data_dir, "/var/lib/x");
     assert_string_equal(cfg.dns_addr, "[::1]:53");
     assert_string_equal(cfg.raft_addr, ":8300"); /* default */
@@ -177,6 +179,10 @@ static void test_bad_flags(void **state)
     expect_flag_error(ARGC(bad_heartbeat), bad_heartbeat, "raft.heartbeat: \"5\" is not a number");
     char *junk_election[] = { "dns-raft", "-id", "x", "-raft.election", "1s" };
     expect_flag_error(ARGC(junk_election), junk_election, "raft.election: \"1s\"");
+    char *no_snapshots[] = { "dns-raft", "-id", "x", "-raft.snapshot.entries", "0" };
+    expect_flag_error(ARGC(no_snapshots), no_snapshots, "raft.snapshot.entries: \"0\" is not a number");
+    char *junk_snapshots[] = { "dns-raft", "-id", "x", "-raft.snapshot.entries=1e4" };
+    expect_flag_error(ARGC(junk_snapshots), junk_snapshots, "raft.snapshot.entries: \"1e4\"");
     char *slow_heartbeat[] = { "dns-raft", "-id", "x", "-raft.heartbeat", "200" };
     expect_flag_error(ARGC(slow_heartbeat), slow_heartbeat, "must be shorter than raft.election");
     char *no_config[] = { "dns-raft", "-id", "x", "-config", "/nonexistent/dns-raft.yaml" };
@@ -195,6 +201,7 @@ static void test_yaml_all_keys(void **state)
                      "data.dir: /tmp/d\n"
                      "log.level: warn\n"
                      "dns.workers: 2\n"
+                     "raft.snapshot.entries: 5000\n"
                      "zone.file:\n  - a.txt\n  - b.txt\n");
     char *argv[] = { "dns-raft", "-config", path };
     config_t cfg;
@@ -207,6 +214,7 @@ static void test_yaml_all_keys(void **state)
     assert_string_equal(cfg.data_dir, "/tmp/d");
     assert_int_equal(cfg.log_level, LOG_WARN);
     assert_int_equal(cfg.dns_workers, 2);
+    assert_int_equal(cfg.raft_snapshot_entries, 5000);
     assert_int_equal(cfg.zone_file_count, 2);
     assert_string_equal(cfg.zone_files[1], "b.txt");
     assert_string_equal(cfg.config_file, path);
