@@ -1,14 +1,40 @@
-/* kv/adminserver.c — connection threads for the admin text protocol (see
- * adminserver.h for the threading and closing policy). */
+/* kv/adminserver.c — the admin thread: one event loop over every admin
+ * connection (see adminserver.h for the threading, ordering and closing
+ * policy).
+ *
+ * A connection moves bytes through three buffers, each with one owner:
+ *   stash    bytes read from the socket, not yet given to the line reader
+ *            (read() fills it only when it is empty: at most one read's
+ *            worth waits, and while it waits the socket is not polled for
+ *            input, so a client that pipelines faster than we answer is
+ *            held back by TCP instead of by our memory);
+ *   lr       the line reader (kv/linereader.h), at most one line long;
+ *   out      reply bytes the socket did not take yet (EPOLLOUT drains it).
+ * and one call (the line being answered; its reply text is the call's
+ * until admin_call_end hands it back).
+ *
+ * pump() is the one place that moves a connection forward: it starts the
+ * next buffered line when no call is in flight, refills the line reader
+ * from the stash, handles the end of the client's stream, and sets what the
+ * socket is polled for and when an idle connection closes. Everything else
+ * (a read, an ended call, a drained send buffer, a tick) changes a buffer
+ * or a flag and calls pump().
+ *
+ * Memory ownership: the server owns its connections (list `conns`). A
+ * closed connection goes to the graveyard, freed at the end of the loop
+ * iteration (so code that closed it may still look at its flags), or, if
+ * a call is still out, once that call comes back. Each connection owns its
+ * buffers and its call; another thread holds the call on loan until it
+ * ends it. */
 #include "kv/adminserver.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -17,149 +43,446 @@
 #include "common/log.h"
 #include "kv/admin.h"
 #include "kv/linereader.h"
+#include "raft/handoff.h"
+#include "raft/loop.h"
 
-typedef struct conn {
+enum {
+    TICK_MS = 10,          /* resolution of the closing timers */
+    STASH_SIZE = 16384,    /* one read() */
+};
+
+typedef struct conn conn_t;
+
+struct admin_call {
+    handoff_link_t link;   /* on s->answers once ended by another thread */
+    conn_t *conn;
+    char *text;            /* the reply so far */
+    size_t len, cap;
+    bool oom;              /* a write did not fit in memory: close */
+    bool ended;            /* ended inside exec, on the admin thread */
+};
+
+struct conn {
+    handoff_link_t link;   /* on s->arrivals until the admin thread has it */
     admin_server_t *s;
+    conn_t *prev, *next;   /* s->conns */
     int fd;
-    uint8_t *first;      /* bytes the transport read before handing over;
-                            owned here, freed once fed */
-    size_t first_len;
-    bool write_failed;
+    uint8_t *stash;
+    size_t stash_len, stash_off, stash_cap;
+    linereader_t lr;
+    char *out;
+    size_t out_len, out_off, out_cap;
+    admin_call_t call;
     admin_client_t client;
-} conn_t;
+    uint32_t events;       /* what the loop polls the socket for */
+    uint64_t close_at_ms;  /* idle deadline; 0: none */
+    bool busy;             /* a call is in flight */
+    bool in_exec;          /* inside s->exec (admin thread) */
+    bool answered;         /* a line was handled: linger, not first, timeout */
+    bool eof;              /* the client closed its side */
+    bool eof_done;         /* its last unterminated line was handled */
+    bool dead;             /* socket closed; freed when the call returns */
+    conn_t *grave_next;    /* s->graveyard */
+};
 
 struct admin_server {
     admin_exec_fn exec;
     void *ctx;
-    pthread_mutex_t mu;
+    loop_t *loop;
+    pthread_t thread;
+    bool thread_started;
+    handoff_t arrivals;      /* connections from admin_server_take */
+    handoff_t answers;       /* calls ended by other threads */
+    atomic_int n_conns;      /* taken and not yet closed (the limit) */
+    atomic_bool closing;
+    conn_t *conns;           /* admin thread only */
+    conn_t *graveyard;       /* closed, to free after this loop iteration */
+    pthread_mutex_t mu;      /* worker threads */
     pthread_cond_t idle;
-    int live;               /* connection threads running */
-    int fds[ADMIN_MAX_CONNS];
-    bool open;              /* admin_server_open was called */
-    pthread_cond_t opened;  /* signalled when open or closing turns true */
-    bool closing;
+    int workers;
 };
 
-static void write_all(conn_t *c, const char *text, size_t len)
+static void pump(conn_t *c);
+
+/* The server whose loop runs on this thread (set on the admin thread only):
+ * tells admin_call_end whether it runs inside exec. */
+static _Thread_local admin_server_t *running_here;
+
+/* ---- the call ------------------------------------------------------------------------ */
+
+void admin_call_write(admin_call_t *call, const char *text, size_t len)
 {
-    while (len > 0 && !c->write_failed) {
-        ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            c->write_failed = true;
+    if (call->oom || len == 0)
+        return;
+    if (call->len + len > call->cap) {
+        size_t cap = call->cap ? call->cap : 256;
+        while (cap < call->len + len)
+            cap *= 2;
+        char *t = realloc(call->text, cap);
+        if (!t) {
+            call->oom = true;
             return;
         }
-        text += n;
-        len -= (size_t)n;
+        call->text = t;
+        call->cap = cap;
+    }
+    memcpy(call->text + call->len, text, len);
+    call->len += len;
+}
+
+void admin_call_end(admin_call_t *call)
+{
+    conn_t *c = call->conn;
+    admin_server_t *s = c->s;
+    /* Ended inside exec (a ping, an error, a local read): the admin thread
+     * finishes it when exec returns; no hand-off, no wake-up. Only the
+     * admin thread reads in_exec (the first test fails everywhere else). */
+    if (running_here == s && c->in_exec) {
+        call->ended = true;
+        return;
+    }
+    if (handoff_push(&s->answers, &call->link))
+        loop_wake(s->loop);
+}
+
+typedef struct spawned {
+    admin_server_t *s;
+    admin_call_t *call;
+    void (*fn)(void *arg, admin_call_t *call);
+    void *arg;
+} spawned_t;
+
+static void *worker_main(void *p)
+{
+    spawned_t w = *(spawned_t *)p;
+    free(p);
+    w.fn(w.arg, w.call);
+    pthread_mutex_lock(&w.s->mu);
+    w.s->workers--;
+    pthread_cond_broadcast(&w.s->idle);
+    pthread_mutex_unlock(&w.s->mu);
+    return NULL;
+}
+
+int admin_call_spawn(admin_call_t *call, void (*fn)(void *arg, admin_call_t *call), void *arg)
+{
+    admin_server_t *s = call->conn->s;
+    spawned_t *w = malloc(sizeof *w);
+    if (!w)
+        return -1;
+    *w = (spawned_t){ s, call, fn, arg };
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&s->mu);
+    s->workers++;
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, worker_main, w);
+    if (rc != 0)
+        s->workers--;
+    pthread_mutex_unlock(&s->mu);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- connections ----------------------------------------------------------------------- */
+
+static void conn_free(conn_t *c)
+{
+    lr_free(&c->lr);
+    free(c->stash);
+    free(c->out);
+    free(c->call.text);
+    free(c);
+}
+
+static void bury(conn_t *c)
+{
+    c->grave_next = c->s->graveyard;
+    c->s->graveyard = c;
+}
+
+static void free_graveyard(void *ctx)
+{
+    admin_server_t *s = ctx;
+    while (s->graveyard) {
+        conn_t *c = s->graveyard;
+        s->graveyard = c->grave_next;
+        conn_free(c);
     }
 }
 
-static void reply(void *conn, const char *text, size_t len) { write_all(conn, text, len); }
+/* Closes the socket now; the memory goes at the end of this iteration, or
+ * once the call that is out comes back (call_returned). */
+static void conn_close(conn_t *c)
+{
+    if (c->dead)
+        return;
+    admin_server_t *s = c->s;
+    loop_remove(s->loop, c->fd);
+    close(c->fd);
+    c->dead = true;
+    atomic_fetch_sub(&s->n_conns, 1);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (!c->busy)
+        bury(c);
+}
+
+/* Sends what `out` holds; false if the connection broke (and is closed). */
+static bool flush_out(conn_t *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true; /* the rest when the socket drains (EPOLLOUT) */
+        if (n <= 0) {
+            conn_close(c);
+            return false;
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out_off = c->out_len = 0;
+    return true;
+}
+
+/* Queues reply bytes and sends what the socket takes; false if closed. */
+static bool send_reply(conn_t *c, const char *text, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 1024;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        char *o = realloc(c->out, cap);
+        if (!o) {
+            conn_close(c);
+            return false;
+        }
+        c->out = o;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, text, len);
+    c->out_len += len;
+    return flush_out(c);
+}
 
 static void reply_error(conn_t *c, const char *reason)
 {
     char line[ADMIN_REASON_MAX + 16];
     int n = admin_format_error(line, sizeof line, reason);
     if (n > 0)
-        write_all(c, line, (size_t)n);
+        send_reply(c, line, (size_t)n);
 }
 
-/* Handles every complete line buffered; returns how many it handled. */
-static int handle_lines(conn_t *c, linereader_t *lr)
+/* The call came back (ended): send its reply and go on. */
+static void call_returned(conn_t *c)
 {
+    admin_call_t *call = &c->call;
+    c->busy = false;
+    if (c->dead) {
+        bury(c);
+        return;
+    }
+    bool oom = call->oom;
+    if (!send_reply(c, call->text, call->len))
+        return;
+    call->len = 0;
+    call->oom = false;
+    if (oom) {
+        log_warn("kv", "admin reply did not fit in memory: closing the connection");
+        conn_close(c);
+    }
+}
+
+/* Hands one line to exec. */
+static void start_call(conn_t *c, const char *line, size_t len)
+{
+    admin_server_t *s = c->s;
+    c->busy = true;
+    c->answered = true;
+    c->call.ended = false;
+    c->in_exec = true;
+    s->exec(s->ctx, &c->client, line, len, &c->call);
+    c->in_exec = false;
+    if (c->call.ended)
+        call_returned(c);
+}
+
+/* The client closed its side and every complete line is answered: an
+ * unterminated last line is still a command (`printf 'kv ping' | nc`). */
+static void answer_last_line(conn_t *c)
+{
+    c->eof_done = true;
     const char *line;
     size_t len;
-    enum lr_event ev;
-    int handled = 0;
-    while ((ev = lr_next(lr, &line, &len)) != LR_NEED_MORE && !c->write_failed) {
-        if (ev == LR_TOO_LONG)
+    enum lr_event last = lr_finish(&c->lr, &line, &len);
+    if (last == LR_LINE)
+        start_call(c, line, len);
+    else if (last == LR_TOO_LONG)
+        reply_error(c, "line too long");
+}
+
+static void set_interest(conn_t *c)
+{
+    /* Read only into an empty stash and before the end of the stream;
+     * EPOLLRDHUP only together with EPOLLIN (level-triggered, it would
+     * otherwise fire until we read). */
+    uint32_t ev = 0;
+    if (c->stash_off == c->stash_len && !c->eof)
+        ev |= EPOLLIN | EPOLLRDHUP;
+    if (c->out_len > 0)
+        ev |= EPOLLOUT;
+    if (ev != c->events && loop_modify(c->s->loop, c->fd, ev) == 0)
+        c->events = ev;
+}
+
+static void pump(conn_t *c)
+{
+    while (!c->busy && !c->dead) {
+        const char *line;
+        size_t len;
+        enum lr_event ev = lr_next(&c->lr, &line, &len);
+        if (ev == LR_LINE) {
+            start_call(c, line, len);
+        } else if (ev == LR_TOO_LONG) {
+            c->answered = true;
             reply_error(c, "line too long");
-        else
-            c->s->exec(c->s->ctx, &c->client, line, len, reply, c);
-        handled++;
-    }
-    return handled;
-}
-
-/* Feeds bytes and handles the lines they complete. */
-static int feed(conn_t *c, linereader_t *lr, const uint8_t *data, size_t n)
-{
-    int handled = 0;
-    while (n > 0 && !c->write_failed) {
-        size_t used = lr_feed(lr, data, n);
-        data += used;
-        n -= used;
-        handled += handle_lines(c, lr);
-    }
-    return handled;
-}
-
-static void serve(conn_t *c)
-{
-    linereader_t lr;
-    if (lr_init(&lr) != 0)
-        return;
-    int flags = fcntl(c->fd, F_GETFL);
-    fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
-    int answered = feed(c, &lr, c->first, c->first_len);
-    free(c->first);
-    c->first = NULL;
-    uint8_t buf[16384];
-    while (!c->write_failed) {
-        struct pollfd p = { .fd = c->fd, .events = POLLIN };
-        int r = poll(&p, 1, answered ? ADMIN_LINGER_MS : ADMIN_FIRST_MS);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break; /* quiet after the last reply: done (see the header) */
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            const char *line;
-            size_t len;
-            enum lr_event last = n == 0 ? lr_finish(&lr, &line, &len) : LR_NEED_MORE;
-            if (last == LR_LINE)
-                c->s->exec(c->s->ctx, &c->client, line, len, reply, c);
-            else if (last == LR_TOO_LONG)
-                reply_error(c, "line too long");
+        } else if (c->stash_off < c->stash_len) {
+            c->stash_off += lr_feed(&c->lr, c->stash + c->stash_off, c->stash_len - c->stash_off);
+            if (c->stash_off == c->stash_len)
+                c->stash_off = c->stash_len = 0;
+        } else if (c->eof && !c->eof_done) {
+            answer_last_line(c);
+        } else if (c->eof) {
+            if (c->out_len == 0)
+                conn_close(c); /* every reply sent */
+            break;
+        } else {
             break;
         }
-        answered += feed(c, &lr, buf, (size_t)n);
     }
-    lr_free(&lr);
+    if (c->dead)
+        return;
+    set_interest(c);
+    /* The idle timer runs only while we wait for the client: not while a
+     * call is out, nor while it is slow to take our replies. */
+    bool waiting_for_client = !c->busy && c->out_len == 0 && !c->eof;
+    c->close_at_ms = !waiting_for_client ? 0
+                     : loop_now_ms() + (c->answered ? ADMIN_LINGER_MS : ADMIN_FIRST_MS);
 }
 
-/* Waits until the embedder opened the server; false if it closes first. */
-static bool wait_open(admin_server_t *s)
+/* One read into the (empty) stash. */
+static void read_some(conn_t *c)
 {
-    pthread_mutex_lock(&s->mu);
-    while (!s->open && !s->closing)
-        pthread_cond_wait(&s->opened, &s->mu);
-    bool go = s->open && !s->closing;
-    pthread_mutex_unlock(&s->mu);
-    return go;
+    ssize_t n = read(c->fd, c->stash, c->stash_cap);
+    if (n > 0) {
+        c->stash_off = 0;
+        c->stash_len = (size_t)n;
+    } else if (n == 0) {
+        c->eof = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_close(c); /* reset: nobody to answer */
+        return;
+    }
+    pump(c);
 }
 
-static void *conn_thread(void *arg)
+static void on_conn_event(void *ctx, int fd, uint32_t events)
 {
-    conn_t *c = arg;
-    admin_server_t *s = c->s;
-    if (wait_open(s))
-        serve(c);
-    pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < ADMIN_MAX_CONNS; i++)
-        if (s->fds[i] == c->fd)
-            s->fds[i] = -1;
-    close(c->fd);
-    s->live--;
-    pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->mu);
-    free(c->first);
-    free(c);
+    conn_t *c = ctx;
+    (void)fd;
+    if ((events & EPOLLOUT) && c->out_len > 0) {
+        if (!flush_out(c))
+            return;
+        if (c->out_len == 0) {
+            pump(c); /* may go on: close after the last reply, idle timer */
+            if (c->dead)
+                return;
+        }
+    }
+    bool reading = (c->events & EPOLLIN) && c->stash_len == 0 && !c->eof;
+    if (reading && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        read_some(c);
+    } else if (events & (EPOLLHUP | EPOLLERR)) {
+        /* Reported although we are not reading (a call is out, or input
+         * waits in the stash): the client is gone both ways. */
+        conn_close(c);
+    }
+}
+
+/* Starts serving a connection the transport handed over. */
+static void adopt(admin_server_t *s, conn_t *c)
+{
+    if (atomic_load(&s->closing) ||
+        loop_add(s->loop, c->fd, EPOLLIN | EPOLLRDHUP, on_conn_event, c) != 0) {
+        close(c->fd);
+        atomic_fetch_sub(&s->n_conns, 1);
+        conn_free(c);
+        return;
+    }
+    c->events = EPOLLIN | EPOLLRDHUP;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    pump(c); /* the first bytes may hold whole commands */
+}
+
+/* ---- the admin thread's loop ------------------------------------------------------------- */
+
+static void on_wake(void *ctx)
+{
+    admin_server_t *s = ctx;
+    for (handoff_link_t *l = handoff_take_all(&s->arrivals); l;) {
+        handoff_link_t *next = l->next;
+        adopt(s, (conn_t *)((char *)l - offsetof(conn_t, link)));
+        l = next;
+    }
+    for (handoff_link_t *l = handoff_take_all(&s->answers); l;) {
+        handoff_link_t *next = l->next;
+        conn_t *c = ((admin_call_t *)((char *)l - offsetof(admin_call_t, link)))->conn;
+        call_returned(c);
+        if (!c->dead)
+            pump(c);
+        l = next;
+    }
+}
+
+static void on_tick(void *ctx)
+{
+    admin_server_t *s = ctx;
+    uint64_t now = loop_now_ms();
+    for (conn_t *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->close_at_ms && now >= c->close_at_ms)
+            conn_close(c); /* quiet after the last reply: done (see the header) */
+    }
+}
+
+static void *admin_thread(void *arg)
+{
+    admin_server_t *s = arg;
+    running_here = s;
+    int rc = loop_run(s->loop);
+    if (rc != 0)
+        log_error("kv", "admin event loop failed: %s", strerror(-rc));
     return NULL;
 }
+
+/* ---- life cycle -------------------------------------------------------------------------- */
 
 admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx)
 {
@@ -168,11 +491,14 @@ admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx)
         return NULL;
     s->exec = exec;
     s->ctx = ctx;
+    s->loop = loop_new(TICK_MS, on_tick, on_wake, s);
+    if (!s->loop) {
+        free(s);
+        return NULL;
+    }
+    loop_set_after_batch(s->loop, free_graveyard);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle, NULL);
-    pthread_cond_init(&s->opened, NULL);
-    for (int i = 0; i < ADMIN_MAX_CONNS; i++)
-        s->fds[i] = -1;
     return s;
 }
 
@@ -187,79 +513,104 @@ static void refuse(int fd, const char *why)
     close(fd);
 }
 
-void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len)
+static conn_t *conn_new(int fd, const uint8_t *first, size_t len)
 {
     conn_t *c = calloc(1, sizeof *c);
-    /* All of them: a client may pipeline more commands than fit a small
-     * buffer in its first segment, and every one must be answered. */
-    uint8_t *copy = len ? malloc(len) : NULL;
-    if (c && len && !copy) {
+    if (!c)
+        return NULL;
+    /* All of the first bytes: a client may pipeline more commands than fit
+     * a small buffer in its first segment, and every one must be answered. */
+    c->stash_cap = len > STASH_SIZE ? len : STASH_SIZE;
+    c->stash = malloc(c->stash_cap);
+    if (!c->stash || lr_init(&c->lr) != 0) {
+        free(c->stash);
         free(c);
-        c = NULL;
+        return NULL;
     }
-    pthread_mutex_lock(&s->mu);
-    int slot = -1;
-    for (int i = 0; i < ADMIN_MAX_CONNS && slot < 0; i++)
-        if (s->fds[i] < 0)
-            slot = i;
-    if (!c || slot < 0 || s->closing) {
-        bool closing = s->closing;
-        pthread_mutex_unlock(&s->mu);
-        free(c);
-        free(copy);
-        refuse(fd, !c ? "out of memory" : closing ? "shutting down" : "too many admin connections");
+    c->fd = fd;
+    c->call.conn = c;
+    if (len)
+        memcpy(c->stash, first, len);
+    c->stash_len = len;
+    if (getrandom(&c->client.id, sizeof c->client.id, 0) != (ssize_t)sizeof c->client.id)
+        c->client.id = (uint64_t)fd * 0x9E3779B97F4A7C15ull ^ (uint64_t)time(NULL);
+    return c;
+}
+
+void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len)
+{
+    if (atomic_load(&s->closing)) {
+        refuse(fd, "shutting down");
+        return;
+    }
+    if (atomic_fetch_add(&s->n_conns, 1) >= ADMIN_MAX_CONNS) {
+        atomic_fetch_sub(&s->n_conns, 1);
+        refuse(fd, "too many admin connections");
+        return;
+    }
+    conn_t *c = conn_new(fd, first, len);
+    if (!c) {
+        atomic_fetch_sub(&s->n_conns, 1);
+        refuse(fd, "out of memory");
         return;
     }
     c->s = s;
-    c->fd = fd;
-    if (getrandom(&c->client.id, sizeof c->client.id, 0) != (ssize_t)sizeof c->client.id)
-        c->client.id = (uint64_t)fd * 0x9E3779B97F4A7C15ull ^ (uint64_t)time(NULL);
-    if (len)
-        memcpy(copy, first, len);
-    c->first = copy;
-    c->first_len = len;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    s->fds[slot] = fd;
-    s->live++;
-    if (pthread_create(&th, &attr, conn_thread, c) != 0) {
-        s->fds[slot] = -1;
-        s->live--;
-        pthread_mutex_unlock(&s->mu);
-        free(c->first);
-        free(c);
-        refuse(fd, "cannot start a connection thread");
-    } else {
-        pthread_mutex_unlock(&s->mu);
-    }
-    pthread_attr_destroy(&attr);
+    if (handoff_push(&s->arrivals, &c->link))
+        loop_wake(s->loop); /* before admin_server_open: seen once it runs */
 }
 
 void admin_server_open(admin_server_t *s)
 {
-    pthread_mutex_lock(&s->mu);
-    s->open = true;
-    pthread_cond_broadcast(&s->opened);
-    pthread_mutex_unlock(&s->mu);
+    if (s->thread_started)
+        return;
+    s->thread_started = pthread_create(&s->thread, NULL, admin_thread, s) == 0;
+    if (!s->thread_started)
+        log_error("kv", "cannot start the admin thread: admin commands are not served");
+}
+
+/* Frees connections still in a hand-off list (never adopted / answered). */
+static void drop_arrivals(admin_server_t *s)
+{
+    for (handoff_link_t *l = handoff_take_all(&s->arrivals); l;) {
+        handoff_link_t *next = l->next;
+        conn_t *c = (conn_t *)((char *)l - offsetof(conn_t, link));
+        close(c->fd);
+        conn_free(c);
+        l = next;
+    }
 }
 
 void admin_server_free(admin_server_t *s)
 {
     if (!s)
         return;
+    atomic_store(&s->closing, true);
+    if (s->thread_started) {
+        loop_stop(s->loop);
+        pthread_join(s->thread, NULL);
+    }
     pthread_mutex_lock(&s->mu);
-    s->closing = true;
-    pthread_cond_broadcast(&s->opened); /* threads still waiting to serve */
-    for (int i = 0; i < ADMIN_MAX_CONNS; i++)
-        if (s->fds[i] >= 0)
-            shutdown(s->fds[i], SHUT_RDWR); /* wakes its thread; it closes the fd */
-    while (s->live > 0)
+    while (s->workers > 0)
         pthread_cond_wait(&s->idle, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    /* Every call has ended by now (see the header): take the answers back,
+     * so each connection is idle, then close them all. */
+    for (handoff_link_t *l = handoff_take_all(&s->answers); l;) {
+        handoff_link_t *next = l->next;
+        conn_t *c = ((admin_call_t *)((char *)l - offsetof(admin_call_t, link)))->conn;
+        c->busy = false;
+        if (c->dead)
+            bury(c);
+        l = next;
+    }
+    while (s->conns) {
+        s->conns->busy = false;
+        conn_close(s->conns);
+    }
+    free_graveyard(s);
+    drop_arrivals(s);
+    loop_free(s->loop);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
-    pthread_cond_destroy(&s->opened);
     free(s);
 }

@@ -2,8 +2,23 @@
  * protocol (kv/admin.h) over connections that the Raft transport found not
  * to be peers (raft/transport.h hands them over with their first bytes).
  *
- * One thread per connection (admin traffic is light, and a command such as
- * `kv set` blocks until Raft commits it), at most ADMIN_MAX_CONNS at once.
+ * Threads: one admin thread runs every connection with an event loop
+ * (raft/loop.h: epoll, a tick for the closing timers, an eventfd for
+ * answers); at most ADMIN_MAX_CONNS connections at once. No thread waits
+ * for Raft: each request line becomes a call (admin_call_t) handed to the
+ * embedder's exec function on the admin thread, which must not block. The
+ * embedder answers the call at once, or later from another thread: the
+ * Raft thread's completion callback for a write (raft/node.h,
+ * node_propose_async), or a worker thread (admin_call_spawn) for a command
+ * that blocks. Calls ended by other threads reach the admin thread through
+ * a lock-free hand-off (raft/handoff.h) with one eventfd write per burst,
+ * so the replies of one Raft batch cost one wake-up.
+ *
+ * Order: one call at a time per connection. The next line waits in the
+ * connection's buffer until the reply to the previous one is queued, so
+ * replies come back in order and a `kv get` pipelined after a `kv set` on
+ * the same connection sees it, as with a blocking server. Lines are read
+ * as many per read() as the client sent.
  *
  * Closing policy, so that `echo "kv ping" | nc localhost 8300` prints PONG
  * and returns at once with Debian's netcat-openbsd (which never half-closes
@@ -11,7 +26,9 @@
  * server waits ADMIN_LINGER_MS for the next command and then closes. A
  * program may send many commands over one connection, pipelined or one
  * after another, as long as each follows the previous reply within that
- * time. Before the first command a client has ADMIN_FIRST_MS. */
+ * time. Before the first command a client has ADMIN_FIRST_MS. A client that
+ * closes its sending side gets the replies to everything it sent (also an
+ * unterminated last line), then the server closes. */
 #ifndef KV_ADMINSERVER_H
 #define KV_ADMINSERVER_H
 
@@ -29,24 +46,42 @@ typedef struct admin_client {
     uint64_t seq; /* last used */
 } admin_client_t;
 
-/* Runs one request line and writes the whole reply (one or more lines, each
- * ending in LF) with the given writer. */
-typedef void (*admin_reply_fn)(void *conn, const char *text, size_t len);
+/* One request line being answered. Whoever holds it (the admin thread
+ * during exec, then at most one other thread at a time) appends the reply
+ * with admin_call_write and hands it back with admin_call_end; after that
+ * the call must not be touched. */
+typedef struct admin_call admin_call_t;
+
+/* Appends reply text (whole lines, each ending in LF). */
+void admin_call_write(admin_call_t *call, const char *text, size_t len);
+/* The reply is complete: it is sent, and the connection goes on with its
+ * next line. Any thread; exactly once per call. */
+void admin_call_end(admin_call_t *call);
+/* Runs fn(arg, call) on a thread of its own, for commands that block
+ * (membership changes, status, zone dumps); fn must end the call.
+ * admin_server_free waits for these threads. 0, or -1 when no thread
+ * could be started (the caller still holds the call). */
+int admin_call_spawn(admin_call_t *call, void (*fn)(void *arg, admin_call_t *call), void *arg);
+
+/* Handles one request line (without its LF) on the admin thread; must not
+ * block. line is valid only during the call: copy what outlives it. */
 typedef void (*admin_exec_fn)(void *ctx, admin_client_t *client, const char *line, size_t len,
-                              admin_reply_fn reply, void *conn);
+                              admin_call_t *call);
 
 typedef struct admin_server admin_server_t;
 
 admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx);
-/* Starts serving. Connections taken before this wait (their bytes kept)
- * until it is called: the transport hands connections over as soon as the
- * Raft port listens, before the embedder has everything its commands use
- * (kv/cluster.c calls this once node_start has returned). */
+/* Starts the admin thread. Connections taken before wait (their bytes
+ * kept) until it is called: the transport hands connections over as soon
+ * as the Raft port listens, before the embedder has everything its
+ * commands use (kv/cluster.c calls this once node_start has returned). */
 void admin_server_open(admin_server_t *s);
 /* Takes over a connection: fd plus the bytes already read from it. Safe to
  * call from any thread; never blocks. */
 void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len);
-/* Closes every connection and waits for their threads. */
+/* Stops the admin thread, waits for the worker threads and closes every
+ * connection. Call it once nothing else will end a call (kv/cluster.c
+ * calls node_shutdown first, which answers every Raft request). */
 void admin_server_free(admin_server_t *s);
 
 #endif

@@ -3,10 +3,14 @@
  * loader thread and the join thread.
  *
  * Threads: the Raft thread (inside raft/node.c) applies entries to the state
- * machine through fsm_*; admin connection threads (kv/adminserver.c) run
- * admin_exec; the loader thread loads zone files; the join thread asks an
- * existing member to add this node. The last three only call thread-safe
- * node_* and sm_* readers. */
+ * machine through fsm_*; the admin thread (kv/adminserver.c) runs
+ * admin_exec, which must not block: `kv set/del/get` start asynchronous
+ * node requests whose callbacks (on the Raft thread) write the reply and
+ * end the call, `kv ping` and errors are answered at once, and the rare
+ * commands that block (raft *, zone *) run on a worker thread each; the
+ * loader thread loads zone files; the join thread asks an existing member
+ * to add this node. Apart from the Raft thread, all of them only call
+ * thread-safe node_* and sm_* readers. */
 #include "kv/cluster.h"
 
 #include <errno.h>
@@ -134,6 +138,26 @@ typedef struct outcome {
     kv_result_t res;
 } outcome_t;
 
+/* A proposal's reply bytes (fsm_apply) as a result. */
+static void decode_result(const uint8_t *reply, size_t reply_len, kv_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    if (reply_len < 2) {
+        res->status = KV_ERR_MALFORMED;
+        return;
+    }
+    res->status = (enum kv_status)reply[0];
+    res->duplicate = reply[1];
+    size_t m = reply_len - 2 < KV_RESULT_MSG_MAX - 1 ? reply_len - 2 : KV_RESULT_MSG_MAX - 1;
+    memcpy(res->msg, reply + 2, m);
+}
+
+/* A status worth another attempt with the same bytes before the deadline. */
+static bool retryable(node_status_t st)
+{
+    return st == NODE_ENOLEADER || st == NODE_ELOST || st == NODE_EMAYBE;
+}
+
 /* Proposes until applied or the deadline passes. Retrying the same bytes is
  * safe: they carry (client id, seq), so the state machine applies them once
  * (thesis §6.3), and NODE_ELOST says the entry was not applied at all. */
@@ -153,21 +177,13 @@ static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned 
         size_t reply_len = 0;
         out.node = node_propose(c->node, cmd, len, (unsigned)(deadline - now), &reply, &reply_len);
         if (out.node == NODE_OK) {
-            memset(&out.res, 0, sizeof out.res);
-            if (reply_len >= 2) {
-                out.res.status = (enum kv_status)reply[0];
-                out.res.duplicate = reply[1];
-                size_t m = reply_len - 2 < KV_RESULT_MSG_MAX - 1 ? reply_len - 2 : KV_RESULT_MSG_MAX - 1;
-                memcpy(out.res.msg, reply + 2, m);
-            } else {
-                out.res.status = KV_ERR_MALFORMED;
-            }
+            decode_result(reply, reply_len, &out.res);
             free(reply);
             return out;
         }
         free(reply);
         maybe_applied |= out.node == NODE_EMAYBE;
-        if (out.node != NODE_ENOLEADER && out.node != NODE_ELOST && out.node != NODE_EMAYBE) {
+        if (!retryable(out.node)) {
             if (maybe_applied && out.node != NODE_ETIMEOUT)
                 out.node = NODE_ETIMEOUT;
             return out;
@@ -179,13 +195,12 @@ static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned 
 /* ---- admin commands ------------------------------------------------------------------- */
 
 typedef struct replier {
-    admin_reply_fn fn;
-    void *conn;
+    admin_call_t *call;
 } replier_t;
 
 static void say(const replier_t *r, const char *text)
 {
-    r->fn(r->conn, text, strlen(text));
+    admin_call_write(r->call, text, strlen(text));
 }
 
 static void say_error(const replier_t *r, const char *reason)
@@ -220,39 +235,91 @@ static void say_outcome(const replier_t *r, const outcome_t *o)
         say_word(r, "SUCCESS");
 }
 
-static void exec_write(cluster_t *c, admin_client_t *cl, const admin_cmd_t *cmd, const replier_t *r)
+/* A `kv set` / `kv del` in flight: the asynchronous form of propose(). It
+ * belongs to whichever thread runs its callback. */
+typedef struct write_op {
+    cluster_t *c;
+    admin_call_t *call;
+    uint8_t *cmd;          /* the encoded command, re-sent as is on a retry */
+    size_t len;
+    uint64_t deadline_ms;
+    bool maybe_applied;    /* an earlier attempt may still commit */
+} write_op_t;
+
+static void write_op_end(write_op_t *op, const outcome_t *o)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    const char *err = NULL;
-    int rc = cmd->op == ADMIN_KV_SET
-        ? kv_cmd_encode_set(cl->id, ++cl->seq, (const uint8_t *)cmd->key, cmd->key_len,
-                            (const uint8_t *)cmd->value, cmd->value_len, &buf, &len, &err)
-        : kv_cmd_encode_del(cl->id, ++cl->seq, (const uint8_t *)cmd->key, cmd->key_len, &buf,
-                            &len, &err);
-    if (rc != 0) {
-        say_error(r, err ? err : "cannot encode command");
-        return;
-    }
-    outcome_t o = propose(c, buf, len, WRITE_TIMEOUT_MS);
-    free(buf);
-    say_outcome(r, &o);
+    replier_t r = { op->call };
+    say_outcome(&r, o);
+    admin_call_end(op->call);
+    free(op->cmd);
+    free(op);
 }
 
-static void exec_get(cluster_t *c, const admin_cmd_t *cmd, const replier_t *r)
+/* The node's answer to one attempt (on the Raft thread). Same rules as
+ * propose(): retry the same bytes (session dedup applies them once) while
+ * the leader is unknown or changed, and never answer "not applied" once an
+ * attempt may have committed. The retry needs no pause: without a leader
+ * the node parks the request until one is known. */
+static void write_attempt_done(void *arg, node_status_t st, uint8_t *reply, size_t reply_len)
 {
-    /* Linearizable by default (thesis §6.4): wait until this node has
-     * applied everything committed when the read arrived. */
-    if (!c->o.unsafe_local_reads) {
-        node_status_t st = node_read_barrier(c->node, READ_TIMEOUT_MS);
-        if (st != NODE_OK) {
-            say_error(r, st == NODE_ETIMEOUT ? "timeout" : node_status_text(st));
-            return;
-        }
+    write_op_t *op = arg;
+    outcome_t o = { .node = st };
+    if (st == NODE_OK) {
+        decode_result(reply, reply_len, &o.res);
+        free(reply);
+        write_op_end(op, &o);
+        return;
     }
+    free(reply);
+    op->maybe_applied |= st == NODE_EMAYBE;
+    uint64_t now = now_ms();
+    if (retryable(st) && now < op->deadline_ms) {
+        st = node_propose_async(op->c->node, op->cmd, op->len, (unsigned)(op->deadline_ms - now),
+                                write_attempt_done, op);
+        if (st == NODE_OK)
+            return;
+    }
+    o.node = op->maybe_applied ? NODE_ETIMEOUT : st;
+    write_op_end(op, &o);
+}
+
+static void start_write(cluster_t *c, admin_client_t *cl, const admin_cmd_t *cmd, admin_call_t *call)
+{
+    replier_t r = { call };
+    write_op_t *op = calloc(1, sizeof *op);
+    const char *err = NULL;
+    int rc = -1;
+    if (op)
+        rc = cmd->op == ADMIN_KV_SET
+            ? kv_cmd_encode_set(cl->id, ++cl->seq, (const uint8_t *)cmd->key, cmd->key_len,
+                                (const uint8_t *)cmd->value, cmd->value_len, &op->cmd, &op->len, &err)
+            : kv_cmd_encode_del(cl->id, ++cl->seq, (const uint8_t *)cmd->key, cmd->key_len,
+                                &op->cmd, &op->len, &err);
+    if (rc != 0) {
+        say_error(&r, !op ? "out of memory" : err ? err : "cannot encode command");
+        admin_call_end(call);
+        if (op)
+            free(op->cmd);
+        free(op);
+        return;
+    }
+    op->c = c;
+    op->call = call;
+    op->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
+    node_status_t st = node_propose_async(c->node, op->cmd, op->len, WRITE_TIMEOUT_MS,
+                                          write_attempt_done, op);
+    if (st != NODE_OK) {
+        outcome_t o = { .node = st };
+        write_op_end(op, &o);
+    }
+}
+
+/* The value of key as this node's state machine has it now. */
+static void say_value(cluster_t *c, const uint8_t *key, size_t key_len, const replier_t *r)
+{
     uint8_t *value = NULL;
     size_t len = 0;
-    int found = sm_kv_get(c->sm, (const uint8_t *)cmd->key, cmd->key_len, &value, &len);
+    int found = sm_kv_get(c->sm, key, key_len, &value, &len);
     if (found < 0) {
         say_error(r, "out of memory");
     } else if (found == 0) {
@@ -266,6 +333,57 @@ static void exec_get(cluster_t *c, const admin_cmd_t *cmd, const replier_t *r)
         free(line);
     }
     free(value);
+}
+
+/* A `kv get` waiting for its read barrier. */
+typedef struct read_op {
+    cluster_t *c;
+    admin_call_t *call;
+    size_t key_len;
+    uint8_t key[];
+} read_op_t;
+
+/* On the Raft thread, between batches: the barrier passed (thesis §6.4:
+ * this node has applied everything committed when the read arrived), so
+ * the state machine read now is linearizable. */
+static void read_barrier_done(void *arg, node_status_t st, uint8_t *unused, size_t unused_len)
+{
+    read_op_t *op = arg;
+    replier_t r = { op->call };
+    free(unused);
+    (void)unused_len;
+    if (st != NODE_OK)
+        say_error(&r, st == NODE_ETIMEOUT ? "timeout" : node_status_text(st));
+    else
+        say_value(op->c, op->key, op->key_len, &r);
+    admin_call_end(op->call);
+    free(op);
+}
+
+static void start_get(cluster_t *c, const admin_cmd_t *cmd, admin_call_t *call)
+{
+    replier_t r = { call };
+    if (c->o.unsafe_local_reads) {
+        say_value(c, (const uint8_t *)cmd->key, cmd->key_len, &r);
+        admin_call_end(call);
+        return;
+    }
+    read_op_t *op = malloc(sizeof *op + cmd->key_len);
+    if (!op) {
+        say_error(&r, "out of memory");
+        admin_call_end(call);
+        return;
+    }
+    op->c = c;
+    op->call = call;
+    op->key_len = cmd->key_len;
+    memcpy(op->key, cmd->key, cmd->key_len);
+    node_status_t st = node_read_barrier_async(c->node, READ_TIMEOUT_MS, read_barrier_done, op);
+    if (st != NODE_OK) {
+        say_error(&r, node_status_text(st));
+        admin_call_end(call);
+        free(op);
+    }
 }
 
 static void exec_status(cluster_t *c, const replier_t *r)
@@ -410,29 +528,76 @@ static void exec_zone_show(cluster_t *c, const admin_cmd_t *cmd, const replier_t
         say_error(r, "no such zone");
 }
 
+/* A command that blocks, run on a worker thread (admin_call_spawn). */
+typedef struct slow_cmd {
+    cluster_t *c;
+    size_t len;
+    char line[];
+} slow_cmd_t;
+
+static void run_slow_command(void *arg, admin_call_t *call)
+{
+    slow_cmd_t *job = arg;
+    cluster_t *c = job->c;
+    replier_t r = { call };
+    admin_cmd_t cmd;
+    char reason[ADMIN_REASON_MAX];
+    if (admin_parse(job->line, job->len, &cmd, reason) != 0) {
+        say_error(&r, reason); /* cannot happen: it parsed before */
+    } else {
+        switch (cmd.op) {
+        case ADMIN_RAFT_STATUS: exec_status(c, &r); break;
+        case ADMIN_RAFT_PEERS: exec_peers(c, &r); break;
+        case ADMIN_RAFT_JOIN:
+        case ADMIN_RAFT_LEAVE:
+        case ADMIN_RAFT_TRANSFER: exec_membership(c, &cmd, &r); break;
+        case ADMIN_ZONE_LIST: exec_zone_list(c, &r); break;
+        case ADMIN_ZONE_SHOW: exec_zone_show(c, &cmd, &r); break;
+        default: say_error(&r, "not a blocking command"); break;
+        }
+    }
+    admin_call_end(call);
+    free(job);
+}
+
+static void spawn_slow_command(cluster_t *c, const char *line, size_t len, admin_call_t *call)
+{
+    replier_t r = { call };
+    slow_cmd_t *job = malloc(sizeof *job + len);
+    if (job) {
+        job->c = c;
+        job->len = len;
+        memcpy(job->line, line, len); /* the admin thread reuses line's buffer */
+    }
+    if (!job || admin_call_spawn(call, run_slow_command, job) != 0) {
+        free(job);
+        say_error(&r, "cannot start a thread for this command");
+        admin_call_end(call);
+    }
+}
+
+/* On the admin thread: must not block (see the file comment). */
 static void admin_exec(void *ctx, admin_client_t *cl, const char *line, size_t len,
-                       admin_reply_fn fn, void *conn)
+                       admin_call_t *call)
 {
     cluster_t *c = ctx;
-    replier_t r = { fn, conn };
+    replier_t r = { call };
     admin_cmd_t cmd;
     char reason[ADMIN_REASON_MAX];
     if (admin_parse(line, len, &cmd, reason) != 0) {
         say_error(&r, reason);
+        admin_call_end(call);
         return;
     }
     switch (cmd.op) {
-    case ADMIN_KV_PING: say_word(&r, "PONG"); break;
+    case ADMIN_KV_PING:
+        say_word(&r, "PONG");
+        admin_call_end(call);
+        break;
     case ADMIN_KV_SET:
-    case ADMIN_KV_DEL: exec_write(c, cl, &cmd, &r); break;
-    case ADMIN_KV_GET: exec_get(c, &cmd, &r); break;
-    case ADMIN_RAFT_STATUS: exec_status(c, &r); break;
-    case ADMIN_RAFT_PEERS: exec_peers(c, &r); break;
-    case ADMIN_RAFT_JOIN:
-    case ADMIN_RAFT_LEAVE:
-    case ADMIN_RAFT_TRANSFER: exec_membership(c, &cmd, &r); break;
-    case ADMIN_ZONE_LIST: exec_zone_list(c, &r); break;
-    case ADMIN_ZONE_SHOW: exec_zone_show(c, &cmd, &r); break;
+    case ADMIN_KV_DEL: start_write(c, cl, &cmd, call); break;
+    case ADMIN_KV_GET: start_get(c, &cmd, call); break;
+    default: spawn_slow_command(c, line, len, call); break;
     }
 }
 

@@ -3,17 +3,27 @@
  * the disk, transport.c for peers), applies committed entries to the state
  * machine, and answers the threads waiting on requests (node.h).
  *
- * Requests. Another thread fills a request_t, queues it under n->mu, wakes
- * the loop and waits on the request's condition variable. The Raft thread
- * starts it (req_start): a proposal becomes a log entry whose (index, term)
- * the request then waits for among committed entries; a read becomes a
- * ReadIndex context; a membership change a config entry. A follower sends
- * proposals and membership changes to the leader as a forwarded request
- * (FWD_REQ frame) and finishes when the leader's FWD_RESP arrives and its
- * own state machine has applied that index, so a client that wrote through
- * a follower reads its write there. A request is shared by the waiting
- * thread and the Raft thread (refs = 2); whoever lets go last frees it, so
- * a caller that times out never leaves the Raft thread a dangling pointer.
+ * Requests. Another thread fills a request_t, queues it under n->mu and
+ * wakes the loop (one eventfd write per burst: only the request that finds
+ * the queue empty wakes it). The Raft thread starts it (req_start): a
+ * proposal becomes a log entry whose (index, term) the request then waits
+ * for among committed entries; a read becomes a ReadIndex context; a
+ * membership change a config entry. A follower sends proposals and
+ * membership changes to the leader as a forwarded request (FWD_REQ frame)
+ * and finishes when the leader's FWD_RESP arrives and its own state machine
+ * has applied that index, so a client that wrote through a follower reads
+ * its write there.
+ *
+ * Completion is a callback (node_done_fn), never a blocked thread: a
+ * finished request goes on n->finished, and deliver_finished calls the
+ * callbacks back to back at the points where the Raft thread is about to
+ * block (before an fsync, at the end of a loop iteration). So the requests
+ * of one batch reach their caller together, which lets an event-loop caller
+ * (kv/adminserver.c) be woken once per batch instead of once per request.
+ * The blocking calls (node_propose...) are thin wrappers: a waiter with a
+ * condition variable, shared by the caller and the callback (refs = 2,
+ * whoever lets go last frees it), so a caller that times out never leaves
+ * the callback a dangling pointer.
  *
  * Group commit: messages and requests only feed the core; the Ready batch
  * is processed once per loop iteration (after_batch), so every proposal and
@@ -64,14 +74,13 @@ typedef struct request {
     raft_id_t origin;         /* nonzero: forwarded by that follower */
     uint64_t fwd_id;          /* its id there, or ours when we forward */
     raft_id_t fwd_to;         /* the leader we forwarded it to (WAIT_FORWARD) */
-    /* completion, under node->mu */
-    pthread_cond_t cond;
-    bool done;
-    int refs;
+    /* completion: done(done_arg, ...) runs once, from deliver_finished */
+    node_done_fn done;
+    void *done_arg;
     node_status_t status;
-    uint8_t *result;
+    uint8_t *result;          /* the state machine's reply, handed to done */
     size_t result_len;
-    node_status_info_t *info;
+    node_status_info_t *info; /* REQ_STATUS: filled on the Raft thread */
     /* Raft thread only */
     req_wait_t wait;
     raft_index_t index;
@@ -103,6 +112,7 @@ struct node {
     bool stopping;
     /* Raft thread only */
     request_t *pending;
+    request_t *finished, **finished_tail; /* answered, callbacks not yet run */
     uint64_t next_ctx;
     uint64_t last_heard[ADDRBOOK_MAX];
     raft_id_t heard_id[ADDRBOOK_MAX];
@@ -140,11 +150,8 @@ raft_id_t node_id_from_name(const char *name) { return addrbook_id_of(name); }
 
 /* ---- completing requests ---------------------------------------------------------- */
 
-static void request_unref_locked(request_t *q)
+static void request_free(request_t *q)
 {
-    if (--q->refs > 0)
-        return;
-    pthread_cond_destroy(&q->cond);
     free(q->data);
     free(q->result);
     free(q);
@@ -181,23 +188,39 @@ static void send_forward_response(node_t *n, const request_t *q)
     free(b);
 }
 
-/* Ends a request the Raft thread holds (it must already be unlinked). */
+/* Ends a request the Raft thread holds (it must already be unlinked): a
+ * forwarded one is answered to its follower now; a local one waits on
+ * n->finished for deliver_finished. */
 static void req_finish(node_t *n, request_t *q, node_status_t status)
 {
     q->status = status;
     q->wait = WAIT_NONE;
     if (q->origin) {
         send_forward_response(n, q);
-        pthread_mutex_lock(&n->mu);
-        request_unref_locked(q);
-        pthread_mutex_unlock(&n->mu);
+        request_free(q);
         return;
     }
-    pthread_mutex_lock(&n->mu);
-    q->done = true;
-    pthread_cond_signal(&q->cond);
-    request_unref_locked(q);
-    pthread_mutex_unlock(&n->mu);
+    q->next = NULL;
+    *n->finished_tail = q;
+    n->finished_tail = &q->next;
+}
+
+/* Runs the callbacks of every finished request, in the order they finished.
+ * Called where the Raft thread is about to block or sleep, so callers get
+ * a batch's answers together. The result bytes go to the callback. */
+static void deliver_finished(node_t *n)
+{
+    request_t *q = n->finished;
+    n->finished = NULL;
+    n->finished_tail = &n->finished;
+    while (q) {
+        request_t *next = q->next;
+        uint8_t *result = q->result;
+        q->result = NULL;
+        q->done(q->done_arg, q->status, result, result ? q->result_len : 0);
+        request_free(q);
+        q = next;
+    }
 }
 
 static void pending_add(node_t *n, request_t *q)
@@ -400,8 +423,6 @@ static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size
     request_t *q = calloc(1, sizeof *q);
     if (!q)
         return;
-    pthread_cond_init(&q->cond, NULL);
-    q->refs = 1;
     q->origin = from;
     q->fwd_id = get_u64(b + 1);
     q->kind = (req_kind_t)b[9];
@@ -415,7 +436,6 @@ static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size
     if (q->kind == REQ_PROPOSE) {
         q->data = malloc(plen ? plen : 1);
         if (!q->data) {
-            pthread_cond_destroy(&q->cond);
             free(q);
             return;
         }
@@ -428,7 +448,6 @@ static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size
         if (nl >= sizeof q->name || al >= sizeof q->addr) {
             q->status = NODE_EINVAL;
             send_forward_response(n, q);
-            pthread_cond_destroy(&q->cond);
             free(q);
             return;
         }
@@ -748,6 +767,7 @@ static void process_one_ready(node_t *n)
         n->sweep_applied = rd.committed[applied_early - 1].index;
         pending_sweep(n, sweep_applied);
     }
+    deliver_finished(n); /* answer them before the fsync below blocks us */
     struct storage_error se = { 0 };
     if (node_disk_persist(&n->disk, &rd, &se) != 0) {
         fail_node(n, se.msg);
@@ -867,10 +887,9 @@ static void maybe_snapshot(node_t *n)
 static void after_batch(void *ctx)
 {
     node_t *n = ctx;
-    if (n->failed)
-        return;
     while (!n->failed && raft_has_ready(n->r))
         process_one_ready(n);
+    deliver_finished(n);
     if (!n->failed) {
         connect_members(n);
         maybe_snapshot(n);
@@ -1076,32 +1095,26 @@ static void fill_status(node_t *n, node_status_info_t *s)
 
 /* ---- requests from other threads ------------------------------------------------------------ */
 
-static request_t *request_new(req_kind_t kind, unsigned timeout_ms)
+static request_t *request_new(req_kind_t kind, unsigned timeout_ms, node_done_fn done, void *arg)
 {
     request_t *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    pthread_cond_init(&q->cond, NULL);
     q->kind = kind;
-    q->refs = 2;
     q->deadline_ms = loop_now_ms() + timeout_ms;
+    q->done = done;
+    q->done_arg = arg;
     return q;
 }
 
-/* Queues q for the Raft thread and waits for it (a little past its deadline:
- * the Raft thread answers every request by then). Consumes the caller's
- * reference. */
-static node_status_t submit_and_wait(node_t *n, request_t *q, uint8_t **result, size_t *result_len)
+/* Queues q for the Raft thread (which from then on owns it and answers it
+ * through its callback), or frees it and returns NODE_ESHUTDOWN. */
+static node_status_t submit(node_t *n, request_t *q)
 {
-    if (result)
-        *result = NULL;
-    if (result_len)
-        *result_len = 0;
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
-        q->refs = 1;
-        request_unref_locked(q);
         pthread_mutex_unlock(&n->mu);
+        request_free(q);
         return NODE_ESHUTDOWN;
     }
     /* Only the request that finds the queue empty wakes the loop: the Raft
@@ -1113,49 +1126,154 @@ static node_status_t submit_and_wait(node_t *n, request_t *q, uint8_t **result, 
     pthread_mutex_unlock(&n->mu);
     if (first)
         loop_wake(n->loop);
-
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    uint64_t wait_ms = q->deadline_ms - loop_now_ms() + 2000;
-    until.tv_sec += (time_t)(wait_ms / 1000);
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&n->mu);
-    while (!q->done && !n->stopping)
-        if (pthread_cond_timedwait(&q->cond, &n->mu, &until) == ETIMEDOUT)
-            break;
-    node_status_t st = q->done ? q->status : n->stopping ? NODE_ESHUTDOWN : NODE_ETIMEOUT;
-    if (q->done && result && q->result) {
-        *result = q->result;
-        if (result_len)
-            *result_len = q->result_len;
-        q->result = NULL;
-    }
-    request_unref_locked(q);
-    pthread_mutex_unlock(&n->mu);
-    return st;
+    return NODE_OK;
 }
 
-node_status_t node_propose(node_t *n, const void *data, size_t len, unsigned timeout_ms,
-                           uint8_t **result, size_t *result_len)
+node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                 node_done_fn done, void *arg)
 {
-    request_t *q = request_new(REQ_PROPOSE, timeout_ms);
+    request_t *q = request_new(REQ_PROPOSE, timeout_ms, done, arg);
     if (!q || !(q->data = malloc(len ? len : 1))) {
         free(q);
         return NODE_EIO;
     }
     memcpy(q->data, data, len);
     q->len = len;
-    return submit_and_wait(n, q, result, result_len);
+    return submit(n, q);
+}
+
+node_status_t node_read_barrier_async(node_t *n, unsigned timeout_ms, node_done_fn done, void *arg)
+{
+    request_t *q = request_new(REQ_READ, timeout_ms, done, arg);
+    return q ? submit(n, q) : NODE_EIO;
+}
+
+/* ---- the blocking calls: an asynchronous request and a waiter ---------------------------- */
+
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int refs;                  /* the calling thread and the callback */
+    bool done;
+    node_status_t status;
+    uint8_t *result;
+    size_t result_len;
+    node_status_info_t info;   /* node_status fills this */
+} waiter_t;
+
+static waiter_t *waiter_new(void)
+{
+    waiter_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->refs = 2;
+    return w;
+}
+
+static void waiter_unref(waiter_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool last = --w->refs == 0;
+    pthread_mutex_unlock(&w->mu);
+    if (!last)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cond);
+    free(w->result);
+    free(w);
+}
+
+static void waiter_done(void *arg, node_status_t status, uint8_t *result, size_t result_len)
+{
+    waiter_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    w->status = status;
+    w->result = result;
+    w->result_len = result_len;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    waiter_unref(w);
+}
+
+/* Submits q (whose callback is waiter_done(w)) and waits for its answer, a
+ * little past its deadline: the Raft thread answers every request by then,
+ * and node_shutdown answers all of them at once. */
+static node_status_t submit_and_wait(node_t *n, request_t *q, waiter_t *w, uint8_t **result,
+                                     size_t *result_len)
+{
+    if (result)
+        *result = NULL;
+    if (result_len)
+        *result_len = 0;
+    uint64_t wait_ms = q->deadline_ms - loop_now_ms() + 2000;
+    node_status_t st = submit(n, q);
+    if (st != NODE_OK) {
+        waiter_unref(w); /* the callback's reference: it will never run */
+        waiter_unref(w);
+        return st;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cond, &w->mu, &until) == ETIMEDOUT)
+            break;
+    st = w->done ? w->status : NODE_ETIMEOUT;
+    if (w->done && result && w->result) {
+        *result = w->result;
+        if (result_len)
+            *result_len = w->result_len;
+        w->result = NULL;
+    }
+    pthread_mutex_unlock(&w->mu);
+    waiter_unref(w);
+    return st;
+}
+
+/* A request of `kind` answered to a new waiter; NULL when out of memory. */
+static request_t *waited_request(req_kind_t kind, unsigned timeout_ms, waiter_t **w)
+{
+    *w = waiter_new();
+    request_t *q = *w ? request_new(kind, timeout_ms, waiter_done, *w) : NULL;
+    if (!q && *w) {
+        (*w)->refs = 1;
+        waiter_unref(*w);
+    }
+    return q;
+}
+
+node_status_t node_propose(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                           uint8_t **result, size_t *result_len)
+{
+    waiter_t *w;
+    request_t *q = waited_request(REQ_PROPOSE, timeout_ms, &w);
+    if (!q)
+        return NODE_EIO;
+    if (!(q->data = malloc(len ? len : 1))) {
+        request_free(q);
+        w->refs = 1;
+        waiter_unref(w);
+        return NODE_EIO;
+    }
+    memcpy(q->data, data, len);
+    q->len = len;
+    return submit_and_wait(n, q, w, result, result_len);
 }
 
 node_status_t node_read_barrier(node_t *n, unsigned timeout_ms)
 {
-    request_t *q = request_new(REQ_READ, timeout_ms);
-    return q ? submit_and_wait(n, q, NULL, NULL) : NODE_EIO;
+    waiter_t *w;
+    request_t *q = waited_request(REQ_READ, timeout_ms, &w);
+    return q ? submit_and_wait(n, q, w, NULL, NULL) : NODE_EIO;
 }
 
 static node_status_t named_request(node_t *n, req_kind_t kind, const char *name, const char *addr,
@@ -1163,12 +1281,13 @@ static node_status_t named_request(node_t *n, req_kind_t kind, const char *name,
 {
     if ((name && strlen(name) >= ADDRBOOK_NAME_MAX) || (addr && strlen(addr) >= ADDRBOOK_ADDR_MAX))
         return NODE_EINVAL;
-    request_t *q = request_new(kind, timeout_ms);
+    waiter_t *w;
+    request_t *q = waited_request(kind, timeout_ms, &w);
     if (!q)
         return NODE_EIO;
     snprintf(q->name, sizeof q->name, "%s", name ? name : "");
     snprintf(q->addr, sizeof q->addr, "%s", addr ? addr : "");
-    return submit_and_wait(n, q, NULL, NULL);
+    return submit_and_wait(n, q, w, NULL, NULL);
 }
 
 node_status_t node_add_server(node_t *n, const char *name, const char *addr, unsigned timeout_ms)
@@ -1192,11 +1311,23 @@ node_status_t node_transfer(node_t *n, const char *name, unsigned timeout_ms)
 
 node_status_t node_status(node_t *n, node_status_info_t *out)
 {
-    request_t *q = request_new(REQ_STATUS, 2000);
+    waiter_t *w;
+    request_t *q = waited_request(REQ_STATUS, 2000, &w);
     if (!q)
         return NODE_EIO;
-    q->info = out;
-    return submit_and_wait(n, q, NULL, NULL);
+    /* Filled into the waiter, which outlives a caller that gave up. */
+    q->info = &w->info;
+    pthread_mutex_lock(&w->mu);
+    w->refs++; /* ours, to copy the info out after submit_and_wait */
+    pthread_mutex_unlock(&w->mu);
+    node_status_t st = submit_and_wait(n, q, w, NULL, NULL);
+    if (st == NODE_OK) {
+        pthread_mutex_lock(&w->mu);
+        *out = w->info;
+        pthread_mutex_unlock(&w->mu);
+    }
+    waiter_unref(w);
+    return st;
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -1290,6 +1421,7 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     n->id = addrbook_id_of(n->name);
     n->start_ms = loop_now_ms();
     pthread_mutex_init(&n->mu, NULL);
+    n->finished_tail = &n->finished;
     n->loop = loop_new(n->o.tick_ms, on_tick, on_wake, n);
     if (!n->loop) {
         snprintf(err, err_len, "cannot create the event loop");
@@ -1365,6 +1497,7 @@ static void shutdown_node(node_t *n, bool graceful)
         req_finish(n, q, NODE_ESHUTDOWN);
     }
     drain_incoming(n);
+    deliver_finished(n);
 }
 
 void node_shutdown(node_t *n) { shutdown_node(n, true); }
@@ -1374,8 +1507,11 @@ void node_free(node_t *n)
     if (!n)
         return;
     shutdown_node(n, false);
+    pthread_mutex_lock(&n->mu);
     n->stopping = true;
+    pthread_mutex_unlock(&n->mu);
     drain_incoming(n);
+    deliver_finished(n);
     transport_free(n->tr);
     raft_free(n->r);
     node_disk_close(&n->disk);

@@ -4,9 +4,11 @@
  *
  * Threads: node_start spawns the Raft thread, which alone touches the core,
  * the disk and the peer sockets, and calls the state machine's apply,
- * snapshot and restore. Every other function here is thread-safe and may
- * block the calling thread (never the Raft thread) until its request is
- * done or times out.
+ * snapshot and restore. Every other function here is thread-safe. The
+ * requests come in two forms: blocking (node_propose...: the calling thread
+ * waits, never the Raft thread) and asynchronous (node_propose_async...: a
+ * callback gets the answer), for event-loop callers that serve many
+ * clients from one thread (kv/adminserver.c).
  *
  * Names and ids: a node is named by the operator (-id "id0"); its Raft id is
  * a 64-bit hash of that name (node_id_from_name). Addresses travel in the
@@ -118,6 +120,27 @@ typedef enum node_status {
                          with bytes that apply at most once (client id + seq) */
 } node_status_t;
 const char *node_status_text(node_status_t s);
+
+/* ---- asynchronous requests (any thread, also inside a node_done_fn) ------ */
+
+/* The answer to an asynchronous request: status, and for a proposal the
+ * state machine's reply (malloc'd; the callee owns and frees it; may be
+ * NULL). It runs exactly once, on the Raft thread (or, while the node shuts
+ * down, on the thread stopping it). The callbacks of requests answered
+ * together run back to back, before the Raft thread next blocks (fsync,
+ * epoll), so a caller can wake its own thread once per batch. A callback
+ * must not block nor call the blocking functions below: it hands the answer
+ * over and returns; it may submit a new asynchronous request (a retry). */
+typedef void (*node_done_fn)(void *arg, node_status_t status, uint8_t *result, size_t result_len);
+
+/* node_propose and node_read_barrier without waiting. NODE_OK: queued, and
+ * done(arg, ...) will run once with the outcome. Anything else: not queued
+ * (NODE_ESHUTDOWN, or NODE_EIO out of memory); done never runs. */
+node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                 node_done_fn done, void *arg);
+node_status_t node_read_barrier_async(node_t *n, unsigned timeout_ms, node_done_fn done, void *arg);
+
+/* ---- blocking requests (any thread but the Raft thread) ---------------------- */
 
 /* Replicates data and waits until it is applied on this node (forwarded to
  * the leader if this node follows). *result gets the state machine's reply

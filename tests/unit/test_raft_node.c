@@ -361,6 +361,131 @@ static void test_forward_to_dead_leader_ends_with_the_election(void **state)
     cluster_down(&c);
 }
 
+/* ---- asynchronous requests ------------------------------------------------------- */
+
+enum { ASYNC_OPS = 300 };
+
+/* What every callback recorded, checked once all have run. */
+typedef struct async_log {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int calls[ASYNC_OPS];          /* how often op i's callback ran */
+    node_status_t status[ASYNC_OPS];
+    bool result_ok[ASYNC_OPS];
+    bool on_caller_thread;         /* a callback ran on the submitting thread */
+    pthread_t caller;
+    int done;
+} async_log_t;
+
+typedef struct async_op {
+    async_log_t *log;
+    int i;
+} async_op_t;
+
+static void async_done(void *arg, node_status_t st, uint8_t *result, size_t len)
+{
+    async_op_t *op = arg;
+    async_log_t *l = op->log;
+    pthread_mutex_lock(&l->mu);
+    l->calls[op->i]++;
+    l->status[op->i] = st;
+    l->result_ok[op->i] = result && len == 2 && memcmp(result, "ok", 2) == 0;
+    if (pthread_equal(pthread_self(), l->caller))
+        l->on_caller_thread = true;
+    l->done++;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->mu);
+    free(result);
+}
+
+static void wait_async(async_log_t *l, int count)
+{
+    uint64_t t0 = now_ms();
+    pthread_mutex_lock(&l->mu);
+    while (l->done < count && now_ms() - t0 < 10000) {
+        pthread_mutex_unlock(&l->mu);
+        sleep_ms(5);
+        pthread_mutex_lock(&l->mu);
+    }
+    int done = l->done;
+    pthread_mutex_unlock(&l->mu);
+    if (done < count)
+        fail_msg("only %d of %d callbacks ran", done, count);
+}
+
+/* Proposals and read barriers submitted without waiting, at the leader and
+ * (forwarded) at a follower: every callback runs exactly once, on the Raft
+ * thread, with the state machine's reply; every proposal is applied on
+ * every node. After shutdown a request is refused at once and its callback
+ * never runs; requests still in flight at shutdown are answered once. */
+static void test_async_requests_answer_once_by_callback(void **state)
+{
+    (void)state;
+    cluster_t c = { .snapshot_every = 100000 };
+    cluster_up(&c);
+    int leader = wait_leader(&c, 5000);
+    assert_true(leader >= 0);
+    int follower = (leader + 1) % N;
+
+    async_log_t *l = calloc(1, sizeof *l);
+    async_op_t *ops = calloc(ASYNC_OPS, sizeof *ops);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    l->caller = pthread_self();
+    for (int i = 0; i < ASYNC_OPS; i++) {
+        ops[i] = (async_op_t){ l, i };
+        uint64_t v = 1000 + (uint64_t)i;
+        node_t *n = c.node[i % 2 ? follower : leader];
+        node_status_t st = i % 10 == 9 ? node_read_barrier_async(n, 5000, async_done, &ops[i])
+                                       : node_propose_async(n, &v, sizeof v, 5000, async_done, &ops[i]);
+        assert_int_equal(st, NODE_OK);
+    }
+    wait_async(l, ASYNC_OPS);
+    sleep_ms(50); /* a second callback for any op would show up here */
+    int proposals = 0;
+    for (int i = 0; i < ASYNC_OPS; i++) {
+        assert_int_equal(l->calls[i], 1);
+        if (l->status[i] != NODE_OK)
+            fail_msg("op %d: %s", i, node_status_text(l->status[i]));
+        if (i % 10 != 9) {
+            assert_true(l->result_ok[i]);
+            proposals++;
+        }
+    }
+    assert_false(l->on_caller_thread);
+    wait_converged(&c, (uint64_t)proposals, 5000);
+
+    /* In flight while the follower shuts down: each answered exactly once. */
+    memset(l->calls, 0, sizeof l->calls);
+    l->done = 0;
+    int submitted = 0;
+    for (int i = 0; i < 50; i++) {
+        uint64_t v = 5000 + (uint64_t)i;
+        if (node_propose_async(c.node[follower], &v, sizeof v, 5000, async_done, &ops[i]) == NODE_OK)
+            submitted++;
+    }
+    node_shutdown(c.node[follower]);
+    wait_async(l, submitted);
+    for (int i = 0; i < submitted; i++)
+        assert_int_equal(l->calls[i], 1);
+    /* Refused once shut down; the callback never runs. */
+    uint64_t v = 9;
+    assert_int_equal(node_propose_async(c.node[follower], &v, sizeof v, 5000, async_done, &ops[0]),
+                     NODE_ESHUTDOWN);
+    assert_int_equal(node_read_barrier_async(c.node[follower], 5000, async_done, &ops[0]),
+                     NODE_ESHUTDOWN);
+    sleep_ms(50);
+    assert_int_equal(l->calls[0], 1);
+    node_free(c.node[follower]);
+    c.node[follower] = NULL;
+
+    cluster_down(&c);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cond);
+    free(ops);
+    free(l);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -368,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_replicates_survives_leader_death_and_restarts),
         cmocka_unit_test(test_lagging_node_catches_up_through_snapshot),
         cmocka_unit_test(test_forward_to_dead_leader_ends_with_the_election),
+        cmocka_unit_test(test_async_requests_answer_once_by_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
