@@ -203,10 +203,15 @@ static void stop_removed_nodes(struct sim_world *w)
 {
     if (w->base_opts.pre_vote && w->base_opts.check_quorum)
         return;
+    /* The reference is the node that knows the most committed entries:
+     * its configuration, once committed, is the cluster's. (The longest
+     * log is not: a stale leader cut off from the rest may hold the
+     * longest log, full of entries that will never commit — sim seed
+     * 18628, where that leader had been removed and was never stopped.) */
     struct sim_node *ref = NULL;
     for (int i = 0; i < w->n; i++) {
         struct sim_node *nd = &w->nodes[i];
-        if (nd->up && (!ref || raft_last_index(nd->r) > raft_last_index(ref->r)))
+        if (nd->up && (!ref || raft_commit(nd->r) > raft_commit(ref->r)))
             ref = nd;
     }
     /* Only a committed removal is final; an uncommitted one may yet be
