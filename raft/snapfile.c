@@ -73,9 +73,17 @@ struct sink {
     int fd;
     uint64_t written;
     uint32_t crc;
-    uint8_t *buf;        /* owned; WRITE_BUFFER bytes */
-    size_t buf_len;
+    uint8_t *buf;        /* owned; buf_cap bytes */
+    size_t buf_len, buf_cap;
 };
+
+/* Changed only by snap_set_write_buffer_size (tests). */
+static size_t write_buffer_size = WRITE_BUFFER;
+
+void snap_set_write_buffer_size(size_t bytes)
+{
+    write_buffer_size = bytes ? bytes : WRITE_BUFFER;
+}
 
 static int sink_open(struct sink *s, const char *data_dir, const char *tmp_name,
                      struct storage_error *err)
@@ -90,7 +98,8 @@ static int sink_open(struct sink *s, const char *data_dir, const char *tmp_name,
     if (rc < 0)
         return rc;
     snprintf(s->tmp_name, sizeof s->tmp_name, "%s", tmp_name);
-    s->buf = malloc(WRITE_BUFFER);
+    s->buf_cap = write_buffer_size;
+    s->buf = malloc(s->buf_cap);
     if (!s->buf)
         return storage_fail(err, -ENOMEM, "%s: out of memory", s->dir);
     char path[4200];
@@ -121,13 +130,13 @@ static int sink_write(struct sink *s, const void *data, size_t len, struct stora
     const uint8_t *p = data;
     s->crc = crc32c(s->crc, p, len);
     while (len > 0) {
-        size_t n = WRITE_BUFFER - s->buf_len < len ? WRITE_BUFFER - s->buf_len : len;
+        size_t n = s->buf_cap - s->buf_len < len ? s->buf_cap - s->buf_len : len;
         memcpy(s->buf + s->buf_len, p, n);
         s->buf_len += n;
         s->written += n;
         p += n;
         len -= n;
-        if (s->buf_len == WRITE_BUFFER) {
+        if (s->buf_len == s->buf_cap) {
             int rc = sink_flush(s, err);
             if (rc < 0)
                 return rc;

@@ -40,6 +40,12 @@ struct snap_meta {
     uint64_t file_size;   /* bytes of the whole file (what a leader sends) */
 };
 
+/* Bytes a writer or receiver buffers before each write (0 = the default,
+ * 256 KiB). For tests and fuzzing: a small buffer takes the buffer-full
+ * path with small files and spares a large allocation per file. Call it
+ * while no writer or receiver is open (a process-wide setting). */
+void snap_set_write_buffer_size(size_t bytes);
+
 /* ---- writing a snapshot of the local state machine ---- */
 struct snap_writer;
 /* Starts DIR/snap/snap-<index>-<term>.snap.tmp (creating DIR/snap). The

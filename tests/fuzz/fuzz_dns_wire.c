@@ -53,13 +53,13 @@ typedef struct pool {
     size_t n;
 } pool_t;
 
-static void pool_add(pool_t *p, const uint8_t *name)
+FUZZ_NO_COVERAGE static void pool_add(pool_t *p, const uint8_t *name)
 {
     if (p->n < POOL_MAX)
         memcpy(p->names[p->n++], name, name_wire_len(name));
 }
 
-static void check_name(const uint8_t *name, int n)
+FUZZ_NO_COVERAGE static void check_name(const uint8_t *name, int n)
 {
     fuzz_check(n > 0 && n <= NAME_MAX_WIRE);
     int i = 0;
@@ -71,7 +71,7 @@ static void check_name(const uint8_t *name, int n)
     fuzz_check(i + 1 == n && name_wire_len(name) == (size_t)n);
 }
 
-static void read_every_name(const uint8_t *pkt, size_t len, pool_t *pool)
+FUZZ_NO_COVERAGE static void read_every_name(const uint8_t *pkt, size_t len, pool_t *pool)
 {
     size_t limit = len < 512 ? len : 512;
     for (size_t start = 0; start < limit; start++) {
@@ -120,7 +120,7 @@ typedef struct prog {
     size_t left;
 } prog_t;
 
-static uint8_t take(prog_t *g)
+FUZZ_NO_COVERAGE static uint8_t take(prog_t *g)
 {
     if (!g->left)
         return 0;
@@ -142,7 +142,7 @@ static const uint16_t TYPES[] = {
     DNS_TYPE_TXT, DNS_TYPE_AAAA, DNS_TYPE_SRV, 99, 65280,
 };
 
-static void rd_bytes(rr_t *r, prog_t *g, size_t n)
+FUZZ_NO_COVERAGE static void rd_bytes(rr_t *r, prog_t *g, size_t n)
 {
     for (size_t i = 0; i < n && r->rdlen < sizeof r->rdata; i++)
         r->rdata[r->rdlen++] = take(g);
@@ -177,7 +177,7 @@ static void make_rdata(rr_t *r, uint8_t sel, const pool_t *pool, prog_t *g)
 }
 
 /* Checks one RR of the finished message at *pos against what went in. */
-static void check_rr(const uint8_t *msg, size_t len, size_t *pos, const rr_t *r)
+FUZZ_NO_COVERAGE static void check_rr(const uint8_t *msg, size_t len, size_t *pos, const rr_t *r)
 {
     uint8_t name[NAME_MAX_WIRE];
     int n = dns_read_name(msg, len, pos, name);
@@ -205,7 +205,7 @@ static void check_rr(const uint8_t *msg, size_t len, size_t *pos, const rr_t *r)
     *pos = end;
 }
 
-static void check_message(const uint8_t *msg, size_t len, const rr_t *rrs, size_t nrr)
+FUZZ_NO_COVERAGE static void check_message(const uint8_t *msg, size_t len, const rr_t *rrs, size_t nrr)
 {
     size_t count[3] = { 0, 0, 0 };
     for (size_t i = 0; i < nrr; i++)

@@ -456,6 +456,35 @@ static void test_disk_full_while_writing_keeps_previous(void **state)
     assert_int_equal(snap_cleanup_temp(f->dir, NULL), 0);
 }
 
+/* A small write buffer (the fuzz target's setting) flushes many times per
+ * file; the writer's and the receiver's files must be the same bytes as
+ * with the default buffer. */
+static void test_small_write_buffer_gives_the_same_files(void **state)
+{
+    struct fixture *f = *state;
+    write_snapshot(f->dir, 700, 2, 20000);
+    char path[4200];
+    snap_path(f->dir, 700, 2, path, sizeof path);
+    size_t want_len;
+    uint8_t *want = slurp(path, &want_len);
+    snap_set_write_buffer_size(13);
+    write_snapshot(f->dir, 700, 2, 20000); /* replaces the file */
+    send_snapshot(f->dir, f->peer, 1000, -1);
+    snap_set_write_buffer_size(0);
+    char peer_path[4200];
+    snap_path(f->peer, 700, 2, peer_path, sizeof peer_path);
+    const char *paths[2] = { path, peer_path };
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        uint8_t *got = slurp(paths[i], &len);
+        assert_int_equal(len, want_len);
+        assert_memory_equal(got, want, len);
+        free(got);
+    }
+    free(want);
+    expect_newest(f->peer, 700, 2, 20000);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -474,6 +503,7 @@ int main(void)
         T(test_corrupt_transfer_is_not_installed),
         T(test_receiver_refuses_bad_offsets_and_wrong_identity),
         T(test_disk_full_while_writing_keeps_previous),
+        T(test_small_write_buffer_gives_the_same_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
