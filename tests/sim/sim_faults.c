@@ -194,11 +194,25 @@ static void transfer_leadership(struct sim_world *w)
         w->stats.transfers++;
 }
 
+/* True if a running node other than nd has nd in its latest configuration
+ * (e.g. a leader adding it back as a learner: sim seed 1541). */
+static bool listed_by_another(const struct sim_world *w, const struct sim_node *nd)
+{
+    for (int i = 0; i < w->n; i++) {
+        const struct sim_node *o = &w->nodes[i];
+        if (o != nd && o->up && in_members(raft_members(o->r), nd->id))
+            return true;
+    }
+    return false;
+}
+
 /* Without PreVote and CheckQuorum, plain Raft lets a removed server that
  * never learned of its removal disrupt the cluster forever with
  * higher-term RequestVotes (thesis §4.2.3); the remedy there is the
  * operator shutting it down, which the quiet phase does. With both on, the
- * removed node keeps running and must not disrupt anyone. */
+ * removed node keeps running and must not disrupt anyone. A server is
+ * stopped once its removal is committed and no other running server lists
+ * it any more. */
 static void stop_removed_nodes(struct sim_world *w)
 {
     if (w->base_opts.pre_vote && w->base_opts.check_quorum)
@@ -221,7 +235,7 @@ static void stop_removed_nodes(struct sim_world *w)
     const raft_members_t *m = raft_members(ref->r);
     for (int i = 0; i < w->n; i++) {
         struct sim_node *nd = &w->nodes[i];
-        if (!nd->up || in_members(m, nd->id))
+        if (!nd->up || in_members(m, nd->id) || listed_by_another(w, nd))
             continue;
         sim_trace_note(&w->trace, w->now, nd->slot, "operator stops this removed server");
         sim_node_crash(w, nd);
