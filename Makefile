@@ -106,7 +106,7 @@ ASAN_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(ASAN_SAN)" unit sim-test
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(ASAN_SAN)" BIN=build-asan/dns-raft build-asan/dns-raft
-	@scripts/run-sanitizer-daemon.sh build-asan/dns-raft
+	@DNSRAFT_BIN=$(CURDIR)/build-asan/dns-raft scripts/run-integration.sh --label sanitizers tests/sanitizers/*.py
 
 # The tests that run several threads, again under ThreadSanitizer.
 TSAN_TESTS := test_raft_node test_raft_transport test_dns_server test_zone_db test_kv_statemachine
