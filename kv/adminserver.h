@@ -18,7 +18,10 @@
  * connection's buffer until the reply to the previous one is queued, so
  * replies come back in order and a `kv get` pipelined after a `kv set` on
  * the same connection sees it, as with a blocking server. Lines are read
- * as many per read() as the client sent.
+ * as many per read() as the client sent. A reply is kept whole in memory
+ * until the socket takes it (a `zone show` of a large zone too: tens of
+ * MB for a million records), so a client that stops reading holds only
+ * its own connection's memory.
  *
  * Closing policy, so that `echo "kv ping" | nc localhost 8300` prints PONG
  * and returns at once with Debian's netcat-openbsd (which never half-closes
