@@ -439,8 +439,10 @@ static void exec_membership(cluster_t *c, const admin_cmd_t *cmd, const replier_
         say_error(r, "argument too long");
         return;
     }
-    memcpy(id, cmd->id, cmd->id_len);
-    memcpy(addr, cmd->addr, cmd->addr_len);
+    if (cmd->id_len) /* absent arguments are NULL: no memcpy from NULL */
+        memcpy(id, cmd->id, cmd->id_len);
+    if (cmd->addr_len)
+        memcpy(addr, cmd->addr, cmd->addr_len);
     node_status_t st;
     if (cmd->op == ADMIN_RAFT_JOIN)
         st = node_add_server(c->node, id, addr, MEMBERSHIP_TIMEOUT_MS);
