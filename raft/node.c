@@ -754,8 +754,10 @@ static void process_one_ready(node_t *n)
     bool early = rd.role == RAFT_LEADER && (!rd.hard_state_changed ||
                  (rd.hard_state.term == n->disk.saved.term &&
                   rd.hard_state.vote == n->disk.saved.vote));
-    if (early)
+    if (early) {
         send_messages(n, &rd, true);
+        transport_flush(n->tr); /* on their way while we sync */
+    }
     /* Committed entries already in the durable log are applied (and their
      * clients answered) before this batch's fsync, not after it: otherwise
      * every commit waits for one more disk sync, the one for entries that
@@ -785,6 +787,7 @@ static void process_one_ready(node_t *n)
     send_messages(n, &rd, early ? false : true);
     if (!early)
         send_messages(n, &rd, false);
+    transport_flush(n->tr);
     for (size_t i = applied_early; i < rd.n_committed; i++)
         apply_entry(n, &rd.committed[i]);
     serve_reads(n, &rd);
@@ -896,6 +899,7 @@ static void after_batch(void *ctx)
         if (n->book_dirty)
             save_address_book(n);
     }
+    transport_flush(n->tr); /* what the events queued (forwarded requests...) */
 }
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -1437,6 +1441,9 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     n->tr = transport_new(n->loop, n->listen, &self, &cb, err, err_len);
     if (!n->tr)
         goto fail;
+    /* Frames queue up during a loop iteration and leave with one send per
+     * peer at the flush points (process_one_ready, after_batch). */
+    transport_cork(n->tr, true);
     if (opts->advertise)
         snprintf(n->advertise, sizeof n->advertise, "%s", opts->advertise);
     else

@@ -90,7 +90,8 @@ typedef struct peer {
     bytebuf_t queue;
     uint32_t backoff_ms;
     uint64_t retry_at_ms;
-    bool warned; /* logged the current outage already */
+    bool warned;       /* logged the current outage already */
+    bool want_out;     /* polled for EPOLLOUT: the socket took not all */
 } peer_t;
 
 typedef enum { IN_DETECT, IN_HELLO, IN_FRAMES } in_state_t;
@@ -113,6 +114,7 @@ struct transport {
     size_t n_peers;
     incoming_t *in[TRANSPORT_MAX_INCOMING];
     raft_codec_scratch_t scratch;
+    bool corked;       /* queue sends until transport_flush */
     uint64_t dropped;
     uint64_t rng;
 };
@@ -350,6 +352,7 @@ static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
     if (!p->warned)
         log_warn("raft", "peer at %s unreachable: %s (retrying)", p->addr, why);
     p->warned = true;
+    p->want_out = false;
     p->state = PEER_IDLE;
     /* A partly written frame cannot be resumed on a new connection; Raft
      * retransmits whatever was lost. */
@@ -361,9 +364,13 @@ static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
     p->retry_at_ms = loop_now_ms() + p->backoff_ms / 2 + jitter;
 }
 
+/* Only on a change: an epoll_ctl per flush would cost a syscall per frame. */
 static void peer_want_write(transport_t *t, peer_t *p, bool want)
 {
-    loop_modify(t->loop, p->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0));
+    if (p->want_out == want)
+        return;
+    if (loop_modify(t->loop, p->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0)) == 0)
+        p->want_out = want;
 }
 
 static void peer_flush(transport_t *t, peer_t *p)
@@ -470,6 +477,7 @@ static void peer_connect(transport_t *t, peer_t *p)
         return;
     }
     p->state = PEER_CONNECTING;
+    p->want_out = true; /* registered for EPOLLOUT: the connect's end */
     if (loop_add(t->loop, p->fd, EPOLLOUT | EPOLLRDHUP, on_peer_event, p) != 0) {
         close(p->fd);
         p->fd = -1;
@@ -479,10 +487,24 @@ static void peer_connect(transport_t *t, peer_t *p)
 
 static void peer_kick(transport_t *t, peer_t *p)
 {
-    if (p->state == PEER_CONNECTED)
-        peer_flush(t, p);
-    else if (p->state == PEER_IDLE && p->queue.len > 0 && loop_now_ms() >= p->retry_at_ms)
+    if (p->state == PEER_CONNECTED) {
+        /* Corked: the caller flushes once for everything it queued. While
+         * EPOLLOUT is armed, on_peer_event sends when the socket drains. */
+        if (!t->corked && !p->want_out)
+            peer_flush(t, p);
+    } else if (p->state == PEER_IDLE && p->queue.len > 0 && loop_now_ms() >= p->retry_at_ms)
         peer_connect(t, p);
+}
+
+void transport_cork(transport_t *t, bool corked) { t->corked = corked; }
+
+void transport_flush(transport_t *t)
+{
+    for (size_t i = 0; i < t->n_peers; i++) {
+        peer_t *p = t->peers[i];
+        if (p->state == PEER_CONNECTED && p->queue.len > 0 && !p->want_out)
+            peer_flush(t, p);
+    }
 }
 
 static peer_t *peer_new(transport_t *t, raft_id_t id, const char *addr)

@@ -18,6 +18,7 @@
 #ifndef RAFT_TRANSPORT_H
 #define RAFT_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,13 @@ const char *transport_peer_addr(const transport_t *t, raft_id_t id);
 int transport_send(transport_t *t, const raft_msg_t *m);
 /* Queues a runtime frame (body[0] >= RAFT_FRAME_APP_MIN) for `to`. */
 int transport_send_app(transport_t *t, raft_id_t to, const uint8_t *body, size_t len);
+/* Corked, sends only queue frames, and transport_flush writes each peer's
+ * queue with one send: a leader proposing 30 entries in one loop iteration
+ * emits 30 AppendEntries per follower (one per proposal) and a follower
+ * answers each, so sending frame by frame cost a syscall per frame on both
+ * sides. Uncorked (the default), every send goes out at once. */
+void transport_cork(transport_t *t, bool corked);
+void transport_flush(transport_t *t);
 /* Retries connections whose back-off expired; call on every tick. */
 void transport_tick(transport_t *t);
 

@@ -132,6 +132,53 @@ static void test_message_arrives_with_hello(void **state)
     loop_free(h.loop);
 }
 
+static bool got_three_msgs(harness_t *h) { return h->n_msgs >= 3; }
+
+/* Corked, frames wait in the queue until transport_flush, and then all of
+ * them arrive (one send for the lot); uncorked, each leaves at once. */
+static void test_corked_frames_leave_at_flush(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *a = make(&h, 1, "id0", "127.0.0.1:0");
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", transport_port(b));
+    transport_set_peer(a, 2, addr);
+    raft_msg_t m = vote_msg();
+    assert_int_equal(transport_send(a, &m), 0); /* connects, hello, first frame */
+    run_until(&h, got_msg);
+
+    transport_cork(a, true);
+    for (int i = 0; i < 3; i++) {
+        m.term = 10 + (uint64_t)i;
+        assert_int_equal(transport_send(a, &m), 0);
+    }
+    h.n_msgs = 0;
+    h.ticks = 0;
+    h.max_ticks = 20; /* 200 ms: nothing may arrive while corked */
+    h.done = NULL;
+    loop_run(h.loop);
+    assert_int_equal(h.n_msgs, 0);
+
+    transport_flush(a);
+    run_until(&h, got_three_msgs);
+    assert_int_equal(h.n_msgs, 3);
+    assert_int_equal(h.last.term, 12); /* in order */
+
+    transport_cork(a, false);
+    m.term = 20;
+    h.n_msgs = 0;
+    assert_int_equal(transport_send(a, &m), 0);
+    run_until(&h, got_msg);
+    assert_int_equal(h.last.term, 20);
+
+    transport_free(a);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
 static int dial(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -245,6 +292,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_arrives_with_hello),
+        cmocka_unit_test(test_corked_frames_leave_at_flush),
         cmocka_unit_test(test_person_is_handed_to_admin),
         cmocka_unit_test(test_hostile_frames_close_the_connection),
         cmocka_unit_test(test_reconnects_after_peer_restart),
