@@ -154,7 +154,7 @@ static const option_t options[] = {
     { "data.dir", "DIR", "Raft log, snapshots and state (default data/ID)", set_data_dir },
     { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },
     { "raft.election", "MS", "election timeout in ms; each wait is drawn from [MS, 2*MS) (default 150)", set_election },
-    { "raft.snapshot.entries", "N", "entries applied between state-machine snapshots and log compactions (default 10000)", set_snapshot_entries },
+    { "raft.snapshot.entries", "N", "entries applied between state-machine snapshots and log compactions, or 64 MiB of log, whichever first (default 100000)", set_snapshot_entries },
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },

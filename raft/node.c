@@ -1344,8 +1344,11 @@ static void set_defaults(node_options_t *o)
         o->heartbeat_ms = 50;
     if (!o->election_ms)
         o->election_ms = 150;
+    /* etcd 3.4's default --snapshot-count: a snapshot serialises the whole
+     * state machine on the Raft thread (tens of ms with a big zone), so it
+     * should be rare; snapshot_bytes bounds the log in memory meanwhile. */
     if (!o->snapshot_every)
-        o->snapshot_every = 10000;
+        o->snapshot_every = 100000;
     if (!o->snapshot_bytes)
         o->snapshot_bytes = 64u << 20;
 }

@@ -67,7 +67,7 @@ typedef struct node_options {
     unsigned tick_ms;          /* default 10 */
     unsigned heartbeat_ms;     /* default 50 */
     unsigned election_ms;      /* default 150: timeouts drawn from [150, 300) */
-    uint64_t snapshot_every;   /* entries applied between snapshots (10000) */
+    uint64_t snapshot_every;   /* entries applied between snapshots (100000) */
     uint64_t snapshot_bytes;   /* ... or log bytes applied (64 MiB), whichever
                                   comes first: zone chunks are up to 1 MiB */
     raft_bug_t bugs;           /* tests only */
