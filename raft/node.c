@@ -779,6 +779,10 @@ static void process_one_ready(node_t *n)
         fail_node(n, "cannot restore the state machine from the leader's snapshot");
         return;
     }
+    if (rd.snapshot)
+        log_info("raft", "installed the leader's snapshot at index %llu term %llu (%zu bytes)",
+                 (unsigned long long)rd.snapshot->index, (unsigned long long)rd.snapshot->term,
+                 rd.snapshot->len);
     for (size_t i = 0; i < rd.n_entries; i++)
         if (rd.entries[i].type == RAFT_ENTRY_CONFIG)
             learn_config(n, &rd.entries[i]);

@@ -114,7 +114,9 @@ def main():
                  lambda: follower.admin("kv get after-restart") == "yes")
         check(follower.admin("kv get k%d" % (SNAPSHOT_EVERY * 2 - 1)) == "v%d" % (SNAPSHOT_EVERY * 2 - 1),
               "restarted follower has the burst")
-        ok("%s restarted from disk and caught up" % follower.name)
+        check("installed the leader's snapshot" in follower.log(),
+              "%s caught up without InstallSnapshot (the test meant to cover it)" % follower.name)
+        ok("%s restarted from disk and caught up through InstallSnapshot" % follower.name)
 
         leader = c.leader()
         stop_with(leader, signal.SIGTERM)
