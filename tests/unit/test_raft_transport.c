@@ -100,16 +100,24 @@ static raft_msg_t vote_msg(void)
     return m;
 }
 
+/* A loop with two transports on loopback: a (id 1, "id0") knows b (id 2,
+ * "id1") as its peer. */
+static void make_pair(harness_t *h, transport_t **a, transport_t **b)
+{
+    h->loop = loop_new(10, on_tick, NULL, h);
+    *a = make(h, 1, "id0", "127.0.0.1:0");
+    *b = make(h, 2, "id1", "127.0.0.1:0");
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", transport_port(*b));
+    transport_set_peer(*a, 2, addr);
+}
+
 static void test_message_arrives_with_hello(void **state)
 {
     (void)state;
     harness_t h = { .text_fd = -1 };
-    h.loop = loop_new(10, on_tick, NULL, &h);
-    transport_t *a = make(&h, 1, "id0", "127.0.0.1:0");
-    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", transport_port(b));
-    transport_set_peer(a, 2, addr);
+    transport_t *a, *b;
+    make_pair(&h, &a, &b);
     assert_int_equal(transport_send(a, &(raft_msg_t){ .type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 9 }), -1);
     raft_msg_t m = vote_msg();
     assert_int_equal(transport_send(a, &m), 0);
@@ -140,12 +148,8 @@ static void test_corked_frames_leave_at_flush(void **state)
 {
     (void)state;
     harness_t h = { .text_fd = -1 };
-    h.loop = loop_new(10, on_tick, NULL, &h);
-    transport_t *a = make(&h, 1, "id0", "127.0.0.1:0");
-    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", transport_port(b));
-    transport_set_peer(a, 2, addr);
+    transport_t *a, *b;
+    make_pair(&h, &a, &b);
     raft_msg_t m = vote_msg();
     assert_int_equal(transport_send(a, &m), 0); /* connects, hello, first frame */
     run_until(&h, got_msg);
