@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "dns/answer.h"
 
@@ -67,13 +68,6 @@ struct tcp_server {
 
 /* epoll user data for the two non-connection descriptors. */
 static char listen_tag, stop_tag;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void conn_close(tcp_server_t *t, tcp_conn_t *c)
 {
@@ -183,7 +177,7 @@ static bool conn_flush(tcp_conn_t *c)
         ssize_t n = send(c->fd, c->out + c->out_off, pending_out(c), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->out_off += (size_t)n;
-            c->last_progress_ms = now_ms();
+            c->last_progress_ms = clock_now_ms();
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else {
@@ -222,7 +216,7 @@ static bool conn_read(tcp_conn_t *c)
     ssize_t n = recv(c->fd, c->in + c->in_len, room < READ_CHUNK ? room : READ_CHUNK, MSG_DONTWAIT);
     if (n > 0) {
         c->in_len += (size_t)n;
-        c->last_progress_ms = now_ms();
+        c->last_progress_ms = clock_now_ms();
         return true;
     }
     if (n == 0) {
@@ -283,7 +277,7 @@ static void conn_add(tcp_server_t *t, int fd)
         return;
     }
     *c = (tcp_conn_t){ .fd = fd, .slot = (unsigned)slot, .interest = EPOLLIN,
-                       .last_progress_ms = now_ms(), .in = in, .in_cap = IN_CAP_START };
+                       .last_progress_ms = clock_now_ms(), .in = in, .in_cap = IN_CAP_START };
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         free(in);
@@ -323,7 +317,7 @@ static void accept_all(tcp_server_t *t)
 
 static void sweep_idle(tcp_server_t *t)
 {
-    uint64_t now = now_ms();
+    uint64_t now = clock_now_ms();
     for (unsigned i = 0; i < t->limits.max_conns; i++) {
         tcp_conn_t *c = t->conns[i];
         if (c != NULL && now - c->last_progress_ms >= t->limits.idle_ms)
@@ -338,7 +332,7 @@ static void *tcp_main(void *arg)
     tcp_server_t *t = arg;
     zonedb_reader_register();
     struct epoll_event events[EPOLL_BATCH];
-    uint64_t next_sweep = now_ms() + SWEEP_MS;
+    uint64_t next_sweep = clock_now_ms() + SWEEP_MS;
     bool stop = false;
     while (!stop) {
         int n = epoll_wait(t->epoll_fd, events, EPOLL_BATCH, SWEEP_MS);
@@ -355,9 +349,9 @@ static void *tcp_main(void *arg)
             else
                 conn_event(t, tag, events[i].events);
         }
-        if (now_ms() >= next_sweep) {
+        if (clock_now_ms() >= next_sweep) {
             sweep_idle(t);
-            next_sweep = now_ms() + SWEEP_MS;
+            next_sweep = clock_now_ms() + SWEEP_MS;
         }
     }
     zonedb_reader_unregister();

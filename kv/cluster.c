@@ -36,6 +36,7 @@
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
 #include "raft/node.h"
+#include "common/clock.h"
 
 enum {
     WRITE_TIMEOUT_MS = 5000,
@@ -67,19 +68,6 @@ static uint64_t random_u64(void)
     if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
         v = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
     return v ? v : 1;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- the state machine, as the Raft node sees it ---------------------------------- */
@@ -164,10 +152,10 @@ static bool retryable(node_status_t st)
 static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned timeout_ms)
 {
     outcome_t out = { .node = NODE_ETIMEOUT };
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = clock_now_ms() + timeout_ms;
     bool maybe_applied = false; /* an earlier attempt may still commit */
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = clock_now_ms();
         if (now >= deadline) {
             if (maybe_applied)
                 out.node = NODE_ETIMEOUT; /* never claim "not applied" then */
@@ -188,7 +176,7 @@ static outcome_t propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned 
                 out.node = NODE_ETIMEOUT;
             return out;
         }
-        sleep_ms(RETRY_PAUSE_MS);
+        clock_sleep_ms(RETRY_PAUSE_MS);
     }
 }
 
@@ -272,7 +260,7 @@ static void write_attempt_done(void *arg, node_status_t st, uint8_t *reply, size
     }
     free(reply);
     op->maybe_applied |= st == NODE_EMAYBE;
-    uint64_t now = now_ms();
+    uint64_t now = clock_now_ms();
     if (retryable(st) && now < op->deadline_ms) {
         st = node_propose_async(op->c->node, op->cmd, op->len, (unsigned)(op->deadline_ms - now),
                                 write_attempt_done, op);
@@ -305,7 +293,7 @@ static void start_write(cluster_t *c, admin_client_t *cl, const admin_cmd_t *cmd
     }
     op->c = c;
     op->call = call;
-    op->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
+    op->deadline_ms = clock_now_ms() + WRITE_TIMEOUT_MS;
     node_status_t st = node_propose_async(c->node, op->cmd, op->len, WRITE_TIMEOUT_MS,
                                           write_attempt_done, op);
     if (st != NODE_OK) {

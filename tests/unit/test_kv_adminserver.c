@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "kv/adminserver.h"
+#include "common/clock.h"
 
 /* ---- the stand-in exec ------------------------------------------------------------------
  *   ping        -> PONG, inside exec
@@ -42,19 +43,6 @@ typedef struct later {
     char word[8];
 } later_t;
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void finish(fake_t *f, admin_call_t *call, const char *text)
 {
     pthread_mutex_lock(&f->mu);
@@ -67,7 +55,7 @@ static void finish(fake_t *f, admin_call_t *call, const char *text)
 static void answer_later(void *arg, admin_call_t *call)
 {
     later_t *l = arg;
-    sleep_ms(l->ms);
+    clock_sleep_ms(l->ms);
     char text[32];
     snprintf(text, sizeof text, "%s %u\n", l->word, l->ms);
     finish(l->f, call, text);
@@ -133,7 +121,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *x = *state;
-    sleep_ms(50); /* let any late "async" answer land before the server goes */
+    clock_sleep_ms(50); /* let any late "async" answer land before the server goes */
     admin_server_free(x->s);
     pthread_mutex_destroy(&x->f.mu);
     free(x);
@@ -235,9 +223,9 @@ static void test_idle_connection_closes_after_the_linger_time(void **state)
     int fd = connect_client(x->s, "");
     send_text(fd, "ping\n", 5);
     expect_reply(fd, "PONG\n");
-    uint64_t t0 = now_ms();
+    uint64_t t0 = clock_now_ms();
     assert_true(closes_within(fd, 3000));
-    uint64_t took = now_ms() - t0;
+    uint64_t took = clock_now_ms() - t0;
     if (took < ADMIN_LINGER_MS - 50 || took > ADMIN_LINGER_MS + 700)
         fail_msg("closed %llu ms after the reply (linger %d ms)", (unsigned long long)took,
                  ADMIN_LINGER_MS);

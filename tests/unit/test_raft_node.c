@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "raft/node.h"
+#include "common/clock.h"
 
 typedef struct fsm {
     pthread_mutex_t mu;
@@ -114,19 +115,6 @@ static void start_node(cluster_t *c, int i, bool bootstrap)
         fail_msg("node %d: %s", i, err);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* Index of the node that leads with every node agreeing, or -1. */
 static int wait_leader(cluster_t *c, unsigned timeout_ms)
 {
@@ -136,7 +124,7 @@ static int wait_leader(cluster_t *c, unsigned timeout_ms)
             if (c->node[i] && node_status(c->node[i], &s) == NODE_OK && s.role == RAFT_LEADER)
                 return i;
         }
-        sleep_ms(10);
+        clock_sleep_ms(10);
     }
     return -1;
 }
@@ -165,7 +153,7 @@ static void wait_converged(cluster_t *c, uint64_t count, unsigned timeout_ms)
         }
         if (same)
             return;
-        sleep_ms(20);
+        clock_sleep_ms(20);
     }
     for (int i = 0; i < N; i++)
         fprintf(stderr, "node %d: count %llu\n", i, (unsigned long long)c->fsm[i].count);
@@ -205,7 +193,7 @@ static void cluster_up(cluster_t *c)
             fail_msg("add %s: %s", c->name[i], node_status_text(st));
     }
     for (int t = 0; t < 500 && voters(c->node[0]) < N; t++)
-        sleep_ms(10);
+        clock_sleep_ms(10);
     assert_int_equal(voters(c->node[0]), N);
     /* Adding the same member again is a no-op, also through a follower. */
     assert_int_equal(node_add_server(c->node[1], c->name[2], c->addr[2], 5000), NODE_OK);
@@ -341,9 +329,9 @@ static void test_forward_to_dead_leader_ends_with_the_election(void **state)
      * election timeout, so this proposal is forwarded into the void. */
     node_kill(c.node[leader]);
     c.node[leader] = NULL;
-    uint64_t v = 2, t0 = now_ms();
+    uint64_t v = 2, t0 = clock_now_ms();
     node_status_t st = node_propose(c.node[follower], &v, sizeof v, DEADLINE_MS, NULL, NULL);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = clock_now_ms() - t0;
     if (st != NODE_OK && st != NODE_EMAYBE && st != NODE_ENOLEADER)
         fail_msg("forwarded proposal ended with '%s' after %llu ms", node_status_text(st),
                  (unsigned long long)took);
@@ -353,8 +341,8 @@ static void test_forward_to_dead_leader_ends_with_the_election(void **state)
 
     /* Retried (what kv/cluster.c does with NODE_EMAYBE), it commits under
      * the new leader well within the deadline. */
-    while ((st == NODE_EMAYBE || st == NODE_ENOLEADER) && now_ms() - t0 < DEADLINE_MS) {
-        sleep_ms(10);
+    while ((st == NODE_EMAYBE || st == NODE_ENOLEADER) && clock_now_ms() - t0 < DEADLINE_MS) {
+        clock_sleep_ms(10);
         st = node_propose(c.node[follower], &v, sizeof v, DEADLINE_MS, NULL, NULL);
     }
     assert_int_equal(st, NODE_OK);
@@ -400,11 +388,11 @@ static void async_done(void *arg, node_status_t st, uint8_t *result, size_t len)
 
 static void wait_async(async_log_t *l, int count)
 {
-    uint64_t t0 = now_ms();
+    uint64_t t0 = clock_now_ms();
     pthread_mutex_lock(&l->mu);
-    while (l->done < count && now_ms() - t0 < 10000) {
+    while (l->done < count && clock_now_ms() - t0 < 10000) {
         pthread_mutex_unlock(&l->mu);
-        sleep_ms(5);
+        clock_sleep_ms(5);
         pthread_mutex_lock(&l->mu);
     }
     int done = l->done;
@@ -441,7 +429,7 @@ static void test_async_requests_answer_once_by_callback(void **state)
         assert_int_equal(st, NODE_OK);
     }
     wait_async(l, ASYNC_OPS);
-    sleep_ms(50); /* a second callback for any op would show up here */
+    clock_sleep_ms(50); /* a second callback for any op would show up here */
     int proposals = 0;
     for (int i = 0; i < ASYNC_OPS; i++) {
         assert_int_equal(l->calls[i], 1);
@@ -474,7 +462,7 @@ static void test_async_requests_answer_once_by_callback(void **state)
                      NODE_ESHUTDOWN);
     assert_int_equal(node_read_barrier_async(c.node[follower], 5000, async_done, &ops[0]),
                      NODE_ESHUTDOWN);
-    sleep_ms(50);
+    clock_sleep_ms(50);
     assert_int_equal(l->calls[0], 1);
     node_free(c.node[follower]);
     c.node[follower] = NULL;
