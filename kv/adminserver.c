@@ -110,24 +110,33 @@ static _Thread_local admin_server_t *running_here;
 
 /* ---- the call ------------------------------------------------------------------------ */
 
+/* Appends len bytes to the growable buffer *buf (length *len, capacity
+ * *cap; the first allocation is `first` bytes, then doubling). Returns
+ * false, leaving the buffer as it was, when memory runs out. */
+static bool buffer_append(char **buf, size_t *len, size_t *cap, size_t first,
+                          const char *text, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t want = *cap ? *cap : first;
+        while (want < *len + n)
+            want *= 2;
+        char *b = realloc(*buf, want);
+        if (!b)
+            return false;
+        *buf = b;
+        *cap = want;
+    }
+    memcpy(*buf + *len, text, n);
+    *len += n;
+    return true;
+}
+
 void admin_call_write(admin_call_t *call, const char *text, size_t len)
 {
     if (call->oom || len == 0)
         return;
-    if (call->len + len > call->cap) {
-        size_t cap = call->cap ? call->cap : 256;
-        while (cap < call->len + len)
-            cap *= 2;
-        char *t = realloc(call->text, cap);
-        if (!t) {
-            call->oom = true;
-            return;
-        }
-        call->text = t;
-        call->cap = cap;
-    }
-    memcpy(call->text + call->len, text, len);
-    call->len += len;
+    if (!buffer_append(&call->text, &call->len, &call->cap, 256, text, len))
+        call->oom = true;
 }
 
 void admin_call_end(admin_call_t *call)
@@ -262,20 +271,10 @@ static bool send_reply(conn_t *c, const char *text, size_t len)
 {
     if (len == 0)
         return true;
-    if (c->out_len + len > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 1024;
-        while (cap < c->out_len + len)
-            cap *= 2;
-        char *o = realloc(c->out, cap);
-        if (!o) {
-            conn_close(c);
-            return false;
-        }
-        c->out = o;
-        c->out_cap = cap;
+    if (!buffer_append(&c->out, &c->out_len, &c->out_cap, 1024, text, len)) {
+        conn_close(c);
+        return false;
     }
-    memcpy(c->out + c->out_len, text, len);
-    c->out_len += len;
     return flush_out(c);
 }
 
