@@ -71,21 +71,23 @@ bool membership_is_member(const raft_t *r, raft_id_t id)
            raft_members_is_learner(&r->members, id);
 }
 
-/* The configuration that was in effect before the one at members_index:
- * the previous config entry still in the log, else the snapshot's, else the
- * bootstrap configuration. Scans the log backwards, so it is only for rare
- * decisions (an election timeout of a server outside its configuration). */
-static raft_members_t membership_previous(const raft_t *r)
+/* The configuration in effect at index upto: the latest config entry at or
+ * before it still in the log (its index is returned), else the snapshot's,
+ * else the bootstrap configuration (0 is returned). Scans the log
+ * backwards, so it is for rare events (restart, truncation, an election
+ * timeout of a server outside its configuration). */
+static raft_index_t membership_latest_at(const raft_t *r, raft_index_t upto,
+                                         raft_members_t *out)
 {
     raft_index_t first = r->log.snap_index + 1;
-    for (raft_index_t i = r->members_index; i > first; i--) {
-        const raft_entry_t *e = log_get(&r->log, i - 1);
-        raft_members_t m;
+    for (raft_index_t i = upto; i >= first && i > 0; i--) {
+        const raft_entry_t *e = log_get(&r->log, i);
         if (e->type == RAFT_ENTRY_CONFIG &&
-            raft_config_decode(e->data, e->len, &m, NULL, NULL) == 0)
-            return m;
+            raft_config_decode(e->data, e->len, out, NULL, NULL) == 0)
+            return i;
     }
-    return r->snap.index > 0 ? r->snap.members : r->o.bootstrap;
+    *out = r->snap.index > 0 ? r->snap.members : r->o.bootstrap;
+    return 0;
 }
 
 /* True when the latest configuration in the log removed this server as a
@@ -99,7 +101,8 @@ bool membership_self_removal_pending(const raft_t *r)
         return false;
     if (membership_is_member(r, r->id))
         return false;
-    raft_members_t prev = membership_previous(r);
+    raft_members_t prev;
+    membership_latest_at(r, r->members_index - 1, &prev);
     return raft_members_is_voter(&prev, r->id);
 }
 
@@ -224,20 +227,9 @@ void membership_apply_entry(raft_t *r, const raft_entry_t *e)
  * bootstrap configuration. */
 void membership_recompute(raft_t *r)
 {
-    raft_index_t first = r->log.snap_index + 1;
-    for (raft_index_t i = log_last_index(&r->log); i >= first && i > 0; i--) {
-        const raft_entry_t *e = log_get(&r->log, i);
-        raft_members_t m;
-        if (e->type == RAFT_ENTRY_CONFIG &&
-            raft_config_decode(e->data, e->len, &m, NULL, NULL) == 0) {
-            membership_set(r, &m, i);
-            return;
-        }
-    }
-    if (r->snap.index > 0)
-        membership_set(r, &r->snap.members, 0);
-    else
-        membership_set(r, &r->o.bootstrap, 0);
+    raft_members_t m;
+    raft_index_t at = membership_latest_at(r, log_last_index(&r->log), &m);
+    membership_set(r, &m, at);
 }
 
 /* Thesis §4.2.2: a leader that is not part of the configuration it just
