@@ -49,6 +49,7 @@ typedef struct conn {
     int addr;           /* index into addrs */
     bool connecting;
     bool served_after_kill;
+    uint32_t events;    /* what epoll watches the socket for */
     uint64_t seq;
     double sent_at;     /* seconds, monotonic; 0 when idle */
     double retry_at;    /* when to reconnect after a failure; 0 = not waiting */
@@ -175,6 +176,17 @@ static void conn_close(conn_t *c, double retry_delay)
     n_reconnects++;
 }
 
+/* One epoll_ctl only when the interest changes: a write that the socket
+ * takes at once (nearly all of them) costs no extra system call. */
+static void watch(conn_t *c, int id, uint32_t events)
+{
+    if (c->events == events)
+        return;
+    struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)id };
+    epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->events = events;
+}
+
 static void flush_out(conn_t *c, int id)
 {
     while (c->out_off < c->out_len) {
@@ -182,8 +194,7 @@ static void flush_out(conn_t *c, int id)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)id };
-            epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+            watch(c, id, EPOLLIN | EPOLLOUT);
             return;
         }
         if (n <= 0) {
@@ -192,8 +203,7 @@ static void flush_out(conn_t *c, int id)
         }
         c->out_off += (size_t)n;
     }
-    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)id };
-    epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    watch(c, id, EPOLLIN);
 }
 
 static void send_next(conn_t *c, int id)
@@ -214,6 +224,7 @@ static void conn_open(conn_t *c, int id)
     struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)id };
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
         die("epoll_ctl");
+    c->events = EPOLLOUT;
     int rc = connect(c->fd, (struct sockaddr *)&addrs[c->addr], sizeof addrs[c->addr]);
     if (rc == 0) {
         c->connecting = false;
