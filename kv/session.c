@@ -1,7 +1,8 @@
 /* kv/session.c — the client-session table (kv/session.h).
  *
- * Sessions live in an array sorted by client id (binary search; inserts
- * shift, which is cheap at KV_SESSION_MAX entries). Each session keeps up to
+ * Sessions live in an array sorted by client id (binary search over a
+ * parallel array of the ids alone, which stays in cache; inserts shift,
+ * which is cheap at KV_SESSION_MAX entries). Each session keeps up to
  * KV_SESSION_WINDOW (seq, result) pairs; when the window is full the smallest
  * seq is dropped and `forgotten_upto` remembers the largest dropped seq, so a
  * later retry at or below it is known to be too old rather than new. */
@@ -27,6 +28,8 @@ typedef struct session {
 
 struct kv_sessions {
     session_t **v; /* sorted by client_id */
+    uint64_t *ids; /* ids[i] == v[i]->client_id: the binary search touches
+                      this small array, not a session per step */
     size_t count;
     size_t cap;
 };
@@ -50,6 +53,7 @@ void kv_sessions_free(kv_sessions_t *t)
     for (size_t i = 0; i < t->count; i++)
         session_free(t->v[i]);
     free(t->v);
+    free(t->ids);
     free(t);
 }
 
@@ -64,12 +68,12 @@ static size_t find_pos(const kv_sessions_t *t, uint64_t client_id, bool *found)
     size_t lo = 0, hi = t->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->v[mid]->client_id < client_id)
+        if (t->ids[mid] < client_id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *found = lo < t->count && t->v[lo]->client_id == client_id;
+    *found = lo < t->count && t->ids[lo] == client_id;
     return lo;
 }
 
@@ -103,6 +107,7 @@ static void remove_at(kv_sessions_t *t, size_t pos)
 {
     session_free(t->v[pos]);
     memmove(&t->v[pos], &t->v[pos + 1], (t->count - pos - 1) * sizeof *t->v);
+    memmove(&t->ids[pos], &t->ids[pos + 1], (t->count - pos - 1) * sizeof *t->ids);
     t->count--;
 }
 
@@ -127,6 +132,10 @@ static session_t *insert_session(kv_sessions_t *t, uint64_t client_id)
         if (!v)
             return NULL;
         t->v = v;
+        uint64_t *ids = realloc(t->ids, cap * sizeof *ids);
+        if (!ids)
+            return NULL;
+        t->ids = ids;
         t->cap = cap;
     }
     session_t *s = calloc(1, sizeof *s);
@@ -136,7 +145,9 @@ static session_t *insert_session(kv_sessions_t *t, uint64_t client_id)
     bool found;
     size_t pos = find_pos(t, client_id, &found);
     memmove(&t->v[pos + 1], &t->v[pos], (t->count - pos) * sizeof *t->v);
+    memmove(&t->ids[pos + 1], &t->ids[pos], (t->count - pos) * sizeof *t->ids);
     t->v[pos] = s;
+    t->ids[pos] = client_id;
     t->count++;
     return s;
 }
@@ -180,10 +191,12 @@ void kv_sessions_sweep(kv_sessions_t *t, uint64_t index)
 {
     size_t k = 0;
     for (size_t i = 0; i < t->count; i++) {
-        if (is_expired(t->v[i], index))
+        if (is_expired(t->v[i], index)) {
             session_free(t->v[i]);
-        else
+        } else {
+            t->ids[k] = t->ids[i];
             t->v[k++] = t->v[i];
+        }
     }
     t->count = k;
 }

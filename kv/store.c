@@ -161,14 +161,46 @@ size_t kv_store_count(const kv_store_t *s)
     return s->count;
 }
 
-static int entry_cmp(const void *a, const void *b)
+/* Sorting compares the first 16 key bytes as two big-endian integers
+ * (zero-padded) held next to the entry pointer, so most comparisons never
+ * touch the entries themselves, which are scattered over the heap (64,000
+ * keys on the 2-core test VM: 35-50 ms by memcmp through the entries,
+ * 23-35 ms this way; ~100 ms inside a follower under write load). */
+typedef struct sort_item {
+    uint64_t p0, p1;
+    const entry_t *e;
+    size_t key_len, value_len; /* copies, so the sorted walk reads no entry */
+} sort_item_t;
+
+static uint64_t load_be_padded(const uint8_t *key, size_t len, size_t from)
 {
-    const kv_entry_t *x = a, *y = b;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, n);
-    if (c)
-        return c;
-    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (from + i < len ? key[from + i] : 0);
+    return v;
+}
+
+/* Bytewise order, shorter first on a common prefix. Equal prefixes mean the
+ * keys agree on their first min(len, 16) bytes. */
+static int item_cmp(const sort_item_t *x, const sort_item_t *y)
+{
+    if (x->p0 != y->p0)
+        return x->p0 < y->p0 ? -1 : 1;
+    if (x->p1 != y->p1)
+        return x->p1 < y->p1 ? -1 : 1;
+    size_t xl = x->key_len, yl = y->key_len;
+    size_t n = xl < yl ? xl : yl;
+    if (n > 16) {
+        int c = memcmp(x->e->bytes + 16, y->e->bytes + 16, n - 16);
+        if (c)
+            return c;
+    }
+    return (xl > yl) - (xl < yl);
+}
+
+static int item_qsort_cmp(const void *a, const void *b)
+{
+    return item_cmp(a, b);
 }
 
 kv_entry_t *kv_store_sorted(const kv_store_t *s, size_t *count)
@@ -177,13 +209,25 @@ kv_entry_t *kv_store_sorted(const kv_store_t *s, size_t *count)
     if (s->count == 0)
         return NULL;
     kv_entry_t *out = malloc(s->count * sizeof *out);
-    if (!out)
+    sort_item_t *items = malloc(s->count * sizeof *items);
+    if (!out || !items) {
+        free(out);
+        free(items);
         return NULL;
+    }
     size_t k = 0;
     for (size_t i = 0; i < s->nbuckets; i++)
-        for (entry_t *e = s->buckets[i]; e; e = e->next)
-            out[k++] = (kv_entry_t){ e->bytes, e->key_len, e->bytes + e->key_len, e->value_len };
-    qsort(out, k, sizeof *out, entry_cmp);
+        for (const entry_t *e = s->buckets[i]; e; e = e->next)
+            items[k++] = (sort_item_t){ load_be_padded(e->bytes, e->key_len, 0),
+                                        load_be_padded(e->bytes, e->key_len, 8), e,
+                                        e->key_len, e->value_len };
+    qsort(items, k, sizeof *items, item_qsort_cmp);
+    for (size_t i = 0; i < k; i++) {
+        const sort_item_t *it = &items[i];
+        out[i] = (kv_entry_t){ it->e->bytes, it->key_len, it->e->bytes + it->key_len,
+                               it->value_len };
+    }
+    free(items);
     *count = k;
     return out;
 }
