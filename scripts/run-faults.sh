@@ -5,7 +5,10 @@
 # Needs root (network namespaces, iptables, tmpfs). Each schedule's figures
 # go to $FAULTS_OUT (default /tmp/dnsraft-faults-<first seed>.jsonl), a
 # failing schedule's whole output to $FAULTS_OUT.seed<N>.log; the summary is
-# printed at the end. Exit status 1 when any schedule failed.
+# printed at the end. Exit status 1 when any schedule failed. Extra
+# run_schedule.py arguments go in $FAULTS_ARGS, e.g.
+# FAULTS_ARGS="--snapshot-entries 100" to snapshot (and install snapshots)
+# all through the faults.
 set -u
 cd "$(dirname "$0")/.."
 SEEDS=${1:-20}
@@ -28,13 +31,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-echo "nemesis: $SEEDS schedules of ${DURATION}s, seeds $FIRST.., figures in $OUT"
+echo "nemesis: $SEEDS schedules of ${DURATION}s, seeds $FIRST..${FAULTS_ARGS:+, $FAULTS_ARGS}, figures in $OUT"
 failed=0
 for ((s = FIRST; s < FIRST + SEEDS; s++)); do
   TAG=$(printf '%04x' $(( (s * 2654435761) & 0xffff )))
   log=$(mktemp)
   t0=$(date +%s)
-  DRF_TAG=$TAG DNSRAFT_BIN=$BINCOPY "$PY" tests/faults/run_schedule.py --seed "$s" --duration "$DURATION" >"$log" 2>&1
+  # shellcheck disable=SC2086 # FAULTS_ARGS is a list of arguments
+  DRF_TAG=$TAG DNSRAFT_BIN=$BINCOPY "$PY" tests/faults/run_schedule.py --seed "$s" --duration "$DURATION" ${FAULTS_ARGS:-} >"$log" 2>&1
   rc=$?
   res=$(grep '^RESULT ' "$log" | tail -1 | cut -c8-)
   [ -n "$res" ] || res="{\"seed\": $s}"

@@ -120,6 +120,8 @@ class Node:
         args = ["ip", "netns", "exec", self.c.lab.ns(self.i), self.c.bin, "-id", self.id,
                 "-raft.addr", f"{self.addr}:{RAFT_PORT}", "-dns.addr", f"{self.addr}:{DNS_PORT}",
                 "-zone.file", self.zone, "-data.dir", self.data, "-dns.workers", "1"]
+        if self.c.snapshot_entries:
+            args += ["-raft.snapshot.entries", str(self.c.snapshot_entries)]
         if self.i > 0:
             args += ["-raft.join", f"{self.c.lab.addr(0)}:{RAFT_PORT}"]
         env = dict(os.environ)
@@ -191,6 +193,10 @@ class Node:
         q = dns.message.make_query(name, rdtype)
         return dns.query.udp(q, self.addr, port=DNS_PORT, timeout=timeout)
 
+    def log_count(self, text):
+        """How many lines of this node's log (every run of it) contain text."""
+        return sum(1 for line in self.log_text().splitlines() if text in line)
+
     def log_text(self):
         try:
             with open(self.log, errors="replace") as f:
@@ -200,9 +206,10 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, lab, work, binary, unsafe_reads=False):
+    def __init__(self, lab, work, binary, unsafe_reads=False, snapshot_entries=0):
         self.lab, self.work, self.bin = lab, work, binary
         self.unsafe_reads = unsafe_reads
+        self.snapshot_entries = snapshot_entries  # 0: the daemon's default
         os.makedirs(os.path.join(work, "zones"), exist_ok=True)
         os.makedirs(os.path.join(work, "data"), exist_ok=True)
         self.nodes = [Node(self, i) for i in range(lab.n)]

@@ -125,6 +125,9 @@ def main():
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--keys", type=int, default=4)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--snapshot-entries", type=int, default=0,
+                    help="start nodes with -raft.snapshot.entries N, so that snapshots are "
+                         "taken and installed under the faults (default: the daemon's)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("run_schedule.py needs root (network namespaces, iptables, tmpfs)")
@@ -149,7 +152,8 @@ def main():
     try:
         lab.up()
         use_disk = kinds is None or "disk-full" in kinds
-        cluster = Cluster(lab, work, binary, unsafe_reads=a.unsafe_reads)
+        cluster = Cluster(lab, work, binary, unsafe_reads=a.unsafe_reads,
+                          snapshot_entries=a.snapshot_entries)
         tmpfs_node = None
         if use_disk:
             tmpfs_node = cluster.nodes[-1]
@@ -193,12 +197,16 @@ def main():
                        ops_fail=clients.counts["fail"], faults=nem.counts,
                        zone_reloads=zones.reloads, zone_samples=zones.samples,
                        zone_acks=acked, disk_refusals=getattr(nem, "refused", 0),
+                       snapshots_taken=sum(n.log_count("raft: snapshot at index") for n in cluster.nodes),
+                       snapshots_installed=sum(n.log_count("installed the leader's snapshot")
+                                               for n in cluster.nodes),
                        check_s=round(t_check, 2), violations=len(bad),
                        anomalies=len(h.anomalies))
         if h.anomalies and not (a.expect_violation and bad):
             print(f"FAIL seed {a.seed}: {len(h.anomalies)} anomalies (rerun: "
                   f"tests/faults/run_schedule.py --seed {a.seed} --nodes {n_nodes} "
                   f"--duration {a.duration:g}{' --unsafe-reads' if a.unsafe_reads else ''}"
+                  f"{f' --snapshot-entries {a.snapshot_entries}' if a.snapshot_entries else ''}"
                   f"{' --kinds ' + a.kinds if a.kinds else ''})")
             for at, text in h.anomalies[:5]:
                 print(f"=== anomaly at t={at:.3f}: {text}")
