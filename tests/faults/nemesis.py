@@ -24,16 +24,23 @@ Faults (each healed before the next starts):
   disk-full                       the tmpfs node's data dir filled up; it must
                                   log a storage error and stay up; space
                                   freed, the node restarted
+  replace-node                    a node (the leader too) replaced the way
+                                  docs/operations.md says: raft leave, stop
+                                  it, wipe its data dir, start it again with
+                                  -raft.join; it rejoins as a learner, catches
+                                  up and is promoted (a membership change
+                                  under the other faults)
 """
 import glob
 import os
 import random
+import shutil
 import struct
 import time
 
 KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
          "isolate-leader", "bridge", "one-way", "loss", "delay", "truncate-wal", "torn-tail",
-         "disk-full"]
+         "disk-full", "replace-node"]
 
 
 # Outside the failure model (Raft assumes what a node acknowledged stays on
@@ -283,6 +290,35 @@ class Nemesis:
         node.start()
         self.expected_dead.discard(node.i)
         self.refused = getattr(self, "refused", 0) + (1 if refused else 0)
+
+    def f_replace_node(self, hold):
+        node = self.rng.choice(self.c.nodes)
+        others = [n for n in self.c.nodes if n is not node]
+        removed = False
+        for _ in range(5):  # `raft leave` of a non-member is SUCCESS: retrying is safe
+            via = self.rng.choice(others)
+            try:
+                reply = via.admin(f"raft leave {node.id}", timeout=7.0)
+            except OSError as e:
+                reply = f"no reply ({e.__class__.__name__})"
+            self.log(f"raft leave {node.id} via {via.id}: {reply}")
+            if reply == "SUCCESS":
+                removed = True
+                break
+            time.sleep(0.3)
+        self.expected_dead.add(node.i)
+        node.kill()
+        if removed:
+            shutil.rmtree(node.data, ignore_errors=True)
+            self.log(f"kill -9 {node.id}; data dir wiped")
+        else:  # still a member: wiping would destroy acknowledged entries
+            self.log(f"kill -9 {node.id}; leave not confirmed, data dir kept")
+        time.sleep(hold)
+        via = self.rng.choice(others)
+        node.start(join=via)
+        self.expected_dead.discard(node.i)
+        self.log(f"start {node.id} with -raft.join {via.id}")
+        self.replaced = getattr(self, "replaced", 0) + (1 if removed else 0)
 
     def wait_converged(self, timeout):
         deadline = time.monotonic() + timeout

@@ -116,14 +116,17 @@ class Node:
         os.rename(tmp, self.zone)
         self.gen = gen
 
-    def start(self):
+    def start(self, join=None):
+        """Starts the daemon; with an empty data dir it joins through `join`
+        (a Node; default n0, and n0 itself founds the cluster)."""
         args = ["ip", "netns", "exec", self.c.lab.ns(self.i), self.c.bin, "-id", self.id,
                 "-raft.addr", f"{self.addr}:{RAFT_PORT}", "-dns.addr", f"{self.addr}:{DNS_PORT}",
                 "-zone.file", self.zone, "-data.dir", self.data, "-dns.workers", "1"]
         if self.c.snapshot_entries:
             args += ["-raft.snapshot.entries", str(self.c.snapshot_entries)]
-        if self.i > 0:
-            args += ["-raft.join", f"{self.c.lab.addr(0)}:{RAFT_PORT}"]
+        if join is not None or self.i > 0:
+            via = join.addr if join is not None else self.c.lab.addr(0)
+            args += ["-raft.join", f"{via}:{RAFT_PORT}"]
         env = dict(os.environ)
         env.pop("DNSRAFT_TEST_UNSAFE_READS", None)
         if self.c.unsafe_reads:

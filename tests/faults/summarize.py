@@ -33,6 +33,7 @@ def main():
         ("zone reloads (SIGHUP)", str(tot("zone_reloads"))),
         ("zone samples (half-applied checks)", str(tot("zone_samples"))),
         ("disk-full refusals logged", str(tot("disk_refusals"))),
+        ("nodes replaced (left, wiped, rejoined)", str(tot("nodes_replaced"))),
         ("snapshots taken / installed from the leader", f"{tot('snapshots_taken')} / {tot('snapshots_installed')}"),
         ("linearizability violations", str(tot("violations"))),
         ("checker time, total", f"{sum(r.get('check_s', 0) for r in rows):.1f} s"),
