@@ -19,7 +19,6 @@ typedef struct applied {
 } applied_t;
 
 typedef struct session {
-    uint64_t client_id;
     uint64_t last_index;     /* log index of the last command of this client */
     uint64_t forgotten_upto; /* largest seq dropped from the window, 0 if none */
     uint32_t n;
@@ -27,9 +26,9 @@ typedef struct session {
 } session_t;
 
 struct kv_sessions {
-    session_t **v; /* sorted by client_id */
-    uint64_t *ids; /* ids[i] == v[i]->client_id: the binary search touches
-                      this small array, not a session per step */
+    session_t **v; /* v[i] is the session of client ids[i] */
+    uint64_t *ids; /* sorted; kept apart so the binary search touches this
+                      small array, not a session per step */
     size_t count;
     size_t cap;
 };
@@ -141,7 +140,6 @@ static session_t *insert_session(kv_sessions_t *t, uint64_t client_id)
     session_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->client_id = client_id;
     bool found;
     size_t pos = find_pos(t, client_id, &found);
     memmove(&t->v[pos + 1], &t->v[pos], (t->count - pos) * sizeof *t->v);
@@ -210,7 +208,7 @@ void kv_sessions_save(const kv_sessions_t *t, kv_buf_t *b)
     kv_buf_put_u32(b, (uint32_t)t->count);
     for (size_t i = 0; i < t->count; i++) {
         const session_t *s = t->v[i];
-        kv_buf_put_u64(b, s->client_id);
+        kv_buf_put_u64(b, t->ids[i]);
         kv_buf_put_u64(b, s->last_index);
         kv_buf_put_u64(b, s->forgotten_upto);
         kv_buf_put_u8(b, (uint8_t)s->n);

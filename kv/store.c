@@ -182,8 +182,9 @@ static uint64_t load_be_padded(const uint8_t *key, size_t len, size_t from)
 
 /* Bytewise order, shorter first on a common prefix. Equal prefixes mean the
  * keys agree on their first min(len, 16) bytes. */
-static int item_cmp(const sort_item_t *x, const sort_item_t *y)
+static int item_cmp(const void *a, const void *b)
 {
+    const sort_item_t *x = a, *y = b;
     if (x->p0 != y->p0)
         return x->p0 < y->p0 ? -1 : 1;
     if (x->p1 != y->p1)
@@ -196,11 +197,6 @@ static int item_cmp(const sort_item_t *x, const sort_item_t *y)
             return c;
     }
     return (xl > yl) - (xl < yl);
-}
-
-static int item_qsort_cmp(const void *a, const void *b)
-{
-    return item_cmp(a, b);
 }
 
 kv_entry_t *kv_store_sorted(const kv_store_t *s, size_t *count)
@@ -221,7 +217,7 @@ kv_entry_t *kv_store_sorted(const kv_store_t *s, size_t *count)
             items[k++] = (sort_item_t){ load_be_padded(e->bytes, e->key_len, 0),
                                         load_be_padded(e->bytes, e->key_len, 8), e,
                                         e->key_len, e->value_len };
-    qsort(items, k, sizeof *items, item_qsort_cmp);
+    qsort(items, k, sizeof *items, item_cmp);
     for (size_t i = 0; i < k; i++) {
         const sort_item_t *it = &items[i];
         out[i] = (kv_entry_t){ it->e->bytes, it->key_len, it->e->bytes + it->key_len,
