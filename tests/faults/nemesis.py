@@ -56,6 +56,8 @@ class Nemesis:
         self.kinds = kinds or [k for k in KINDS if k != "disk-full" or tmpfs_node is not None]
         self.tmpfs_node = tmpfs_node
         self.counts = {}
+        self.refused = 0   # disk-full faults whose node logged the storage error
+        self.replaced = 0  # replace-node faults that removed and wiped the node
         self.expected_dead = set()  # nodes we killed and have not restarted
 
     def log(self, text):
@@ -87,14 +89,18 @@ class Nemesis:
         getattr(self, "f_" + kind.replace("-", "_"))(hold)
         self.check_alive()
 
-    def f_kill(self, node, hold):
-        self.log(f"kill -9 {node.id}")
+    def f_kill(self, node, hold, wipe=False, join=None):
+        """kill -9, hold, restart; wipe=True also empties its data dir, so the
+        restart joins the cluster anew through `join`."""
+        self.log(f"kill -9 {node.id}" + ("; data dir wiped" if wipe else ""))
         self.expected_dead.add(node.i)
         node.kill()
+        if wipe:
+            shutil.rmtree(node.data, ignore_errors=True)
         time.sleep(hold)
-        node.start()
+        node.start(join=join)
         self.expected_dead.discard(node.i)
-        self.log(f"restart {node.id}")
+        self.log(f"restart {node.id}" + (f" with -raft.join {join.id}" if join else ""))
 
     def f_kill_leader(self, hold):
         self.f_kill(self.pick_leader(), hold)
@@ -289,7 +295,7 @@ class Nemesis:
         node.kill()
         node.start()
         self.expected_dead.discard(node.i)
-        self.refused = getattr(self, "refused", 0) + (1 if refused else 0)
+        self.refused += 1 if refused else 0
 
     def f_replace_node(self, hold):
         node = self.rng.choice(self.c.nodes)
@@ -306,19 +312,10 @@ class Nemesis:
                 removed = True
                 break
             time.sleep(0.3)
-        self.expected_dead.add(node.i)
-        node.kill()
-        if removed:
-            shutil.rmtree(node.data, ignore_errors=True)
-            self.log(f"kill -9 {node.id}; data dir wiped")
-        else:  # still a member: wiping would destroy acknowledged entries
-            self.log(f"kill -9 {node.id}; leave not confirmed, data dir kept")
-        time.sleep(hold)
-        via = self.rng.choice(others)
-        node.start(join=via)
-        self.expected_dead.discard(node.i)
-        self.log(f"start {node.id} with -raft.join {via.id}")
-        self.replaced = getattr(self, "replaced", 0) + (1 if removed else 0)
+        if not removed:  # still a member: wiping would destroy acknowledged entries
+            self.log(f"leave of {node.id} not confirmed: its data dir is kept")
+        self.f_kill(node, hold, wipe=removed, join=self.rng.choice(others))
+        self.replaced += 1 if removed else 0
 
     def wait_converged(self, timeout):
         deadline = time.monotonic() + timeout

@@ -196,8 +196,8 @@ def main():
                        ops=len(h.ops), ops_ok=clients.counts["ok"], ops_info=clients.counts["info"],
                        ops_fail=clients.counts["fail"], faults=nem.counts,
                        zone_reloads=zones.reloads, zone_samples=zones.samples,
-                       zone_acks=acked, disk_refusals=getattr(nem, "refused", 0),
-                       nodes_replaced=getattr(nem, "replaced", 0),
+                       zone_acks=acked, disk_refusals=nem.refused,
+                       nodes_replaced=nem.replaced,
                        snapshots_taken=sum(n.log_count("raft: snapshot at index") for n in cluster.nodes),
                        snapshots_installed=sum(n.log_count("installed the leader's snapshot")
                                                for n in cluster.nodes),

@@ -45,7 +45,11 @@ for spec in "11 --nodes 3" "12 --nodes 5" "13 --nodes 3" "14 --nodes 3 --snapsho
   grep -v '^RESULT ' "$OUT"
   case $spec in
     *--snapshot-entries*)
-      snaps=$(sed -n 's/^RESULT .*"snapshots_taken": \([0-9]*\), "snapshots_installed": \([0-9]*\).*/\1 \2/p' "$OUT")
+      snaps=$("$PY" -c 'import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("RESULT "):
+        r = json.loads(line[7:])
+        print(r["snapshots_taken"], r["snapshots_installed"])' "$OUT")
       echo "     snapshots taken / installed from the leader: ${snaps:-none}"
       [ "${snaps%% *}" -gt 0 ] 2>/dev/null || { echo "FAIL: no snapshot taken with --snapshot-entries 100"; fail=1; } ;;
   esac
