@@ -81,6 +81,32 @@ int storage_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int storage_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
+{
+    const uint8_t *p = buf;
+    int injected = fault_fires(STORAGE_FAULT_WRITE);
+    if (injected) {
+        /* Half the bytes land, then the disk is "full". */
+        if (storage_pwrite_all(fd, p, len / 2, offset) < 0)
+            return -EIO;
+        return -injected;
+    }
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        offset += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int storage_pread_all(int fd, void *buf, size_t len, off_t offset, size_t *got)
 {
     uint8_t *p = buf;

@@ -53,6 +53,9 @@ static inline uint64_t storage_get_le64(const uint8_t *p)
 /* write(2) until everything is written. -errno on failure (some bytes may
  * have reached the file: the caller truncates them away). */
 int storage_write_all(int fd, const void *buf, size_t len);
+/* pwrite(2) at offset until everything is written; like storage_write_all
+ * otherwise (same fault injection). */
+int storage_pwrite_all(int fd, const void *buf, size_t len, off_t offset);
 /* pread(2) until len bytes or end of file; *got says how many. */
 int storage_pread_all(int fd, void *buf, size_t len, off_t offset, size_t *got);
 int storage_fdatasync(int fd);

@@ -15,9 +15,16 @@
  * wal_sync returns 0. Group commit is the caller appending every entry it
  * has, then calling wal_sync once, then acknowledging all of them.
  *
+ * The last segment's file runs up to 1 MiB past its records, filled with
+ * zeros that records are later written over (preallocation keeps fdatasync
+ * from committing a journal transaction each time); a record header of
+ * zeros ends a segment's records.
+ *
  * Recovery (wal_open): a torn tail of the last segment (a record cut short,
- * or a bad CRC with nothing valid after it, trailing zero bytes included) is
- * truncated with a warning naming the file and offset. Anything else wrong —
+ * or a bad CRC with nothing valid after it, trailing zero bytes included, or
+ * a record part of which never reached the disk — a zero header or a zero
+ * sector — whatever follows it) is truncated with a warning naming the file
+ * and offset. Anything else wrong —
  * a bad CRC with valid data after it, a bad segment header, a gap between
  * segments or inside one — fails with -EBADMSG and a message naming the
  * file and offset: committed data is never dropped silently.

@@ -177,6 +177,20 @@ class Nemesis:
         segs = sorted(glob.glob(os.path.join(node.data, "wal", "*.wal")))
         return segs[-1] if segs else None
 
+    @staticmethod
+    def records_end(seg):
+        """Offset where a segment's records end: the file runs on with the
+        zeros the log preallocates (docs/storage.md), so its size is not it."""
+        with open(seg, "rb") as f:
+            data = f.read()
+        off = 32  # segment header
+        while off + 25 <= len(data) and data[off:off + 25] != bytes(25):
+            n = struct.unpack_from("<I", data, off)[0]
+            if off + 25 + n > len(data):
+                break
+            off += 25 + n
+        return min(off, len(data))
+
     def f_truncate_wal(self, hold):
         """Cuts bytes off the last WAL record of a node whose last record
         nobody else acknowledged: an isolated leader that appended entries it
@@ -196,7 +210,7 @@ class Nemesis:
         node.kill()
         seg = self.last_segment(node)
         if uncommitted and seg:
-            size = os.path.getsize(seg)
+            size = self.records_end(seg)
             cut = 1 + self.rng.randrange(16)
             os.truncate(seg, max(32, size - cut))
             self.log(f"kill -9 {node.id}; cut {cut} bytes off {os.path.basename(seg)} "
@@ -213,13 +227,16 @@ class Nemesis:
         self.wait_converged(20)
 
     def tear(self, node, seg):
-        """Appends the start of a record that never finished: a header whose
-        length runs past the end of the file (a write cut by a crash)."""
+        """Writes the start of a record that never finished right after the
+        last whole one: a header whose length runs past what was written (a
+        write cut by a crash), over the preallocated zeros if there are any."""
         if not seg:
             return
         torn = struct.pack("<I", 64 + self.rng.randrange(200)) + bytes(
             self.rng.randrange(256) for _ in range(self.rng.randrange(40)))
-        with open(seg, "ab") as f:
+        end = self.records_end(seg)
+        with open(seg, "r+b") as f:
+            f.seek(end)
             f.write(torn)
         self.log(f"appended a torn record ({len(torn)} bytes) to {os.path.basename(seg)} of {node.id}")
 
@@ -248,7 +265,7 @@ class Nemesis:
         node.kill()
         seg = self.last_segment(node)
         if seg:
-            size = os.path.getsize(seg)
+            size = self.records_end(seg)
             os.truncate(seg, max(32, size - 1 - self.rng.randrange(16)))
             self.log(f"kill -9 {node.id}; cut its last (acknowledged) WAL record: {size} -> "
                      f"{os.path.getsize(seg)} bytes")

@@ -675,6 +675,139 @@ static void test_torn_tail_is_logged_with_file_and_offset(void **state)
     free(text);
 }
 
+/* ---- preallocation: zeros after the records ------------------------------ */
+
+/* The file of segment `first` as a crash would leave it: records 1..n
+ * written and synced, the preallocated zeros still after them. */
+static uint8_t *crash_image(const char *dir, uint64_t n, size_t *len)
+{
+    struct wal *w = open_ok(dir, 0);
+    append_range(w, 1, n);
+    sync_ok(w);
+    char path[4096];
+    seg_path(dir, 1, path, sizeof path);
+    uint8_t *img = slurp(path, len);
+    wal_close(w);
+    spit(path, img, *len);
+    return img;
+}
+
+static void test_open_log_is_preallocated_with_zeros_and_close_trims(void **state)
+{
+    const uint64_t n = 30;
+    size_t len;
+    uint8_t *img = crash_image(*state, n, &len);
+    uint64_t end = offset_of(n) + record_size(n);
+    assert_true(len >= end + (1u << 20) / 2); /* zeros written ahead */
+    for (size_t i = end; i < len; i++)
+        if (img[i])
+            fail_msg("byte %zu after the records is %u, not 0", i, img[i]);
+    char path[4096];
+    seg_path(*state, 1, path, sizeof path);
+    reopen_expect(*state, 1, n);          /* the zeros are the end of the log */
+    assert_int_equal(file_size(path), end); /* and a clean close gives them back */
+    free(img);
+}
+
+static void test_crash_with_zeros_after_the_records_keeps_every_record(void **state)
+{
+    const uint64_t n = 30;
+    size_t len;
+    uint8_t *img = crash_image(*state, n, &len);
+    struct wal *w = open_ok(*state, 0);
+    expect_log(w, 1, n);
+    append_range(w, n + 1, n + 5); /* written over the zeros */
+    sync_ok(w);
+    wal_close(w);
+    reopen_expect(*state, 1, n + 5);
+    free(img);
+}
+
+/* Preallocated sectors reach the disk in any order: a crash can lose a
+ * sector of unsynced records while later ones made it. The lost sector
+ * reads as zeros, so this is a torn write, not corruption: the log is cut
+ * at the first record that touches it. */
+static void test_lost_sector_with_records_after_it_is_a_torn_write(void **state)
+{
+    const uint64_t n = 80;
+    size_t len;
+    uint8_t *img = crash_image(*state, n, &len);
+    char path[4096];
+    seg_path(*state, 1, path, sizeof path);
+    for (uint64_t target = 20; target <= 65; target += 15) {
+        /* Zero the sector holding the middle of record `target`. */
+        uint64_t sector = (offset_of(target) + record_size(target) / 2) / 512 * 512;
+        uint8_t *damaged = malloc(len);
+        assert_non_null(damaged);
+        memcpy(damaged, img, len);
+        memset(damaged + sector, 0, 512);
+        spit(path, damaged, len);
+        free(damaged);
+        uint64_t first_hit = 1;
+        while (offset_of(first_hit) + record_size(first_hit) <= sector)
+            first_hit++;
+        assert_true(first_hit < n);
+        reopen_expect(*state, 1, first_hit - 1);
+    }
+    free(img);
+}
+
+/* A record header of zeros with data after it: the header never reached
+ * the disk (no real header is all zero), so neither was anything synced
+ * after it. Cut, not refused. */
+static void test_zero_header_with_data_after_it_is_a_torn_write(void **state)
+{
+    const uint64_t n = 60;
+    size_t len;
+    uint8_t *img = crash_image(*state, n, &len);
+    char path[4096];
+    seg_path(*state, 1, path, sizeof path);
+    memset(img + offset_of(33), 0, WAL_RECORD_HEADER_SIZE);
+    spit(path, img, len);
+    reopen_expect(*state, 1, 32);
+    free(img);
+}
+
+/* A flipped bit is damage, not a lost write: with valid records after it
+ * the node still refuses to start, zeros after the records or not. */
+static void test_bit_flip_before_preallocated_zeros_is_refused(void **state)
+{
+    const uint64_t n = 60;
+    size_t len;
+    uint8_t *img = crash_image(*state, n, &len);
+    char path[4096];
+    seg_path(*state, 1, path, sizeof path);
+    img[offset_of(20) + 27] ^= 0x10;
+    spit(path, img, len);
+    open_fails(*state, "valid record follows", path);
+    free(img);
+}
+
+/* A segment filled up and rolled: its zeros are trimmed, but a crash
+ * before the trim reached the disk leaves them, and that is fine. Data
+ * after a zero header in an older segment is corruption, though. */
+static void test_zeros_after_an_older_segment(void **state)
+{
+    struct wal *w = open_ok(*state, 4096);
+    append_range(w, 1, 200);
+    sync_ok(w);
+    wal_close(w);
+    char path[4096];
+    seg_path(*state, 1, path, sizeof path);
+    uint64_t size = file_size(path);
+    static const uint8_t zeros[4096];
+    append_bytes(path, zeros, sizeof zeros);
+    w = open_ok(*state, 4096);
+    assert_true(wal_segment_count(w) > 2);
+    expect_log(w, 1, 200);
+    wal_close(w);
+    const uint8_t junk[3] = { 7, 7, 7 };
+    append_bytes(path, junk, sizeof junk);
+    open_fails(*state, path, "not the last");
+    truncate_file(path, size);
+    reopen_expect(*state, 1, 200);
+}
+
 /* ---- recovery: corruption stops the node --------------------------------- */
 
 static void test_bad_crc_before_the_tail_is_refused(void **state)
@@ -1129,6 +1262,12 @@ int main(void)
         T(test_bad_crc_on_last_record_is_a_torn_tail),
         T(test_trailing_zeros_count_as_torn_tail),
         T(test_torn_tail_is_logged_with_file_and_offset),
+        T(test_open_log_is_preallocated_with_zeros_and_close_trims),
+        T(test_crash_with_zeros_after_the_records_keeps_every_record),
+        T(test_lost_sector_with_records_after_it_is_a_torn_write),
+        T(test_zero_header_with_data_after_it_is_a_torn_write),
+        T(test_bit_flip_before_preallocated_zeros_is_refused),
+        T(test_zeros_after_an_older_segment),
         T(test_bad_crc_before_the_tail_is_refused),
         T(test_recovery_across_read_windows),
         T(test_damage_in_an_older_segment_is_refused),
