@@ -332,9 +332,17 @@ static void tmp_path(char *out, size_t cap, const char *rest)
 }
 
 /* Writes records [first, first+n) with segments of seg_size bytes; returns
- * the segment files joined by "|SEG|" after the mode byte. */
-static void wal_seed(const char *name, uint64_t first, size_t n, uint64_t seg_size, uint8_t mode,
-                     size_t cut_tail)
+ * the segment files joined by "|SEG|" after the mode byte. zeros: bytes of
+ * zeros after the last segment's records, as the log's preallocation leaves
+ * them after a crash; zero_at: if nonzero, the 512-byte sector of the last
+ * segment holding that file offset is zeroed too (a sector lost in a crash,
+ * records after it). */
+typedef struct wal_seed_opts {
+    size_t cut_tail, zeros, zero_at;
+} wal_seed_opts_t;
+
+static void wal_seed_with(const char *name, uint64_t first, size_t n, uint64_t seg_size,
+                          uint8_t mode, wal_seed_opts_t o)
 {
     char dir[256], waldir[300];
     tmp_path(dir, sizeof dir, "wal");
@@ -379,9 +387,22 @@ static void wal_seed(const char *name, uint64_t first, size_t n, uint64_t seg_si
         free(list[i]);
     }
     free(list);
-    b.len -= cut_tail < b.len ? cut_tail : 0;
+    b.len -= o.cut_tail < b.len ? o.cut_tail : 0;
+    if (o.zero_at) { /* single-segment seeds only: file offset = seed offset - 1 */
+        size_t sector = o.zero_at / 512 * 512 + 1;
+        for (size_t i = sector; i < sector + 512 && i < b.len; i++)
+            b.data[i] = 0;
+    }
+    for (size_t i = 0; i < o.zeros; i++)
+        add8(&b, 0);
     seed_bytes("fuzz_raft_wal", name, &b);
     fuzz_rm_rf(dir);
+}
+
+static void wal_seed(const char *name, uint64_t first, size_t n, uint64_t seg_size, uint8_t mode,
+                     size_t cut_tail)
+{
+    wal_seed_with(name, first, n, seg_size, mode, (wal_seed_opts_t){ .cut_tail = cut_tail });
 }
 
 static void raft_wal(void)
@@ -396,6 +417,10 @@ static void raft_wal(void)
     wal_seed("header-only", 1, 0, 0, 0, 0);
     wal_seed("name-mismatch", 1, 3, 0, 1 | 2, 0);
     wal_seed("two-segments-gap", 1, 6, 140, 1, 0);
+    wal_seed_with("zero-tail", 1, 5, 0, 0, (wal_seed_opts_t){ .zeros = 1024 });
+    wal_seed_with("zero-tail-torn", 1, 5, 0, 0, (wal_seed_opts_t){ .cut_tail = 5, .zeros = 700 });
+    wal_seed_with("lost-sector", 1, 60, 0, 0, (wal_seed_opts_t){ .zeros = 600, .zero_at = 1100 });
+    wal_seed_with("lost-sector-fixcrc", 1, 60, 0, 1, (wal_seed_opts_t){ .zero_at = 700 });
     seed("fuzz_raft_wal", "empty", "\x00", 1);
 }
 
