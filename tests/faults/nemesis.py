@@ -302,6 +302,7 @@ class Nemesis:
             except OSError:
                 pass
         self.log(f"disk full under {node.id}")
+        self.write_past_preallocation(node)
         time.sleep(hold)
         refused = node.log_text().count("stops taking part in Raft") > before
         if node.alive:
@@ -313,6 +314,21 @@ class Nemesis:
         node.start()
         self.expected_dead.discard(node.i)
         self.refused += 1 if refused else 0
+
+    def write_past_preallocation(self, node):
+        """The WAL keeps 1 MiB of zeros ahead of its records (docs/storage.md),
+        so a node whose disk just filled goes on logging into that space.
+        About 1.2 MB of big values through the other nodes makes it need more
+        while the disk is full. Keys `fill<k>` are outside the checked ones."""
+        others = [n for n in self.c.nodes if n is not node and n.alive]
+        value = "x" * 60000
+        for k in range(20):
+            if not others:
+                return
+            try:
+                self.rng.choice(others).admin(f"kv set fill{k} {value}", timeout=3.0)
+            except OSError:
+                pass
 
     def f_replace_node(self, hold):
         node = self.rng.choice(self.c.nodes)
