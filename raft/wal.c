@@ -12,7 +12,7 @@
  * zeros with pwrite. Appending instead would change the file's size and
  * block map at every sync, and on ext4 that makes each fdatasync a journal
  * commit as well as a data flush: about twice the latency and the CPU
- * (measured in docs/performance.md). So a segment's records end where a
+ * (measured in docs/storage.md). So a segment's records end where a
  * header of zeros starts, not at the end of the file. No record header is
  * ever all zero (index >= 1), and the zeros tell apart bytes that never
  * reached the disk from damaged ones after a crash (see scan_records).
