@@ -35,8 +35,11 @@ import glob
 import os
 import random
 import shutil
+import socket
 import struct
 import time
+
+from nodes import RAFT_PORT
 
 KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
          "isolate-leader", "bridge", "one-way", "loss", "delay", "truncate-wal", "torn-tail",
@@ -178,38 +181,92 @@ class Nemesis:
         return segs[-1] if segs else None
 
     @staticmethod
-    def records_end(seg):
-        """Offset where a segment's records end: the file runs on with the
-        zeros the log preallocates (docs/storage.md), so its size is not it."""
+    def records(seg):
+        """(offset, index) of each whole record of a segment, and the offset
+        where they end: the file runs on with the zeros the log preallocates
+        (docs/storage.md), so its size is not that end."""
         with open(seg, "rb") as f:
             data = f.read()
-        off = 32  # segment header
+        off, recs = 32, []  # after the segment header
         while off + 25 <= len(data) and data[off:off + 25] != bytes(25):
             n = struct.unpack_from("<I", data, off)[0]
             if off + 25 + n > len(data):
                 break
+            recs.append((off, struct.unpack_from("<Q", data, off + 17)[0]))
             off += 25 + n
-        return min(off, len(data))
+        return recs, min(off, len(data))
+
+    @classmethod
+    def records_end(cls, seg):
+        return cls.records(seg)[1]
+
+    def append_uncommitted(self, node, n=12):
+        """Sends n writes of ~300 bytes to an isolated leader without waiting
+        for their answers (there will be none): it appends them, so its
+        uncommitted tail spans whole sectors. Keys `pad<k>` are not checked.
+        Returns the open connections, to close after the kill."""
+        socks = []
+        for k in range(n):
+            try:
+                sock = socket.create_connection((node.addr, RAFT_PORT), timeout=1.0)
+                sock.sendall(f"kv set pad{k} {'p' * 300}\n".encode())
+                socks.append(sock)
+            except OSError:
+                pass
+        return socks
+
+    def lose_sector(self, seg, commit):
+        """Zeroes a 512-byte sector that lies wholly inside the records after
+        `commit`, with records after it: what a power cut leaves when the
+        disk kept later sectors of an unsynced write but not that one. The
+        log must cut there (docs/storage.md), not refuse to start. Returns
+        the sector's offset, or None when the uncommitted tail is too short."""
+        recs, end = self.records(seg)
+        starts = [off for off, index in recs if index > commit]
+        if not starts:
+            return None
+        first = (starts[0] + 511) // 512 * 512
+        sectors = list(range(first, end - 512 - 1, 512))  # some record bytes follow each
+        if not sectors:
+            return None
+        sector = self.rng.choice(sectors)
+        with open(seg, "r+b") as f:
+            f.seek(sector)
+            f.write(bytes(512))
+        return sector
 
     def f_truncate_wal(self, hold):
-        """Cuts bytes off the last WAL record of a node whose last record
-        nobody else acknowledged: an isolated leader that appended entries it
-        could not commit. (Cutting a record the node had fsynced and
-        acknowledged breaks Raft's durability assumption; see
+        """Damages the uncommitted tail of an isolated leader's WAL, as a
+        crash can: it appended entries nobody else acknowledged, is killed,
+        and then either a sector inside those records is zeroed (half the
+        time, when they span a whole sector with records after it) or bytes
+        are cut off its last record. (Damaging a record the node had fsynced
+        and acknowledged breaks Raft's durability assumption; see
         docs/reliability.md.) When the leader appended nothing uncommitted, a
-        torn tail is appended instead."""
+        torn tail is written instead."""
         node = self.pick_leader()
         others = [n for n in self.c.nodes if n is not node]
         for o in others:
             self.lab.cut_both(node.i, o.i)
         self.log(f"partition (isolated leader, to tear its WAL): {node.id} | {[o.id for o in others]}")
+        zero_sector = self.rng.random() < 0.5
+        pending = self.append_uncommitted(node) if zero_sector else []
         time.sleep(0.3 + self.rng.random())
         st = node.status(1.0) or {}
         uncommitted = int(st.get("last_index", 0)) > int(st.get("commit", 0))
         self.expected_dead.add(node.i)
         node.kill()
+        for sock in pending:
+            sock.close()
         seg = self.last_segment(node)
-        if uncommitted and seg:
+        lost = None
+        if uncommitted and seg and zero_sector:
+            lost = self.lose_sector(seg, int(st.get("commit", 0)))
+        if lost is not None:
+            self.log(f"kill -9 {node.id}; zeroed the sector at {lost} of {os.path.basename(seg)} "
+                     f"inside its uncommitted records (last_index {st.get('last_index')} > "
+                     f"commit {st.get('commit')})")
+        elif uncommitted and seg:
             size = self.records_end(seg)
             cut = 1 + self.rng.randrange(16)
             os.truncate(seg, max(32, size - cut))
