@@ -56,18 +56,11 @@ static int fault_fires(enum storage_fault_op op)
     return faults[op].errnum;
 }
 
-int storage_write_all(int fd, const void *buf, size_t len)
+/* write(2) (offset < 0) or pwrite(2) at offset until len bytes are written. */
+static int write_fully(int fd, const uint8_t *p, size_t len, off_t offset)
 {
-    const uint8_t *p = buf;
-    int injected = fault_fires(STORAGE_FAULT_WRITE);
-    if (injected) {
-        /* Half the bytes land, then the disk is "full". */
-        if (storage_write_all(fd, p, len / 2) < 0)
-            return -EIO;
-        return -injected;
-    }
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, offset);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -77,34 +70,28 @@ int storage_write_all(int fd, const void *buf, size_t len)
             return -EIO;
         p += n;
         len -= (size_t)n;
+        if (offset >= 0)
+            offset += n;
     }
     return 0;
 }
 
+static int write_or_fail(int fd, const void *buf, size_t len, off_t offset)
+{
+    int injected = fault_fires(STORAGE_FAULT_WRITE);
+    if (injected) /* half the bytes land, then the disk is "full" */
+        return write_fully(fd, buf, len / 2, offset) < 0 ? -EIO : -injected;
+    return write_fully(fd, buf, len, offset);
+}
+
+int storage_write_all(int fd, const void *buf, size_t len)
+{
+    return write_or_fail(fd, buf, len, -1);
+}
+
 int storage_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
 {
-    const uint8_t *p = buf;
-    int injected = fault_fires(STORAGE_FAULT_WRITE);
-    if (injected) {
-        /* Half the bytes land, then the disk is "full". */
-        if (storage_pwrite_all(fd, p, len / 2, offset) < 0)
-            return -EIO;
-        return -injected;
-    }
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, offset);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        p += n;
-        offset += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return write_or_fail(fd, buf, len, offset);
 }
 
 int storage_pread_all(int fd, void *buf, size_t len, off_t offset, size_t *got)
