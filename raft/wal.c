@@ -1052,19 +1052,20 @@ static int scan_records(struct wal *w, struct window *win, bool is_last, struct 
     struct segment *s = last_segment(w);
     uint64_t off = WAL_SEGMENT_HEADER_SIZE;
     while (off < win->size) {
-        bool zero;
-        int rc = header_is_zero(win, off, &zero, err);
-        if (rc < 0)
-            return rc;
-        if (zero) /* the records end here */
-            return handle_zero_header(win, off, is_last, err);
         const char *defect;
         uint32_t len = 0;
-        rc = record_defect(win, off, &defect, &len, err);
+        int rc = record_defect(win, off, &defect, &len, err);
         if (rc < 0)
             return rc;
-        if (defect)
+        if (defect) { /* a header of zeros fails the CRC too: asked only here */
+            bool zero;
+            rc = header_is_zero(win, off, &zero, err);
+            if (rc < 0)
+                return rc;
+            if (zero) /* the records end here */
+                return handle_zero_header(win, off, is_last, err);
             return handle_bad_tail(win, off, len, defect, is_last, err);
+        }
         const uint8_t *p;
         rc = window_get(win, off, WAL_RECORD_HEADER_SIZE, &p, err);
         if (rc < 0)
