@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   libyaml-dev libcmocka-dev liburcu-dev      # build + unit tests
+  libssl-dev                                 # libcrypto: HMAC, RAND_bytes (peer auth)
   bind9-dnsutils knot-dnsutils               # dig, kdig
   knot                                       # differential tests
   python3 python3-dnspython                  # test clients
