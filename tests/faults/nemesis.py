@@ -35,11 +35,10 @@ import glob
 import os
 import random
 import shutil
-import socket
 import struct
 import time
 
-from nodes import RAFT_PORT
+from nodes import admin_connect
 
 KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
          "isolate-leader", "bridge", "one-way", "loss", "delay", "truncate-wal", "torn-tail",
@@ -208,7 +207,7 @@ class Nemesis:
         socks = []
         for k in range(n):
             try:
-                sock = socket.create_connection((node.addr, RAFT_PORT), timeout=1.0)
+                sock = admin_connect(node.addr, 1.0)
                 sock.sendall(f"kv set pad{k} {'p' * 300}\n".encode())
                 socks.append(sock)
             except OSError:

@@ -10,8 +10,10 @@ line again.
 
 Admin: one TCP connection per command (`admin`), from the ctl namespace.
 """
+import base64
 import os
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,12 +25,37 @@ import dns.rdatatype
 
 RAFT_PORT = 8300
 DNS_PORT = 8600
+# Set by Cluster when the nodes run with -admin.token.file: every admin
+# connection then opens with `auth TOKEN`.
+ADMIN_TOKEN = None
+
+
+def admin_connect(addr, timeout):
+    """An admin connection to addr's Raft port, authenticated when the
+    cluster has an admin token. Raises OSError."""
+    s = socket.create_connection((addr, RAFT_PORT), timeout=timeout)
+    if ADMIN_TOKEN:
+        try:
+            s.settimeout(timeout)
+            s.sendall(f"auth {ADMIN_TOKEN}\n".encode())
+            buf = b""
+            while b"\n" not in buf:
+                chunk = s.recv(64)
+                if not chunk:
+                    raise ConnectionResetError("closed during auth")
+                buf += chunk
+            if buf != b"SUCCESS\n":
+                raise ConnectionRefusedError(f"auth refused: {buf!r}")
+        except BaseException:
+            s.close()
+            raise
+    return s
 
 
 def admin(addr, line, timeout=7.0):
     """Sends one command; returns the reply line without LF. Raises OSError
     (ConnectionRefusedError before anything was sent, socket.timeout after)."""
-    s = socket.create_connection((addr, RAFT_PORT), timeout=timeout)
+    s = admin_connect(addr, timeout)
     try:
         s.settimeout(timeout)
         s.sendall(line.encode() + b"\n")
@@ -45,7 +72,7 @@ def admin(addr, line, timeout=7.0):
 
 def admin_multi(addr, line, timeout=5.0):
     """A command whose reply has several lines (zone show): reads to EOF."""
-    s = socket.create_connection((addr, RAFT_PORT), timeout=timeout)
+    s = admin_connect(addr, timeout)
     try:
         s.sendall(line.encode() + b"\n")
         buf = b""
@@ -124,6 +151,10 @@ class Node:
                 "-zone.file", self.zone, "-data.dir", self.data, "-dns.workers", "1"]
         if self.c.snapshot_entries:
             args += ["-raft.snapshot.entries", str(self.c.snapshot_entries)]
+        if self.c.key_file:
+            args += ["-cluster.key.file", self.c.key_file]
+        if self.c.token_file:
+            args += ["-admin.token.file", self.c.token_file]
         if join is not None or self.i > 0:
             via = join.addr if join is not None else self.c.lab.addr(0)
             args += ["-raft.join", f"{via}:{RAFT_PORT}"]
@@ -209,13 +240,29 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, lab, work, binary, unsafe_reads=False, snapshot_entries=0):
+    def __init__(self, lab, work, binary, unsafe_reads=False, snapshot_entries=0,
+                 cluster_key=False, admin_token=False):
+        global ADMIN_TOKEN
         self.lab, self.work, self.bin = lab, work, binary
         self.unsafe_reads = unsafe_reads
         self.snapshot_entries = snapshot_entries  # 0: the daemon's default
+        self.key_file = self.token_file = None
+        if cluster_key:
+            self.key_file = self.secret_file("cluster.key", base64.b64encode(os.urandom(32)).decode())
+        if admin_token:
+            ADMIN_TOKEN = secrets.token_hex(16)
+            self.token_file = self.secret_file("admin.token", ADMIN_TOKEN)
         os.makedirs(os.path.join(work, "zones"), exist_ok=True)
         os.makedirs(os.path.join(work, "data"), exist_ok=True)
         self.nodes = [Node(self, i) for i in range(lab.n)]
+
+    def secret_file(self, name, text):
+        """A mode-0600 file in the work dir holding one secret line."""
+        path = os.path.join(self.work, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        return path
 
     def start(self, timeout=30.0):
         for n in self.nodes:

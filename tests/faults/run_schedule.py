@@ -128,6 +128,11 @@ def main():
     ap.add_argument("--snapshot-entries", type=int, default=0,
                     help="start nodes with -raft.snapshot.entries N, so that snapshots are "
                          "taken and installed under the faults (default: the daemon's)")
+    ap.add_argument("--cluster-key", action="store_true",
+                    help="run the nodes with a cluster key (-cluster.key.file): every "
+                         "peer connection authenticated")
+    ap.add_argument("--admin-token", action="store_true",
+                    help="run the nodes with -admin.token.file; every client authenticates")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("run_schedule.py needs root (network namespaces, iptables, tmpfs)")
@@ -153,7 +158,8 @@ def main():
         lab.up()
         use_disk = kinds is None or "disk-full" in kinds
         cluster = Cluster(lab, work, binary, unsafe_reads=a.unsafe_reads,
-                          snapshot_entries=a.snapshot_entries)
+                          snapshot_entries=a.snapshot_entries,
+                          cluster_key=a.cluster_key, admin_token=a.admin_token)
         tmpfs_node = None
         if use_disk:
             tmpfs_node = cluster.nodes[-1]
@@ -208,6 +214,8 @@ def main():
                   f"tests/faults/run_schedule.py --seed {a.seed} --nodes {n_nodes} "
                   f"--duration {a.duration:g}{' --unsafe-reads' if a.unsafe_reads else ''}"
                   f"{f' --snapshot-entries {a.snapshot_entries}' if a.snapshot_entries else ''}"
+                  f"{' --cluster-key' if a.cluster_key else ''}"
+                  f"{' --admin-token' if a.admin_token else ''}"
                   f"{' --kinds ' + a.kinds if a.kinds else ''})")
             for at, text in h.anomalies[:5]:
                 print(f"=== anomaly at t={at:.3f}: {text}")

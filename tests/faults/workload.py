@@ -15,11 +15,10 @@ Classification of replies (docs/operations.md, kv/cluster.c):
   error, a timeout or no reply is info (may or may not have happened).
 """
 import random
-import socket
 import threading
 import time
 
-from nodes import DNS_PORT, RAFT_PORT, gen_of_address, parse_status  # noqa: F401
+from nodes import DNS_PORT, RAFT_PORT, admin_connect, gen_of_address, parse_status  # noqa: F401
 
 REPLY_TIMEOUT = 8.0  # above the daemon's 5 s budget for writes and reads
 
@@ -51,7 +50,7 @@ class History:
 def send_command(addr, line):
     """Returns (sent, reply): sent False when the connection never opened."""
     try:
-        s = socket.create_connection((addr, RAFT_PORT), timeout=2.0)
+        s = admin_connect(addr, 2.0)
     except OSError:
         return False, None
     try:
