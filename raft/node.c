@@ -617,9 +617,30 @@ static void learn_config(node_t *n, const raft_entry_t *e)
     }
 }
 
+static bool is_member(const raft_members_t *m, raft_id_t id)
+{
+    return raft_members_is_voter(m, id) || raft_members_is_learner(m, id);
+}
+
+/* The peer table is sized by the configuration (thesis §4.1: a server uses
+ * the latest configuration in its log): once this node knows one, whoever
+ * left it is no longer called nor remembered. A node that knows none yet (a
+ * joiner waiting for its first entries) keeps what hellos told it. */
+static void forget_non_members(node_t *n, const raft_members_t *m)
+{
+    if (m->n_voters == 0)
+        return;
+    size_t before = n->book.n;
+    addrbook_retain(&n->book, m, n->id);
+    if (n->book.n != before)
+        n->book_dirty = true;
+    transport_retain_peers(n->tr, m);
+}
+
 static void connect_members(node_t *n)
 {
     const raft_members_t *m = raft_members(n->r);
+    forget_non_members(n, m);
     for (int pass = 0; pass < 2; pass++) {
         uint32_t cnt = pass ? m->n_learners : m->n_voters;
         const raft_id_t *ids = pass ? m->learners : m->voters;
@@ -934,17 +955,35 @@ static void on_message(void *ctx, const raft_msg_t *m)
     raft_step(n->r, m);
 }
 
-static void on_hello(void *ctx, const raft_hello_t *h)
+/* What a hello may teach (issue #12): only about a member of the current
+ * configuration, or anyone while this node knows no configuration yet (a
+ * joiner learns the founder's address so, which no configuration entry
+ * names). It may fill in an unknown address; changing a known one needs an
+ * authenticated hello, or anyone could redirect a member's traffic. False
+ * refuses the connection. */
+static bool on_hello(void *ctx, const raft_hello_t *h)
 {
     node_t *n = ctx;
-    if (h->id != addrbook_id_of(h->name)) {
-        log_warn("raft", "peer %s at %s sent an id that does not match its name; ignored",
-                 h->name, h->addr);
-        return;
+    if (h->id != addrbook_id_of(h->name) || h->id == n->id) {
+        log_debug("raft", "peer %s at %s sent an id that is not its name's; refused", h->name,
+                  h->addr);
+        return false;
+    }
+    const raft_members_t *m = raft_members(n->r);
+    if (m->n_voters > 0 && !is_member(m, h->id)) {
+        log_debug("raft", "hello from %s at %s, not a member; refused", h->name, h->addr);
+        return false;
+    }
+    const addrbook_entry_t *e = addrbook_get(&n->book, h->id);
+    if (e && e->addr[0] && strcmp(e->addr, h->addr) != 0 && !h->authenticated) {
+        log_debug("raft", "unauthenticated hello from %s says %s, known at %s; address kept",
+                  h->name, h->addr, e->addr);
+        return true;
     }
     if (learn_address(n, h->id, h->name, h->addr))
         log_debug("raft", "peer %s is at %s", h->name, h->addr);
     transport_set_peer(n->tr, h->id, h->addr);
+    return true;
 }
 
 static void on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len)

@@ -46,10 +46,11 @@ static void on_message(void *ctx, const raft_msg_t *m)
     h->last = *m;
 }
 
-static void on_hello(void *ctx, const raft_hello_t *hello)
+static bool on_hello(void *ctx, const raft_hello_t *hello)
 {
     harness_t *h = ctx;
     h->hello = *hello;
+    return true;
 }
 
 static void on_text(void *ctx, int fd, const uint8_t *first, size_t n)
