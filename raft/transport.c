@@ -892,6 +892,8 @@ void transport_retain_peers(transport_t *t, const raft_members_t *m)
 
 size_t transport_peer_count(const transport_t *t) { return t->n_peers; }
 
+size_t transport_incoming_bytes(const transport_t *t) { return t->in_bytes; }
+
 size_t transport_incoming_count(const transport_t *t)
 {
     size_t n = 0;

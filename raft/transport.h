@@ -100,6 +100,8 @@ void transport_retain_peers(transport_t *t, const raft_members_t *m);
  * status). */
 size_t transport_peer_count(const transport_t *t);
 size_t transport_incoming_count(const transport_t *t);
+/* Read-buffer bytes held by all incoming connections together. */
+size_t transport_incoming_bytes(const transport_t *t);
 
 /* Messages dropped so far (full queues, unknown peers). */
 uint64_t transport_dropped(const transport_t *t);
