@@ -965,8 +965,8 @@ static bool on_hello(void *ctx, const raft_hello_t *h)
 {
     node_t *n = ctx;
     if (h->id != addrbook_id_of(h->name) || h->id == n->id) {
-        log_debug("raft", "peer %s at %s sent an id that is not its name's; refused", h->name,
-                  h->addr);
+        log_debug("raft", "peer %s at %s sent %s; refused", h->name, h->addr,
+                  h->id == n->id ? "our own id" : "an id that is not its name's");
         return false;
     }
     const raft_members_t *m = raft_members(n->r);

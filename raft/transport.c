@@ -387,7 +387,7 @@ static int incoming_read_hello(incoming_t *c)
     }
     bytebuf_consume(&c->buf, total);
     if (c->t->cb.on_hello && !c->t->cb.on_hello(c->t->cb.ctx, &c->hello)) {
-        incoming_reject(c, "hello refused (not a member of the configuration?)");
+        incoming_reject(c, "hello refused: not a member of the configuration, or an id that is not its name's");
         return -1;
     }
     c->state = IN_FRAMES;
