@@ -387,7 +387,8 @@ static int incoming_read_hello(incoming_t *c)
     }
     bytebuf_consume(&c->buf, total);
     if (c->t->cb.on_hello && !c->t->cb.on_hello(c->t->cb.ctx, &c->hello)) {
-        incoming_reject(c, "hello refused: not a member of the configuration, or an id that is not its name's");
+        incoming_reject(c, "hello refused: not a member of the configuration, or an id "
+                           "that is not its name's");
         return -1;
     }
     c->state = IN_FRAMES;
@@ -879,7 +880,8 @@ void transport_tick(transport_t *t)
 void transport_retain_peers(transport_t *t, const raft_members_t *m)
 {
     for (size_t i = 0; i < t->n_peers;) {
-        if (raft_members_is_voter(m, t->peers[i]->id) || raft_members_is_learner(m, t->peers[i]->id)) {
+        raft_id_t id = t->peers[i]->id;
+        if (raft_members_is_voter(m, id) || raft_members_is_learner(m, id)) {
             i++;
             continue;
         }
