@@ -39,8 +39,9 @@ enum {
     INTRO_READ = 512,
     /* An incoming connection holds at most one whole frame plus one read. */
     IN_CONN_MAX = RAFT_FRAME_HEADER + RAFT_FRAME_MAX + READ_CHUNK,
-    /* An emptied buffer bigger than this is given back. */
-    IN_KEEP_MAX = 2 * READ_CHUNK,
+    /* An emptied buffer bigger than this is given back (smaller ones are
+     * kept: a busy peer's batches would otherwise regrow it every time). */
+    IN_KEEP_MAX = 16 * READ_CHUNK,
     /* Warnings about incoming connections: at most LOG_BURST per window. */
     LOG_WINDOW_MS = 10000,
     LOG_BURST = 10,
