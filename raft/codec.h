@@ -19,6 +19,7 @@
 #ifndef RAFT_CODEC_H
 #define RAFT_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,9 @@ typedef struct raft_hello {
     raft_id_t id;
     char name[RAFT_NAME_MAX];   /* NUL-terminated */
     char addr[RAFT_ADDR_MAX];   /* NUL-terminated */
+    /* Set by the transport once the peer proved it holds the cluster key;
+     * only then may a hello change a known member's address. */
+    bool authenticated;
 } raft_hello_t;
 
 /* Writes the hello into out (RAFT_HELLO_LEN + name + address bytes, at most

@@ -617,9 +617,44 @@ static void learn_config(node_t *n, const raft_entry_t *e)
     }
 }
 
+static bool is_member(const raft_members_t *m, raft_id_t id)
+{
+    return raft_members_is_voter(m, id) || raft_members_is_learner(m, id);
+}
+
+/* Whom this node talks to: the members of its latest configuration, and
+ * the leader it follows even once that leader is out of it (thesis §4.2.2:
+ * a leader that removes itself manages the cluster until the change
+ * commits, so its followers must still answer it). */
+static raft_members_t peers_to_keep(const node_t *n)
+{
+    raft_members_t keep = *raft_members(n->r);
+    raft_id_t leader = raft_leader(n->r);
+    if (leader && !is_member(&keep, leader) && keep.n_learners < RAFT_MAX_MEMBERS)
+        keep.learners[keep.n_learners++] = leader;
+    return keep;
+}
+
+/* The peer table is sized by the configuration (thesis §4.1: a server uses
+ * the latest configuration in its log): once this node knows one, whoever
+ * left it is no longer called nor remembered. A node that knows none yet (a
+ * joiner waiting for its first entries) keeps what hellos told it. */
+static void forget_non_members(node_t *n)
+{
+    raft_members_t keep = peers_to_keep(n);
+    if (keep.n_voters == 0)
+        return;
+    size_t before = n->book.n;
+    addrbook_retain(&n->book, &keep, n->id);
+    if (n->book.n != before)
+        n->book_dirty = true;
+    transport_retain_peers(n->tr, &keep);
+}
+
 static void connect_members(node_t *n)
 {
     const raft_members_t *m = raft_members(n->r);
+    forget_non_members(n);
     for (int pass = 0; pass < 2; pass++) {
         uint32_t cnt = pass ? m->n_learners : m->n_voters;
         const raft_id_t *ids = pass ? m->learners : m->voters;
@@ -934,17 +969,36 @@ static void on_message(void *ctx, const raft_msg_t *m)
     raft_step(n->r, m);
 }
 
-static void on_hello(void *ctx, const raft_hello_t *h)
+/* What a hello may teach (issue #12): only about a member of the current
+ * configuration (or the leader we follow, peers_to_keep), or about anyone
+ * while this node knows no configuration yet (a joiner learns the
+ * founder's address so, which no configuration entry names). It may fill
+ * in an unknown address; changing a known one needs an authenticated
+ * hello, or anyone could redirect a member's traffic. False refuses the
+ * connection. */
+static bool on_hello(void *ctx, const raft_hello_t *h)
 {
     node_t *n = ctx;
-    if (h->id != addrbook_id_of(h->name)) {
-        log_warn("raft", "peer %s at %s sent an id that does not match its name; ignored",
-                 h->name, h->addr);
-        return;
+    if (h->id != addrbook_id_of(h->name) || h->id == n->id) {
+        log_debug("raft", "peer %s at %s sent %s; refused", h->name, h->addr,
+                  h->id == n->id ? "our own id" : "an id that is not its name's");
+        return false;
+    }
+    raft_members_t keep = peers_to_keep(n);
+    if (keep.n_voters > 0 && !is_member(&keep, h->id)) {
+        log_debug("raft", "hello from %s at %s, not a member; refused", h->name, h->addr);
+        return false;
+    }
+    const addrbook_entry_t *e = addrbook_get(&n->book, h->id);
+    if (e && e->addr[0] && strcmp(e->addr, h->addr) != 0 && !h->authenticated) {
+        log_debug("raft", "unauthenticated hello from %s says %s, known at %s; address kept",
+                  h->name, h->addr, e->addr);
+        return true;
     }
     if (learn_address(n, h->id, h->name, h->addr))
         log_debug("raft", "peer %s is at %s", h->name, h->addr);
     transport_set_peer(n->tr, h->id, h->addr);
+    return true;
 }
 
 static void on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len)

@@ -1,12 +1,16 @@
 /* raft/transport.c — peer TCP connections for the Raft thread (see
  * transport.h for the model: one outgoing connection per peer, incoming
- * connections only read, people handed to the admin side).
+ * connections only read, people handed to the admin side), and the bounds
+ * that keep anyone who can reach the Raft port from holding its memory,
+ * its connection slots or the log (deadlines, byte caps, connection caps).
  *
  * Buffers: an outgoing peer owns a queue of encoded frames (bytes
  * [start, start+len) of a growable array); an incoming connection owns a
- * read buffer that grows to the largest frame it must hold and no further
- * (RAFT_FRAME_MAX). Frames are decoded in place: the entries handed to the
- * Raft core point into the read buffer and are copied by the core. */
+ * read buffer that grows only as bytes arrive, to one frame at most
+ * (RAFT_FRAME_MAX), and counts against TRANSPORT_IN_BYTES_MAX for all
+ * incoming connections together. Frames are decoded in place: the entries
+ * handed to the Raft core point into the read buffer and are copied by the
+ * core. */
 #include "raft/transport.h"
 
 #include <errno.h>
@@ -30,6 +34,17 @@ enum {
     BACKOFF_MAX_MS = 1000,
     READ_CHUNK = 64 * 1024,
     HELLO_MAX = RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX,
+    /* Before the hello is done, read in small steps: a hello (or a
+     * handshake message) is short, and a stranger gets no big buffer. */
+    INTRO_READ = 512,
+    /* An incoming connection holds at most one whole frame plus one read. */
+    IN_CONN_MAX = RAFT_FRAME_HEADER + RAFT_FRAME_MAX + READ_CHUNK,
+    /* An emptied buffer bigger than this is given back (smaller ones are
+     * kept: a busy peer's batches would otherwise regrow it every time). */
+    IN_KEEP_MAX = 16 * READ_CHUNK,
+    /* Warnings about incoming connections: at most LOG_BURST per window. */
+    LOG_WINDOW_MS = 10000,
+    LOG_BURST = 10,
 };
 
 /* ---- byte queue ------------------------------------------------------------ */
@@ -102,6 +117,11 @@ typedef struct incoming {
     in_state_t state;
     raft_hello_t hello;
     bytebuf_t buf;
+    uint64_t seq;            /* accept order: larger is newer */
+    uint64_t accepted_ms;    /* the hello is due TRANSPORT_HELLO_MS after */
+    uint64_t frame_start_ms; /* 0: no frame in progress */
+    uint64_t step_ms;        /* start of the frame's current progress window */
+    size_t step_bytes;       /* bytes received in that window */
 } incoming_t;
 
 struct transport {
@@ -113,6 +133,11 @@ struct transport {
     peer_t *peers[2 * RAFT_MAX_MEMBERS];
     size_t n_peers;
     incoming_t *in[TRANSPORT_MAX_INCOMING];
+    size_t in_bytes;         /* read-buffer capacity of all incoming */
+    uint64_t in_seq;
+    uint64_t log_window_ms;  /* rate limit of warnings about incoming */
+    unsigned log_lines;
+    uint64_t log_suppressed;
     raft_codec_scratch_t scratch;
     bool corked;       /* queue sends until transport_flush */
     uint64_t dropped;
@@ -129,6 +154,28 @@ static uint32_t jitter_rand(transport_t *t)
 
 /* ---- incoming connections -------------------------------------------------- */
 
+/* Anyone can make us warn about their connections, so such warnings are
+ * rate limited: at most LOG_BURST per LOG_WINDOW_MS, then one line saying
+ * how many were left out. */
+static bool incoming_log_allowed(transport_t *t)
+{
+    uint64_t now = loop_now_ms();
+    if (now - t->log_window_ms >= LOG_WINDOW_MS) {
+        if (t->log_suppressed)
+            log_warn("raft", "%llu more warnings about Raft-port connections were suppressed",
+                     (unsigned long long)t->log_suppressed);
+        t->log_window_ms = now;
+        t->log_lines = 0;
+        t->log_suppressed = 0;
+    }
+    if (t->log_lines < LOG_BURST) {
+        t->log_lines++;
+        return true;
+    }
+    t->log_suppressed++;
+    return false;
+}
+
 static void incoming_close(incoming_t *c, bool close_fd)
 {
     transport_t *t = c->t;
@@ -138,15 +185,172 @@ static void incoming_close(incoming_t *c, bool close_fd)
     for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
         if (t->in[i] == c)
             t->in[i] = NULL;
+    t->in_bytes -= c->buf.cap;
     bytebuf_free(&c->buf);
     free(c);
 }
 
 static void incoming_reject(incoming_t *c, const char *why)
 {
-    log_warn("raft", "closing peer connection from %s (%s): %s",
-             c->hello.name[0] ? c->hello.name : "unknown", c->hello.addr, why);
+    if (incoming_log_allowed(c->t))
+        log_warn("raft", "closing peer connection from %s (%s): %s",
+                 c->hello.name[0] ? c->hello.name : "unknown",
+                 c->hello.addr[0] ? c->hello.addr : "no hello yet", why);
     incoming_close(c, true);
+}
+
+static bool incoming_introduced(const incoming_t *c) { return c->state == IN_FRAMES; }
+
+/* The connection that gives memory back first when all incoming buffers
+ * together would pass TRANSPORT_IN_BYTES_MAX: the largest one (counting
+ * `extra` more for c) among those not authenticated, the newest among
+ * equals. NULL if only authenticated connections hold memory. */
+static incoming_t *incoming_victim(transport_t *t, incoming_t *c, size_t extra)
+{
+    incoming_t *v = NULL;
+    size_t v_size = 0;
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++) {
+        incoming_t *o = t->in[i];
+        if (!o || o->hello.authenticated)
+            continue;
+        size_t size = o->buf.cap + (o == c ? extra : 0);
+        if (!v || size > v_size || (size == v_size && o->seq > v->seq)) {
+            v = o;
+            v_size = size;
+        }
+    }
+    return v;
+}
+
+/* Makes room for c to hold `extra` more bytes; false if c was closed. */
+static bool incoming_make_room(incoming_t *c, size_t extra)
+{
+    transport_t *t = c->t;
+    while (t->in_bytes + extra > TRANSPORT_IN_BYTES_MAX) {
+        incoming_t *v = incoming_victim(t, c, extra);
+        if (!v)
+            return true; /* authenticated peers only: one each, bounded */
+        incoming_reject(v, "peer connections together buffer too much: closing the largest "
+                           "unauthenticated one");
+        if (v == c)
+            return false;
+    }
+    return true;
+}
+
+/* Room for `extra` more bytes in c's read buffer, grown only for bytes
+ * about to be read and never beyond IN_CONN_MAX; false if c was closed. */
+static bool incoming_reserve(incoming_t *c, size_t extra)
+{
+    bytebuf_t *b = &c->buf;
+    if (b->start > 0 && b->start + b->len + extra > b->cap) {
+        memmove(b->data, b->data + b->start, b->len);
+        b->start = 0;
+    }
+    if (b->len + extra <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    if (cap > IN_CONN_MAX)
+        cap = IN_CONN_MAX;
+    if (!incoming_make_room(c, cap - b->cap))
+        return false;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d) {
+        incoming_reject(c, "out of memory");
+        return false;
+    }
+    c->t->in_bytes += cap - b->cap;
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+/* How much to read next: little before the hello, and never more than
+ * one frame plus a read chunk in the buffer. */
+static size_t incoming_read_size(const incoming_t *c)
+{
+    size_t want = incoming_introduced(c) ? READ_CHUNK : INTRO_READ;
+    size_t room = IN_CONN_MAX - c->buf.len;
+    return want < room ? want : room;
+}
+
+/* An emptied large buffer is freed, so a peer that once sent a big frame
+ * does not keep its memory. */
+static void incoming_shrink(incoming_t *c)
+{
+    if (c->buf.len == 0 && c->buf.cap > IN_KEEP_MAX) {
+        c->t->in_bytes -= c->buf.cap;
+        bytebuf_free(&c->buf);
+    }
+}
+
+/* Keeps one incoming connection per peer id: an older one from the same id
+ * is closed (its peer redialed, or someone else claims its id). */
+static void incoming_replace_older(incoming_t *c)
+{
+    transport_t *t = c->t;
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++) {
+        incoming_t *o = t->in[i];
+        if (o && o != c && incoming_introduced(o) && o->hello.id == c->hello.id) {
+            if (incoming_log_allowed(t))
+                log_info("raft", "a new connection from peer %s replaces the previous one",
+                         c->hello.name);
+            incoming_close(o, true);
+        }
+    }
+}
+
+/* Bytes still missing from the frame at the head of the buffer. */
+static size_t incoming_frame_missing(const incoming_t *c);
+
+/* Tracks the frame in progress after n bytes arrived: a frame starts with
+ * its first byte and ends when it is consumed (frame_start_ms back to 0). */
+static void incoming_note_progress(incoming_t *c, size_t n)
+{
+    if (!incoming_introduced(c) || c->buf.len == 0) {
+        c->frame_start_ms = 0;
+        return;
+    }
+    uint64_t now = loop_now_ms();
+    if (c->frame_start_ms == 0) {
+        c->frame_start_ms = c->step_ms = now ? now : 1;
+        c->step_bytes = 0;
+        return;
+    }
+    c->step_bytes += n;
+}
+
+/* Deadlines of one incoming connection (checked every tick): the hello
+ * within TRANSPORT_HELLO_MS of the accept, and a frame in progress must
+ * bring TRANSPORT_FRAME_STEP_BYTES (or its rest) every
+ * TRANSPORT_FRAME_STEP_MS and end within TRANSPORT_FRAME_MS. */
+static void incoming_check_deadlines(incoming_t *c, uint64_t now)
+{
+    if (!incoming_introduced(c)) {
+        if (now - c->accepted_ms >= TRANSPORT_HELLO_MS)
+            incoming_reject(c, c->buf.len || c->state != IN_DETECT
+                                   ? "no complete hello in time"
+                                   : "said nothing in time");
+        return;
+    }
+    if (c->frame_start_ms == 0)
+        return;
+    if (now - c->frame_start_ms >= TRANSPORT_FRAME_MS) {
+        incoming_reject(c, "frame not complete in time");
+        return;
+    }
+    if (now - c->step_ms < TRANSPORT_FRAME_STEP_MS)
+        return;
+    size_t missing = incoming_frame_missing(c);
+    size_t due = missing < TRANSPORT_FRAME_STEP_BYTES ? missing : TRANSPORT_FRAME_STEP_BYTES;
+    if (c->step_bytes < due) {
+        incoming_reject(c, "frame arriving too slowly");
+        return;
+    }
+    c->step_ms = now;
+    c->step_bytes = 0;
 }
 
 /* A person typed on the Raft port: hand the socket to the admin side. */
@@ -183,15 +387,28 @@ static int incoming_read_hello(incoming_t *c)
         return -1;
     }
     bytebuf_consume(&c->buf, total);
+    if (c->t->cb.on_hello && !c->t->cb.on_hello(c->t->cb.ctx, &c->hello)) {
+        incoming_reject(c, "hello refused: not a member of the configuration, or an id "
+                           "that is not its name's");
+        return -1;
+    }
     c->state = IN_FRAMES;
-    if (c->t->cb.on_hello)
-        c->t->cb.on_hello(c->t->cb.ctx, &c->hello);
+    incoming_replace_older(c);
     return 1;
 }
 
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static size_t incoming_frame_missing(const incoming_t *c)
+{
+    bytebuf_t *b = (bytebuf_t *)&c->buf;
+    if (b->len < RAFT_FRAME_HEADER)
+        return RAFT_FRAME_HEADER - b->len;
+    size_t total = RAFT_FRAME_HEADER + (size_t)le32(bytebuf_head(b));
+    return total > b->len ? total - b->len : 0;
 }
 
 /* Delivers one frame body; false if the connection was closed. */
@@ -227,16 +444,13 @@ static bool incoming_read_frames(incoming_t *c)
             incoming_reject(c, body_len ? "frame larger than the limit" : "empty frame");
             return false;
         }
-        if (c->buf.len < RAFT_FRAME_HEADER + (size_t)body_len) {
-            if (!bytebuf_reserve(&c->buf, RAFT_FRAME_HEADER + body_len - c->buf.len)) {
-                incoming_reject(c, "out of memory");
-                return false;
-            }
+        /* The body's memory is taken as it arrives, not when announced. */
+        if (c->buf.len < RAFT_FRAME_HEADER + (size_t)body_len)
             return true;
-        }
         if (!incoming_deliver(c, bytebuf_head(&c->buf) + RAFT_FRAME_HEADER, body_len))
             return false;
         bytebuf_consume(&c->buf, RAFT_FRAME_HEADER + body_len);
+        c->frame_start_ms = 0;
     }
     return true;
 }
@@ -268,22 +482,23 @@ static void on_incoming_event(void *ctx, int fd, uint32_t events)
     (void)fd;
     (void)events;
     for (;;) {
-        if (!bytebuf_reserve(&c->buf, READ_CHUNK)) {
-            incoming_reject(c, "out of memory");
+        size_t want = incoming_read_size(c);
+        if (!incoming_reserve(c, want))
             return;
-        }
-        ssize_t n = read(c->fd, bytebuf_tail(&c->buf), READ_CHUNK);
+        ssize_t n = read(c->fd, bytebuf_tail(&c->buf), want);
         if (n > 0) {
             c->buf.len += (size_t)n;
             if (!incoming_process(c))
                 return;
+            incoming_note_progress(c, (size_t)n);
+            incoming_shrink(c);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n < 0 && errno == EINTR)
             continue;
-        if (c->state == IN_FRAMES && c->buf.len > 0)
+        if (c->state == IN_FRAMES && c->buf.len > 0 && incoming_log_allowed(c->t))
             log_warn("raft", "peer %s closed the connection in the middle of a frame",
                      c->hello.name);
         incoming_close(c, true);
@@ -291,22 +506,59 @@ static void on_incoming_event(void *ctx, int fd, uint32_t events)
     }
 }
 
+/* The oldest connection that has not finished its hello, or NULL. */
+static incoming_t *oldest_unintroduced(const transport_t *t, size_t *count)
+{
+    incoming_t *oldest = NULL;
+    *count = 0;
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++) {
+        incoming_t *o = t->in[i];
+        if (!o || incoming_introduced(o))
+            continue;
+        ++*count;
+        if (!oldest || o->seq < oldest->seq)
+            oldest = o;
+    }
+    return oldest;
+}
+
+/* A free slot for a new connection, or TRANSPORT_MAX_INCOMING. When the
+ * connections without a hello reach TRANSPORT_MAX_UNINTRODUCED, or all
+ * slots are taken, the oldest of them is closed for the new one (as Knot
+ * and NSD close their oldest idle TCP client): a burst of idle sockets
+ * cannot keep peers and people out for longer than it keeps coming. */
+static size_t incoming_free_slot(transport_t *t)
+{
+    size_t unintroduced, used = 0, slot = TRANSPORT_MAX_INCOMING;
+    incoming_t *oldest = oldest_unintroduced(t, &unintroduced);
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++) {
+        if (t->in[i])
+            used++;
+        else if (slot == TRANSPORT_MAX_INCOMING)
+            slot = i;
+    }
+    if (oldest && (unintroduced >= TRANSPORT_MAX_UNINTRODUCED || used == TRANSPORT_MAX_INCOMING)) {
+        incoming_reject(oldest, "too many connections without a hello: closing the oldest");
+        return incoming_free_slot(t);
+    }
+    return slot;
+}
+
 static void accept_one(transport_t *t, int fd)
 {
-    size_t slot = TRANSPORT_MAX_INCOMING;
-    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
-        if (!t->in[i]) {
-            slot = i;
-            break;
-        }
+    size_t slot = incoming_free_slot(t);
     incoming_t *c = slot < TRANSPORT_MAX_INCOMING ? calloc(1, sizeof *c) : NULL;
     if (!c) {
-        log_warn("raft", "too many connections on the Raft port: closing a new one");
+        if (incoming_log_allowed(t))
+            log_warn("raft", "refusing a connection on the Raft port: %d connections, all "
+                             "introduced", TRANSPORT_MAX_INCOMING);
         close(fd);
         return;
     }
     c->t = t;
     c->fd = fd;
+    c->seq = ++t->in_seq;
+    c->accepted_ms = loop_now_ms();
     if (loop_add(t->loop, fd, EPOLLIN | EPOLLRDHUP, on_incoming_event, c) != 0) {
         close(fd);
         free(c);
@@ -620,6 +872,37 @@ void transport_tick(transport_t *t)
     for (size_t i = 0; i < t->n_peers; i++)
         if (t->peers[i]->state == PEER_IDLE)
             peer_kick(t, t->peers[i]);
+    uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
+        if (t->in[i])
+            incoming_check_deadlines(t->in[i], now);
+}
+
+void transport_retain_peers(transport_t *t, const raft_members_t *m)
+{
+    for (size_t i = 0; i < t->n_peers;) {
+        raft_id_t id = t->peers[i]->id;
+        if (raft_members_is_voter(m, id) || raft_members_is_learner(m, id)) {
+            i++;
+            continue;
+        }
+        log_info("raft", "peer %llu (%s) is no longer a member: not calling it any more",
+                 (unsigned long long)t->peers[i]->id, t->peers[i]->addr);
+        peer_free(t, t->peers[i]);
+        t->peers[i] = t->peers[--t->n_peers];
+    }
+}
+
+size_t transport_peer_count(const transport_t *t) { return t->n_peers; }
+
+size_t transport_incoming_bytes(const transport_t *t) { return t->in_bytes; }
+
+size_t transport_incoming_count(const transport_t *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
+        n += t->in[i] != NULL;
+    return n;
 }
 
 uint64_t transport_dropped(const transport_t *t) { return t->dropped; }

@@ -14,6 +14,16 @@
  * further messages are dropped, which Raft tolerates (it retransmits), so a
  * peer cannot make us grow memory without limit.
  *
+ * Incoming connections are bounded (docs/security.md, "Raft port"): a
+ * connection must finish its hello within TRANSPORT_HELLO_MS of the accept
+ * (before its first byte too); a frame that has begun must bring
+ * TRANSPORT_FRAME_STEP_BYTES (or its rest) every TRANSPORT_FRAME_STEP_MS and
+ * end within TRANSPORT_FRAME_MS; read buffers grow only as bytes arrive, up
+ * to one frame per connection and TRANSPORT_IN_BYTES_MAX across all of
+ * them; at most TRANSPORT_MAX_UNINTRODUCED connections may be without a
+ * hello (the oldest goes when another arrives) and TRANSPORT_MAX_INCOMING in
+ * all; one connection per peer id (a new hello replaces the old one).
+ *
  * Runs entirely on the loop's thread; nothing here is thread-safe. */
 #ifndef RAFT_TRANSPORT_H
 #define RAFT_TRANSPORT_H
@@ -27,6 +37,12 @@
 
 #define TRANSPORT_QUEUE_MAX (64u << 20)
 #define TRANSPORT_MAX_INCOMING 256
+#define TRANSPORT_MAX_UNINTRODUCED 64
+#define TRANSPORT_HELLO_MS 5000
+#define TRANSPORT_FRAME_STEP_MS 5000
+#define TRANSPORT_FRAME_STEP_BYTES (64u << 10)
+#define TRANSPORT_FRAME_MS 60000
+#define TRANSPORT_IN_BYTES_MAX (32u << 20)
 
 typedef struct transport transport_t;
 
@@ -37,8 +53,10 @@ typedef struct transport_callbacks {
     void (*on_message)(void *ctx, const raft_msg_t *m);
     /* A runtime frame (first body byte >= RAFT_FRAME_APP_MIN) from `from`. */
     void (*on_app_frame)(void *ctx, raft_id_t from, const uint8_t *body, size_t len);
-    /* A peer introduced itself (on each new incoming connection). */
-    void (*on_hello)(void *ctx, const raft_hello_t *h);
+    /* A peer introduced itself (on each new incoming connection). Returns
+     * false to refuse it (e.g. an id that is not a member): the connection
+     * is then closed. */
+    bool (*on_hello)(void *ctx, const raft_hello_t *h);
     /* A person connected: the callee now owns fd (already removed from the
      * loop, non-blocking) and gets the n bytes read so far. */
     void (*on_text_conn)(void *ctx, int fd, const uint8_t *first, size_t n);
@@ -75,6 +93,15 @@ void transport_cork(transport_t *t, bool corked);
 void transport_flush(transport_t *t);
 /* Retries connections whose back-off expired; call on every tick. */
 void transport_tick(transport_t *t);
+
+/* Forgets every peer that is neither a voter nor a learner in m. */
+void transport_retain_peers(transport_t *t, const raft_members_t *m);
+/* Number of peers we dial, and of incoming connections (for tests and
+ * status). */
+size_t transport_peer_count(const transport_t *t);
+size_t transport_incoming_count(const transport_t *t);
+/* Read-buffer bytes held by all incoming connections together. */
+size_t transport_incoming_bytes(const transport_t *t);
 
 /* Messages dropped so far (full queues, unknown peers). */
 uint64_t transport_dropped(const transport_t *t);

@@ -3,8 +3,8 @@
 processes: a 5-node cluster (n0 bootstraps, n1..n4 join) where each node
 loads one zone of its own and serves all five; writes on every node are
 read back (linearizable kv get) on every node; `raft leave` removes n4
-(gone from raft peers, the rest still commits); n5 joins later (learner,
-then voter); every node stopped and started again with the same command
+(gone from raft peers and from every DIR/peers, the rest still commits);
+n5 joins later (learner, then voter); every node stopped and started again with the same command
 line keeps all KV data and zones (n4's zone, which nobody reloads, comes
 from disk alone); the leader killed with SIGKILL and the cluster accepts a
 write again (time printed); the killed node restarts and catches up."""
@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterlib import Cluster, check, ok, run_main, wait_for, make_zone  # noqa: E402
+import hostile  # noqa: E402
 
 
 def zone_for(i):
@@ -67,7 +68,11 @@ def main():
                      lambda n=n: "n4" not in n.peers())
         n4.stop()
         data.update(writes_everywhere(rest, "b"))
-        ok("raft leave n4: gone from raft peers everywhere; the other 4 still commit")
+        for n in rest:  # issue 12: the peer table is sized by the configuration
+            wait_for("n4 gone from %s's DIR/peers" % n.name, 10,
+                     lambda n=n: "n4" not in hostile.read_peers_file(n.data_dir))
+        ok("raft leave n4: gone from raft peers and DIR/peers everywhere; the other 4 still "
+           "commit")
 
         # n5 joins later, through n2.
         n5 = c.add_node("n5", [os.path.join(c.dir, "zones/z5.txt")], join=nodes[2])

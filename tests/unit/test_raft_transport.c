@@ -1,7 +1,10 @@
 /* tests/unit/test_raft_transport.c — peer connections over real loopback
  * TCP: messages arrive with the sender's hello, people are told apart from
  * peers, hostile frames close the connection, and a peer that goes away and
- * comes back gets the messages sent after it returns. */
+ * comes back gets the messages sent after it returns; and the Raft port's
+ * bounds: refused hellos, the hello and frame deadlines, one connection per
+ * peer id, buffers grown as bytes arrive and capped across connections, and
+ * the cap on connections without a hello. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,11 +36,16 @@ typedef struct harness {
     int n_app;
     uint8_t app[16];
     bool (*done)(struct harness *);
+    bool refuse_hellos;     /* on_hello answers false */
+    int n_hellos;
+    transport_t *tick_tr;   /* gets transport_tick on every tick */
 } harness_t;
 
 static void on_tick(void *ctx)
 {
     harness_t *h = ctx;
+    if (h->tick_tr)
+        transport_tick(h->tick_tr);
     if (++h->ticks >= h->max_ticks || (h->done && h->done(h)))
         loop_stop(h->loop);
 }
@@ -46,10 +57,12 @@ static void on_message(void *ctx, const raft_msg_t *m)
     h->last = *m;
 }
 
-static void on_hello(void *ctx, const raft_hello_t *hello)
+static bool on_hello(void *ctx, const raft_hello_t *hello)
 {
     harness_t *h = ctx;
     h->hello = *hello;
+    h->n_hellos++;
+    return !h->refuse_hellos;
 }
 
 static void on_text(void *ctx, int fd, const uint8_t *first, size_t n)
@@ -292,6 +305,219 @@ static void test_reconnects_after_peer_restart(void **state)
     loop_free(h.loop);
 }
 
+/* ---- the Raft port's bounds ---------------------------------------------- */
+
+static void run_ticks(harness_t *h, int ticks)
+{
+    h->ticks = 0;
+    h->max_ticks = ticks;
+    h->done = NULL;
+    loop_run(h->loop);
+}
+
+/* True once the server closed fd (EOF or reset); never blocks. */
+static bool closed_by_server(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+static void send_hello_as(int fd, raft_id_t id, const char *name)
+{
+    uint8_t hello[RAFT_HELLO_LEN + 64];
+    raft_hello_t me = { .id = id, .addr = "127.0.0.1:1" };
+    snprintf(me.name, sizeof me.name, "%s", name);
+    size_t n = raft_codec_hello(hello, &me);
+    assert_int_equal(write(fd, hello, n), (ssize_t)n);
+}
+
+static void test_refused_hello_closes_the_connection(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1, .refuse_hellos = true };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    int fd = dial(transport_port(b));
+    send_hello_as(fd, 7, "stranger");
+    run_ticks(&h, 20);
+    assert_int_equal(h.n_hellos, 1);
+    assert_true(closed_by_server(fd));
+    assert_int_equal(transport_incoming_count(b), 0);
+    close(fd);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+static int g_silent = -1, g_stalled = -1;
+static bool both_closed(harness_t *h)
+{
+    (void)h;
+    return closed_by_server(g_silent) && closed_by_server(g_stalled);
+}
+
+/* A socket that says nothing, and one that stops in the middle of a frame,
+ * are closed after TRANSPORT_HELLO_MS and TRANSPORT_FRAME_STEP_MS, not
+ * before. */
+static void test_silent_and_stalled_connections_are_closed(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    h.tick_tr = b;
+    g_silent = dial(transport_port(b));
+    g_stalled = dial(transport_port(b));
+    send_hello_as(g_stalled, 1, "x");
+    const uint8_t part[6] = { 45, 0, 0, 0, RAFT_MSG_HEARTBEAT, 1 };
+    assert_int_equal(write(g_stalled, part, sizeof part), (ssize_t)sizeof part);
+    uint64_t t0 = loop_now_ms();
+    run_ticks(&h, (TRANSPORT_HELLO_MS - 1000) / 10);
+    assert_false(closed_by_server(g_silent));
+    assert_false(closed_by_server(g_stalled));
+    h.ticks = 0;
+    h.max_ticks = 300;
+    h.done = both_closed;
+    loop_run(h.loop);
+    assert_true(both_closed(&h));
+    uint64_t took = loop_now_ms() - t0;
+    assert_true(took >= TRANSPORT_HELLO_MS && took < TRANSPORT_HELLO_MS + 2000);
+    assert_int_equal(transport_incoming_count(b), 0);
+    close(g_silent);
+    close(g_stalled);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+static void test_new_hello_replaces_the_same_id(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    int first = dial(transport_port(b));
+    send_hello_as(first, 1, "x");
+    run_ticks(&h, 10);
+    int second = dial(transport_port(b));
+    send_hello_as(second, 1, "x");
+    run_ticks(&h, 10);
+    assert_true(closed_by_server(first));
+    assert_false(closed_by_server(second));
+    assert_int_equal(transport_incoming_count(b), 1);
+    close(first);
+    close(second);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+/* A frame announcing 8 MiB takes memory only for the bytes that came. */
+static void test_buffer_grows_as_bytes_arrive(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    int fd = dial(transport_port(b));
+    send_hello_as(fd, 1, "x");
+    uint8_t start[104] = { 0, 0, 0x80, 0, RAFT_MSG_APPEND };
+    assert_int_equal(write(fd, start, sizeof start), (ssize_t)sizeof start);
+    run_ticks(&h, 10);
+    assert_false(closed_by_server(fd));
+    assert_true(transport_incoming_bytes(b) > 0);
+    assert_true(transport_incoming_bytes(b) <= 256 * 1024);
+    close(fd);
+    run_ticks(&h, 5);
+    assert_int_equal(transport_incoming_bytes(b), 0);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+/* Five peers each sending 8 MiB of an unfinished frame: all buffers
+ * together stay within TRANSPORT_IN_BYTES_MAX, by closing the largest. */
+static void test_buffers_capped_across_connections(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    int fds[N];
+    size_t sent[N] = { 0 };
+    const size_t total = RAFT_FRAME_HEADER + RAFT_FRAME_MAX - 1;
+    uint8_t *data = calloc(1, total);
+    assert_non_null(data);
+    data[2] = 0x80; /* body length 8 MiB */
+    data[4] = RAFT_MSG_APPEND;
+    for (int i = 0; i < N; i++) {
+        fds[i] = dial(transport_port(b));
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
+        send_hello_as(fds[i], 10 + (raft_id_t)i, name);
+        fcntl(fds[i], F_SETFL, O_NONBLOCK);
+    }
+    for (int round = 0; round < 2000; round++) {
+        bool busy = false;
+        for (int i = 0; i < N; i++) {
+            if (fds[i] < 0 || sent[i] == total)
+                continue;
+            ssize_t n = send(fds[i], data + sent[i], total - sent[i], MSG_NOSIGNAL);
+            if (n > 0)
+                sent[i] += (size_t)n;
+            else if (n < 0 && errno != EAGAIN) {
+                close(fds[i]);
+                fds[i] = -1;
+                continue;
+            }
+            busy = busy || sent[i] < total;
+        }
+        run_ticks(&h, 1);
+        assert_true(transport_incoming_bytes(b) <= TRANSPORT_IN_BYTES_MAX);
+        if (!busy)
+            break;
+    }
+    run_ticks(&h, 10);
+    assert_true(transport_incoming_bytes(b) <= TRANSPORT_IN_BYTES_MAX);
+    assert_true(transport_incoming_count(b) < N);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(data);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+/* Past TRANSPORT_MAX_UNINTRODUCED connections without a hello, the oldest
+ * goes for the newest, and one that says hello is not counted. */
+static void test_oldest_unintroduced_closed_when_full(void **state)
+{
+    (void)state;
+    enum { N = TRANSPORT_MAX_UNINTRODUCED + 1 };
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    int peer = dial(transport_port(b));
+    send_hello_as(peer, 1, "x");
+    run_ticks(&h, 5);
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = dial(transport_port(b));
+        run_ticks(&h, 1);
+    }
+    run_ticks(&h, 5);
+    assert_true(closed_by_server(fds[0]));
+    assert_false(closed_by_server(fds[N - 1]));
+    assert_false(closed_by_server(peer));
+    assert_int_equal(transport_incoming_count(b), TRANSPORT_MAX_UNINTRODUCED + 1);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    close(peer);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +526,12 @@ int main(void)
         cmocka_unit_test(test_person_is_handed_to_admin),
         cmocka_unit_test(test_hostile_frames_close_the_connection),
         cmocka_unit_test(test_reconnects_after_peer_restart),
+        cmocka_unit_test(test_refused_hello_closes_the_connection),
+        cmocka_unit_test(test_silent_and_stalled_connections_are_closed),
+        cmocka_unit_test(test_new_hello_replaces_the_same_id),
+        cmocka_unit_test(test_buffer_grows_as_bytes_arrive),
+        cmocka_unit_test(test_buffers_capped_across_connections),
+        cmocka_unit_test(test_oldest_unintroduced_closed_when_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
