@@ -19,6 +19,7 @@
 #ifndef RAFT_CODEC_H
 #define RAFT_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,10 @@
  * runtime frames (e.g. a follower forwarding a proposal); the transport hands
  * them up undecoded. */
 #define RAFT_FRAME_APP_MIN 64
+/* Runtime frames the transport itself routes: a join request on an
+ * authenticated connection, and the acceptor's answer on the same one. */
+#define RAFT_FRAME_JOIN_REQ 0x70
+#define RAFT_FRAME_JOIN_RESP 0x71
 
 /* Who is on the other end of a peer connection: its Raft id, its name (the
  * daemon's -id) and the address it can be reached at. */
@@ -46,6 +51,9 @@ typedef struct raft_hello {
     raft_id_t id;
     char name[RAFT_NAME_MAX];   /* NUL-terminated */
     char addr[RAFT_ADDR_MAX];   /* NUL-terminated */
+    /* Came through a verified cluster-key handshake (raft/peerauth.h): the
+     * id, name and address are a key holder's word, not anyone's. */
+    bool authenticated;
 } raft_hello_t;
 
 /* Writes the hello into out (RAFT_HELLO_LEN + name + address bytes, at most
