@@ -216,8 +216,9 @@ static void incoming_refuse(incoming_t *c, const char *why)
     uint8_t msg[PEERAUTH_REFUSE_MAX];
     size_t n = peerauth_refusal(msg, why);
     (void)incoming_write(c, msg, n);
-    auth_warn(c->t, "refusing peer connection from %s (%s): %s",
-              c->hello.name[0] ? c->hello.name : "unknown", c->hello.addr, why);
+    auth_warn(c->t, "refusing peer connection from %s%s%s%s: %s",
+              c->hello.name[0] ? c->hello.name : "an unnamed peer", c->hello.addr[0] ? " (" : "",
+              c->hello.addr, c->hello.addr[0] ? ")" : "", why);
     incoming_close(c, true);
 }
 
