@@ -40,6 +40,7 @@ enum {
     HELLO_MAX = PEERAUTH_HELLO_MAX,
     HANDSHAKE_TIMEOUT_MS = 5000,
     AUTH_LOG_INTERVAL_MS = 1000,
+    AUTH_LOG_BURST = 5,
 };
 
 /* ---- byte queue ------------------------------------------------------------ */
@@ -140,7 +141,8 @@ struct transport {
     uint64_t rng;
     const peerauth_ring_t *ring; /* NULL: no cluster key (protocol v1) */
     uint32_t next_gen;
-    uint64_t auth_log_ms;        /* rate limit for handshake/MAC failures */
+    uint64_t auth_log_ms;        /* rate limit for handshake/MAC failures: */
+    unsigned auth_log_count;     /* lines in the window from auth_log_ms */
     uint64_t auth_log_suppressed;
 };
 
@@ -170,27 +172,30 @@ static void incoming_close(incoming_t *c, bool close_fd)
 }
 
 /* Handshake and MAC failures are what an attacker can cause at will: at
- * most one line a second, with a count of the ones not logged. */
+ * most AUTH_LOG_BURST lines a second, then a count of the ones not logged. */
 static void auth_warn(transport_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void auth_warn(transport_t *t, const char *fmt, ...)
 {
     uint64_t now = loop_now_ms();
-    if (t->auth_log_ms && now - t->auth_log_ms < AUTH_LOG_INTERVAL_MS) {
+    if (now - t->auth_log_ms >= AUTH_LOG_INTERVAL_MS) {
+        if (t->auth_log_suppressed)
+            log_warn("raft", "%llu more handshake or MAC failures not logged",
+                     (unsigned long long)t->auth_log_suppressed);
+        t->auth_log_ms = now;
+        t->auth_log_count = 0;
+        t->auth_log_suppressed = 0;
+    }
+    if (t->auth_log_count >= AUTH_LOG_BURST) {
         t->auth_log_suppressed++;
         return;
     }
+    t->auth_log_count++;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (t->auth_log_suppressed)
-        log_warn("raft", "%s (and %llu similar lines suppressed)", line,
-                 (unsigned long long)t->auth_log_suppressed);
-    else
-        log_warn("raft", "%s", line);
-    t->auth_log_ms = now;
-    t->auth_log_suppressed = 0;
+    log_warn("raft", "%s", line);
 }
 
 /* Writes a small handshake message or reply on an incoming connection, all
@@ -308,6 +313,11 @@ static int incoming_read_hello(incoming_t *c)
     if (c->buf.len < RAFT_HELLO_LEN)
         return 0;
     uint8_t version = bytebuf_head(&c->buf)[4];
+    int v1_rest = raft_codec_hello_rest(bytebuf_head(&c->buf), &why);
+    if (c->t->ring && v1_rest >= 0 && c->buf.len >= RAFT_HELLO_LEN + (size_t)v1_rest)
+        /* who it claims to be, for the log line only */
+        (void)raft_codec_parse_hello(bytebuf_head(&c->buf), RAFT_HELLO_LEN + (size_t)v1_rest,
+                                     &c->hello, &why);
     if (c->t->ring && version != PEERAUTH_VERSION) {
         incoming_refuse(c, "this node requires the cluster key and the peer has none "
                            "(unauthenticated protocol v1 hello)");
