@@ -205,6 +205,8 @@ void config_usage(FILE *out, const char *prog)
     for (size_t i = 0; i < OPTION_COUNT; i++)
         fprintf(out, "  -%s %s\n        %s\n", options[i].name, options[i].meta, options[i].help);
     fprintf(out, "  -h, -help\n        print this help\n\n"
+                 "%s keygen prints a new cluster key file (for -cluster.key.file).\n", prog);
+    fprintf(out, "\n"
                  "Signals: SIGHUP reloads the zone files; SIGINT/SIGTERM stop cleanly.\n");
 }
 

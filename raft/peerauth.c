@@ -98,14 +98,6 @@ static void key_compute_id(peerauth_key_t *k)
 /* Base64 (RFC 4648, with padding) of 32..64 bytes; 0 or -1 with *why. */
 static int decode_key(const char *line, size_t len, peerauth_key_t *k, const char **why)
 {
-    if (len % 4 != 0 || len == 0) {
-        *why = "not base64 (length is not a multiple of 4)";
-        return -1;
-    }
-    if (len > 4 * ((PEERAUTH_KEY_MAX + 2) / 3)) {
-        *why = "key longer than 64 bytes";
-        return -1;
-    }
     for (size_t i = 0; i < len; i++) {
         char c = line[i];
         bool pad = c == '=' && i >= len - 2 && (i == len - 1 || line[len - 1] == '=');
@@ -114,6 +106,14 @@ static int decode_key(const char *line, size_t len, peerauth_key_t *k, const cha
             *why = "not base64 (bad character)";
             return -1;
         }
+    }
+    if (len % 4 != 0 || len == 0) {
+        *why = "not base64 (length is not a multiple of 4)";
+        return -1;
+    }
+    if (len > 4 * ((PEERAUTH_KEY_MAX + 2) / 3)) {
+        *why = "key longer than 64 bytes";
+        return -1;
     }
     uint8_t buf[4 * ((PEERAUTH_KEY_MAX + 2) / 3)];
     int n = EVP_DecodeBlock(buf, (const unsigned char *)line, (int)len);
