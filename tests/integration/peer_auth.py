@@ -18,7 +18,8 @@
   with "bad proof"; the node joins through the honest relay;
 - key rotation without downtime: every node restarted in turn with
   [old, new], then [new, old], then [new]; a write succeeds after every
-  restart.
+  restart; then the old key is refused, and a node with the new key joins
+  through a follower (the join is forwarded to the leader).
 
 Checked against the seed (DNSRAFT_TEST_NO_KEY=1 DNSRAFT_BIN=<old binary>,
 PEER_AUTH_SECTIONS=outsiders or forged or mitm): the cluster then runs
@@ -335,6 +336,11 @@ def rotation(c, k1):
     wait_log(stale, "wrong cluster key")
     stale.kill()
     ok("after the rotation the old key is refused")
+    leader = c.leader(among=members)
+    follower = [n for n in members if n is not leader][0]
+    c.add_node("n4", join=follower, key_file=path).start()
+    c.wait_voters(["n0", "n1", "n2", "n3", "n4"], timeout=30)
+    ok("a node with the new key joins through a follower (%s forwards it)" % follower.name)
 
 
 def main():
