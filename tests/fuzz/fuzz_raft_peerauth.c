@@ -12,6 +12,8 @@
  *   2: after a real handshake, frames the dialer seals from the input, each
  *      possibly with one byte flipped (length, body or tag): a frame opens
  *      exactly when it was not altered, and sequence numbers stay in step.
+ *   3: a key file's text: parsed, or refused with a "k:..." message; a
+ *      parsed ring has one or two keys of 32..64 bytes.
  * Seeds (tests/fuzz/corpus/fuzz_raft_peerauth/) are a real HELLO, a
  * refusal, a challenge and frame streams, written by hand with Python. */
 #include <stdint.h>
@@ -133,13 +135,30 @@ static void sealed_frames(peerauth_session_t *ds, peerauth_session_t *as, const 
     }
 }
 
+static void key_file(const uint8_t *in, size_t n)
+{
+    peerauth_ring_t r;
+    char err[256] = "";
+    if (peerauth_ring_parse(&r, (const char *)in, n, "k", err, sizeof err) != 0) {
+        check(err[0] == 'k' && err[1] == ':');
+        return;
+    }
+    check(r.n >= 1 && r.n <= PEERAUTH_KEYS_MAX);
+    for (size_t i = 0; i < r.n; i++)
+        check(r.keys[i].len >= PEERAUTH_KEY_MIN && r.keys[i].len <= PEERAUTH_KEY_MAX);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 3;
+    uint8_t mode = data[0] % 4;
     if (mode == 0) {
         hostile_handshake(data + 1, size - 1);
+        return 0;
+    }
+    if (mode == 3) {
+        key_file(data + 1, size - 1);
         return 0;
     }
     peerauth_session_t *ds, *as;
