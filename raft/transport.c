@@ -221,6 +221,12 @@ static void incoming_refuse(incoming_t *c, const char *why)
     uint8_t msg[PEERAUTH_REFUSE_MAX];
     size_t n = peerauth_refusal(msg, why);
     (void)incoming_write(c, msg, n);
+    /* Closing with unread bytes would send a reset that can overtake the
+     * REFUSE: send FIN after it and drop what the dialer already sent. */
+    shutdown(c->fd, SHUT_WR);
+    uint8_t junk[4096];
+    for (int i = 0; i < 16 && read(c->fd, junk, sizeof junk) > 0; i++)
+        ;
     auth_warn(c->t, "refusing peer connection from %s%s%s%s: %s",
               c->hello.name[0] ? c->hello.name : "an unnamed peer", c->hello.addr[0] ? " (" : "",
               c->hello.addr, c->hello.addr[0] ? ")" : "", why);
