@@ -510,7 +510,9 @@ static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t 
 
 /* JOIN_REQ: type | name length u8 | name | address. The name must be the
  * one the handshake proved. JOIN_RESP: type | status u8 | text. The same
- * membership change as the admin `raft join` (node_add_server). */
+ * membership change as the admin `raft join` (node_add_server): a learner
+ * first, promoted once caught up (thesis §4.2.1), forwarded to the leader
+ * from a follower. The reply handle outlives the connection (transport.h). */
 typedef struct join_reply {
     node_t *n;
     transport_reply_t reply;
