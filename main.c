@@ -12,6 +12,8 @@
  * reloads the zone files; SIGINT/SIGTERM stop gracefully (leadership handed
  * over first) and exit 0.
  *
+ * `dns-raft keygen` prints a fresh cluster key file (-cluster.key.file).
+ *
  * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config,
  * 1 when the node cannot start (a port in use, unreadable data dir, ...).
  *
@@ -27,6 +29,7 @@
 #include "common/log.h"
 #include "dns/server.h"
 #include "kv/cluster.h"
+#include "raft/peerauth.h"
 #include "zone/db.h"
 
 /* Blocks the signals this thread will wait for, before any other thread
@@ -57,9 +60,42 @@ static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t 
     }
 }
 
+/* `dns-raft keygen`: a new cluster key file on stdout. */
+static int keygen(void)
+{
+    char text[256];
+    size_t n = peerauth_keygen(text, sizeof text);
+    if (n == 0) {
+        fprintf(stderr, "keygen: no randomness from the system\n");
+        return 1;
+    }
+    fwrite(text, 1, n, stdout);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Loads -cluster.key.file into ring; false (and logged) if it is bad. */
+static bool load_cluster_key(const config_t *cfg, peerauth_ring_t *ring)
+{
+    char err[512];
+    bool too_open = false;
+    if (peerauth_ring_load(ring, cfg->cluster_key_file, &too_open, err, sizeof err) != 0) {
+        log_error("main", "cluster.key.file: %s", err);
+        return false;
+    }
+    if (too_open)
+        log_warn("main", "cluster.key.file %s can be read by group or others: chmod 600 it",
+                 cfg->cluster_key_file);
+    log_info("main", "cluster key loaded (%zu key%s): peers must prove it", ring->n,
+             ring->n == 1 ? "" : "s, the first signs");
+    return true;
+}
+
 static int run(const config_t *cfg, const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
+    static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
+    if (cfg->cluster_key_file && !load_cluster_key(cfg, &ring))
+        return 2;
     char data_dir[512];
     snprintf(data_dir, sizeof data_dir, "%s", cfg->data_dir ? cfg->data_dir : "");
     if (!cfg->data_dir)
@@ -85,6 +121,7 @@ static int run(const config_t *cfg, const sigset_t *set)
         .heartbeat_ms = cfg->raft_heartbeat_ms, .election_ms = cfg->raft_election_ms,
         .snapshot_entries = cfg->raft_snapshot_entries,
         .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,
+        .cluster_key = cfg->cluster_key_file ? &ring : NULL,
     };
     char cerr[1024];
     cluster_t *cluster = cluster_start(&co, cerr, sizeof cerr);
@@ -101,12 +138,15 @@ static int run(const config_t *cfg, const sigset_t *set)
     dns_server_stop(server);
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);
+    peerauth_ring_wipe(&ring);
     return rc;
 }
 
 int main(int argc, char *argv[])
 {
     const char *prog = argc > 0 ? argv[0] : "dns-raft";
+    if (argc == 2 && strcmp(argv[1], "keygen") == 0)
+        return keygen();
     sigset_t signals;
     block_signals(&signals); /* first: a SIGHUP during start-up must not kill us */
     config_t cfg;

@@ -58,6 +58,7 @@ static int set_raft_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { r
 static int set_dns_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->dns_addr, v, e); }
 static int set_raft_join(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->raft_join, v, e); }
 static int set_data_dir(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->data_dir, v, e); }
+static int set_cluster_key_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->cluster_key_file, v, e); }
 static int set_config_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->config_file, v, e); }
 
 static int add_zone_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
@@ -155,6 +156,7 @@ static const option_t options[] = {
     { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },
     { "raft.election", "MS", "election timeout in ms; each wait is drawn from [MS, 2*MS) (default 150)", set_election },
     { "raft.snapshot.entries", "N", "entries applied between state-machine snapshots and log compactions, or 64 MiB of log, whichever first (default 100000)", set_snapshot_entries },
+    { "cluster.key.file", "FILE", "cluster key file: peers authenticate each other with it (make one with `dns-raft keygen`)", set_cluster_key_file },
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
@@ -192,6 +194,7 @@ void config_free(config_t *cfg)
     free(cfg->raft_join);
     free(cfg->data_dir);
     free(cfg->config_file);
+    free(cfg->cluster_key_file);
     clear_zone_files(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -202,6 +205,8 @@ void config_usage(FILE *out, const char *prog)
     for (size_t i = 0; i < OPTION_COUNT; i++)
         fprintf(out, "  -%s %s\n        %s\n", options[i].name, options[i].meta, options[i].help);
     fprintf(out, "  -h, -help\n        print this help\n\n"
+                 "%s keygen prints a new cluster key file (for -cluster.key.file).\n", prog);
+    fprintf(out, "\n"
                  "Signals: SIGHUP reloads the zone files; SIGINT/SIGTERM stop cleanly.\n");
 }
 

@@ -27,6 +27,7 @@ typedef struct config {
     char *raft_join;    /* address of a member to join; NULL to bootstrap */
     char *data_dir;     /* Raft log and snapshots; NULL: data/<id> */
     char *config_file;  /* the YAML file read, if any */
+    char *cluster_key_file; /* -cluster.key.file; NULL: no peer authentication */
     char **zone_files;
     size_t zone_file_count;
     int log_level;      /* enum log_level */

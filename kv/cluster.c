@@ -35,6 +35,7 @@
 #include "kv/command.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
+#include "raft/authjoin.h"
 #include "raft/node.h"
 #include "common/clock.h"
 
@@ -587,6 +588,14 @@ static void admin_exec(void *ctx, admin_client_t *cl, const char *line, size_t l
     case ADMIN_KV_SET:
     case ADMIN_KV_DEL: start_write(c, cl, &cmd, call); break;
     case ADMIN_KV_GET: start_get(c, &cmd, call); break;
+    case ADMIN_RAFT_JOIN:
+        if (c->o.cluster_key) { /* a join must prove the key (raft/authjoin.h) */
+            say_error(&r, "join needs the cluster key: use -raft.join");
+            admin_call_end(call);
+            break;
+        }
+        spawn_slow_command(c, line, len, call);
+        break;
     default: spawn_slow_command(c, line, len, call); break;
     }
 }
@@ -760,6 +769,15 @@ static bool try_join(cluster_t *c, char *answer, size_t cap)
         return false;
     char addr[160], line[512];
     advertised_addr(c, fd, addr, sizeof addr);
+    if (c->o.cluster_key) {
+        raft_hello_t self = { .id = node_id_from_name(c->name) };
+        snprintf(self.name, sizeof self.name, "%s", c->name);
+        snprintf(self.addr, sizeof self.addr, "%.*s", (int)sizeof self.addr - 1, addr);
+        bool joined = authjoin_exchange(fd, c->o.cluster_key, &self, MEMBERSHIP_TIMEOUT_MS + 2000,
+                                        answer, cap);
+        close(fd);
+        return joined;
+    }
     int n = snprintf(line, sizeof line, "raft join %s %s\n", c->name, addr);
     bool ok = false;
     if (send(fd, line, (size_t)n, MSG_NOSIGNAL) == n) {
@@ -828,7 +846,7 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .election_ms = o->election_ms, .heartbeat_ms = o->heartbeat_ms, .bugs = o->raft_bugs,
         .snapshot_every = o->snapshot_entries,
         .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore },
-        .on_text_conn = on_text_conn, .text_ctx = c,
+        .on_text_conn = on_text_conn, .text_ctx = c, .cluster_key = o->cluster_key,
     };
     c->node = node_start(&no, err, err_len);
     if (!c->node) {

@@ -35,6 +35,10 @@ typedef struct cluster_options {
     unsigned election_ms;    /* 0: default */
     unsigned heartbeat_ms;   /* 0: default */
     uint64_t snapshot_entries; /* 0: default */
+    /* -cluster.key.file, loaded (raft/peerauth.h); NULL: no peer
+     * authentication. With a key, peers and joins must prove it and the
+     * admin `raft join` is refused. Must outlive the cluster. */
+    const struct peerauth_ring *cluster_key;
     /* Tests only (the nemesis test's checker must catch them): */
     bool unsafe_local_reads; /* kv get from local state, without ReadIndex */
     raft_bug_t raft_bugs;

@@ -38,6 +38,10 @@
  * runtime frames (e.g. a follower forwarding a proposal); the transport hands
  * them up undecoded. */
 #define RAFT_FRAME_APP_MIN 64
+/* Runtime frames the transport itself routes: a join request on an
+ * authenticated connection, and the acceptor's answer on the same one. */
+#define RAFT_FRAME_JOIN_REQ 0x70
+#define RAFT_FRAME_JOIN_RESP 0x71
 
 /* Who is on the other end of a peer connection: its Raft id, its name (the
  * daemon's -id) and the address it can be reached at. */
@@ -47,8 +51,9 @@ typedef struct raft_hello {
     raft_id_t id;
     char name[RAFT_NAME_MAX];   /* NUL-terminated */
     char addr[RAFT_ADDR_MAX];   /* NUL-terminated */
-    /* Set by the transport once the peer proved it holds the cluster key;
-     * only then may a hello change a known member's address. */
+    /* Came through a verified cluster-key handshake (raft/peerauth.h): the
+     * id, name and address are a key holder's word, not anyone's; only
+     * then may a hello change a known member's address. */
     bool authenticated;
 } raft_hello_t;
 

@@ -50,6 +50,7 @@ enum {
     FRAME_FWD_REQ = RAFT_FRAME_APP_MIN,
     FRAME_FWD_RESP,
     MAX_FORWARD_TIMEOUT_MS = 60000,
+    JOIN_TIMEOUT_MS = 10000,
 };
 
 typedef enum req_kind { REQ_PROPOSE = 1, REQ_READ, REQ_ADD, REQ_REMOVE, REQ_TRANSFER, REQ_STATUS } req_kind_t;
@@ -503,6 +504,83 @@ static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t 
         on_forward_request(n, from, body, len);
     else if (body[0] == FRAME_FWD_RESP)
         on_forward_response(n, body, len);
+}
+
+/* ---- joining over an authenticated connection (issue #12) ------------------------------- */
+
+/* JOIN_REQ: type | name length u8 | name | address. The name must be the
+ * one the handshake proved. JOIN_RESP: type | status u8 | text. The same
+ * membership change as the admin `raft join` (node_add_server): a learner
+ * first, promoted once caught up (thesis §4.2.1), forwarded to the leader
+ * from a follower. The reply handle outlives the connection (transport.h). */
+typedef struct join_reply {
+    node_t *n;
+    transport_reply_t reply;
+} join_reply_t;
+
+static void send_join_response(node_t *n, transport_reply_t reply, node_status_t st)
+{
+    const char *text = st == NODE_OK ? "SUCCESS"
+                       : st == NODE_EINVAL ? "invalid join, or that id is a member with another "
+                                             "address (raft leave it first)"
+                                           : node_status_text(st);
+    uint8_t b[2 + 200];
+    size_t tl = strnlen(text, sizeof b - 2);
+    b[0] = RAFT_FRAME_JOIN_RESP;
+    b[1] = (uint8_t)st;
+    memcpy(b + 2, text, tl);
+    transport_reply(n->tr, reply, b, 2 + tl);
+}
+
+static void join_done(void *arg, node_status_t st, uint8_t *result, size_t len)
+{
+    join_reply_t *j = arg;
+    (void)len;
+    free(result);
+    send_join_response(j->n, j->reply, st);
+    free(j);
+}
+
+static bool join_field_ok(const uint8_t *p, size_t n, size_t cap)
+{
+    if (n == 0 || n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] <= 0x20 || p[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static void on_join(void *ctx, const raft_hello_t *from, transport_reply_t reply,
+                    const uint8_t *b, size_t len)
+{
+    node_t *n = ctx;
+    size_t nl = len >= 2 ? b[1] : 0;
+    const uint8_t *name = b + 2, *addr = b + 2 + nl;
+    size_t al = len >= 2 + nl ? len - 2 - nl : 0;
+    if (!join_field_ok(name, nl, ADDRBOOK_NAME_MAX) || !join_field_ok(addr, al, ADDRBOOK_ADDR_MAX) ||
+        strlen(from->name) != nl || memcmp(from->name, name, nl) != 0) {
+        log_warn("raft", "join request from %s: malformed, or not the name it proved", from->name);
+        send_join_response(n, reply, NODE_EINVAL);
+        return;
+    }
+    request_t *q = calloc(1, sizeof *q);
+    join_reply_t *j = malloc(sizeof *j);
+    if (!q || !j || n->failed) {
+        free(q);
+        free(j);
+        send_join_response(n, reply, n->failed ? NODE_EIO : NODE_ESHUTDOWN);
+        return;
+    }
+    *j = (join_reply_t){ n, reply };
+    q->kind = REQ_ADD;
+    memcpy(q->name, name, nl);
+    memcpy(q->addr, addr, al);
+    q->deadline_ms = loop_now_ms() + JOIN_TIMEOUT_MS;
+    q->done = join_done;
+    q->done_arg = j;
+    log_info("raft", "%s asks to join from %s (authenticated)", q->name, q->addr);
+    req_start(n, q);
 }
 
 /* ---- applying --------------------------------------------------------------------- */
@@ -986,6 +1064,11 @@ static bool on_hello(void *ctx, const raft_hello_t *h)
     }
     raft_members_t keep = peers_to_keep(n);
     if (keep.n_voters > 0 && !is_member(&keep, h->id)) {
+        /* A key holder that is not a member (yet): a joiner, whose JOIN_REQ
+         * comes on this connection and is answered on it. It may stay
+         * connected but gets no peer-table or address-book entry. */
+        if (h->authenticated)
+            return true;
         log_debug("raft", "hello from %s at %s, not a member; refused", h->name, h->addr);
         return false;
     }
@@ -1498,10 +1581,12 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     raft_hello_t self = { .id = n->id };
     snprintf(self.name, sizeof self.name, "%s", n->name);
     snprintf(self.addr, sizeof self.addr, "%s", opts->advertise ? opts->advertise : "");
-    transport_callbacks_t cb = { n, on_message, on_app_frame, on_hello, on_text_conn };
+    transport_callbacks_t cb = { n, on_message, on_app_frame, on_hello, on_text_conn, on_join };
     n->tr = transport_new(n->loop, n->listen, &self, &cb, err, err_len);
     if (!n->tr)
         goto fail;
+    if (opts->cluster_key)
+        transport_set_key_ring(n->tr, opts->cluster_key);
     /* Frames queue up during a loop iteration and leave with one send per
      * peer at the flush points (process_one_ready, after_batch). */
     transport_cork(n->tr, true);

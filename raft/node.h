@@ -77,6 +77,10 @@ typedef struct node_options {
      * it must only hand the connection over, never serve it there. */
     void (*on_text_conn)(void *ctx, int fd, const uint8_t *first, size_t len);
     void *text_ctx;
+    /* Cluster key (raft/peerauth.h): every peer connection authenticated
+     * and every frame sealed; NULL: protocol v1, no authentication. Must
+     * outlive the node. */
+    const struct peerauth_ring *cluster_key;
 } node_options_t;
 
 typedef struct node node_t;

@@ -7,13 +7,21 @@
  * Buffers: an outgoing peer owns a queue of encoded frames (bytes
  * [start, start+len) of a growable array); an incoming connection owns a
  * read buffer that grows only as bytes arrive, to one frame at most
- * (RAFT_FRAME_MAX), and counts against TRANSPORT_IN_BYTES_MAX for all
- * incoming connections together. Frames are decoded in place: the entries
- * handed to the Raft core point into the read buffer and are copied by the
- * core. */
+ * (RAFT_FRAME_MAX, plus its tag with a key), and counts against
+ * TRANSPORT_IN_BYTES_MAX for all incoming connections together. Frames are
+ * decoded in place: the entries handed to the Raft core point into the read
+ * buffer and are copied by the core.
+ *
+ * Cluster key (transport_set_key_ring): an incoming connection runs the
+ * acceptor's side of the handshake (IN_AUTH_HELLO, IN_AUTH_PROOF) before
+ * any frame; an outgoing one waits in PEER_AUTHENTICATING for the CHALLENGE
+ * while its queue holds plain frames, which are sealed all at once behind
+ * the PROOF when the session exists, and at enqueue time after that. Every
+ * frame in is verified before it is decoded (incoming_open_frame). */
 #include "raft/transport.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,12 +41,16 @@ enum {
     BACKOFF_MIN_MS = 50,
     BACKOFF_MAX_MS = 1000,
     READ_CHUNK = 64 * 1024,
-    HELLO_MAX = RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX,
+    HELLO_MAX = PEERAUTH_HELLO_MAX,
+    HANDSHAKE_TIMEOUT_MS = 5000,
+    AUTH_LOG_INTERVAL_MS = 1000,
+    AUTH_LOG_BURST = 5,
     /* Before the hello is done, read in small steps: a hello (or a
      * handshake message) is short, and a stranger gets no big buffer. */
     INTRO_READ = 512,
-    /* An incoming connection holds at most one whole frame plus one read. */
-    IN_CONN_MAX = RAFT_FRAME_HEADER + RAFT_FRAME_MAX + READ_CHUNK,
+    /* An incoming connection holds at most one whole frame (with its tag,
+     * under a key) plus one read. */
+    IN_CONN_MAX = RAFT_FRAME_HEADER + RAFT_FRAME_MAX + PEERAUTH_TAG_LEN + READ_CHUNK,
     /* An emptied buffer bigger than this is given back (smaller ones are
      * kept: a busy peer's batches would otherwise regrow it every time). */
     IN_KEEP_MAX = 16 * READ_CHUNK,
@@ -92,7 +104,7 @@ static void bytebuf_free(bytebuf_t *b)
 
 /* ---- state ------------------------------------------------------------------ */
 
-typedef enum { PEER_IDLE, PEER_CONNECTING, PEER_CONNECTED } peer_state_t;
+typedef enum { PEER_IDLE, PEER_CONNECTING, PEER_AUTHENTICATING, PEER_CONNECTED } peer_state_t;
 
 typedef struct peer {
     transport_t *t;
@@ -107,9 +119,16 @@ typedef struct peer {
     uint64_t retry_at_ms;
     bool warned;       /* logged the current outage already */
     bool want_out;     /* polled for EPOLLOUT: the socket took not all */
+    char last_why[160]; /* the outage reason logged last */
+    /* cluster key: the handshake in progress, then the session */
+    peerauth_hs_t *hs;
+    peerauth_session_t *session;
+    uint8_t reply[PEERAUTH_REFUSE_MAX];
+    size_t reply_len;
+    uint64_t hs_deadline_ms;
 } peer_t;
 
-typedef enum { IN_DETECT, IN_HELLO, IN_FRAMES } in_state_t;
+typedef enum { IN_DETECT, IN_HELLO, IN_AUTH_HELLO, IN_AUTH_PROOF, IN_FRAMES } in_state_t;
 
 typedef struct incoming {
     transport_t *t;
@@ -122,6 +141,10 @@ typedef struct incoming {
     uint64_t frame_start_ms; /* 0: no frame in progress */
     uint64_t step_ms;        /* start of the frame's current progress window */
     size_t step_bytes;       /* bytes received in that window */
+    size_t slot;
+    uint32_t gen;                /* with slot: the transport_reply_t */
+    peerauth_hs_t *hs;           /* IN_AUTH_*: the handshake */
+    peerauth_session_t *session; /* IN_FRAMES with a key */
 } incoming_t;
 
 struct transport {
@@ -142,6 +165,11 @@ struct transport {
     bool corked;       /* queue sends until transport_flush */
     uint64_t dropped;
     uint64_t rng;
+    const peerauth_ring_t *ring; /* NULL: no cluster key (protocol v1) */
+    uint32_t next_gen;
+    uint64_t auth_log_ms;        /* rate limit for handshake/MAC failures: */
+    unsigned auth_log_count;     /* lines in the window from auth_log_ms */
+    uint64_t auth_log_suppressed;
 };
 
 static uint32_t jitter_rand(transport_t *t)
@@ -187,7 +215,71 @@ static void incoming_close(incoming_t *c, bool close_fd)
             t->in[i] = NULL;
     t->in_bytes -= c->buf.cap;
     bytebuf_free(&c->buf);
+    free(c->hs);
+    peerauth_session_free(c->session);
     free(c);
+}
+
+/* Handshake and MAC failures are what an attacker can cause at will: at
+ * most AUTH_LOG_BURST lines a second, then a count of the ones not logged. */
+static void auth_warn(transport_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void auth_warn(transport_t *t, const char *fmt, ...)
+{
+    uint64_t now = loop_now_ms();
+    if (now - t->auth_log_ms >= AUTH_LOG_INTERVAL_MS) {
+        if (t->auth_log_suppressed)
+            log_warn("raft", "%llu more handshake or MAC failures not logged",
+                     (unsigned long long)t->auth_log_suppressed);
+        t->auth_log_ms = now;
+        t->auth_log_count = 0;
+        t->auth_log_suppressed = 0;
+    }
+    if (t->auth_log_count >= AUTH_LOG_BURST) {
+        t->auth_log_suppressed++;
+        return;
+    }
+    t->auth_log_count++;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_warn("raft", "%s", line);
+}
+
+/* Writes a small handshake message or reply on an incoming connection, all
+ * at once or not at all (the socket is fresh or nearly idle). */
+static bool incoming_write(incoming_t *c, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Closes a connection whose handshake failed, telling the dialer why
+ * first (REFUSE is not authenticated: the dialer only logs it). */
+static void incoming_refuse(incoming_t *c, const char *why)
+{
+    uint8_t msg[PEERAUTH_REFUSE_MAX];
+    size_t n = peerauth_refusal(msg, why);
+    (void)incoming_write(c, msg, n);
+    /* Closing with unread bytes would send a reset that can overtake the
+     * REFUSE: send FIN after it and drop what the dialer already sent. */
+    shutdown(c->fd, SHUT_WR);
+    uint8_t junk[4096];
+    for (int i = 0; i < 16 && read(c->fd, junk, sizeof junk) > 0; i++)
+        ;
+    auth_warn(c->t, "refusing peer connection from %s%s%s%s: %s",
+              c->hello.name[0] ? c->hello.name : "an unnamed peer", c->hello.addr[0] ? " (" : "",
+              c->hello.addr, c->hello.addr[0] ? ")" : "", why);
+    incoming_close(c, true);
 }
 
 static void incoming_reject(incoming_t *c, const char *why)
@@ -368,12 +460,89 @@ static void incoming_hand_to_text(incoming_t *c)
         close(fd);
 }
 
+/* Acceptor: the dialer's HELLO in, CHALLENGE out. 1: sent; 0: need more
+ * bytes; -1: connection closed. */
+static int incoming_auth_hello(incoming_t *c)
+{
+    const char *why = NULL;
+    int want = peerauth_hello_len(bytebuf_head(&c->buf), c->buf.len, &why);
+    if (want < 0) {
+        incoming_refuse(c, why);
+        return -1;
+    }
+    if (want == 0 || c->buf.len < (size_t)want)
+        return 0;
+    uint8_t challenge[PEERAUTH_CHALLENGE_MAX];
+    c->hs = calloc(1, sizeof *c->hs);
+    int n = c->hs ? peerauth_acceptor_challenge(c->hs, c->t->ring, &c->t->self,
+                                                bytebuf_head(&c->buf), (size_t)want,
+                                                challenge, &why)
+                  : (why = "out of memory", -1);
+    if (c->hs)
+        c->hello = c->hs->peer; /* unproven yet: for log lines only */
+    if (n < 0) {
+        incoming_refuse(c, why);
+        return -1;
+    }
+    bytebuf_consume(&c->buf, (size_t)want);
+    if (!incoming_write(c, challenge, (size_t)n)) {
+        incoming_reject(c, "cannot write the handshake challenge");
+        return -1;
+    }
+    c->state = IN_AUTH_PROOF;
+    return 1;
+}
+
+/* Acceptor: the dialer's PROOF. 1: authenticated; 0: need more; -1: closed. */
+static int incoming_auth_proof(incoming_t *c)
+{
+    if (c->buf.len < PEERAUTH_PROOF_LEN)
+        return 0;
+    const char *why = NULL;
+    c->session = peerauth_acceptor_finish(c->hs, bytebuf_head(&c->buf), &why);
+    if (!c->session) {
+        auth_warn(c->t, "closing peer connection from %s (%s): %s", c->hello.name,
+                  c->hello.addr, why);
+        incoming_close(c, true);
+        return -1;
+    }
+    bytebuf_consume(&c->buf, PEERAUTH_PROOF_LEN);
+    c->hello = c->hs->peer;
+    c->hello.authenticated = true;
+    free(c->hs);
+    c->hs = NULL;
+    c->state = IN_FRAMES;
+    if (c->t->cb.on_hello)
+        c->t->cb.on_hello(c->t->cb.ctx, &c->hello);
+    return 1;
+}
+
 /* 1: hello parsed; 0: need more bytes; -1: connection closed. */
 static int incoming_read_hello(incoming_t *c)
 {
     const char *why = NULL;
     if (c->buf.len < RAFT_HELLO_LEN)
         return 0;
+    uint8_t version = bytebuf_head(&c->buf)[4];
+    int v1_rest = raft_codec_hello_rest(bytebuf_head(&c->buf), &why);
+    if (c->t->ring && v1_rest >= 0 && c->buf.len >= RAFT_HELLO_LEN + (size_t)v1_rest)
+        /* who it claims to be, for the log line only */
+        (void)raft_codec_parse_hello(bytebuf_head(&c->buf), RAFT_HELLO_LEN + (size_t)v1_rest,
+                                     &c->hello, &why);
+    if (c->t->ring && version != PEERAUTH_VERSION) {
+        incoming_refuse(c, "this node requires the cluster key and the peer has none "
+                           "(unauthenticated protocol v1 hello)");
+        return -1;
+    }
+    if (!c->t->ring && version == PEERAUTH_VERSION) {
+        incoming_refuse(c, "the peer uses a cluster key and this node has none "
+                           "(start it with -cluster.key.file)");
+        return -1;
+    }
+    if (c->t->ring) {
+        c->state = IN_AUTH_HELLO;
+        return incoming_auth_hello(c);
+    }
     int rest = raft_codec_hello_rest(bytebuf_head(&c->buf), &why);
     if (rest < 0) {
         incoming_reject(c, why);
@@ -407,7 +576,8 @@ static size_t incoming_frame_missing(const incoming_t *c)
     bytebuf_t *b = (bytebuf_t *)&c->buf;
     if (b->len < RAFT_FRAME_HEADER)
         return RAFT_FRAME_HEADER - b->len;
-    size_t total = RAFT_FRAME_HEADER + (size_t)le32(bytebuf_head(b));
+    size_t tag = c->session ? PEERAUTH_TAG_LEN : 0;
+    size_t total = RAFT_FRAME_HEADER + (size_t)le32(bytebuf_head(b)) + tag;
     return total > b->len ? total - b->len : 0;
 }
 
@@ -415,6 +585,11 @@ static size_t incoming_frame_missing(const incoming_t *c)
 static bool incoming_deliver(incoming_t *c, const uint8_t *body, size_t len)
 {
     transport_t *t = c->t;
+    if (body[0] == RAFT_FRAME_JOIN_REQ && c->session) {
+        if (t->cb.on_join)
+            t->cb.on_join(t->cb.ctx, &c->hello, (uint64_t)c->gen << 16 | c->slot, body, len);
+        return true;
+    }
     if (body[0] >= RAFT_FRAME_APP_MIN) {
         if (t->cb.on_app_frame)
             t->cb.on_app_frame(t->cb.ctx, c->hello.id, body, len);
@@ -435,21 +610,37 @@ static bool incoming_deliver(incoming_t *c, const uint8_t *body, size_t len)
     return true;
 }
 
+/* With a session, checks the frame's tag (the frame is length | body |
+ * tag); false, after closing the connection, if it does not match. */
+static bool incoming_open_frame(incoming_t *c, uint32_t body_len)
+{
+    if (!c->session || peerauth_open(c->session, bytebuf_head(&c->buf), body_len))
+        return true;
+    auth_warn(c->t, "closing peer connection from %s (%s): bad MAC (a frame altered, "
+              "replayed, reordered or forged)", c->hello.name, c->hello.addr);
+    incoming_close(c, true);
+    return false;
+}
+
 /* Processes every complete frame in the buffer; false if closed. */
 static bool incoming_read_frames(incoming_t *c)
 {
+    size_t tag = c->session ? PEERAUTH_TAG_LEN : 0;
     while (c->buf.len >= RAFT_FRAME_HEADER) {
         uint32_t body_len = le32(bytebuf_head(&c->buf));
         if (body_len == 0 || body_len > RAFT_FRAME_MAX) {
             incoming_reject(c, body_len ? "frame larger than the limit" : "empty frame");
             return false;
         }
+        size_t frame_len = RAFT_FRAME_HEADER + (size_t)body_len + tag;
         /* The body's memory is taken as it arrives, not when announced. */
-        if (c->buf.len < RAFT_FRAME_HEADER + (size_t)body_len)
+        if (c->buf.len < frame_len)
             return true;
+        if (!incoming_open_frame(c, body_len))
+            return false;
         if (!incoming_deliver(c, bytebuf_head(&c->buf) + RAFT_FRAME_HEADER, body_len))
             return false;
-        bytebuf_consume(&c->buf, RAFT_FRAME_HEADER + body_len);
+        bytebuf_consume(&c->buf, frame_len);
         c->frame_start_ms = 0;
     }
     return true;
@@ -468,6 +659,16 @@ static bool incoming_process(incoming_t *c)
     }
     if (c->state == IN_HELLO) {
         int r = incoming_read_hello(c);
+        if (r <= 0)
+            return r == 0;
+    }
+    if (c->state == IN_AUTH_HELLO) {
+        int r = incoming_auth_hello(c);
+        if (r <= 0)
+            return r == 0;
+    }
+    if (c->state == IN_AUTH_PROOF) {
+        int r = incoming_auth_proof(c);
         if (r <= 0)
             return r == 0;
     }
@@ -501,6 +702,9 @@ static void on_incoming_event(void *ctx, int fd, uint32_t events)
         if (c->state == IN_FRAMES && c->buf.len > 0 && incoming_log_allowed(c->t))
             log_warn("raft", "peer %s closed the connection in the middle of a frame",
                      c->hello.name);
+        else if (c->state == IN_AUTH_PROOF)
+            auth_warn(c->t, "peer %s (%s) closed the connection during the handshake: "
+                      "does it have our cluster key?", c->hello.name, c->hello.addr);
         incoming_close(c, true);
         return;
     }
@@ -559,6 +763,8 @@ static void accept_one(transport_t *t, int fd)
     c->fd = fd;
     c->seq = ++t->in_seq;
     c->accepted_ms = loop_now_ms();
+    c->slot = slot;
+    c->gen = ++t->next_gen;
     if (loop_add(t->loop, fd, EPOLLIN | EPOLLRDHUP, on_incoming_event, c) != 0) {
         close(fd);
         free(c);
@@ -594,6 +800,15 @@ static peer_t *find_peer(const transport_t *t, raft_id_t id)
     return NULL;
 }
 
+static void peer_forget_session(peer_t *p)
+{
+    free(p->hs);
+    p->hs = NULL;
+    peerauth_session_free(p->session);
+    p->session = NULL;
+    p->reply_len = 0;
+}
+
 static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
 {
     if (p->fd >= 0) {
@@ -601,9 +816,13 @@ static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
         close(p->fd);
         p->fd = -1;
     }
-    if (!p->warned)
+    /* Once per outage, and again when the reason changes (e.g. a peer
+     * that was down comes back but refuses our key). */
+    if (!p->warned || strcmp(p->last_why, why) != 0)
         log_warn("raft", "peer at %s unreachable: %s (retrying)", p->addr, why);
+    snprintf(p->last_why, sizeof p->last_why, "%s", why);
     p->warned = true;
+    peer_forget_session(p);
     p->want_out = false;
     p->state = PEER_IDLE;
     /* A partly written frame cannot be resumed on a new connection; Raft
@@ -641,6 +860,10 @@ static void peer_flush(transport_t *t, peer_t *p)
         }
         p->hello_sent += (size_t)n;
     }
+    if (p->state != PEER_CONNECTED) { /* the handshake is not done */
+        peer_want_write(t, p, false);
+        return;
+    }
     while (p->queue.len > 0) {
         ssize_t n = send(p->fd, bytebuf_head(&p->queue), p->queue.len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -671,14 +894,131 @@ static void peer_connected(transport_t *t, peer_t *p)
     setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     raft_hello_t h = t->self;
     fill_advertised_addr(t, p->fd, &h);
-    p->hello_len = raft_codec_hello(p->hello, &h);
     p->hello_sent = 0;
+    if (t->ring) {
+        p->hs = calloc(1, sizeof *p->hs);
+        p->hello_len = p->hs ? peerauth_dialer_hello(p->hs, t->ring, &h, p->hello) : 0;
+        if (p->hello_len == 0) {
+            peer_disconnect(t, p, "cannot start the handshake (out of memory or randomness)");
+            return;
+        }
+        p->state = PEER_AUTHENTICATING;
+        p->hs_deadline_ms = loop_now_ms() + HANDSHAKE_TIMEOUT_MS;
+        peer_flush(t, p);
+        return;
+    }
+    p->hello_len = raft_codec_hello(p->hello, &h);
     p->state = PEER_CONNECTED;
     p->backoff_ms = 0;
     if (p->warned)
         log_info("raft", "peer at %s reachable again", p->addr);
     p->warned = false;
     peer_flush(t, p);
+}
+
+/* The plain frames queued during the handshake, sealed in order behind the
+ * PROOF: the first bytes the acceptor reads after its CHALLENGE. */
+static bool peer_seal_queue(peer_t *p, const uint8_t proof[PEERAUTH_PROOF_LEN])
+{
+    bytebuf_t sealed = { 0 };
+    size_t frames = 0;
+    for (size_t at = 0; at + RAFT_FRAME_HEADER <= p->queue.len; frames++)
+        at += RAFT_FRAME_HEADER + le32(bytebuf_head(&p->queue) + at);
+    if (!bytebuf_reserve(&sealed, PEERAUTH_PROOF_LEN + p->queue.len + frames * PEERAUTH_TAG_LEN))
+        return false;
+    memcpy(bytebuf_tail(&sealed), proof, PEERAUTH_PROOF_LEN);
+    sealed.len = PEERAUTH_PROOF_LEN;
+    for (size_t at = 0; at + RAFT_FRAME_HEADER <= p->queue.len;) {
+        const uint8_t *frame = bytebuf_head(&p->queue) + at;
+        size_t body = le32(frame);
+        memcpy(bytebuf_tail(&sealed), frame, RAFT_FRAME_HEADER + body);
+        peerauth_seal(p->session, bytebuf_tail(&sealed), body);
+        sealed.len += RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;
+        at += RAFT_FRAME_HEADER + body;
+    }
+    bytebuf_free(&p->queue);
+    p->queue = sealed;
+    return true;
+}
+
+/* Dialer: reads the CHALLENGE (or a REFUSE); when it is whole, checks it,
+ * queues the PROOF and the sealed frames, and starts sending. */
+static void peer_read_challenge(transport_t *t, peer_t *p)
+{
+    const char *why = NULL;
+    for (;;) {
+        int want = peerauth_reply_len(p->reply, p->reply_len, &why);
+        if (want < 0) {
+            peer_disconnect(t, p, why);
+            return;
+        }
+        if (want > 0 && p->reply_len >= (size_t)want)
+            break;
+        /* reply_len says 0 until the fixed part it needs is there */
+        size_t need = want > 0 ? (size_t)want
+                      : p->reply_len < PEERAUTH_REFUSE_FIXED ? PEERAUTH_REFUSE_FIXED
+                                                             : RAFT_HELLO_LEN;
+        ssize_t n = read(p->fd, p->reply + p->reply_len, need - p->reply_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            peer_disconnect(t, p, n == 0 ? "closed during the handshake: does it have the "
+                                           "cluster key?"
+                                         : strerror(errno));
+            return;
+        }
+        p->reply_len += (size_t)n;
+    }
+    uint8_t proof[PEERAUTH_PROOF_LEN];
+    p->session = peerauth_dialer_finish(p->hs, p->reply, p->reply_len, p->id, proof, &why);
+    if (!p->session) {
+        char line[400];
+        snprintf(line, sizeof line, "handshake failed: %s", why);
+        peer_disconnect(t, p, line);
+        return;
+    }
+    free(p->hs);
+    p->hs = NULL;
+    if (!peer_seal_queue(p, proof)) {
+        peer_disconnect(t, p, "out of memory");
+        return;
+    }
+    p->state = PEER_CONNECTED;
+    p->backoff_ms = 0;
+    if (p->warned)
+        log_info("raft", "peer at %s reachable again (authenticated)", p->addr);
+    p->warned = false;
+    peer_flush(t, p);
+}
+
+/* Data on an outgoing connection where the acceptor has nothing to say:
+ * the connection's end, or a REFUSE telling us why it ends. */
+static void peer_read_unexpected(transport_t *t, peer_t *p)
+{
+    uint8_t junk[PEERAUTH_REFUSE_MAX];
+    ssize_t n = read(p->fd, junk, sizeof junk);
+    if (n > 0 && !p->session) {
+        const char *why = NULL;
+        int want = peerauth_reply_len(junk, (size_t)n, &why);
+        if (want > 0 && junk[5] == PEERAUTH_KIND_REFUSE && (size_t)want <= (size_t)n) {
+            char line[400];
+            snprintf(line, sizeof line, "refused by the peer: %.*s",
+                     (int)(want - PEERAUTH_REFUSE_FIXED), (const char *)junk + PEERAUTH_REFUSE_FIXED);
+            for (char *q = line; *q; q++)
+                if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+                    *q = '?';
+            peer_disconnect(t, p, line);
+            return;
+        }
+    }
+    if (n > 0 && p->session) {
+        peer_disconnect(t, p, "unexpected data from the acceptor");
+        return;
+    }
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        peer_disconnect(t, p, n == 0 ? "connection closed" : strerror(errno));
 }
 
 static void on_peer_event(void *ctx, int fd, uint32_t events)
@@ -699,13 +1039,12 @@ static void on_peer_event(void *ctx, int fd, uint32_t events)
         return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        /* The peer never sends on this connection: readable means closed. */
-        uint8_t junk[256];
-        ssize_t n = read(p->fd, junk, sizeof junk);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            peer_disconnect(t, p, n == 0 ? "connection closed" : strerror(errno));
+        if (p->state == PEER_AUTHENTICATING)
+            peer_read_challenge(t, p);
+        else
+            peer_read_unexpected(t, p);
+        if (p->state == PEER_IDLE)
             return;
-        }
     }
     if (events & EPOLLOUT)
         peer_flush(t, p);
@@ -778,6 +1117,7 @@ static void peer_free(transport_t *t, peer_t *p)
         close(p->fd);
     }
     bytebuf_free(&p->queue);
+    peer_forget_session(p);
     free(p);
 }
 
@@ -825,15 +1165,30 @@ const char *transport_peer_addr(const transport_t *t, raft_id_t id)
     return p ? p->addr : NULL;
 }
 
+/* Room for a frame of `size` bytes (and its tag, when sealed) at the end of
+ * the queue of peer `to`. */
 static uint8_t *queue_reserve(transport_t *t, raft_id_t to, size_t size, peer_t **out)
 {
     peer_t *p = find_peer(t, to);
+    size += PEERAUTH_TAG_LEN;
     if (!p || p->queue.len + size > TRANSPORT_QUEUE_MAX || !bytebuf_reserve(&p->queue, size)) {
         t->dropped++;
         return NULL;
     }
     *out = p;
     return bytebuf_tail(&p->queue);
+}
+
+/* Adds the frame written at the queue's tail, sealing it when the
+ * connection has a session (before that, peer_seal_queue seals it). */
+static void queue_commit(peer_t *p, size_t body_len)
+{
+    size_t size = RAFT_FRAME_HEADER + body_len;
+    if (p->session) {
+        peerauth_seal(p->session, bytebuf_tail(&p->queue), body_len);
+        size += PEERAUTH_TAG_LEN;
+    }
+    p->queue.len += size;
 }
 
 int transport_send(transport_t *t, const raft_msg_t *m)
@@ -844,7 +1199,7 @@ int transport_send(transport_t *t, const raft_msg_t *m)
     if (!at)
         return -1;
     raft_codec_encode(m, at);
-    p->queue.len += size;
+    queue_commit(p, size - RAFT_FRAME_HEADER);
     peer_kick(t, p);
     return 0;
 }
@@ -862,17 +1217,21 @@ int transport_send_app(transport_t *t, raft_id_t to, const uint8_t *body, size_t
     at[2] = (uint8_t)(len >> 16);
     at[3] = (uint8_t)(len >> 24);
     memcpy(at + RAFT_FRAME_HEADER, body, len);
-    p->queue.len += RAFT_FRAME_HEADER + len;
+    queue_commit(p, len);
     peer_kick(t, p);
     return 0;
 }
 
 void transport_tick(transport_t *t)
 {
-    for (size_t i = 0; i < t->n_peers; i++)
-        if (t->peers[i]->state == PEER_IDLE)
-            peer_kick(t, t->peers[i]);
     uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < t->n_peers; i++) {
+        peer_t *p = t->peers[i];
+        if (p->state == PEER_IDLE)
+            peer_kick(t, p);
+        else if (p->state == PEER_AUTHENTICATING && now >= p->hs_deadline_ms)
+            peer_disconnect(t, p, "no handshake reply within 5 s");
+    }
     for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
         if (t->in[i])
             incoming_check_deadlines(t->in[i], now);
@@ -903,6 +1262,27 @@ size_t transport_incoming_count(const transport_t *t)
     for (size_t i = 0; i < TRANSPORT_MAX_INCOMING; i++)
         n += t->in[i] != NULL;
     return n;
+}
+
+void transport_set_key_ring(transport_t *t, const peerauth_ring_t *ring) { t->ring = ring; }
+
+int transport_reply(transport_t *t, transport_reply_t reply, const uint8_t *body, size_t len)
+{
+    size_t slot = (size_t)(reply & 0xffff);
+    incoming_t *c = slot < TRANSPORT_MAX_INCOMING ? t->in[slot] : NULL;
+    if (!c || c->gen != (uint32_t)(reply >> 16) || !c->session || len == 0 ||
+        len > RAFT_FRAME_MAX)
+        return -1;
+    uint8_t *frame = malloc(RAFT_FRAME_HEADER + len + PEERAUTH_TAG_LEN);
+    if (!frame)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        frame[i] = (uint8_t)(len >> (8 * i));
+    memcpy(frame + RAFT_FRAME_HEADER, body, len);
+    peerauth_seal(c->session, frame, len);
+    bool ok = incoming_write(c, frame, RAFT_FRAME_HEADER + len + PEERAUTH_TAG_LEN);
+    free(frame);
+    return ok ? 0 : -1;
 }
 
 uint64_t transport_dropped(const transport_t *t) { return t->dropped; }

@@ -4,7 +4,8 @@
  * messages to that peer on it; what a peer sends us arrives on the
  * connection the peer dialed. So a connection carries traffic one way only,
  * both sides are symmetric, and a reconnect never races with the other
- * side's. The listener on -raft.addr also receives people: a connection
+ * side's. With a cluster key the acceptor also writes, but only its
+ * handshake CHALLENGE (or a REFUSE) and answers to join requests. The listener on -raft.addr also receives people: a connection
  * whose first byte is not the peer magic (codec.h) is handed over, with the
  * bytes already read, to the admin side.
  *
@@ -34,6 +35,7 @@
 
 #include "raft/codec.h"
 #include "raft/loop.h"
+#include "raft/peerauth.h"
 
 #define TRANSPORT_QUEUE_MAX (64u << 20)
 #define TRANSPORT_MAX_INCOMING 256
@@ -45,6 +47,10 @@
 #define TRANSPORT_IN_BYTES_MAX (32u << 20)
 
 typedef struct transport transport_t;
+
+/* Names an incoming authenticated connection for a later answer (slot and
+ * generation): stays safe to use after that connection has closed. */
+typedef uint64_t transport_reply_t;
 
 typedef struct transport_callbacks {
     void *ctx;
@@ -60,6 +66,10 @@ typedef struct transport_callbacks {
     /* A person connected: the callee now owns fd (already removed from the
      * loop, non-blocking) and gets the n bytes read so far. */
     void (*on_text_conn)(void *ctx, int fd, const uint8_t *first, size_t n);
+    /* A RAFT_FRAME_JOIN_REQ frame on an authenticated connection from
+     * `from` (its proven hello); answer with transport_reply. */
+    void (*on_join)(void *ctx, const raft_hello_t *from, transport_reply_t reply,
+                    const uint8_t *body, size_t len);
 } transport_callbacks_t;
 
 /* Listens on `listen_spec` (":8300", "127.0.0.1:8300"...). `self` is sent
@@ -69,6 +79,14 @@ typedef struct transport_callbacks {
 transport_t *transport_new(loop_t *loop, const char *listen_spec, const raft_hello_t *self,
                            const transport_callbacks_t *cb, char *err, size_t err_len);
 void transport_free(transport_t *t);
+/* With a key ring (before the loop runs; the ring must outlive t), every
+ * connection opens with the cluster-key handshake (raft/peerauth.h) and
+ * every frame is sealed and verified; peers without the key are refused
+ * both ways. Without one the wire is protocol version 1, as always. */
+void transport_set_key_ring(transport_t *t, const peerauth_ring_t *ring);
+/* Sends one sealed runtime frame back on the incoming connection `reply`
+ * names (acceptor to dialer); -1 if it is gone or the socket is full. */
+int transport_reply(transport_t *t, transport_reply_t reply, const uint8_t *body, size_t len);
 /* The port actually listened on (useful with port 0). */
 uint16_t transport_port(const transport_t *t);
 

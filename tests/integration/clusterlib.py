@@ -18,7 +18,8 @@ reply when nothing more arrives, so Conn sends each next command promptly.
 Waiting: every wait is a bounded poll (wait_for) that raises
 TestFailure(description) when its deadline passes.
 
-Public API: Cluster(n=0, name=...), Cluster.add_node(...), Node.start /
+Public API: Cluster(n=0, name=...), Cluster.add_node(..., key_file=),
+Cluster.make_key (cluster key files), Node.start /
 kill / stop / restart / admin / status / peers / query, Conn, wait_for,
 free_port, make_zone, TestFailure, check.
 """
@@ -178,8 +179,9 @@ class Conn:
 # ---- nodes ------------------------------------------------------------------------------
 
 class Node:
-    def __init__(self, cluster, name, zone_files=(), join=None, extra=()):
+    def __init__(self, cluster, name, zone_files=(), join=None, extra=(), key_file=None):
         self.cluster = cluster
+        self.key_file = key_file  # -cluster.key.file; may change between starts
         self.name = name
         self._pick_ports()
         self.data_dir = os.path.join(cluster.dir, "data", name)
@@ -201,6 +203,8 @@ class Node:
              "-dns.workers", "1"]
         for z in self.zone_files:
             a += ["-zone.file", z]
+        if self.key_file:
+            a += ["-cluster.key.file", self.key_file]
         if self.join:
             # A Node: its address now (it may have moved ports at its first start).
             a += ["-raft.join", self.join if isinstance(self.join, str) else self.join.raft_addr]
@@ -410,14 +414,28 @@ class Cluster:
             f.write(text)
         return path
 
-    def add_node(self, name=None, zone_files=(), join=True, extra=()):
+    def make_key(self, name, keys=None):
+        """Writes a cluster key file (mode 0600) named name in the temp dir
+        and returns its path: keys is a list of base64 key lines (the first
+        signs), or None for one fresh key from `dns-raft keygen`."""
+        if keys is None:
+            text = subprocess.run([BIN, "keygen"], check=True, capture_output=True).stdout.decode()
+        else:
+            text = "# test key file\n" + "".join(k + "\n" for k in keys)
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
+
+    def add_node(self, name=None, zone_files=(), join=True, extra=(), key_file=None):
         """A new node (not started). join=True: joins through the first
         node; join=None/False: bootstraps; a Node or an address string:
-        joins through it."""
+        joins through it. key_file: its -cluster.key.file (see make_key)."""
         name = name or "n%d" % len(self.nodes)
         if join is True:
             join = self.nodes[0] if self.nodes else None
-        n = Node(self, name, zone_files, join or None, extra)
+        n = Node(self, name, zone_files, join or None, extra, key_file)
         self.nodes.append(n)
         return n
 

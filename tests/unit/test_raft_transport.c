@@ -84,7 +84,7 @@ static transport_t *make(harness_t *h, raft_id_t id, const char *name, const cha
 {
     raft_hello_t self = { .id = id };
     snprintf(self.name, sizeof self.name, "%s", name);
-    transport_callbacks_t cb = { h, on_message, on_app, on_hello, on_text };
+    transport_callbacks_t cb = { h, on_message, on_app, on_hello, on_text, NULL };
     char err[256];
     transport_t *t = transport_new(h->loop, spec, &self, &cb, err, sizeof err);
     assert_non_null(t);
@@ -518,6 +518,80 @@ static void test_oldest_unintroduced_closed_when_full(void **state)
     loop_free(h.loop);
 }
 
+/* ---- with a cluster key ---- */
+
+static const char key_a[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+static const char key_b[] = "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8=\n";
+
+static peerauth_ring_t ring_of(const char *text)
+{
+    peerauth_ring_t r;
+    char err[128];
+    assert_int_equal(peerauth_ring_parse(&r, text, strlen(text), "k", err, sizeof err), 0);
+    return r;
+}
+
+static void test_keyed_messages_arrive_authenticated(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    transport_t *a, *b;
+    make_pair(&h, &a, &b);
+    peerauth_ring_t ring = ring_of(key_a);
+    transport_set_key_ring(a, &ring);
+    transport_set_key_ring(b, &ring);
+    raft_msg_t m = vote_msg();
+    assert_int_equal(transport_send(a, &m), 0); /* queued before the handshake */
+    assert_int_equal(transport_send(a, &m), 0);
+    run_until(&h, got_two_msgs);
+    assert_int_equal(h.last.u.vote.last_index, 77);
+    assert_true(h.hello.authenticated);
+    assert_string_equal(h.hello.name, "id0");
+    uint8_t app[3] = { RAFT_FRAME_APP_MIN, 'h', 'i' }; /* sealed at enqueue */
+    assert_int_equal(transport_send_app(a, 2, app, sizeof app), 0);
+    run_until(&h, got_app);
+    assert_memory_equal(h.app, app, sizeof app);
+    transport_free(a);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+static bool stopped_after_2s(harness_t *h) { return h->ticks >= 200; }
+
+/* The dialer keyed as `da`, the acceptor as `ba` (NULL: no key): nothing
+ * is delivered. */
+static void expect_refused(const char *da, const char *ba)
+{
+    harness_t h = { .text_fd = -1 };
+    transport_t *a, *b;
+    make_pair(&h, &a, &b);
+    peerauth_ring_t ra, rb;
+    if (da) {
+        ra = ring_of(da);
+        transport_set_key_ring(a, &ra);
+    }
+    if (ba) {
+        rb = ring_of(ba);
+        transport_set_key_ring(b, &rb);
+    }
+    raft_msg_t m = vote_msg();
+    assert_int_equal(transport_send(a, &m), 0);
+    run_until(&h, stopped_after_2s);
+    assert_int_equal(h.n_msgs, 0);
+    assert_int_equal(h.hello.id, 0);
+    transport_free(a);
+    transport_free(b);
+    loop_free(h.loop);
+}
+
+static void test_keyed_and_unkeyed_refuse_each_other(void **state)
+{
+    (void)state;
+    expect_refused(key_a, NULL);
+    expect_refused(NULL, key_a);
+    expect_refused(key_a, key_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +606,8 @@ int main(void)
         cmocka_unit_test(test_buffer_grows_as_bytes_arrive),
         cmocka_unit_test(test_buffers_capped_across_connections),
         cmocka_unit_test(test_oldest_unintroduced_closed_when_full),
+        cmocka_unit_test(test_keyed_messages_arrive_authenticated),
+        cmocka_unit_test(test_keyed_and_unkeyed_refuse_each_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
