@@ -375,6 +375,44 @@ static bool replication_append_valid(const raft_append_t *a, raft_term_t term)
     return a->prev_term <= term;
 }
 
+/* An append whose prev_index is below our commit index: the part of it we
+ * hold committed must agree with our log (Figure 3 Leader Completeness: a
+ * committed entry is in every later leader's log). If it does not, either
+ * the message or our commit index is forged (e.g. a forged heartbeat made
+ * us commit entries no leader committed): answering "match up to commit"
+ * would hide the divergence for good, so refuse loudly and answer nothing.
+ * Returns true if it agrees. */
+static bool replication_committed_prefix_agrees(raft_t *r, const raft_append_t *a)
+{
+    raft_index_t lo = r->log.snap_index, hi = r->commit;
+    const char *what = NULL;
+    raft_index_t at = a->prev_index;
+    raft_term_t ours = 0, theirs = a->prev_term;
+    if (at >= lo && at <= hi && log_term(&r->log, at) != a->prev_term) {
+        what = "prev entry";
+        ours = log_term(&r->log, at);
+    }
+    for (size_t i = 0; !what && i < a->n_entries; i++) {
+        at = a->entries[i].index;
+        if (at < lo || at > hi)
+            continue;
+        if (log_term(&r->log, at) != a->entries[i].term) {
+            what = "entry";
+            ours = log_term(&r->log, at);
+            theirs = a->entries[i].term;
+        }
+    }
+    if (!what)
+        return true;
+    log_error("raft", "node %llu: append from %llu in term %llu disagrees with committed %s %llu "
+              "(term %llu here, %llu in the message, commit %llu): refused; the leader's message "
+              "or this node's commit index is forged", (unsigned long long)r->id,
+              (unsigned long long)r->leader, (unsigned long long)r->term, what,
+              (unsigned long long)at, (unsigned long long)ours, (unsigned long long)theirs,
+              (unsigned long long)r->commit);
+    return false;
+}
+
 /* Figure 2 AppendEntries receiver (rule 1, term < currentTerm, is raft_step's
  * job; the sender is the leader of our term from here on). */
 void replication_recv_append(raft_t *r, const raft_msg_t *m)
@@ -384,9 +422,11 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     r->election_elapsed = 0;
     if (!replication_append_valid(a, m->term))
         return;
-    /* Already committed here: those entries match the leader's for sure. */
+    /* Already committed here: those entries match the leader's for sure
+     * (Leader Completeness), provided the message agrees with them. */
     if (a->prev_index < r->commit) {
-        replication_reply_append(r, m->from, true, r->commit, 0, 0);
+        if (replication_committed_prefix_agrees(r, a))
+            replication_reply_append(r, m->from, true, r->commit, 0, 0);
         return;
     }
     /* Rule 2: "Reply false if log doesn't contain an entry at prevLogIndex
@@ -417,13 +457,29 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     replication_reply_append(r, m->from, true, last_new, 0, 0);
 }
 
+/* How far a heartbeat may move our commit index. A heartbeat skips the Log
+ * Matching check (§5.3), so its commit proves nothing about our log; only
+ * entries of the current term are known to be the current leader's (they
+ * can only come from it, and reached us through that check; §5.4.2 a
+ * leader commits through an entry of its own term). If our log does not end
+ * in the current term, our tail may be a deposed leader's uncommitted
+ * entries, which an honest leader would overwrite: the commit then waits
+ * for an AppendEntries, which proves the match. */
+static raft_index_t replication_heartbeat_commit_bound(const raft_t *r)
+{
+    if (log_last_term(&r->log) != r->term)
+        return r->commit;
+    return log_last_index(&r->log);
+}
+
 void replication_recv_heartbeat(raft_t *r, const raft_msg_t *m)
 {
     r->leader = m->from;
     r->election_elapsed = 0;
     raft_index_t c = m->u.heartbeat.commit;
-    if (c > log_last_index(&r->log))
-        c = log_last_index(&r->log);
+    raft_index_t bound = replication_heartbeat_commit_bound(r);
+    if (c > bound)
+        c = bound;
     if (c > r->commit)
         r->commit = c;
     raft_msg_t resp = { .type = RAFT_MSG_HEARTBEAT_RESP, .to = m->from,
