@@ -128,9 +128,11 @@ void election_start(raft_t *r, bool pre_vote, bool transfer)
     if (!election_may_campaign(r))
         return;
     if (r->term + 1 >= RAFT_TERM_LIMIT) {
-        log_error("raft", "node %llu: term %llu is at the limit 2^63 - 1: cannot campaign "
-                  "(a forged or corrupt term); the cluster needs operator repair",
-                  (unsigned long long)r->id, (unsigned long long)r->term);
+        if (!r->term_limit_logged)
+            log_error("raft", "node %llu: term %llu is at the limit 2^63 - 1: cannot campaign "
+                      "(a forged or corrupt term); the cluster needs operator repair",
+                      (unsigned long long)r->id, (unsigned long long)r->term);
+        r->term_limit_logged = true;
         convert_reset_election_timer(r);
         return;
     }
