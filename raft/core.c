@@ -414,13 +414,21 @@ int raft_compact(raft_t *r, raft_index_t index, const void *data, size_t len)
     if (r->rd.valid || index <= r->log.snap_index || index > r->applied ||
         (len && !data))
         return RAFT_EINVAL;
+    /* §7: "the snapshot also includes the latest configuration as of the
+     * last included index". A node that joined knows none before its first
+     * configuration entry (its bootstrap is empty); a snapshot there would
+     * carry no voters, which followers refuse (raft_msg_check). Wait until
+     * applied passes a configuration entry. */
+    raft_members_t members = core_members_at(r, index);
+    if (members.n_voters == 0)
+        return RAFT_EINVAL;
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy)
         return RAFT_ENOMEM;
     if (len)
         memcpy(copy, data, len);
     raft_snapshot_t s = { .index = index, .term = log_term(&r->log, index),
-                          .members = core_members_at(r, index),
+                          .members = members,
                           .data = copy, .len = len };
     out_garbage(r, r->snap_buf);
     r->snap_buf = copy;

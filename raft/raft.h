@@ -427,7 +427,9 @@ int raft_remove(raft_t *r, raft_id_t id, raft_index_t *index);
 int raft_transfer_leadership(raft_t *r, raft_id_t to);
 
 /* The state machine has taken a snapshot covering every entry up to and
- * including index (index <= raft_applied). The core copies data, keeps it
+ * including index (index <= raft_applied). RAFT_EINVAL also when no
+ * configuration with a voter is known at index (a joined node before its
+ * first configuration entry): try again at a later applied index. The core copies data, keeps it
  * to send to lagging followers, and drops its in-memory log up to index
  * (§7). The runtime persists the snapshot and compacts its durable log
  * itself; this is not echoed in rd.snapshot. */
