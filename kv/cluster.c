@@ -120,6 +120,18 @@ static int fsm_restore(void *ctx, raft_snap_reader_t *r)
     return 0;
 }
 
+static int fsm_check(void *ctx, raft_index_t index, raft_snap_reader_t *r)
+{
+    cluster_t *c = ctx;
+    const char *err = NULL;
+    if (sm_check_snapshot(c->sm, index, read_adapter, r, &err) != 0) {
+        log_error("kv", "leader's snapshot at index %llu refused: %s",
+                  (unsigned long long)index, err ? err : "?");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- proposing commands ------------------------------------------------------------- */
 
 typedef struct outcome {
@@ -845,7 +857,7 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .data_dir = o->data_dir, .bootstrap = o->join == NULL,
         .election_ms = o->election_ms, .heartbeat_ms = o->heartbeat_ms, .bugs = o->raft_bugs,
         .snapshot_every = o->snapshot_entries,
-        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore },
+        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
         .on_text_conn = on_text_conn, .text_ctx = c, .cluster_key = o->cluster_key,
     };
     c->node = node_start(&no, err, err_len);

@@ -456,6 +456,26 @@ static void notify_restore(sm_t *sm, const sm_state_t *old)
         sm->on_zone(sm->on_zone_arg, sm->st.zones[i].zone->origin, sm->st.zones[i].zone);
 }
 
+int sm_check_snapshot(sm_t *sm, uint64_t index, sm_read_fn read, void *arg, const char **err)
+{
+    (void)sm;
+    sm_state_t fresh;
+    if (sm_state_init(&fresh) < 0) {
+        *err = "out of memory";
+        return -1;
+    }
+    source_t s = { .read = read, .arg = arg };
+    bool ok = read_state(&s, &fresh);
+    if (!ok)
+        *err = s.err;
+    else if (fresh.applied > index) {
+        *err = "state applied past the snapshot's index";
+        ok = false;
+    }
+    sm_state_free(&fresh);
+    return ok ? 0 : -1;
+}
+
 int sm_restore(sm_t *sm, sm_read_fn read, void *arg, const char **err)
 {
     sm_state_t fresh;

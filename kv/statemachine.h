@@ -122,5 +122,10 @@ int sm_snapshot(sm_t *sm, sm_write_fn write, void *arg);
  * and checked (format, length, CRC, every zone rebuilt) before anything
  * changes: on any error returns -1 with *err set and the state is untouched. */
 int sm_restore(sm_t *sm, sm_read_fn read, void *arg, const char **err);
+/* Checks a snapshot received from a leader before it replaces anything: the
+ * same decoding as sm_restore into a fresh state that is then dropped, plus
+ * its applied index must not be past the Raft index it was taken at. 0, or
+ * -1 with *err; the running state is never touched. */
+int sm_check_snapshot(sm_t *sm, uint64_t index, sm_read_fn read, void *arg, const char **err);
 
 #endif

@@ -5,7 +5,10 @@
  * function per message type, so the two can be read side by side. The
  * decoder never trusts a count: an entry count is checked against the bytes
  * left (each entry needs at least ENTRY_HEADER bytes) before anything is
- * allocated, so a hostile frame cannot make us allocate more than its size. */
+ * allocated, so a hostile frame cannot make us allocate more than its size.
+ * A frame whose bytes decode is then checked for meaning by raft_msg_check
+ * (raft/validate.c: terms and indexes below 2^63, entry terms, snapshot
+ * metadata), so the core never sees a term it could not add 1 to. */
 #include "raft/codec.h"
 
 #include <stdbool.h>
@@ -521,6 +524,10 @@ int raft_codec_decode(const uint8_t *body, size_t len, raft_msg_t *m,
         decode_body(&r, m, s);
     if (!r.why && r.left != 0)
         r.why = "trailing bytes after message";
+    /* Bytes are fine; now what they say: terms and indexes below the
+     * limits, entries and snapshots an honest leader could send. */
+    if (!r.why)
+        r.why = raft_msg_check(m);
     if (r.why) {
         *why = r.why;
         return -1;

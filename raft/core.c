@@ -94,7 +94,8 @@ static int core_load_snapshot(raft_t *r, const raft_snapshot_t *s)
 {
     if (s->index == 0)
         return 0;
-    if (s->term == 0 || !members_valid(&s->members) || (s->len && !s->data))
+    if (s->term == 0 || s->term >= RAFT_TERM_LIMIT || s->index >= RAFT_INDEX_LIMIT ||
+        !members_valid(&s->members) || (s->len && !s->data))
         return RAFT_ECORRUPT;
     r->snap_buf = malloc(s->len ? s->len : 1);
     if (!r->snap_buf)
@@ -115,8 +116,9 @@ static int core_load_entries(raft_t *r, const raft_entry_t *e, size_t n)
     if (n && !e)
         return RAFT_ECORRUPT;
     for (size_t i = 0; i < n; i++) {
-        if (e[i].index != log_last_index(&r->log) + 1 ||
+        if (e[i].index != log_last_index(&r->log) + 1 || e[i].index >= RAFT_INDEX_LIMIT ||
             e[i].term < log_last_term(&r->log) || e[i].term == 0 ||
+            e[i].term >= RAFT_TERM_LIMIT ||
             (e[i].len && !e[i].data) || e[i].type < RAFT_ENTRY_NORMAL ||
             e[i].type > RAFT_ENTRY_CONFIG)
             return RAFT_ECORRUPT;
@@ -129,8 +131,17 @@ static int core_load_entries(raft_t *r, const raft_entry_t *e, size_t n)
     return 0;
 }
 
+/* A term at or above RAFT_TERM_LIMIT on disk is corruption (or the
+ * persisted result of a forged message from before the limit existed):
+ * starting from it, the next candidate term would wrap (raft.h). */
 static int core_load_hard_state(raft_t *r, const raft_hard_state_t *hs)
 {
+    if (hs->term >= RAFT_TERM_LIMIT) {
+        log_error("raft", "node %llu: persisted term %llu is at or above the limit 2^63: "
+                  "corrupt or forged", (unsigned long long)r->id,
+                  (unsigned long long)hs->term);
+        return RAFT_ECORRUPT;
+    }
     if (hs->term < log_last_term(&r->log) ||
         hs->commit > log_last_index(&r->log))
         return RAFT_ECORRUPT;
@@ -257,13 +268,18 @@ static void core_handle_lower_term(raft_t *r, const raft_msg_t *m)
  * recognizes the leader as legitimate and returns to follower state". */
 static bool core_accept_leader(raft_t *r, const raft_msg_t *m)
 {
-    if (r->role == RAFT_LEADER) {
-        /* Two leaders in one term would break Election Safety; this can
-         * only be a forged or corrupted message. */
-        log_warn("raft", "node %llu: %s from another leader %llu in term "
-                 "%llu ignored", (unsigned long long)r->id,
+    /* Two leaders in one term would break Election Safety (Figure 3: "at
+     * most one leader can be elected in a given term"); a second one, seen
+     * as leader or by a follower that already follows another, can only be
+     * a forged or corrupted message. Obeying it would let its entries of
+     * our term pass for the real leader's (Log Matching trusts index and
+     * term). */
+    if (r->role == RAFT_LEADER ||
+        (r->role == RAFT_FOLLOWER && r->leader != 0 && r->leader != m->from)) {
+        log_warn("raft", "node %llu: %s from %llu, a second leader in term "
+                 "%llu (leader %llu), ignored", (unsigned long long)r->id,
                  raft_msg_type_name(m->type), (unsigned long long)m->from,
-                 (unsigned long long)r->term);
+                 (unsigned long long)r->term, (unsigned long long)r->leader);
         return false;
     }
     if (r->role != RAFT_FOLLOWER)
@@ -320,6 +336,16 @@ int raft_step(raft_t *r, const raft_msg_t *m)
     if (m->from == 0 || m->from == r->id || m->to != r->id ||
         m->type < RAFT_MSG_APPEND || m->type > RAFT_MSG_READ_INDEX_RESP)
         return RAFT_EINVAL;
+    /* Defence in depth: the codec already refuses these, but the core is
+     * also stepped directly (simulation, tests) and must never adopt a term
+     * it could not add 1 to (raft.h RAFT_TERM_LIMIT). */
+    const char *why = raft_msg_check(m);
+    if (why) {
+        log_warn("raft", "node %llu: %s from %llu in term %llu dropped: %s",
+                 (unsigned long long)r->id, raft_msg_type_name(m->type),
+                 (unsigned long long)m->from, (unsigned long long)m->term, why);
+        return RAFT_EINVAL;
+    }
     if (m->term > r->term) {
         if (!core_handle_higher_term(r, m))
             return 0;
@@ -388,13 +414,21 @@ int raft_compact(raft_t *r, raft_index_t index, const void *data, size_t len)
     if (r->rd.valid || index <= r->log.snap_index || index > r->applied ||
         (len && !data))
         return RAFT_EINVAL;
+    /* §7: "the snapshot also includes the latest configuration as of the
+     * last included index". A node that joined knows none before its first
+     * configuration entry (its bootstrap is empty); a snapshot there would
+     * carry no voters, which followers refuse (raft_msg_check). Wait until
+     * applied passes a configuration entry. */
+    raft_members_t members = core_members_at(r, index);
+    if (members.n_voters == 0)
+        return RAFT_EINVAL;
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy)
         return RAFT_ENOMEM;
     if (len)
         memcpy(copy, data, len);
     raft_snapshot_t s = { .index = index, .term = log_term(&r->log, index),
-                          .members = core_members_at(r, index),
+                          .members = members,
                           .data = copy, .len = len };
     out_garbage(r, r->snap_buf);
     r->snap_buf = copy;

@@ -119,11 +119,23 @@ static void election_check_result(raft_t *r)
         convert_to_follower(r, r->term, 0);
 }
 
-/* Starts a pre-vote (thesis §9.6) or a real election (§5.2). */
+/* Starts a pre-vote (thesis §9.6) or a real election (§5.2). Both use
+ * term + 1 (Figure 2 "Candidates: increment currentTerm"), which must stay
+ * below RAFT_TERM_LIMIT: at the limit the node refuses to campaign rather
+ * than wrap to term 0, where no vote could ever be won (raft.h). */
 void election_start(raft_t *r, bool pre_vote, bool transfer)
 {
     if (!election_may_campaign(r))
         return;
+    if (r->term + 1 >= RAFT_TERM_LIMIT) {
+        if (!r->term_limit_logged)
+            log_error("raft", "node %llu: term %llu is at the limit 2^63 - 1: cannot campaign "
+                      "(a forged or corrupt term); the cluster needs operator repair",
+                      (unsigned long long)r->id, (unsigned long long)r->term);
+        r->term_limit_logged = true;
+        convert_reset_election_timer(r);
+        return;
+    }
     if (pre_vote)
         convert_to_precandidate(r);
     else

@@ -970,6 +970,25 @@ static int restore_fsm(node_t *n, const uint8_t *data, size_t len)
     return n->o.fsm.restore(n->o.fsm.ctx, &r.r);
 }
 
+/* raft_options_t.snapshot_check: a leader's snapshot must decode whole (the
+ * address book envelope, then the state machine's bytes) before the core
+ * lets it replace the log; restore_fsm later cannot fail on its content. */
+static const char *check_snapshot(void *ctx, const raft_snapshot_t *s)
+{
+    node_t *n = ctx;
+    addrbook_t book;
+    const uint8_t *fsm;
+    size_t fsm_len;
+    if (node_envelope_split(s->data, s->len, &book, &fsm, &fsm_len) != 0)
+        return "the address book envelope does not decode";
+    if (!n->o.fsm.check)
+        return NULL;
+    membuf_reader_t r = { { membuf_read }, fsm, fsm_len, 0 };
+    if (n->o.fsm.check(n->o.fsm.ctx, s->index, &r.r) != 0)
+        return "the state machine cannot restore from it";
+    return NULL;
+}
+
 /* §7: once enough entries are applied, snapshot the state machine and let
  * the core and the disk forget the log before it. */
 static void maybe_snapshot(node_t *n)
@@ -1524,6 +1543,8 @@ static raft_t *make_core(node_t *n, char *err, size_t err_len)
         ro.election_ticks = ro.heartbeat_ticks * 3;
     ro.seed = n->id ^ ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
     ro.bugs = n->o.bugs;
+    ro.snapshot_check = check_snapshot;
+    ro.snapshot_check_ctx = n;
     if (n->disk.fresh && n->o.bootstrap && mark_founder(n, err, err_len) != 0)
         return NULL;
     /* The founding configuration {self} is in no log entry, so a founder
@@ -1544,14 +1565,21 @@ static raft_t *make_core(node_t *n, char *err, size_t err_len)
     return r;
 }
 
-static void learn_recovered(node_t *n)
+/* A snapshot on disk that cannot be restored is corruption: starting with
+ * an empty state at its index would serve (and, as leader, replicate)
+ * nothing as if it were everything, so the node refuses to start. */
+static int learn_recovered(node_t *n, char *err, size_t err_len)
 {
     const raft_snapshot_t *s = &n->disk.rec.snapshot;
-    if (s->index && restore_fsm(n, s->data, s->len) != 0)
-        log_error("raft", "the snapshot's state could not be restored");
+    if (s->index && restore_fsm(n, s->data, s->len) != 0) {
+        snprintf(err, err_len, "%s: the snapshot at index %llu cannot be restored "
+                 "(corrupt data dir?)", n->data_dir, (unsigned long long)s->index);
+        return -1;
+    }
     for (size_t i = 0; i < n->disk.rec.n_entries; i++)
         if (n->disk.rec.entries[i].type == RAFT_ENTRY_CONFIG)
             learn_config(n, &n->disk.rec.entries[i]);
+    return 0;
 }
 
 node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
@@ -1596,7 +1624,10 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
         snprintf(n->advertise, sizeof n->advertise, "127.0.0.1:%u", transport_port(n->tr));
     addrbook_set(&n->book, n->id, n->name, n->advertise);
     load_address_book(n);
-    learn_recovered(n);
+    if (learn_recovered(n, err, err_len) != 0) {
+        node_disk_free_recovered(&n->disk);
+        goto fail;
+    }
     n->was_empty = n->disk.fresh;
     n->r = make_core(n, err, err_len);
     node_disk_free_recovered(&n->disk);

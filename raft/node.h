@@ -53,6 +53,13 @@ typedef struct raft_fsm {
      * a snapshot that passed its checksum but cannot be restored is a bug
      * or corruption, and guessing would lose data). */
     int (*restore)(void *ctx, raft_snap_reader_t *r);
+    /* Optional: decodes a leader's snapshot whole into a fresh state and
+     * drops it, leaving the running state alone; 0 if restore would take
+     * it, -1 if not (with a log line). Asked before the snapshot replaces
+     * anything (log, state, WAL and snapshot files), so a forged or
+     * damaged one changes nothing (§7, raft_options_t.snapshot_check).
+     * index is the snapshot's last included index (Figure 13). */
+    int (*check)(void *ctx, raft_index_t index, raft_snap_reader_t *r);
 } raft_fsm_t;
 
 /* ---- options --------------------------------------------------------------- */

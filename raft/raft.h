@@ -73,6 +73,18 @@ typedef uint64_t raft_id_t;
 typedef uint64_t raft_term_t;
 typedef uint64_t raft_index_t;
 
+/* Terms and indexes from outside (the wire, the disk) must be below these
+ * limits, 2^63; anything at or above is forged or corrupt and refused with a
+ * log line (raft_msg_check, raft_new). No honest cluster gets there: a new
+ * term every millisecond would take 292 million years. The headroom is the
+ * point: with every term and index below 2^63, term + 1 (a candidate's or
+ * a pre-vote's term, §5.2 / thesis §9.6) and index + n can never wrap to 0,
+ * which once left a cluster forged to term 2^64-1 without a leader for good
+ * (every later pre-vote asked for term 0). A node whose term reaches
+ * RAFT_TERM_LIMIT - 1 can no longer campaign; it says so rather than wrap. */
+#define RAFT_TERM_LIMIT (UINT64_C(1) << 63)
+#define RAFT_INDEX_LIMIT (UINT64_C(1) << 63)
+
 /* Upper bound on voters + learners; keeps configurations fixed-size so that
  * messages and progress tables need no allocation. */
 #define RAFT_MAX_MEMBERS 16
@@ -298,6 +310,19 @@ typedef struct raft_msg {
     } u;
 } raft_msg_t;
 
+/* Hostile-input check of a message's meaning, shared by the wire decoder
+ * (raft/codec.c) and raft_step (defence in depth: the simulation and tests
+ * step the core directly). Returns NULL if m is possible from an honest
+ * peer, else a static reason: a term or index at or above the limits, a
+ * leader or candidate message in term 0, AppendEntries entries that are not
+ * contiguous after prev_index, of term 0, above the message term or going
+ * down (Figure 2, §5.3: a leader only holds entries of its term or older,
+ * in non-decreasing term order), a prev_term without prev_index or above
+ * the message term, a snapshot chunk without index, term or voters, or with
+ * a term above the message's (Figure 13), a vote whose last term is above
+ * the term asked for (§5.4.1). */
+const char *raft_msg_check(const raft_msg_t *m);
+
 /* Deep copy (entries and their data, snapshot chunk bytes) into *dst, for a
  * transport or simulated network that keeps messages after raft_advance.
  * Free with raft_msg_free. Returns RAFT_ENOMEM on failure (dst untouched). */
@@ -329,6 +354,15 @@ typedef struct raft_options {
     size_t snapshot_chunk_bytes;    /* InstallSnapshot chunk, default 64 KiB */
     size_t max_entry_bytes;         /* largest proposal, default 1 MiB */
     raft_bug_t bugs;                /* tests only; 0 = correct */
+    /* Optional content check of a snapshot received from a leader, called
+     * once all its chunks are here and before it replaces anything (Figure
+     * 13 step 7 discards the whole log): returns NULL if the state machine
+     * can restore from s->data, else a static reason; the snapshot is then
+     * dropped with a log line and the log, state and files stay as they
+     * were. NULL accepts every snapshot. Must be a pure function of the
+     * bytes (the simulation replays runs). */
+    const char *(*snapshot_check)(void *ctx, const raft_snapshot_t *s);
+    void *snapshot_check_ctx;
 } raft_options_t;
 
 /* Fills o with defaults (id and bootstrap left empty, pre_vote and
@@ -393,7 +427,9 @@ int raft_remove(raft_t *r, raft_id_t id, raft_index_t *index);
 int raft_transfer_leadership(raft_t *r, raft_id_t to);
 
 /* The state machine has taken a snapshot covering every entry up to and
- * including index (index <= raft_applied). The core copies data, keeps it
+ * including index (index <= raft_applied). RAFT_EINVAL also when no
+ * configuration with a voter is known at index (a joined node before its
+ * first configuration entry): try again at a later applied index. The core copies data, keeps it
  * to send to lagging followers, and drops its in-memory log up to index
  * (§7). The runtime persists the snapshot and compacts its durable log
  * itself; this is not echoed in rd.snapshot. */

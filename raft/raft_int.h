@@ -81,6 +81,7 @@ struct raft {
     raft_role_t role;
     raft_id_t leader;
     raft_term_t max_term_seen;    /* for the term-monotonic invariant */
+    bool term_limit_logged;       /* said once that term + 1 hit the limit */
 
     /* Timers (ticks). */
     uint32_t election_elapsed;

@@ -325,12 +325,21 @@ static bool replication_store_entries(raft_t *r, const raft_append_t *a)
             continue;  /* rule 4: "Append any new entries not already in
                           the log" — this one is already there */
         if (idx <= log_last_index(&r->log)) {
-            /* Rule 3. A committed entry can never conflict (State Machine
-             * Safety); if one seems to, the message is bogus. */
+            /* Rule 3. A committed entry can never conflict (Figure 3 Log
+             * Matching, Leader Completeness, State Machine Safety): an
+             * append asking to truncate at or below commitIndex is forged
+             * or comes from a broken leader. Refuse it whole and say so;
+             * never comply. */
             if (idx <= r->commit) {
-                log_warn("raft", "node %llu: append conflicts with committed "
-                         "entry %llu, ignored", (unsigned long long)r->id,
-                         (unsigned long long)idx);
+                log_error("raft", "node %llu: append from %llu in term %llu "
+                          "would truncate committed entry %llu (term %llu, "
+                          "commit %llu) with one of term %llu: refused",
+                          (unsigned long long)r->id,
+                          (unsigned long long)r->leader,
+                          (unsigned long long)r->term,
+                          (unsigned long long)idx, (unsigned long long)have,
+                          (unsigned long long)r->commit,
+                          (unsigned long long)e->term);
                 return false;
             }
             log_truncate(r, idx);
@@ -366,6 +375,44 @@ static bool replication_append_valid(const raft_append_t *a, raft_term_t term)
     return a->prev_term <= term;
 }
 
+/* An append whose prev_index is below our commit index: the part of it we
+ * hold committed must agree with our log (Figure 3 Leader Completeness: a
+ * committed entry is in every later leader's log). If it does not, either
+ * the message or our commit index is forged (e.g. a forged heartbeat made
+ * us commit entries no leader committed): answering "match up to commit"
+ * would hide the divergence for good, so refuse loudly and answer nothing.
+ * Returns true if it agrees. */
+static bool replication_committed_prefix_agrees(raft_t *r, const raft_append_t *a)
+{
+    raft_index_t lo = r->log.snap_index, hi = r->commit;
+    const char *what = NULL;
+    raft_index_t at = a->prev_index;
+    raft_term_t ours = 0, theirs = a->prev_term;
+    if (at >= lo && at <= hi && log_term(&r->log, at) != a->prev_term) {
+        what = "prev entry";
+        ours = log_term(&r->log, at);
+    }
+    for (size_t i = 0; !what && i < a->n_entries; i++) {
+        at = a->entries[i].index;
+        if (at < lo || at > hi)
+            continue;
+        if (log_term(&r->log, at) != a->entries[i].term) {
+            what = "entry";
+            ours = log_term(&r->log, at);
+            theirs = a->entries[i].term;
+        }
+    }
+    if (!what)
+        return true;
+    log_error("raft", "node %llu: append from %llu in term %llu disagrees with committed %s %llu "
+              "(term %llu here, %llu in the message, commit %llu): refused; the leader's message "
+              "or this node's commit index is forged", (unsigned long long)r->id,
+              (unsigned long long)r->leader, (unsigned long long)r->term, what,
+              (unsigned long long)at, (unsigned long long)ours, (unsigned long long)theirs,
+              (unsigned long long)r->commit);
+    return false;
+}
+
 /* Figure 2 AppendEntries receiver (rule 1, term < currentTerm, is raft_step's
  * job; the sender is the leader of our term from here on). */
 void replication_recv_append(raft_t *r, const raft_msg_t *m)
@@ -375,9 +422,11 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     r->election_elapsed = 0;
     if (!replication_append_valid(a, m->term))
         return;
-    /* Already committed here: those entries match the leader's for sure. */
+    /* Already committed here: those entries match the leader's for sure
+     * (Leader Completeness), provided the message agrees with them. */
     if (a->prev_index < r->commit) {
-        replication_reply_append(r, m->from, true, r->commit, 0, 0);
+        if (replication_committed_prefix_agrees(r, a))
+            replication_reply_append(r, m->from, true, r->commit, 0, 0);
         return;
     }
     /* Rule 2: "Reply false if log doesn't contain an entry at prevLogIndex
@@ -408,13 +457,29 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     replication_reply_append(r, m->from, true, last_new, 0, 0);
 }
 
+/* How far a heartbeat may move our commit index. A heartbeat skips the Log
+ * Matching check (§5.3), so its commit proves nothing about our log; only
+ * entries of the current term are known to be the current leader's (they
+ * can only come from it, and reached us through that check; §5.4.2 a
+ * leader commits through an entry of its own term). If our log does not end
+ * in the current term, our tail may be a deposed leader's uncommitted
+ * entries, which an honest leader would overwrite: the commit then waits
+ * for an AppendEntries, which proves the match. */
+static raft_index_t replication_heartbeat_commit_bound(const raft_t *r)
+{
+    if (log_last_term(&r->log) != r->term)
+        return r->commit;
+    return log_last_index(&r->log);
+}
+
 void replication_recv_heartbeat(raft_t *r, const raft_msg_t *m)
 {
     r->leader = m->from;
     r->election_elapsed = 0;
     raft_index_t c = m->u.heartbeat.commit;
-    if (c > log_last_index(&r->log))
-        c = log_last_index(&r->log);
+    raft_index_t bound = replication_heartbeat_commit_bound(r);
+    if (c > bound)
+        c = bound;
     if (c > r->commit)
         r->commit = c;
     raft_msg_t resp = { .type = RAFT_MSG_HEARTBEAT_RESP, .to = m->from,
@@ -448,8 +513,22 @@ static void replication_inbound_reset(raft_t *r)
     r->inbound.have = 0;
 }
 
-/* Figure 13 step 6-8, once every chunk is here. */
-static void replication_install_snapshot(raft_t *r)
+/* The state machine's verdict on the reassembled bytes (raft_options_t
+ * snapshot_check), asked before Figure 13 step 7 discards anything. */
+static const char *replication_snapshot_content_error(raft_t *r)
+{
+    if (!r->o.snapshot_check)
+        return NULL;
+    raft_snapshot_t s = { .index = r->inbound.index, .term = r->inbound.term,
+                          .members = r->inbound.members,
+                          .data = r->inbound.buf,
+                          .len = (size_t)r->inbound.total };
+    return r->o.snapshot_check(r->o.snapshot_check_ctx, &s);
+}
+
+/* Figure 13 step 6-8, once every chunk is here. Returns false if the
+ * snapshot was refused (nothing changed). */
+static bool replication_install_snapshot(raft_t *r)
 {
     raft_index_t idx = r->inbound.index;
     raft_term_t term = r->inbound.term;
@@ -460,7 +539,18 @@ static void replication_install_snapshot(raft_t *r)
         if (idx > r->commit)
             r->commit = idx;
         replication_inbound_reset(r);
-        return;
+        return true;
+    }
+    /* §7: the snapshot replaces the whole state; a bad one must leave the
+     * old log, state and files in place (checked before step 7). */
+    const char *why = replication_snapshot_content_error(r);
+    if (why) {
+        log_error("raft", "node %llu: snapshot %llu/%llu from %llu refused, "
+                  "log and state kept: %s", (unsigned long long)r->id,
+                  (unsigned long long)idx, (unsigned long long)term,
+                  (unsigned long long)r->inbound.from, why);
+        replication_inbound_reset(r);
+        return false;
     }
     /* Step 7-8: discard the log, adopt the snapshot (and its
      * configuration), have the runtime restore the state machine. The
@@ -482,12 +572,17 @@ static void replication_install_snapshot(raft_t *r)
     log_debug("raft", "node %llu installs snapshot %llu/%llu",
               (unsigned long long)r->id, (unsigned long long)idx,
               (unsigned long long)term);
+    return true;
 }
 
+/* Figure 13 arguments (raft_msg_check already refused terms and indexes
+ * at the limits and empty configurations; repeated here for callers that
+ * bypass raft_step's check in tests). */
 static bool replication_chunk_valid(const raft_snapshot_chunk_t *c,
                                     raft_term_t term)
 {
     if (c->index == 0 || c->term == 0 || c->term > term ||
+        c->index >= RAFT_INDEX_LIMIT || c->members.n_voters == 0 ||
         !members_valid(&c->members))
         return false;
     if (c->offset > c->total_len || c->len > c->total_len - c->offset)
@@ -499,15 +594,23 @@ static bool replication_chunk_valid(const raft_snapshot_chunk_t *c,
     return c->last == (c->offset + c->len == c->total_len);
 }
 
+/* Room for `need` bytes. Grown as chunks arrive (doubling, capped at the
+ * snapshot's total), never to a size a chunk merely claims: a forged first
+ * chunk announcing an exabyte snapshot costs nothing. */
 static bool replication_inbound_reserve(raft_t *r, size_t need)
 {
     if (need <= r->inbound.cap)
         return true;
-    uint8_t *b = realloc(r->inbound.buf, need ? need : 1);
+    size_t want = r->inbound.cap * 2;
+    if (want < need)
+        want = need;
+    if (want > r->inbound.total)
+        want = need > r->inbound.total ? need : (size_t)r->inbound.total;
+    uint8_t *b = realloc(r->inbound.buf, want ? want : 1);
     if (!b)
         return false;
     r->inbound.buf = b;
-    r->inbound.cap = need;
+    r->inbound.cap = want;
     return true;
 }
 
@@ -544,7 +647,7 @@ void replication_recv_snapshot(raft_t *r, const raft_msg_t *m)
         r->inbound.total = c->total_len;
     }
     if (c->offset == r->inbound.have && c->len > 0) {
-        if (!replication_inbound_reserve(r, (size_t)c->total_len))
+        if (!replication_inbound_reserve(r, (size_t)(r->inbound.have + c->len)))
             return;
         memcpy(r->inbound.buf + r->inbound.have, c->data, c->len);
         r->inbound.have += c->len;
@@ -552,7 +655,8 @@ void replication_recv_snapshot(raft_t *r, const raft_msg_t *m)
     if (r->inbound.have == r->inbound.total) {
         if (!replication_inbound_reserve(r, (size_t)r->inbound.total))
             return;
-        replication_install_snapshot(r);
+        if (!replication_install_snapshot(r))
+            return;  /* refused: say nothing, the leader retransmits */
         replication_reply_snapshot(r, m->from, c->index, c->total_len, true,
                                    c->index);
         return;

@@ -6,7 +6,9 @@
  * must re-encode to exactly the same bytes (the format has one encoding per
  * message: flags, booleans and counts are checked, trailing bytes refused),
  * with a frame header that states the body length; and every accepted hello
- * must be written back byte for byte by raft_codec_hello. The same scratch
+ * must be written back byte for byte by raft_codec_hello. Every accepted
+ * message also passes raft_msg_check, carries a term below RAFT_TERM_LIMIT
+ * and entries of non-decreasing terms no higher than it. The same scratch
  * buffer is reused across inputs, as a connection reuses it across frames. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,9 +34,13 @@ static void check_entries(const raft_msg_t *m)
     if (m->type != RAFT_MSG_APPEND)
         return;
     const raft_append_t *a = &m->u.append;
+    raft_term_t prev = a->prev_term;
     for (size_t i = 0; i < a->n_entries; i++) {
         check(a->entries[i].index == a->prev_index + 1 + i);
+        check(a->entries[i].index < RAFT_INDEX_LIMIT);
         check(a->entries[i].len == 0 || a->entries[i].data != NULL);
+        check(a->entries[i].term >= prev && a->entries[i].term <= m->term);
+        prev = a->entries[i].term;
     }
 }
 
@@ -47,6 +53,8 @@ static void frame_round_trip(const uint8_t *data, size_t size, raft_codec_scratc
         return;
     }
     check(m.from != 0 && m.to != 0);
+    check(m.term < RAFT_TERM_LIMIT);
+    check(raft_msg_check(&m) == NULL);
     check_entries(&m);
     size_t frame = raft_codec_frame_size(&m);
     check(frame == RAFT_FRAME_HEADER + size);

@@ -319,6 +319,23 @@ static void raft_codec(void)
     m.u.read_index_resp.index = 50;
     m.u.read_index_resp.ok = true;
     frame_seed("read-index-resp", &m);
+    /* Issue #12: frames at and just below the 2^63 term/index limit, and an
+     * append whose entry terms go down (all but the first two refused). */
+    m = (raft_msg_t){ .type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = RAFT_TERM_LIMIT - 1 };
+    m.u.heartbeat = (raft_heartbeat_t){ .commit = RAFT_INDEX_LIMIT - 1, .read_seq = 1 };
+    frame_seed("heartbeat-last-term", &m);
+    m.term = UINT64_MAX;
+    frame_seed("heartbeat-term-max", &m);
+    raft_entry_t at_limit[2] = {
+        { .term = 7, .index = RAFT_INDEX_LIMIT - 2, .type = RAFT_ENTRY_NOOP },
+        { .term = 7, .index = RAFT_INDEX_LIMIT - 1, .type = RAFT_ENTRY_NORMAL, .data = (const uint8_t *)"z", .len = 1 },
+    };
+    m = (raft_msg_t){ .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 7 };
+    m.u.append = (raft_append_t){ .prev_index = RAFT_INDEX_LIMIT - 3, .prev_term = 6,
+                                  .commit = RAFT_INDEX_LIMIT - 3, .entries = at_limit, .n_entries = 2 };
+    frame_seed("append-index-limit", &m);
+    at_limit[1].term = 5;
+    frame_seed("append-terms-decreasing", &m);
     raft_hello_t h = { .id = 0x1122334455667788ull, .name = "n1", .addr = "127.0.0.1:8300" };
     uint8_t hb[RAFT_HELLO_LEN + RAFT_NAME_MAX + RAFT_ADDR_MAX];
     seed("fuzz_raft_codec", "hello", hb, raft_codec_hello(hb, &h));

@@ -88,6 +88,7 @@ static void world_init(struct sim_world *w, const struct sim_options *o)
     w->sc = sim_scenarios[o->scenario];
     w->n = o->nodes;
     sim_rng_seed(&w->rng, o->seed);
+    sim_rng_seed(&w->garbage_rng, o->seed ^ 0x6a7ba6e5a5a5a5a5ull);
     sim_net_init(&w->net, w->n, &w->rng, sim_msg_free, sim_msg_clone);
     w->net.faults = (struct sim_net_faults){ w->sc.drop_ppm, w->sc.dup_ppm, w->sc.delay_min,
                                              w->sc.delay_max };
@@ -212,6 +213,7 @@ static void step_once(struct sim_world *w)
         return;
     sim_clients_step(w);
     deliver_due_packets(w);
+    sim_garbage_step(w);
     tick_clocks(w);
     for (int i = 0; i < w->n && !w->chk.failed; i++)
         sim_node_process(w, &w->nodes[i]);

@@ -35,6 +35,7 @@ struct sim_stats {
     uint64_t crashes, partitions, conf_changes, transfers;
     uint64_t snapshots_taken, snapshots_installed;
     uint64_t messages;
+    uint64_t garbage;          /* impossible messages refused (sim_garbage.c) */
 };
 
 struct sim_result {

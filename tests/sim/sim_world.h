@@ -100,6 +100,7 @@ struct sim_world {
     const struct sim_options *opt;
     struct sim_scenario sc;        /* copy: the quiet phase turns faults off */
     struct sim_rng rng;
+    struct sim_rng garbage_rng;    /* sim_garbage.c's own stream */
     struct sim_net net;
     struct sim_trace trace;
     struct sim_check chk;
@@ -147,6 +148,9 @@ void sim_clients_on_read(struct sim_world *w, struct sim_node *nd, uint64_t ctx)
 /* Client's pending read started when acked index was this; false if unknown. */
 bool sim_clients_read_floor(struct sim_world *w, uint64_t ctx, uint64_t *floor);
 bool sim_clients_all_done(const struct sim_world *w);
+
+/* sim_garbage.c */
+void sim_garbage_step(struct sim_world *w);
 
 /* sim_faults.c */
 void sim_faults_step(struct sim_world *w);

@@ -652,6 +652,51 @@ static uint64_t build_rich_state(sm_t *sm, kv_chunks_t *partial)
     return idx;
 }
 
+/* Issue #12: a leader's snapshot is checked whole before it replaces
+ * anything (kv/cluster.c fsm_check): the good one passes, every cut or
+ * flipped byte and an applied index past the Raft index fail, and the
+ * checking state machine's own state never changes. */
+static void test_snapshot_check_leaves_state_alone(void **state)
+{
+    (void)state;
+    sm_t *a = sm_new(NULL, NULL);
+    kv_chunks_t partial;
+    uint64_t idx = build_rich_state(a, &partial);
+    kv_chunks_free(&partial);
+    kv_buf_t snap = snapshot(a);
+
+    recorder_t rec = { 0 };
+    sm_t *b = sm_new(record_zone, &rec);
+    apply_set(b, 1, 0, 0, "mine", "x");
+    const char *err = NULL;
+    reader_t r = { snap.data, snap.len, 0, 5 };
+    assert_int_equal(sm_check_snapshot(b, idx - 1, mem_read, &r, &err), 0);
+    r = (reader_t){ snap.data, snap.len, 0, 0 };
+    assert_int_equal(sm_check_snapshot(b, idx - 2, mem_read, &r, &err), -1);
+    assert_string_equal(err, "state applied past the snapshot's index");
+    for (size_t cut = 0; cut < snap.len; cut += 97) {
+        r = (reader_t){ snap.data, cut, 0, 0 };
+        err = NULL;
+        assert_int_equal(sm_check_snapshot(b, idx, mem_read, &r, &err), -1);
+        assert_non_null(err);
+    }
+    for (size_t at = 0; at < snap.len; at += 89) {
+        snap.data[at] ^= 0x40;
+        r = (reader_t){ snap.data, snap.len, 0, 0 };
+        err = NULL;
+        assert_int_equal(sm_check_snapshot(b, idx, mem_read, &r, &err), -1);
+        assert_non_null(err);
+        snap.data[at] ^= 0x40;
+    }
+    assert_int_equal(rec.calls, 0);
+    assert_int_equal(sm_applied_index(b), 1);
+    expect_kv(b, "mine", "x");
+    expect_kv(b, "foo", NULL);
+    kv_buf_free(&snap);
+    sm_free(a);
+    sm_free(b);
+}
+
 static void test_snapshot_restore_identical_state(void **state)
 {
     (void)state;
@@ -1092,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_sessions_expire_by_log_index),
         cmocka_unit_test(test_session_cap_evicts_least_recently_used),
         cmocka_unit_test(test_snapshot_restore_identical_state),
+        cmocka_unit_test(test_snapshot_check_leaves_state_alone),
         cmocka_unit_test(test_restore_removes_zones_absent_from_snapshot),
         cmocka_unit_test(test_corrupt_snapshots_refused),
         cmocka_unit_test(test_snapshot_writer_failure),

@@ -1,5 +1,7 @@
 /* tests/unit/test_raft_codec.c — the peer wire codec: round trips of every
- * message type, every truncation rejected, and hand-built hostile frames. */
+ * message type, every truncation rejected, hand-built hostile frames, and
+ * well-formed frames that say impossible things (terms and indexes at the
+ * 2^63 limit, entry terms, snapshot metadata: raft_msg_check). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -248,6 +250,121 @@ static void test_hostile_frames(void **state)
     free(buf);
 }
 
+/* Decodes m's encoding; expects rejection with `reason` (NULL: accepted). */
+static void expect_decode(const raft_msg_t *m, const char *reason)
+{
+    size_t len;
+    uint8_t *buf = encode(m, &len);
+    raft_codec_scratch_t s = { 0 };
+    raft_msg_t out;
+    const char *why = NULL;
+    int rc = raft_codec_decode(buf + 4, len - 4, &out, &s, &why);
+    if (reason) {
+        assert_int_equal(rc, -1);
+        assert_string_equal(why, reason);
+    } else {
+        assert_int_equal(rc, 0);
+    }
+    raft_codec_scratch_free(&s);
+    free(buf);
+}
+
+/* Issue #12: well-formed frames saying impossible things. A heartbeat with
+ * term 2^64-1 once left a cluster leaderless for good; every term and
+ * index from the wire is now below 2^63 (raft.h RAFT_TERM_LIMIT), entries
+ * and snapshots are what an honest leader could send (raft_msg_check). */
+static void test_terms_indexes_and_meaning_checked(void **state)
+{
+    (void)state;
+    raft_msg_t hb = { .type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = UINT64_MAX };
+    expect_decode(&hb, "term at or above the limit");
+    hb.term = RAFT_TERM_LIMIT;
+    expect_decode(&hb, "term at or above the limit");
+    hb.term = RAFT_TERM_LIMIT - 1; /* the largest term an honest peer may use */
+    expect_decode(&hb, NULL);
+    hb.term = 0;
+    expect_decode(&hb, "leader or candidate message in term 0");
+    hb.term = 3;
+    hb.u.heartbeat.commit = RAFT_INDEX_LIMIT;
+    expect_decode(&hb, "heartbeat commit at or above the limit");
+
+    raft_entry_t e[3];
+    memcpy(e, sample_entries, sizeof e);
+    raft_msg_t m = sample_append();
+    m.u.append.entries = e;
+    expect_decode(&m, NULL);
+    e[2].term = 4; /* above the message term 3 */
+    expect_decode(&m, "entry term above the message term");
+    e[2].term = 1; /* below the entry before it */
+    expect_decode(&m, "entry terms decreasing");
+    e[2].term = 3;
+    e[0].term = 1; /* below prev_term 2 */
+    expect_decode(&m, "entry terms decreasing");
+    e[0].term = 0;
+    expect_decode(&m, "entry of term 0");
+    e[0].term = 2;
+    m.u.append.prev_term = 4;
+    expect_decode(&m, "append prev_term above the message term");
+    m.u.append.prev_term = 0;
+    expect_decode(&m, "append prev_term 0 with an index, or a term at index 0");
+    m.u.append.prev_term = 2;
+    m.u.append.commit = UINT64_MAX;
+    expect_decode(&m, "append index at or above the limit");
+    m.u.append.commit = 9;
+    m.u.append.prev_index = RAFT_INDEX_LIMIT - 2;
+    for (int i = 0; i < 3; i++)
+        e[i].index = RAFT_INDEX_LIMIT - 1 + (raft_index_t)i;
+    expect_decode(&m, "append entries past the index limit");
+    m.u.append.prev_index = RAFT_INDEX_LIMIT;
+    m.u.append.n_entries = 0;
+    expect_decode(&m, "append index at or above the limit");
+
+    raft_msg_t r = { .type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 3 };
+    r.u.append_resp = (raft_append_resp_t){ false, 10, 7, 4 };
+    expect_decode(&r, "append response hint term above the message term");
+    r.u.append_resp = (raft_append_resp_t){ false, RAFT_INDEX_LIMIT, 7, 2 };
+    expect_decode(&r, "append response index at or above the limit");
+
+    raft_msg_t v = { .type = RAFT_MSG_VOTE, .from = 3, .to = 1, .term = 4 };
+    v.u.vote = (raft_vote_t){ true, false, 12, 5 };
+    expect_decode(&v, "vote last term above the term asked for");
+    v.u.vote = (raft_vote_t){ false, false, UINT64_MAX, 3 };
+    expect_decode(&v, "vote last index at or above the limit");
+    v.u.vote.last_index = 12;
+    v.term = 0;
+    expect_decode(&v, "leader or candidate message in term 0");
+
+    raft_msg_t sn = sample_snapshot();
+    expect_decode(&sn, NULL);
+    sn.u.snapshot.term = 8; /* above the message term 7 */
+    expect_decode(&sn, "snapshot term 0 or above the message term");
+    sn.u.snapshot.term = 0;
+    expect_decode(&sn, "snapshot term 0 or above the message term");
+    sn = sample_snapshot();
+    sn.u.snapshot.index = 0;
+    expect_decode(&sn, "snapshot index 0 or at or above the limit");
+    sn.u.snapshot.index = RAFT_INDEX_LIMIT;
+    expect_decode(&sn, "snapshot index 0 or at or above the limit");
+    sn = sample_snapshot();
+    sn.u.snapshot.members.n_voters = 0; /* learner 9 alone: nobody votes */
+    expect_decode(&sn, "snapshot configuration empty or invalid");
+    sn = sample_snapshot();
+    sn.u.snapshot.members.voters[2] = 1; /* voter 1 twice */
+    expect_decode(&sn, "snapshot configuration empty or invalid");
+    sn = sample_snapshot();
+    sn.u.snapshot.members.learners[0] = 2; /* both voter and learner */
+    expect_decode(&sn, "snapshot configuration empty or invalid");
+
+    raft_msg_t sr = { .type = RAFT_MSG_SNAPSHOT_RESP, .from = 2, .to = 1, .term = 4 };
+    sr.u.snapshot_resp = (raft_snapshot_resp_t){ 100, 10, true, RAFT_INDEX_LIMIT };
+    expect_decode(&sr, "snapshot response index at or above the limit");
+    raft_msg_t ri = { .type = RAFT_MSG_READ_INDEX_RESP, .from = 1, .to = 2, .term = 4 };
+    ri.u.read_index_resp = (raft_read_index_resp_t){ 77, UINT64_MAX, true };
+    expect_decode(&ri, "read index at or above the limit");
+    raft_msg_t tn = { .type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 0 };
+    expect_decode(&tn, "leader or candidate message in term 0");
+}
+
 static void test_hello(void **state)
 {
     (void)state;
@@ -299,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_every_truncation_rejected),
         cmocka_unit_test(test_hostile_frames),
+        cmocka_unit_test(test_terms_indexes_and_meaning_checked),
         cmocka_unit_test(test_hello),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,21 @@ static int fsm_restore(void *ctx, raft_snap_reader_t *r)
     return 0;
 }
 
+/* The content check (raft_fsm_t.check): the toy state is 16 bytes, and a
+ * test can make every node refuse every snapshot. */
+static volatile int refuse_snapshots;
+static volatile int snapshot_checks;
+static int fsm_check(void *ctx, raft_index_t index, raft_snap_reader_t *r)
+{
+    (void)ctx;
+    (void)index;
+    __atomic_add_fetch(&snapshot_checks, 1, __ATOMIC_SEQ_CST);
+    uint64_t v[2];
+    if (__atomic_load_n(&refuse_snapshots, __ATOMIC_SEQ_CST))
+        return -1;
+    return r->read(r, v, sizeof v) == (long)sizeof v ? 0 : -1;
+}
+
 static void fsm_get(fsm_t *f, uint64_t *count, uint64_t *hash)
 {
     pthread_mutex_lock(&f->mu);
@@ -107,7 +122,7 @@ static void start_node(cluster_t *c, int i, bool bootstrap)
     node_options_t o = {
         .name = c->name[i], .listen = c->addr[i], .advertise = c->addr[i],
         .data_dir = c->dir[i], .bootstrap = bootstrap, .snapshot_every = c->snapshot_every,
-        .fsm = { &c->fsm[i], fsm_apply, fsm_snapshot, fsm_restore },
+        .fsm = { &c->fsm[i], fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
     };
     char err[512];
     c->node[i] = node_start(&o, err, sizeof err);
@@ -308,6 +323,45 @@ static void test_lagging_node_catches_up_through_snapshot(void **state)
     cluster_down(&c);
 }
 
+/* §7 / issue #12: a leader's snapshot that the state machine cannot
+ * restore changes nothing on the follower (before, the node persisted it,
+ * dropped its log, failed to restore, and came back with no data): the
+ * follower keeps its own log and state, and installs the snapshot once a
+ * good one arrives. */
+static void test_snapshot_refused_by_content_check_changes_nothing(void **state)
+{
+    (void)state;
+    cluster_t c = { .snapshot_every = 50 };
+    cluster_up(&c);
+    int leader = wait_leader(&c, 5000);
+    int down = (leader + 1) % N;
+    for (uint64_t v = 0; v < 10; v++)
+        propose_ok(c.node[leader], v);
+    wait_converged(&c, 10, 5000);
+    node_stop(c.node[down]);
+    c.node[down] = NULL;
+    for (uint64_t v = 10; v < 300; v++)
+        propose_ok(c.node[leader], v);
+    __atomic_store_n(&refuse_snapshots, 1, __ATOMIC_SEQ_CST);
+    int checks_before = __atomic_load_n(&snapshot_checks, __ATOMIC_SEQ_CST);
+    start_node(&c, down, false);
+    for (int t = 0; t < 300 && __atomic_load_n(&snapshot_checks, __ATOMIC_SEQ_CST) == checks_before; t++)
+        clock_sleep_ms(10);
+    assert_true(__atomic_load_n(&snapshot_checks, __ATOMIC_SEQ_CST) > checks_before);
+    clock_sleep_ms(300);
+    node_status_info_t s;
+    assert_int_equal(node_status(c.node[down], &s), NODE_OK);
+    assert_int_equal(s.snapshot_index, 0);
+    uint64_t cnt, h;
+    fsm_get(&c.fsm[down], &cnt, &h);
+    assert_int_equal(cnt, 10); /* its own log replayed, nothing more */
+    __atomic_store_n(&refuse_snapshots, 0, __ATOMIC_SEQ_CST);
+    wait_converged(&c, 300, 10000);
+    assert_int_equal(node_status(c.node[down], &s), NODE_OK);
+    assert_true(s.snapshot_index > 0);
+    cluster_down(&c);
+}
+
 /* A proposal a follower forwards to a leader that has just died must not
  * wait for its whole deadline: it ends with NODE_EMAYBE as soon as the
  * follower sees the leadership change (or NODE_OK if it reached the next
@@ -480,6 +534,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replicates_survives_leader_death_and_restarts),
         cmocka_unit_test(test_lagging_node_catches_up_through_snapshot),
+        cmocka_unit_test(test_snapshot_refused_by_content_check_changes_nothing),
         cmocka_unit_test(test_forward_to_dead_leader_ends_with_the_election),
         cmocka_unit_test(test_async_requests_answer_once_by_callback),
     };
