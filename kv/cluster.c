@@ -313,9 +313,12 @@ static void say_value(cluster_t *c, const uint8_t *key, size_t key_len, const re
     } else if (found == 0) {
         say_error(r, NULL); /* exactly "ERROR": the key does not exist */
     } else {
+        /* With its real length: a value stored before NULs were refused
+         * (kv/admin.h) comes back whole, and its LF is never lost. */
         char *line = malloc(len + 2);
-        if (line && admin_format_value(line, len + 2, value, len) > 0)
-            say(r, line);
+        int n = line ? admin_format_value(line, len + 2, value, len) : -1;
+        if (n > 0)
+            admin_call_write(r->call, line, (size_t)n);
         else
             say_error(r, "out of memory");
         free(line);
