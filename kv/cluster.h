@@ -35,6 +35,9 @@ typedef struct cluster_options {
     unsigned election_ms;    /* 0: default */
     unsigned heartbeat_ms;   /* 0: default */
     uint64_t snapshot_entries; /* 0: default */
+    const char *admin_addr;       /* -admin.addr: own admin listener, or NULL */
+    const char *admin_token_file; /* -admin.token.file, or NULL: no admin auth */
+    bool admin_off_raft_port;     /* -admin.on.raft.port=false */
     /* Tests only (the nemesis test's checker must catch them): */
     bool unsafe_local_reads; /* kv get from local state, without ReadIndex */
     raft_bug_t raft_bugs;
