@@ -28,6 +28,8 @@ With a token (-admin.token.file) and -admin.addr (new flags):
            (the join thread authenticates).
 - idle:    sockets on the admin address that never send a byte are closed
            after ADMIN_FIRST_MS (10 s); a trickled line there too.
+- isolated: 255 idle sockets on the Raft port (which made the old admin
+           port reset connections) do not keep -admin.addr from answering.
 - offraft: -admin.on.raft.port=false: the Raft port refuses text with a
            clear line, the admin address serves.
 
@@ -246,6 +248,22 @@ def part_idle(n0):
     ok("20 sockets that never send a byte to -admin.addr are closed after %.1f s" % took)
 
 
+def part_isolated(n0):
+    socks = []
+    try:
+        for _ in range(255):
+            try:
+                socks.append(raw(n0.raft_port))
+            except OSError:
+                break  # the Raft port may refuse some: that is its business
+        with Conn(n0.admin_port, 5, TOKEN) as c:
+            check(c.cmd("kv get good-n0") == "yes", "-admin.addr with the Raft port flooded")
+    finally:
+        for s in socks:
+            s.close()
+    ok("with %d idle sockets on the Raft port, -admin.addr answers" % len(socks))
+
+
 def part_offraft(cl):
     n = cl.add_node("solo", join=None, token=TOKEN, admin_addr=True,
                     extra=["-admin.on.raft.port", "false"])
@@ -279,11 +297,13 @@ def with_token(parts):
             part_idle(n0)
         if "flood" in parts:
             part_flood(n0, n0.admin_port, "admin address")
+        if "isolated" in parts and "auth" in parts:
+            part_isolated(n0)
         if "offraft" in parts:
             part_offraft(cl)
 
 
-ALL = ["nul", "trickle", "flood", "auth", "idle", "offraft"]
+ALL = ["nul", "trickle", "flood", "auth", "idle", "isolated", "offraft"]
 
 
 def main():
@@ -292,7 +312,7 @@ def main():
         check(p in ALL, "unknown part %r (parts: %s)" % (p, " ".join(ALL)))
     if {"nul", "trickle", "flood"} & set(parts):
         without_token(parts)
-    if {"auth", "idle", "offraft"} & set(parts) or not sys.argv[1:]:
+    if {"auth", "idle", "isolated", "offraft"} & set(parts):
         with_token(parts)
 
 
