@@ -122,6 +122,8 @@ static int run(const config_t *cfg, const sigset_t *set)
         .snapshot_entries = cfg->raft_snapshot_entries,
         .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,
         .cluster_key = cfg->cluster_key_file ? &ring : NULL,
+        .admin_addr = cfg->admin_addr, .admin_token_file = cfg->admin_token_file,
+        .admin_off_raft_port = cfg->admin_on_raft_port == 0,
     };
     char cerr[1024];
     cluster_t *cluster = cluster_start(&co, cerr, sizeof cerr);

@@ -146,6 +146,20 @@ static int set_snapshot_entries(config_t *c, const char *v, char e[CONFIG_ERR_MA
     return 0;
 }
 
+static int set_admin_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->admin_addr, v, e); }
+static int set_admin_token_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->admin_token_file, v, e); }
+
+static int set_admin_on_raft_port(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+        c->admin_on_raft_port = 1;
+    else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        c->admin_on_raft_port = 0;
+    else
+        return format_error(e, "admin.on.raft.port: \"%s\" is not true or false", v);
+    return 0;
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
@@ -160,6 +174,9 @@ static const option_t options[] = {
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
+    { "admin.addr", "HOST:PORT", "also serve the admin protocol here, e.g. 127.0.0.1:8400 (default: only on the Raft port)", set_admin_addr },
+    { "admin.token.file", "FILE", "file holding the admin token; every admin connection must then `auth TOKEN` first (kv ping excepted)", set_admin_token_file },
+    { "admin.on.raft.port", "BOOL", "serve the admin protocol on the Raft port too; false needs -admin.addr (default true)", set_admin_on_raft_port },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -175,6 +192,7 @@ void config_init(config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->log_level = LOG_INFO;
+    cfg->admin_on_raft_port = -1;
 }
 
 static int apply_defaults(config_t *cfg, char err[CONFIG_ERR_MAX])
@@ -195,6 +213,8 @@ void config_free(config_t *cfg)
     free(cfg->data_dir);
     free(cfg->config_file);
     free(cfg->cluster_key_file);
+    free(cfg->admin_addr);
+    free(cfg->admin_token_file);
     clear_zone_files(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -341,6 +361,10 @@ int config_validate(const config_t *cfg, char err[CONFIG_ERR_MAX])
         return -1;
     if (cfg->raft_join != NULL && check_address("raft.join", cfg->raft_join, err) != 0)
         return -1;
+    if (cfg->admin_addr != NULL && check_address("admin.addr", cfg->admin_addr, err) != 0)
+        return -1;
+    if (cfg->admin_on_raft_port == 0 && cfg->admin_addr == NULL)
+        return format_error(err, "admin.on.raft.port false needs -admin.addr (else no admin port)");
     if (cfg->data_dir != NULL && cfg->data_dir[0] == '\0')
         return format_error(err, "data.dir: empty directory name");
     unsigned hb = cfg->raft_heartbeat_ms ? cfg->raft_heartbeat_ms : 50;

@@ -35,6 +35,9 @@ typedef struct config {
     unsigned raft_heartbeat_ms; /* 0: default */
     unsigned raft_election_ms;  /* 0: default */
     unsigned long long raft_snapshot_entries; /* 0: default (100000) */
+    char *admin_addr;       /* own admin listener, or NULL (Raft port only) */
+    char *admin_token_file; /* admin token file, or NULL (no admin auth) */
+    int admin_on_raft_port; /* -1 unset (= yes), 0 no, 1 yes */
 } config_t;
 
 enum config_result {

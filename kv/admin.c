@@ -78,7 +78,14 @@ static int take_value(cursor_t *c, admin_cmd_t *cmd, char reason[ADMIN_REASON_MA
     cmd->value_len = (size_t)(c->end - cmd->value);
     c->p = c->end;
     const char *why = kv_value_check((const uint8_t *)cmd->value, cmd->value_len);
-    return why ? refuse(reason, "%s", why) : 0;
+    if (why)
+        return refuse(reason, "%s", why);
+    /* Refused here, not in kv/text.c: a line protocol has no room for a NUL
+     * (clients read replies as C strings), while the replicated rules stay
+     * as they were so logs written before replay the same. */
+    if (memchr(cmd->value, 0, cmd->value_len))
+        return refuse(reason, "%s", "value contains a NUL byte");
+    return 0;
 }
 
 static int take_id(cursor_t *c, admin_cmd_t *cmd, bool optional, char reason[ADMIN_REASON_MAX])
@@ -212,6 +219,24 @@ int admin_parse(const char *line, size_t len, admin_cmd_t *cmd, char reason[ADMI
     if (!at_end(&c))
         return refuse(reason, "%s", "too many arguments");
     return 0;
+}
+
+bool admin_parse_auth(const char *line, size_t len, const char **token, size_t *token_len)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    cursor_t c = { line, line + len };
+    const char *w;
+    size_t n;
+    *token = NULL;
+    *token_len = 0;
+    if (!next_word(&c, &w, &n) || !word_is(w, n, "auth"))
+        return false;
+    if (next_word(&c, &w, &n) && at_end(&c)) {
+        *token = w;
+        *token_len = n;
+    }
+    return true;
 }
 
 /* ---- replies ---- */

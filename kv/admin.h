@@ -13,6 +13,15 @@
  *   raft status | raft peers
  *   raft join ID ADDR | raft leave ID | raft transfer [ID]
  *   zone list | zone show ORIGIN
+ *   auth TOKEN              -> SUCCESS, or ERROR unauthorized and the
+ *                              connection is closed; only when the daemon
+ *                              has -admin.token.file (kv/adminserver.h),
+ *                              otherwise it is an unknown command
+ *
+ * Read-only commands: kv ping, kv get, raft status, raft peers, zone list,
+ * zone show. Commands that change the cluster: kv set, kv del, raft join,
+ * raft leave, raft transfer. With a token only `kv ping` and `auth` are
+ * served before a successful `auth`.
  *
  * Commands are lower case. Every reply is one line; failures are
  * "ERROR <reason>". KEY, VALUE and ID follow kv/text.h; ADDR is a listen
@@ -68,9 +77,14 @@ typedef struct admin_cmd {
  *   "empty command", "unknown command", "missing subcommand",
  *   "missing argument", "too many arguments", "line too long",
  *   a key rule from kv/text.h ("key is not valid UTF-8", "key contains a
- *   control character", "key too long", "empty value", ...),
+ *   control character", "key too long", "empty value", ...), "value contains a NUL byte",
  *   "invalid node id: ...", "invalid address: ...", "invalid zone name: ...". */
 int admin_parse(const char *line, size_t len, admin_cmd_t *cmd, char reason[ADMIN_REASON_MAX]);
+
+/* True when the line is an `auth` command (first word "auth"). *token /
+ * *token_len: its one argument, or NULL / 0 when it has none or more than
+ * one (which never matches a token). Points into line. */
+bool admin_parse_auth(const char *line, size_t len, const char **token, size_t *token_len);
 
 /* ---- replies: each writes one line ending in LF, NUL-terminated; returns
  * its length (without the NUL), or -1 when cap is too small ---- */

@@ -20,6 +20,13 @@
  * (a read, an ended call, a drained send buffer, a tick) changes a buffer
  * or a flag and calls pump().
  *
+ * Authentication and bounds (see the header): gate_line() stands between
+ * a line and exec when the server has a token; a denied connection is
+ * "hung up": its reply is sent, its sending side shut, and what the client
+ * still sends is read and dropped for ADMIN_DRAIN_MS before the close, so
+ * the client reads the ERROR instead of a reset. set_deadline() holds the
+ * timing rules: one deadline per connection, none while a call is out.
+ *
  * Memory ownership: the server owns its connections (list `conns`). A
  * closed connection goes to the graveyard, freed at the end of the loop
  * iteration (so code that closed it may still look at its flags), or, if
@@ -32,6 +39,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -40,8 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/log.h"
 #include "kv/admin.h"
+#include "kv/adminauth.h"
 #include "kv/linereader.h"
 #include "raft/handoff.h"
 #include "raft/loop.h"
@@ -79,6 +89,11 @@ struct conn {
     bool busy;             /* a call is in flight */
     bool in_exec;          /* inside s->exec (admin thread) */
     bool answered;         /* a line was handled: linger, not first, timeout */
+    bool authed;           /* `auth` succeeded (only looked at with a token) */
+    bool hangup;           /* denied: close once the reply is sent */
+    bool draining;         /* hung up and shut: dropping input until close */
+    uint64_t line_since_ms; /* first byte of the unfinished line; 0: none */
+    uint64_t sent_ms;      /* last progress sending `out` */
     bool eof;              /* the client closed its side */
     bool eof_done;         /* its last unterminated line was handled */
     bool dead;             /* socket closed; freed when the call returns */
@@ -95,6 +110,11 @@ struct admin_server {
     handoff_t answers;       /* calls ended by other threads */
     atomic_int n_conns;      /* taken and not yet closed (the limit) */
     atomic_bool closing;
+    admin_token_t *token;    /* NULL: no authentication (the seed's protocol) */
+    int listen_fd;           /* -admin.addr, or -1 */
+    uint64_t listen_paused_until; /* accept failed (EMFILE): retry then */
+    uint64_t denied_logged_ms;
+    unsigned denied_unlogged; /* refusals since the last log line */
     conn_t *conns;           /* admin thread only */
     conn_t *graveyard;       /* closed, to free after this loop iteration */
     pthread_mutex_t mu;      /* worker threads */
@@ -184,6 +204,12 @@ int admin_call_spawn(admin_call_t *call, void (*fn)(void *arg, admin_call_t *cal
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_mutex_lock(&s->mu);
+    if (s->workers >= ADMIN_MAX_WORKERS) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_attr_destroy(&attr);
+        free(w);
+        return -1;
+    }
     s->workers++;
     pthread_t th;
     int rc = pthread_create(&th, &attr, worker_main, w);
@@ -261,6 +287,7 @@ static bool flush_out(conn_t *c)
             return false;
         }
         c->out_off += (size_t)n;
+        c->sent_ms = loop_now_ms();
     }
     c->out_off = c->out_len = 0;
     return true;
@@ -271,6 +298,8 @@ static bool send_reply(conn_t *c, const char *text, size_t len)
 {
     if (len == 0)
         return true;
+    if (c->out_off == c->out_len)
+        c->sent_ms = loop_now_ms(); /* the stall clock starts with the reply */
     if (!buffer_append(&c->out, &c->out_len, &c->out_cap, 1024, text, len)) {
         conn_close(c);
         return false;
@@ -306,18 +335,86 @@ static void call_returned(conn_t *c)
     }
 }
 
-/* Hands one line to exec. */
+/* Logs refused authentications, at most one line a second. */
+static void note_denied(admin_server_t *s, const char *what)
+{
+    uint64_t now = loop_now_ms();
+    s->denied_unlogged++;
+    if (now - s->denied_logged_ms < 1000 && s->denied_logged_ms != 0)
+        return;
+    log_warn("kv", "admin connection refused: %s (%u refusal(s) since the last such line)", what,
+             s->denied_unlogged);
+    s->denied_logged_ms = now;
+    s->denied_unlogged = 0;
+}
+
+/* "ERROR unauthorized", then the connection closes (see the file comment). */
+static void deny(conn_t *c, const char *what)
+{
+    note_denied(c->s, what);
+    reply_error(c, "unauthorized");
+    c->hangup = true;
+}
+
+static bool is_ping(const char *line, size_t len)
+{
+    admin_cmd_t cmd;
+    char reason[ADMIN_REASON_MAX];
+    return admin_parse(line, len, &cmd, reason) == 0 && cmd.op == ADMIN_KV_PING;
+}
+
+/* With a token: answers `auth` here, lets `kv ping` and an authenticated
+ * connection's lines through (true), denies the rest. */
+static bool gate_line(conn_t *c, const char *line, size_t len)
+{
+    admin_server_t *s = c->s;
+    const char *token;
+    size_t token_len;
+    if (!s->token)
+        return true;
+    if (admin_parse_auth(line, len, &token, &token_len)) {
+        if (token_len > 0 && admin_token_matches(s->token, token, token_len)) {
+            c->authed = true;
+            send_reply(c, "SUCCESS\n", 8);
+        } else {
+            deny(c, "wrong token");
+        }
+        return false;
+    }
+    if (c->authed || is_ping(line, len))
+        return true;
+    deny(c, "a command before auth");
+    return false;
+}
+
+/* Hands one line to exec (after the gate). */
 static void start_call(conn_t *c, const char *line, size_t len)
 {
     admin_server_t *s = c->s;
-    c->busy = true;
     c->answered = true;
+    if (!gate_line(c, line, len))
+        return;
+    c->busy = true;
     c->call.ended = false;
     c->in_exec = true;
     s->exec(s->ctx, &c->client, line, len, &c->call);
     c->in_exec = false;
     if (c->call.ended)
         call_returned(c);
+}
+
+static size_t out_pending(const conn_t *c)
+{
+    return c->out_len - c->out_off;
+}
+
+static void refuse_long_line(conn_t *c)
+{
+    c->answered = true;
+    if (c->s->token && !c->authed)
+        deny(c, "an over-long line before auth");
+    else
+        reply_error(c, "line too long");
 }
 
 /* The client closed its side and every complete line is answered: an
@@ -331,7 +428,7 @@ static void answer_last_line(conn_t *c)
     if (last == LR_LINE)
         start_call(c, line, len);
     else if (last == LR_TOO_LONG)
-        reply_error(c, "line too long");
+        refuse_long_line(c);
 }
 
 static void set_interest(conn_t *c)
@@ -340,25 +437,84 @@ static void set_interest(conn_t *c)
      * EPOLLRDHUP only together with EPOLLIN (level-triggered, it would
      * otherwise fire until we read). */
     uint32_t ev = 0;
-    if (c->stash_off == c->stash_len && !c->eof)
+    bool room = out_pending(c) < ADMIN_OUT_HIGH && !c->hangup;
+    if ((c->stash_off == c->stash_len && !c->eof && room) || c->draining)
         ev |= EPOLLIN | EPOLLRDHUP;
-    if (c->out_len > 0)
+    if (out_pending(c) > 0)
         ev |= EPOLLOUT;
     if (ev != c->events && loop_modify(c->s->loop, c->fd, ev) == 0)
         c->events = ev;
 }
 
+/* Hung up and the reply sent: shut our side, drop what still comes. */
+static void start_draining(conn_t *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->draining = true;
+    c->stash_off = c->stash_len = 0;
+    c->close_at_ms = loop_now_ms() + ADMIN_DRAIN_MS;
+}
+
+static void drain_input(conn_t *c)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t n = read(c->fd, sink, sizeof sink);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        conn_close(c); /* EOF or error: the client has our reply */
+        return;
+    }
+}
+
+/* The one deadline of a connection (0: none), by what it waits for. */
+static void set_deadline(conn_t *c)
+{
+    uint64_t now = loop_now_ms();
+    if (c->draining)
+        return; /* set once, in start_draining */
+    if (c->busy) {
+        c->close_at_ms = 0; /* a call in flight is never cut short */
+        c->line_since_ms = 0;
+        return;
+    }
+    uint64_t at = 0;
+    if (out_pending(c) > 0)
+        at = c->sent_ms + ADMIN_SEND_STALL_MS;
+    if (!c->eof && lr_pending(&c->lr)) {
+        if (c->line_since_ms == 0)
+            c->line_since_ms = now;
+        uint64_t line_at = c->line_since_ms + ADMIN_LINE_MS;
+        at = at && at < line_at ? at : line_at;
+    } else {
+        c->line_since_ms = 0;
+        if (out_pending(c) == 0 && !c->eof)
+            at = now + (c->answered ? ADMIN_LINGER_MS : ADMIN_FIRST_MS);
+    }
+    c->close_at_ms = at;
+}
+
 static void pump(conn_t *c)
 {
     while (!c->busy && !c->dead) {
+        if (c->hangup) {
+            if (out_pending(c) == 0 && !c->draining)
+                start_draining(c);
+            break;
+        }
+        if (out_pending(c) >= ADMIN_OUT_HIGH)
+            break; /* the client reads our replies first */
         const char *line;
         size_t len;
         enum lr_event ev = lr_next(&c->lr, &line, &len);
         if (ev == LR_LINE) {
             start_call(c, line, len);
         } else if (ev == LR_TOO_LONG) {
-            c->answered = true;
-            reply_error(c, "line too long");
+            refuse_long_line(c);
         } else if (c->stash_off < c->stash_len) {
             c->stash_off += lr_feed(&c->lr, c->stash + c->stash_off, c->stash_len - c->stash_off);
             if (c->stash_off == c->stash_len)
@@ -366,7 +522,7 @@ static void pump(conn_t *c)
         } else if (c->eof && !c->eof_done) {
             answer_last_line(c);
         } else if (c->eof) {
-            if (c->out_len == 0)
+            if (out_pending(c) == 0)
                 conn_close(c); /* every reply sent */
             break;
         } else {
@@ -376,11 +532,7 @@ static void pump(conn_t *c)
     if (c->dead)
         return;
     set_interest(c);
-    /* The idle timer runs only while we wait for the client: not while a
-     * call is out, nor while it is slow to take our replies. */
-    bool waiting_for_client = !c->busy && c->out_len == 0 && !c->eof;
-    c->close_at_ms = !waiting_for_client ? 0
-                     : loop_now_ms() + (c->answered ? ADMIN_LINGER_MS : ADMIN_FIRST_MS);
+    set_deadline(c);
 }
 
 /* One read into the (empty) stash. */
@@ -403,14 +555,16 @@ static void on_conn_event(void *ctx, int fd, uint32_t events)
 {
     conn_t *c = ctx;
     (void)fd;
+    if (c->draining) {
+        drain_input(c);
+        return;
+    }
     if ((events & EPOLLOUT) && c->out_len > 0) {
         if (!flush_out(c))
             return;
-        if (c->out_len == 0) {
-            pump(c); /* may go on: close after the last reply, idle timer */
-            if (c->dead)
-                return;
-        }
+        pump(c); /* may go on: below the high mark, the last reply, timers */
+        if (c->dead || c->draining)
+            return;
     }
     bool reading = (c->events & EPOLLIN) && c->stash_len == 0 && !c->eof;
     if (reading && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
@@ -460,10 +614,18 @@ static void on_wake(void *ctx)
     }
 }
 
+static void resume_listening(admin_server_t *s, uint64_t now)
+{
+    if (s->listen_paused_until && now >= s->listen_paused_until &&
+        loop_modify(s->loop, s->listen_fd, EPOLLIN) == 0)
+        s->listen_paused_until = 0;
+}
+
 static void on_tick(void *ctx)
 {
     admin_server_t *s = ctx;
     uint64_t now = loop_now_ms();
+    resume_listening(s, now);
     for (conn_t *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->close_at_ms && now >= c->close_at_ms)
@@ -490,6 +652,7 @@ admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx)
         return NULL;
     s->exec = exec;
     s->ctx = ctx;
+    s->listen_fd = -1;
     s->loop = loop_new(TICK_MS, on_tick, on_wake, s);
     if (!s->loop) {
         free(s);
@@ -501,6 +664,9 @@ admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx)
     return s;
 }
 
+/* Answers a connection we do not serve, then closes it. What the client
+ * already sent is read first (a close with unread input is a reset, which
+ * can destroy our reply before the client reads it). */
 static void refuse(int fd, const char *why)
 {
     char line[128];
@@ -509,6 +675,10 @@ static void refuse(int fd, const char *why)
         ssize_t ignored = send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)ignored;
     }
+    shutdown(fd, SHUT_WR);
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+        ;
     close(fd);
 }
 
@@ -536,26 +706,89 @@ static conn_t *conn_new(int fd, const uint8_t *first, size_t len)
     return c;
 }
 
-void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len)
+/* A new connection counted against the limit, or NULL (refused, closed). */
+static conn_t *admit(admin_server_t *s, int fd, const uint8_t *first, size_t len)
 {
     if (atomic_load(&s->closing)) {
         refuse(fd, "shutting down");
-        return;
+        return NULL;
     }
     if (atomic_fetch_add(&s->n_conns, 1) >= ADMIN_MAX_CONNS) {
         atomic_fetch_sub(&s->n_conns, 1);
-        refuse(fd, "too many admin connections");
-        return;
+        refuse(fd, "too many connections");
+        return NULL;
     }
     conn_t *c = conn_new(fd, first, len);
     if (!c) {
         atomic_fetch_sub(&s->n_conns, 1);
         refuse(fd, "out of memory");
-        return;
+        return NULL;
     }
     c->s = s;
-    if (handoff_push(&s->arrivals, &c->link))
+    return c;
+}
+
+void admin_server_take(admin_server_t *s, int fd, const uint8_t *first, size_t len)
+{
+    conn_t *c = admit(s, fd, first, len);
+    if (c && handoff_push(&s->arrivals, &c->link))
         loop_wake(s->loop); /* before admin_server_open: seen once it runs */
+}
+
+/* -admin.addr: accepts on the admin thread and serves at once. */
+static void on_listen_event(void *ctx, int fd, uint32_t events)
+{
+    admin_server_t *s = ctx;
+    (void)events;
+    for (;;) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Level-triggered: pause instead of spinning on it. */
+                log_warn("kv", "admin accept: %s; pausing the admin listener", strerror(errno));
+                if (loop_modify(s->loop, fd, 0) == 0)
+                    s->listen_paused_until = loop_now_ms() + 100;
+            }
+            return;
+        }
+        conn_t *c = admit(s, cfd, NULL, 0);
+        if (c)
+            adopt(s, c);
+    }
+}
+
+void admin_server_set_token(admin_server_t *s, admin_token_t *token)
+{
+    admin_token_free(s->token);
+    s->token = token;
+}
+
+int admin_server_listen(admin_server_t *s, const char *spec, char *err, size_t err_len)
+{
+    addr_spec_t a;
+    char aerr[ADDR_ERR_MAX];
+    if (s->listen_fd >= 0) {
+        snprintf(err, err_len, "admin.addr: already listening");
+        return -1;
+    }
+    if (addr_spec_parse(spec, &a, aerr) != 0) {
+        snprintf(err, err_len, "admin.addr: %s", aerr);
+        return -1;
+    }
+    int fd = addr_bind_socket(&a, SOCK_STREAM, false, 0, aerr);
+    if (fd < 0) {
+        snprintf(err, err_len, "admin.addr %s: %s", spec, aerr);
+        return -1;
+    }
+    if (listen(fd, 128) != 0 || loop_add(s->loop, fd, EPOLLIN, on_listen_event, s) != 0) {
+        snprintf(err, err_len, "admin.addr %s: listen: %s", spec, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    s->listen_fd = fd;
+    return addr_local_port(fd);
 }
 
 void admin_server_open(admin_server_t *s)
@@ -608,6 +841,11 @@ void admin_server_free(admin_server_t *s)
     }
     free_graveyard(s);
     drop_arrivals(s);
+    if (s->listen_fd >= 0) {
+        loop_remove(s->loop, s->listen_fd);
+        close(s->listen_fd);
+    }
+    admin_token_free(s->token);
     loop_free(s->loop);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);

@@ -31,16 +31,47 @@
  * after another, as long as each follows the previous reply within that
  * time. Before the first command a client has ADMIN_FIRST_MS. A client that
  * closes its sending side gets the replies to everything it sent (also an
- * unterminated last line), then the server closes. */
+ * unterminated last line), then the server closes.
+ *
+ * Bounds (issue #12; every connection, whichever port it came from):
+ *   ADMIN_MAX_CONNS      connections at once; one more is answered
+ *                        "ERROR too many connections" and closed;
+ *   ADMIN_FIRST_MS       from accept (or hand-over) to the first line;
+ *   ADMIN_LINE_MS        from a line's first byte to its LF: a client that
+ *                        trickles a byte at a time is closed;
+ *   ADMIN_SEND_STALL_MS  a reply the client does not read at all for this
+ *                        long closes the connection;
+ *   ADMIN_OUT_HIGH       unsent reply bytes above which no further line is
+ *                        started or read (TCP then holds the client back);
+ *   ADMIN_MAX_WORKERS    blocking commands running at once (server-wide).
+ * Input held per connection is at most one read (16 KiB) plus one line
+ * (kv/linereader.h, 64 KiB); so across all connections at most
+ * ADMIN_MAX_CONNS x (80 KiB + ADMIN_OUT_HIGH + one reply). No timer runs
+ * while a call is in flight: a `raft join` waiting for its commit is never
+ * cut short by the line deadline.
+ *
+ * Authentication (admin_server_set_token): the first command must then be
+ * `auth TOKEN` (kv/adminauth.h); `kv ping` is answered before it. A wrong
+ * token, or any other command before a good one, is answered
+ * "ERROR unauthorized" and the connection is closed (after its reply is
+ * sent; the server then reads and drops what the client still sends for
+ * ADMIN_DRAIN_MS, so the reply is not lost to a TCP reset). */
 #ifndef KV_ADMINSERVER_H
 #define KV_ADMINSERVER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kv/adminauth.h"
+
 #define ADMIN_MAX_CONNS 128
 #define ADMIN_LINGER_MS 300
 #define ADMIN_FIRST_MS 10000
+#define ADMIN_LINE_MS 5000
+#define ADMIN_SEND_STALL_MS 15000
+#define ADMIN_DRAIN_MS 1000
+#define ADMIN_OUT_HIGH 65536
+#define ADMIN_MAX_WORKERS 32
 
 /* Each connection is one client in the sense of thesis §6.3: a random id
  * and sequence numbers in order, for exactly-once writes. */
@@ -63,7 +94,8 @@ void admin_call_end(admin_call_t *call);
 /* Runs fn(arg, call) on a thread of its own, for commands that block
  * (membership changes, status, zone dumps); fn must end the call.
  * admin_server_free waits for these threads. 0, or -1 when no thread
- * could be started (the caller still holds the call). */
+ * could be started, or ADMIN_MAX_WORKERS are running (the caller still
+ * holds the call). */
 int admin_call_spawn(admin_call_t *call, void (*fn)(void *arg, admin_call_t *call), void *arg);
 
 /* Handles one request line (without its LF) on the admin thread; must not
@@ -74,6 +106,13 @@ typedef void (*admin_exec_fn)(void *ctx, admin_client_t *client, const char *lin
 typedef struct admin_server admin_server_t;
 
 admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx);
+/* Requires `auth TOKEN` on every connection from now on; the server owns
+ * the token (freed with it). Call before admin_server_open. */
+void admin_server_set_token(admin_server_t *s, admin_token_t *token);
+/* Also serves the admin protocol on its own listener at spec (HOST:PORT,
+ * common/addr.h). Call before admin_server_open, at most once. Returns the
+ * port it listens on, or -1 with err. */
+int admin_server_listen(admin_server_t *s, const char *spec, char *err, size_t err_len);
 /* Starts the admin thread. Connections taken before wait (their bytes
  * kept) until it is called: the transport hands connections over as soon
  * as the Raft port listens, before the embedder has everything its

@@ -31,6 +31,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "kv/admin.h"
+#include "kv/adminauth.h"
 #include "kv/adminserver.h"
 #include "kv/command.h"
 #include "kv/sm_zonedb.h"
@@ -61,6 +62,7 @@ struct cluster {
     pthread_t loader, joiner;
     bool loader_started, joiner_started;
     admin_client_t loader_client;
+    char *join_token;     /* the admin token, sent by the join thread; or NULL */
 };
 
 static uint64_t random_u64(void)
@@ -326,9 +328,12 @@ static void say_value(cluster_t *c, const uint8_t *key, size_t key_len, const re
     } else if (found == 0) {
         say_error(r, NULL); /* exactly "ERROR": the key does not exist */
     } else {
+        /* With its real length: a value stored before NULs were refused
+         * (kv/admin.h) comes back whole, and its LF is never lost. */
         char *line = malloc(len + 2);
-        if (line && admin_format_value(line, len + 2, value, len) > 0)
-            say(r, line);
+        int n = line ? admin_format_value(line, len + 2, value, len) : -1;
+        if (n > 0)
+            admin_call_write(r->call, line, (size_t)n);
         else
             say_error(r, "out of memory");
         free(line);
@@ -615,7 +620,50 @@ static void admin_exec(void *ctx, admin_client_t *cl, const char *line, size_t l
 static void on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len)
 {
     cluster_t *c = ctx;
+    if (c->o.admin_off_raft_port) {
+        static const char no[] = "ERROR the admin protocol is served on -admin.addr only\n";
+        ssize_t ignored = send(fd, no, sizeof no - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)ignored;
+        close(fd);
+        return;
+    }
     admin_server_take(c->admin, fd, first, len);
+}
+
+/* The token, the own listener, and a warning for every admin port that
+ * answers without authentication beyond loopback. 0, or -1 with err. */
+static int setup_admin(cluster_t *c, const cluster_options_t *o, char *err, size_t err_len)
+{
+    if (o->admin_token_file) {
+        bool loose = false;
+        char why[ADMIN_AUTH_ERR_MAX];
+        admin_token_t *t = admin_token_load(o->admin_token_file, &loose, why);
+        if (!t) {
+            snprintf(err, err_len, "admin.token.file: %s", why);
+            return -1;
+        }
+        if (loose)
+            log_warn("kv", "admin.token.file %s can be read by its group or others (chmod 600 it)",
+                     o->admin_token_file);
+        c->join_token = strdup(admin_token_text(t));
+        admin_server_set_token(c->admin, t);
+    }
+    if (o->admin_addr) {
+        int port = admin_server_listen(c->admin, o->admin_addr, err, err_len);
+        if (port < 0)
+            return -1;
+        log_info("kv", "admin protocol on %s (port %d)%s", o->admin_addr, port,
+                 o->admin_token_file ? ", token required" : "");
+    }
+    if (!o->admin_token_file) {
+        if (!o->admin_off_raft_port && !admin_addr_is_loopback(o->raft_addr))
+            log_warn("kv", "the admin protocol on the Raft port %s is open to anyone who can reach "
+                     "it, without authentication (set -admin.token.file)", o->raft_addr);
+        if (o->admin_addr && !admin_addr_is_loopback(o->admin_addr))
+            log_warn("kv", "the admin address %s is beyond loopback without authentication "
+                     "(set -admin.token.file)", o->admin_addr);
+    }
+    return 0;
 }
 
 /* ---- zone loading --------------------------------------------------------------------- */
@@ -779,7 +827,7 @@ static bool try_join(cluster_t *c, char *answer, size_t cap)
     int fd = dial(c->o.join);
     if (fd < 0)
         return false;
-    char addr[160], line[512];
+    char addr[160], line[ADMIN_TOKEN_MAX + 512];
     advertised_addr(c, fd, addr, sizeof addr);
     if (c->o.cluster_key) {
         raft_hello_t self = { .id = node_id_from_name(c->name) };
@@ -790,7 +838,11 @@ static bool try_join(cluster_t *c, char *answer, size_t cap)
         close(fd);
         return joined;
     }
-    int n = snprintf(line, sizeof line, "raft join %s %s\n", c->name, addr);
+    /* With an admin token, the member must have the same one: authenticate
+     * first (its SUCCESS is the first reply line, skipped below). */
+    int n = snprintf(line, sizeof line, "%s%s%sraft join %s %s\n", c->join_token ? "auth " : "",
+                     c->join_token ? c->join_token : "", c->join_token ? "\n" : "", c->name, addr);
+    int skip = c->join_token ? 1 : 0;
     bool ok = false;
     if (send(fd, line, (size_t)n, MSG_NOSIGNAL) == n) {
         size_t got = 0;
@@ -800,7 +852,14 @@ static bool try_join(cluster_t *c, char *answer, size_t cap)
             if (k <= 0)
                 break;
             got += (size_t)k;
-            if (memchr(answer, '\n', got))
+            char *nl = memchr(answer, '\n', got);
+            if (nl && skip > 0 && strncmp(answer, "SUCCESS\n", 8) == 0) {
+                skip--;
+                got -= (size_t)(nl + 1 - answer);
+                memmove(answer, nl + 1, got);
+                nl = memchr(answer, '\n', got);
+            }
+            if (nl)
                 break;
         }
         answer[got] = '\0';
@@ -860,6 +919,10 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
         .on_text_conn = on_text_conn, .text_ctx = c, .cluster_key = o->cluster_key,
     };
+    if (setup_admin(c, o, err, err_len) != 0) {
+        cluster_stop(c);
+        return NULL;
+    }
     c->node = node_start(&no, err, err_len);
     if (!c->node) {
         cluster_stop(c);
@@ -899,5 +962,6 @@ void cluster_stop(cluster_t *c)
     sm_free(c->sm);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->mu);
+    free(c->join_token);
     free(c);
 }

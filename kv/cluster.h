@@ -39,6 +39,9 @@ typedef struct cluster_options {
      * authentication. With a key, peers and joins must prove it and the
      * admin `raft join` is refused. Must outlive the cluster. */
     const struct peerauth_ring *cluster_key;
+    const char *admin_addr;       /* -admin.addr: own admin listener, or NULL */
+    const char *admin_token_file; /* -admin.token.file, or NULL: no admin auth */
+    bool admin_off_raft_port;     /* -admin.on.raft.port=false */
     /* Tests only (the nemesis test's checker must catch them): */
     bool unsafe_local_reads; /* kv get from local state, without ReadIndex */
     raft_bug_t raft_bugs;

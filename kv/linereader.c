@@ -85,6 +85,11 @@ enum lr_event lr_next(linereader_t *lr, const char **line, size_t *len)
     return LR_LINE;
 }
 
+bool lr_pending(const linereader_t *lr)
+{
+    return lr->discarding || lr->len > lr->start;
+}
+
 enum lr_event lr_finish(linereader_t *lr, const char **line, size_t *len)
 {
     size_t avail = lr->len - lr->start;

@@ -47,6 +47,10 @@ void lr_free(linereader_t *lr);
  * takes at least one byte when n > 0 and lr_next has returned LR_NEED_MORE. */
 size_t lr_feed(linereader_t *lr, const void *data, size_t n);
 enum lr_event lr_next(linereader_t *lr, const char **line, size_t *len);
+/* True while part of a line is buffered or an over-long line is being
+ * discarded: the client has started a line it has not finished (the admin
+ * server's per-line deadline runs). */
+bool lr_pending(const linereader_t *lr);
 /* At end of stream: LR_LINE with the unterminated last line if there is one,
  * LR_TOO_LONG if that line is over LR_LINE_MAX and was not reported yet
  * (exactly LR_LINE_MAX + 1 bytes: longer ones fill the buffer and lr_next

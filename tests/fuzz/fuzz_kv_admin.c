@@ -17,7 +17,8 @@
  *    LR_TOO_LONG for a line over LR_LINE_MAX, then at EOF the unterminated
  *    rest the same way; lr_feed always makes progress;
  *  - admin_parse gives a command whose fields lie inside the line and obey
- *    kv/text.h, or a non-empty reason;
+ *    kv/text.h (and a value holds no NUL, issue #12), or a non-empty reason;
+ *  - admin_parse_auth gives a token inside the line, one word, or none;
  *  - every reply built from the line (the error, a value read back, a zone
  *    line for the parsed origin and node id, "zone show" lines whose TXT or
  *    unknown-type rdata holds the line's bytes, an error quoting the raw
@@ -114,6 +115,7 @@ static void check_command(const admin_cmd_t *c, const char *line, size_t len)
     switch (c->op) {
     case ADMIN_KV_SET:
         fuzz_check(kv_value_check((const uint8_t *)c->value, c->value_len) == NULL);
+        fuzz_check(memchr(c->value, 0, c->value_len) == NULL);
         check_one_line(out, admin_format_value(out, sizeof out, (const uint8_t *)c->value,
                                                c->value_len));
         /* fall through: SET has a key too */
@@ -168,6 +170,12 @@ static void handle_line(const char *line, size_t len)
     static char quoted[ADMIN_LINE_MAX + 1];
     admin_cmd_t cmd;
     char reason[ADMIN_REASON_MAX];
+    const char *token;
+    size_t token_len;
+    if (admin_parse_auth(line, len, &token, &token_len) && token_len > 0) {
+        fuzz_check(inside(token, token_len, line, len));
+        fuzz_check(memchr(token, ' ', token_len) == NULL && memchr(token, '\t', token_len) == NULL);
+    }
     if (admin_parse(line, len, &cmd, reason) == 0) {
         check_command(&cmd, line, len);
     } else {

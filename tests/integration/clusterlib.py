@@ -12,7 +12,9 @@ Cleanup: every process started here is recorded by PID; Cluster.close()
 still running, reaps them, and removes the temp dir unless KEEP_TMP=1.
 
 Admin: one TCP connection per call (admin), or several commands on one
-connection (Conn). The server closes a connection ~300 ms after its last
+connection (Conn). A node added with token=... gets -admin.token.file and
+its admin calls send `auth TOKEN` first; admin_addr=True gives it its own
+admin listener (-admin.addr), which its admin calls then use. The server closes a connection ~300 ms after its last
 reply when nothing more arrives, so Conn sends each next command promptly.
 
 Waiting: every wait is a bounded poll (wait_for) that raises
@@ -131,10 +133,15 @@ class Conn:
     """One admin connection. send() writes lines; reply() reads one reply
     (one line, or a whole `zone show` text)."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, token=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.settimeout(timeout)
         self.buf = b""
+        if token:
+            got = self.cmd("auth " + token)
+            if got != "SUCCESS":
+                self.close()
+                raise TestFailure("auth on port %d: %r" % (port, got))
 
     def close(self):
         self.sock.close()
@@ -179,10 +186,13 @@ class Conn:
 # ---- nodes ------------------------------------------------------------------------------
 
 class Node:
-    def __init__(self, cluster, name, zone_files=(), join=None, extra=(), key_file=None):
+    def __init__(self, cluster, name, zone_files=(), join=None, extra=(), key_file=None,
+                 token=None, admin_addr=False):
         self.cluster = cluster
         self.key_file = key_file  # -cluster.key.file; may change between starts
         self.name = name
+        self.token = token
+        self.has_admin_addr = admin_addr
         self._pick_ports()
         self.data_dir = os.path.join(cluster.dir, "data", name)
         self.log_path = os.path.join(cluster.dir, name + ".log")
@@ -196,6 +206,7 @@ class Node:
         self.raft_port = free_port()
         self.dns_port = free_port()
         self.raft_addr = "127.0.0.1:%d" % self.raft_port
+        self.admin_port = free_port() if self.has_admin_addr else self.raft_port
 
     def argv(self):
         a = [BIN, "-id", self.name, "-raft.addr", self.raft_addr,
@@ -208,6 +219,12 @@ class Node:
         if self.join:
             # A Node: its address now (it may have moved ports at its first start).
             a += ["-raft.join", self.join if isinstance(self.join, str) else self.join.raft_addr]
+        if self.token:
+            path = self.cluster.write_file(self.name + ".token", self.token + "\n")
+            os.chmod(path, 0o600)
+            a += ["-admin.token.file", path]
+        if self.has_admin_addr:
+            a += ["-admin.addr", "127.0.0.1:%d" % self.admin_port]
         return a + self.extra
 
     # -- process control --
@@ -293,11 +310,11 @@ class Node:
 
     def admin(self, command, timeout=10, multi=False):
         """Sends one command on a new connection; returns the reply."""
-        with Conn(self.raft_port, timeout) as c:
+        with Conn(self.admin_port, timeout, self.token) as c:
             return c.cmd(command, multi)
 
     def conn(self, timeout=10):
-        return Conn(self.raft_port, timeout)
+        return Conn(self.admin_port, timeout, self.token)
 
     def status(self):
         """`raft status` as a dict (role, term, leader, ...)."""
@@ -428,14 +445,15 @@ class Cluster:
             f.write(text)
         return path
 
-    def add_node(self, name=None, zone_files=(), join=True, extra=(), key_file=None):
+    def add_node(self, name=None, zone_files=(), join=True, extra=(), key_file=None,
+                 token=None, admin_addr=False):
         """A new node (not started). join=True: joins through the first
         node; join=None/False: bootstraps; a Node or an address string:
         joins through it. key_file: its -cluster.key.file (see make_key)."""
         name = name or "n%d" % len(self.nodes)
         if join is True:
             join = self.nodes[0] if self.nodes else None
-        n = Node(self, name, zone_files, join or None, extra, key_file)
+        n = Node(self, name, zone_files, join or None, extra, key_file, token, admin_addr)
         self.nodes.append(n)
         return n
 

@@ -222,6 +222,45 @@ static void test_yaml_all_keys(void **state)
     unlink(path);
 }
 
+/* Issue #12: admin.addr, admin.token.file, admin.on.raft.port (flags and
+ * YAML; the seed's single port stays the default). */
+static void test_admin_settings(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    char *none[] = { "dns-raft", "-id", "x" };
+    assert_int_equal(load(&cfg, ARGC(none), none, err), CONFIG_OK);
+    assert_null(cfg.admin_addr);
+    assert_null(cfg.admin_token_file);
+    assert_int_equal(cfg.admin_on_raft_port, -1);
+    config_free(&cfg);
+
+    char path[64];
+    write_yaml(path, "id: id1\nadmin.addr: \"127.0.0.1:8400\"\nadmin.token.file: /etc/t\n"
+                     "admin.on.raft.port: \"false\"\n");
+    char *yaml[] = { "dns-raft", "-config", path };
+    assert_int_equal(load(&cfg, ARGC(yaml), yaml, err), CONFIG_OK);
+    assert_string_equal(cfg.admin_addr, "127.0.0.1:8400");
+    assert_string_equal(cfg.admin_token_file, "/etc/t");
+    assert_int_equal(cfg.admin_on_raft_port, 0);
+    config_free(&cfg);
+    char *flags_win[] = { "dns-raft", "-config", path, "-admin.on.raft.port=true",
+                          "-admin.token.file", "/x" };
+    assert_int_equal(load(&cfg, ARGC(flags_win), flags_win, err), CONFIG_OK);
+    assert_int_equal(cfg.admin_on_raft_port, 1);
+    assert_string_equal(cfg.admin_token_file, "/x");
+    config_free(&cfg);
+    unlink(path);
+
+    char *bad_addr[] = { "dns-raft", "-id", "x", "-admin.addr", "8400" };
+    expect_flag_error(ARGC(bad_addr), bad_addr, "admin.addr: address \"8400\": missing port");
+    char *bad_bool[] = { "dns-raft", "-id", "x", "-admin.on.raft.port", "no" };
+    expect_flag_error(ARGC(bad_bool), bad_bool, "admin.on.raft.port: \"no\" is not true or false");
+    char *no_port_at_all[] = { "dns-raft", "-id", "x", "-admin.on.raft.port=false" };
+    expect_flag_error(ARGC(no_port_at_all), no_port_at_all, "needs -admin.addr");
+}
+
 static void test_flags_win_over_yaml(void **state)
 {
     (void)state;
@@ -383,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_yaml_all_keys),
+        cmocka_unit_test(test_admin_settings),
         cmocka_unit_test(test_flags_win_over_yaml),
         cmocka_unit_test(test_yaml_single_zone_file_and_empty_file),
         cmocka_unit_test(test_bad_yaml),

@@ -95,15 +95,51 @@ static void test_value_is_rest_of_line(void **state)
     assert_int_equal(c.op, ADMIN_KV_PING);
 }
 
-static void test_value_with_nul_byte(void **state)
+/* Issue #12: `kv set k a<NUL>b` was stored and `kv get k` then wrote only
+ * "a" (no LF), so the next reply ran on. A NUL is refused now; other bytes
+ * (tabs, UTF-8, DEL) still make a value. */
+static void test_value_with_nul_byte_is_refused(void **state)
 {
     (void)state;
     static const char line[] = "kv set k a\0b";
     admin_cmd_t cmd;
     char reason[ADMIN_REASON_MAX];
-    assert_int_equal(admin_parse(line, sizeof line - 1, &cmd, reason), 0);
-    assert_int_equal(cmd.value_len, 3);
-    assert_memory_equal(cmd.value, "a\0b", 3);
+    assert_int_equal(admin_parse(line, sizeof line - 1, &cmd, reason), -1);
+    assert_string_equal(reason, "value contains a NUL byte");
+    static const char only[] = "kv set k \0";
+    assert_int_equal(admin_parse(only, sizeof only - 1, &cmd, reason), -1);
+    assert_string_equal(reason, "value contains a NUL byte");
+    static const char key[] = "kv set k\0y v";
+    assert_int_equal(admin_parse(key, sizeof key - 1, &cmd, reason), -1);
+    assert_string_equal(reason, "key contains a control character");
+    static const char tab[] = "kv set k a\tb\x7f\xc3\xa9";
+    assert_int_equal(admin_parse(tab, sizeof tab - 1, &cmd, reason), 0);
+    assert_int_equal(cmd.value_len, 6);
+}
+
+static void test_auth_line(void **state)
+{
+    (void)state;
+    const char *tok;
+    size_t n;
+    assert_true(admin_parse_auth("auth s3cret-token-0123", 21, &tok, &n));
+    expect_field(tok, n, "s3cret-token-012");
+    assert_true(admin_parse_auth("  auth\tabc  \r", 13, &tok, &n));
+    expect_field(tok, n, "abc");
+    assert_true(admin_parse_auth("auth", 4, &tok, &n));
+    assert_null(tok);
+    assert_int_equal(n, 0);
+    assert_true(admin_parse_auth("auth a b", 8, &tok, &n));
+    assert_int_equal(n, 0);
+    assert_false(admin_parse_auth("kv ping", 7, &tok, &n));
+    assert_false(admin_parse_auth("authx y", 7, &tok, &n));
+    assert_false(admin_parse_auth("", 0, &tok, &n));
+    /* Without a token configured, `auth` is not a command of the parser:
+     * the seed's answer stays. */
+    admin_cmd_t cmd;
+    char reason[ADMIN_REASON_MAX];
+    assert_int_equal(admin_parse("auth x", 6, &cmd, reason), -1);
+    assert_string_equal(reason, "unknown command");
 }
 
 static const struct bad_line {
@@ -220,6 +256,9 @@ static void test_reply_formatting(void **state)
     assert_string_equal(out, "SUCCESS\n");
     assert_int_equal(admin_format_value(out, sizeof out, (const uint8_t *)"bar baz", 7), 8);
     assert_string_equal(out, "bar baz\n");
+    /* The length returned is the reply's real length, NULs and all. */
+    assert_int_equal(admin_format_value(out, sizeof out, (const uint8_t *)"a\0b", 3), 4);
+    assert_memory_equal(out, "a\0b\n", 4);
     kv_result_t res = { KV_OK, true, "deleted" };
     admin_format_result(out, sizeof out, &res);
     assert_string_equal(out, "SUCCESS\n");
@@ -452,7 +491,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_command),
         cmocka_unit_test(test_value_is_rest_of_line),
-        cmocka_unit_test(test_value_with_nul_byte),
+        cmocka_unit_test(test_value_with_nul_byte_is_refused),
+        cmocka_unit_test(test_auth_line),
         cmocka_unit_test(test_bad_lines_give_exact_reasons),
         cmocka_unit_test(test_long_keys_and_lines),
         cmocka_unit_test(test_reply_formatting),
