@@ -34,6 +34,12 @@ typedef struct config {
     unsigned raft_heartbeat_ms; /* 0: default */
     unsigned raft_election_ms;  /* 0: default */
     unsigned long long raft_snapshot_entries; /* 0: default (100000) */
+    /* DNS TCP limits and UDP response rate limiting (dns/server.h, dns/rrl.h);
+     * 0: the default, except dns_rrl_rate (0: off) and dns_rrl_slip (set
+     * by config_init to 2, since 0 means "drop every limited response"). */
+    unsigned dns_tcp_max_conns, dns_tcp_idle_ms, dns_tcp_message_ms, dns_tcp_buffer_mib;
+    unsigned dns_rrl_rate, dns_rrl_slip, dns_rrl_ipv4_prefix, dns_rrl_ipv6_prefix;
+    unsigned dns_rrl_table_size;
 } config_t;
 
 enum config_result {
