@@ -263,17 +263,16 @@ static bool conn_flush(tcp_conn_t *c)
     return true;
 }
 
-/* Makes room for one read; the buffer grows only as far as a full frame
- * plus one chunk needs. */
+/* Makes room for one read. The buffer grows (doubling, up to a full frame
+ * plus one chunk) only when it is full, so a connection that sends small
+ * queries keeps its small buffer. */
 static bool in_reserve(tcp_server_t *t, tcp_conn_t *c)
 {
-    if (c->in_cap - c->in_len >= READ_CHUNK || c->in_cap == IN_CAP_MAX)
-        return c->in_len < c->in_cap;
-    size_t cap = c->in_cap * 2;
-    while (cap - c->in_len < READ_CHUNK && cap < IN_CAP_MAX)
-        cap *= 2;
-    if (cap > IN_CAP_MAX)
-        cap = IN_CAP_MAX;
+    if (c->in_len < c->in_cap)
+        return true;
+    if (c->in_cap >= IN_CAP_MAX)
+        return false;
+    size_t cap = c->in_cap * 2 > IN_CAP_MAX ? IN_CAP_MAX : c->in_cap * 2;
     return resize_buffer(t, &c->in, &c->in_cap, cap);
 }
 
