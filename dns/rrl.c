@@ -9,7 +9,12 @@
  *
  * The low bits of the same hash pick a pair of slots; the key lives in
  * either. Two keys with equal slot pair and tag share a bucket: with a
- * random 64-bit seed an outsider cannot aim for that. */
+ * random 64-bit seed an outsider cannot aim for that (this is a table
+ * hash, not cryptography: a multiply-xorshift over 64-bit words).
+ *
+ * Cost: every UDP response is counted, so the key is hashed where it lies
+ * in the response (names a word at a time, lower-cased eight octets at
+ * once), with no copy; bench/rrl-cost.sh measures it (docs/performance.md). */
 #include "dns/rrl.h"
 
 #include <netinet/in.h>
@@ -31,7 +36,8 @@ enum rrl_class { CLASS_POSITIVE = 1, CLASS_EMPTY, CLASS_NXDOMAIN, CLASS_ERROR };
 
 struct rrl {
     unsigned rate, slip;
-    uint8_t v4_mask[4], v6_mask[16];
+    uint32_t v4_mask;    /* in network byte order, as the address */
+    uint64_t v6_mask[2]; /* likewise, the address's two halves */
     uint64_t seed;
     size_t mask; /* slots - 1 */
     _Atomic uint64_t *slots;
@@ -39,21 +45,11 @@ struct rrl {
 
 /* ---- the key ------------------------------------------------------------ */
 
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+/* One 64-bit word into the hash (a multiply and a shift). */
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL; /* FNV-1a step */
-    return h;
-}
-
-/* DNS names compare without regard to ASCII case. */
-static uint64_t hash_name(uint64_t h, const uint8_t *name, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = name[i];
-        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ULL;
-    }
-    return h;
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32);
 }
 
 /* splitmix64's finaliser: spreads every input bit over the whole word. */
@@ -66,38 +62,101 @@ static uint64_t hash_final(uint64_t h)
     return h ^ (h >> 31);
 }
 
-static void make_mask(uint8_t *mask, size_t len, unsigned bits)
+/* ASCII upper case to lower case in all 8 bytes of w at once (DNS names
+ * compare without regard to case); other bytes, label lengths included,
+ * are left alone. */
+static uint64_t lower8(uint64_t w)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned take = bits >= 8 ? 8 : bits;
-        mask[i] = (uint8_t)(0xff00u >> take);
-        bits -= take;
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t seven = w & ~high;                  /* each byte's low 7 bits */
+    uint64_t ge_a = seven + (0x80 - 'A') * ones; /* bit 7: byte >= 'A' */
+    uint64_t gt_z = seven + (0x7f - 'Z') * ones; /* bit 7: byte > 'Z' */
+    uint64_t upper = ge_a & ~gt_z & ~w & high;
+    return w | (upper >> 2);                     /* 0x80 >> 2 == 0x20 */
+}
+
+/* Hashes n octets of a name (flat wire form), a word at a time. `room`:
+ * how many octets may be read from name (at least n), so the last word is
+ * one load when the buffer goes on past the name. */
+static uint64_t hash_name(uint64_t h, const uint8_t *name, size_t n, size_t room)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, name + i, 8);
+        h = mix(h, lower8(w));
     }
+    uint64_t tail = 0;
+    if (i == n)
+        return mix(h, n);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (i + 8 <= room) {
+        memcpy(&tail, name + i, 8);
+        tail &= ~0ULL >> (64 - 8 * (n - i)); /* the first n - i octets */
+    } else
+#endif
+    {
+        for (size_t k = 0; i + k < n; k++)
+            tail |= (uint64_t)name[i + k] << (8 * k);
+    }
+    return mix(h, lower8(tail) ^ n);
+}
+
+/* When the name at pos is uncompressed labels down to the root: true,
+ * and *end is just past it. */
+static bool flat_name(const uint8_t *p, size_t len, size_t pos, size_t *end)
+{
+    size_t i = pos;
+    while (i < len && p[i] != 0 && (p[i] & 0xc0) == 0 && i - pos < NAME_MAX_WIRE)
+        i += 1u + p[i];
+    if (i >= len || p[i] != 0 || i + 1 - pos > NAME_MAX_WIRE)
+        return false;
+    *end = i + 1;
+    return true;
+}
+
+/* Hashes the name at pos in the packet. A name whose labels run
+ * uncompressed to the root after at most a few leading pointers (as the
+ * question and our compressed owners do) is hashed in place; any other is
+ * first copied out flat. Either way the hash depends only on the name. */
+static uint64_t hash_name_at(uint64_t h, const uint8_t *p, size_t len, size_t pos)
+{
+    size_t start = pos;
+    for (int jumps = 0; start + 1 < len && (p[start] & 0xc0) == 0xc0 && jumps < 4; jumps++) {
+        size_t target = ((size_t)(p[start] & 0x3f) << 8) | p[start + 1];
+        if (target >= start || target < DNS_HEADER_LEN)
+            return h;
+        start = target;
+    }
+    size_t end;
+    if (flat_name(p, len, start, &end))
+        return hash_name(h, p + start, end - start, len - start);
+    uint8_t flat[NAME_MAX_WIRE];
+    size_t at = pos;
+    int n = dns_read_name(p, len, &at, flat);
+    return n > 0 ? hash_name(h, flat, (size_t)n, (size_t)n) : h;
 }
 
 /* Hashes the source's network (the address under the prefix mask). */
 static uint64_t hash_source(const rrl_t *r, uint64_t h, const struct sockaddr *src)
 {
-    const uint8_t *addr = NULL;
-    const uint8_t *mask = NULL;
-    size_t len = 0;
-    uint8_t family = 0;
-    if (src->sa_family == AF_INET) {
-        addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
-        mask = r->v4_mask, len = 4, family = 4;
-    } else if (src->sa_family == AF_INET6) {
+    if (src->sa_family == AF_INET6) {
         const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)src)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a6)) /* a dual-stack socket's IPv4 client */
-            addr = a6->s6_addr + 12, mask = r->v4_mask, len = 4, family = 4;
-        else
-            addr = a6->s6_addr, mask = r->v6_mask, len = 16, family = 6;
+        if (!IN6_IS_ADDR_V4MAPPED(a6)) {
+            uint64_t hi, lo;
+            memcpy(&hi, a6->s6_addr, 8);
+            memcpy(&lo, a6->s6_addr + 8, 8);
+            return mix(mix(h, (hi & r->v6_mask[0]) ^ 6), lo & r->v6_mask[1]);
+        }
+        uint32_t a4; /* a dual-stack socket's IPv4 client */
+        memcpy(&a4, a6->s6_addr + 12, 4);
+        return mix(h, (uint64_t)(a4 & r->v4_mask) << 8 | 4);
     }
-    h = hash_bytes(h, &family, 1);
-    for (size_t i = 0; i < len; i++) {
-        uint8_t b = addr[i] & mask[i];
-        h = hash_bytes(h, &b, 1);
+    if (src->sa_family == AF_INET) {
+        uint32_t a4 = ((const struct sockaddr_in *)(const void *)src)->sin_addr.s_addr;
+        return mix(h, (uint64_t)(a4 & r->v4_mask) << 8 | 4);
     }
-    return h;
+    return mix(h, 0);
 }
 
 /* Moves *pos past a name (labels, possibly ending in a pointer). */
@@ -140,7 +199,7 @@ static unsigned read_u16(const uint8_t *p) { return ((unsigned)p[0] << 8) | p[1]
 /* Hashes the response's class and the name (and type) that go with it. */
 static uint64_t hash_response(uint64_t h, const uint8_t *resp, size_t len)
 {
-    uint8_t cls = CLASS_ERROR;
+    uint64_t cls = CLASS_ERROR;
     if (len >= DNS_HEADER_LEN) {
         unsigned rcode = resp[3] & 0xfu;
         if (rcode == DNS_RCODE_NOERROR)
@@ -148,24 +207,24 @@ static uint64_t hash_response(uint64_t h, const uint8_t *resp, size_t len)
         else if (rcode == DNS_RCODE_NXDOMAIN)
             cls = CLASS_NXDOMAIN;
     }
-    h = hash_bytes(h, &cls, 1);
     if (cls == CLASS_ERROR || read_u16(resp + 4) != 1)
-        return h;
-    uint8_t name[NAME_MAX_WIRE];
+        return mix(h, cls);
     size_t pos = DNS_HEADER_LEN;
-    if (cls == CLASS_POSITIVE) {
-        int n = dns_read_name(resp, len, &pos, name);
-        if (n > 0 && pos + 2 <= len)
-            h = hash_bytes(hash_name(h, name, (size_t)n), resp + pos, 2); /* + qtype */
-        return h;
+    bool flat = flat_name(resp, len, DNS_HEADER_LEN, &pos); /* as dns_answer writes it */
+    if ((!flat && !skip_name(resp, len, &pos)) || pos + 4 > len)
+        return mix(h, cls);
+    if (cls == CLASS_POSITIVE) { /* the question's name and type */
+        h = mix(h, cls << 16 | read_u16(resp + pos));
+        return flat ? hash_name(h, resp + DNS_HEADER_LEN, pos - DNS_HEADER_LEN, len - DNS_HEADER_LEN)
+                    : hash_name_at(h, resp, len, DNS_HEADER_LEN);
     }
     /* EMPTY, NXDOMAIN: the owner of the first authority record (the SOA's
      * zone, or a delegation's NS owner), after the question and answers. */
-    if (!skip_name(resp, len, &pos) || (pos += 4) > len ||
-        !skip_records(resp, len, &pos, read_u16(resp + 6)) || read_u16(resp + 8) == 0)
+    pos += 4;
+    h = mix(h, cls);
+    if (!skip_records(resp, len, &pos, read_u16(resp + 6)) || read_u16(resp + 8) == 0)
         return h;
-    int n = dns_read_name(resp, len, &pos, name);
-    return n > 0 ? hash_name(h, name, (size_t)n) : h;
+    return hash_name_at(h, resp, len, pos);
 }
 
 /* ---- the buckets -------------------------------------------------------- */
@@ -216,6 +275,16 @@ static bool take_token(rrl_t *r, uint64_t h, uint32_t now)
 
 /* ---- the interface ------------------------------------------------------ */
 
+/* The first `bits` bits of mask[0..len) set, the rest clear. */
+static void prefix_mask(uint8_t *mask, size_t len, unsigned bits)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned take = bits >= 8 ? 8 : bits;
+        mask[i] = (uint8_t)(0xff00u >> take);
+        bits -= take;
+    }
+}
+
 static size_t table_slots(unsigned wanted)
 {
     size_t want = wanted == 0 ? RRL_TABLE_DEFAULT : wanted > RRL_TABLE_MAX ? RRL_TABLE_MAX : wanted;
@@ -252,8 +321,11 @@ rrl_t *rrl_new(const rrl_config_t *cfg)
     r->slip = cfg->slip > RRL_SLIP_MAX ? RRL_SLIP_MAX : cfg->slip;
     unsigned v4 = cfg->ipv4_prefix ? cfg->ipv4_prefix : RRL_IPV4_PREFIX_DEFAULT;
     unsigned v6 = cfg->ipv6_prefix ? cfg->ipv6_prefix : RRL_IPV6_PREFIX_DEFAULT;
-    make_mask(r->v4_mask, sizeof r->v4_mask, v4 > 32 ? 32 : v4);
-    make_mask(r->v6_mask, sizeof r->v6_mask, v6 > 128 ? 128 : v6);
+    uint8_t m4[4], m6[16];
+    prefix_mask(m4, sizeof m4, v4 > 32 ? 32 : v4);
+    prefix_mask(m6, sizeof m6, v6 > 128 ? 128 : v6);
+    memcpy(&r->v4_mask, m4, 4);
+    memcpy(r->v6_mask, m6, 16);
     r->seed = cfg->seed ? cfg->seed : random_seed();
     return r;
 }
@@ -276,8 +348,7 @@ uint32_t rrl_now(void)
 rrl_action_t rrl_check(rrl_t *r, const struct sockaddr *src, const uint8_t *resp,
                        size_t resp_len, uint32_t now, unsigned *limited)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ r->seed;
-    h = hash_final(hash_response(hash_source(r, h, src), resp, resp_len));
+    uint64_t h = hash_final(hash_response(hash_source(r, r->seed, src), resp, resp_len));
     if (take_token(r, h, now))
         return RRL_SEND;
     *limited += 1;
