@@ -190,7 +190,9 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
     size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
     if (len == 0)
-        return true; /* not a query we answer (e.g. a response) */
+        return true; /* not a query we answer (e.g. a response, a runt) */
+    c->served_ms = clock_now_ms(); /* junk frames do not count as being served */
+    c->answered = true;
     t->answer[0] = (uint8_t)(len >> 8);
     t->answer[1] = (uint8_t)len;
     if (!out_reserve(t, c, len + 2))
@@ -222,13 +224,10 @@ static bool answer_frames(tcp_server_t *t, tcp_conn_t *c)
     }
     if (pos == 0)
         return true;
-    uint64_t now = clock_now_ms();
-    c->served_ms = now;
-    c->answered = true;
     memmove(c->in, c->in + pos, c->in_len - pos);
     c->in_len -= pos;
     if (c->in_len > 0)
-        c->message_ms = now; /* the rest came with the last read */
+        c->message_ms = clock_now_ms(); /* the rest came with the last read */
     return true;
 }
 
