@@ -3,7 +3,8 @@
  * sources grouped by prefix (IPv4 /24, IPv6 /56, other lengths, IPv4-mapped
  * IPv6 as IPv4), the response classes as separate buckets (name and type
  * for answers; the zone for NXDOMAIN and NODATA; one for errors), the
- * refill after a second, a two-slot table shared by many keys, and
+ * refill after a second, a two-slot table shared by many keys, several
+ * threads on one bucket (also run under ThreadSanitizer), and
  * rrl_truncate. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -293,6 +296,46 @@ static void test_table_collisions(void **state)
     rrl_free(r);
 }
 
+typedef struct hammer {
+    rrl_t *r;
+    const uint8_t *resp;
+    size_t len;
+    atomic_int sent;
+} hammer_t;
+
+static void *hammer_bucket(void *arg)
+{
+    hammer_t *h = arg;
+    struct sockaddr_storage src = v4("192.0.2.77");
+    unsigned limited = 0;
+    int sent = 0;
+    for (int i = 0; i < 20000; i++)
+        sent += rrl_check(h->r, (const struct sockaddr *)&src, h->resp, h->len, 77, &limited) ==
+                RRL_SEND;
+    atomic_fetch_add(&h->sent, sent);
+    return NULL;
+}
+
+/* The UDP workers share the table: four threads on one bucket in one
+ * second send `rate` responses between them (a compare-and-swap that keeps
+ * losing lets a response through rather than spin, so a few more at most). */
+static void test_threads_share_a_bucket(void **state)
+{
+    (void)state;
+    uint8_t resp[512];
+    hammer_t h = { .r = new_rrl(500, 0), .resp = resp };
+    h.len = response(resp, "foo.com", DNS_TYPE_A);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer_bucket, &h), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    int sent = atomic_load(&h.sent);
+    if (sent < 500 || sent > 550)
+        fail_msg("4 threads sent %d responses from a bucket of 500", sent);
+    rrl_free(h.r);
+}
+
 static void test_truncate(void **state)
 {
     (void)state;
@@ -347,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_prefix_grouping),
         cmocka_unit_test(test_response_classes),
         cmocka_unit_test(test_table_collisions),
+        cmocka_unit_test(test_threads_share_a_bucket),
         cmocka_unit_test(test_truncate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
