@@ -107,7 +107,15 @@ static int run(const config_t *cfg, const sigset_t *set)
         return 1;
     }
     char err[DNS_SERVER_ERR_MAX];
-    dns_server_opts_t opts = { .addr = cfg->dns_addr, .workers = cfg->dns_workers };
+    dns_server_opts_t opts = {
+        .addr = cfg->dns_addr, .workers = cfg->dns_workers,
+        .tcp_max_conns = cfg->dns_tcp_max_conns, .tcp_idle_ms = cfg->dns_tcp_idle_ms,
+        .tcp_message_ms = cfg->dns_tcp_message_ms,
+        .tcp_buffer_max = (size_t)cfg->dns_tcp_buffer_mib << 20,
+        .rrl = { .rate = cfg->dns_rrl_rate, .slip = cfg->dns_rrl_slip,
+                 .ipv4_prefix = cfg->dns_rrl_ipv4_prefix, .ipv6_prefix = cfg->dns_rrl_ipv6_prefix,
+                 .table_size = cfg->dns_rrl_table_size },
+    };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);

@@ -160,6 +160,64 @@ static int set_admin_on_raft_port(config_t *c, const char *v, char e[CONFIG_ERR_
     return 0;
 }
 
+/* A whole number in [lo, hi] into *out. */
+static int parse_uint(const char *key, const char *v, unsigned lo, unsigned hi, unsigned *out,
+                      char e[CONFIG_ERR_MAX])
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
+    if (n < (long long)lo || n > (long long)hi || errno != 0 || *end != '\0')
+        return format_error(e, "%s: \"%s\" is not a number from %u to %u", key, v, lo, hi);
+    *out = (unsigned)n;
+    return 0;
+}
+
+static int set_tcp_max_conns(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.tcp.max.conns", v, 1, 65536, &c->dns_tcp_max_conns, e);
+}
+
+static int set_tcp_idle(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_ms("dns.tcp.idle.timeout", v, 100, 3600000, &c->dns_tcp_idle_ms, e);
+}
+
+static int set_tcp_message(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_ms("dns.tcp.message.timeout", v, 100, 600000, &c->dns_tcp_message_ms, e);
+}
+
+static int set_tcp_buffer(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.tcp.buffer.mib", v, 1, 65536, &c->dns_tcp_buffer_mib, e);
+}
+
+static int set_rrl_rate(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.rrl.rate", v, 0, 1000000, &c->dns_rrl_rate, e);
+}
+
+static int set_rrl_slip(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.rrl.slip", v, 0, 100, &c->dns_rrl_slip, e);
+}
+
+static int set_rrl_ipv4_prefix(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.rrl.ipv4.prefix", v, 1, 32, &c->dns_rrl_ipv4_prefix, e);
+}
+
+static int set_rrl_ipv6_prefix(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.rrl.ipv6.prefix", v, 1, 128, &c->dns_rrl_ipv6_prefix, e);
+}
+
+static int set_rrl_table_size(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.rrl.table.size", v, 2, 1u << 26, &c->dns_rrl_table_size, e);
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
@@ -177,6 +235,15 @@ static const option_t options[] = {
     { "admin.addr", "HOST:PORT", "also serve the admin protocol here, e.g. 127.0.0.1:8400 (default: only on the Raft port)", set_admin_addr },
     { "admin.token.file", "FILE", "file holding the admin token; every admin connection must then `auth TOKEN` first (kv ping excepted)", set_admin_token_file },
     { "admin.on.raft.port", "BOOL", "serve the admin protocol on the Raft port too; false needs -admin.addr (default true)", set_admin_on_raft_port },
+    { "dns.tcp.max.conns", "N", "DNS TCP connections; when full, the one served least recently is closed for a new one (default 256)", set_tcp_max_conns },
+    { "dns.tcp.idle.timeout", "MS", "DNS TCP: close a connection with no query in progress (from accept or the last answer), or whose answers are not read, after MS (default 10000)", set_tcp_idle },
+    { "dns.tcp.message.timeout", "MS", "DNS TCP: a query must arrive whole within MS of its first byte (default 2000)", set_tcp_message },
+    { "dns.tcp.buffer.mib", "MIB", "DNS TCP: buffers across all connections, in MiB (default 32)", set_tcp_buffer },
+    { "dns.rrl.rate", "N", "UDP response rate limit: responses per second per source prefix and response; 0 = off (default 0)", set_rrl_rate },
+    { "dns.rrl.slip", "N", "every Nth rate-limited response is sent truncated (TC=1); 0 = drop all, 1 = truncate all (default 2)", set_rrl_slip },
+    { "dns.rrl.ipv4.prefix", "BITS", "rate-limit IPv4 sources by this prefix length (default 24)", set_rrl_ipv4_prefix },
+    { "dns.rrl.ipv6.prefix", "BITS", "rate-limit IPv6 sources by this prefix length (default 56)", set_rrl_ipv6_prefix },
+    { "dns.rrl.table.size", "N", "rate-limit buckets (8 bytes each, rounded up to a power of two; default 262144)", set_rrl_table_size },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -193,6 +260,7 @@ void config_init(config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->log_level = LOG_INFO;
     cfg->admin_on_raft_port = -1;
+    cfg->dns_rrl_slip = 2;
 }
 
 static int apply_defaults(config_t *cfg, char err[CONFIG_ERR_MAX])

@@ -38,6 +38,12 @@ typedef struct config {
     char *admin_addr;       /* own admin listener, or NULL (Raft port only) */
     char *admin_token_file; /* admin token file, or NULL (no admin auth) */
     int admin_on_raft_port; /* -1 unset (= yes), 0 no, 1 yes */
+    /* DNS TCP limits and UDP response rate limiting (dns/server.h, dns/rrl.h);
+     * 0: the default, except dns_rrl_rate (0: off) and dns_rrl_slip (set
+     * by config_init to 2, since 0 means "drop every limited response"). */
+    unsigned dns_tcp_max_conns, dns_tcp_idle_ms, dns_tcp_message_ms, dns_tcp_buffer_mib;
+    unsigned dns_rrl_rate, dns_rrl_slip, dns_rrl_ipv4_prefix, dns_rrl_ipv6_prefix;
+    unsigned dns_rrl_table_size;
 } config_t;
 
 enum config_result {

@@ -34,6 +34,7 @@ struct dns_server {
     unsigned worker_count;
     udp_worker_t **workers;
     tcp_server_t *tcp;
+    rrl_t *rrl; /* NULL when off; shared by the UDP workers */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -113,7 +114,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
     for (unsigned i = 0; i < b->udp_count; i++) {
         int fd = b->udp[i];
         b->udp[i] = -1;
-        s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, spec->any, i);
+        s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, spec->any, i);
         if (s->workers[i] == NULL) {
             for (unsigned j = i + 1; j < b->udp_count; j++)
                 close(b->udp[j]);
@@ -138,12 +139,18 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
     tcp_limits_t limits = {
         .max_conns = opts->tcp_max_conns ? opts->tcp_max_conns : DNS_SERVER_TCP_MAX_CONNS,
         .idle_ms = opts->tcp_idle_ms ? opts->tcp_idle_ms : DNS_SERVER_TCP_IDLE_MS,
+        .message_ms = opts->tcp_message_ms ? opts->tcp_message_ms : DNS_SERVER_TCP_MESSAGE_MS,
+        .buffer_max = opts->tcp_buffer_max ? opts->tcp_buffer_max : DNS_SERVER_TCP_BUFFER_MAX,
     };
 
     dns_server_t *s = calloc(1, sizeof *s);
     int *udp_fds = calloc(workers, sizeof *udp_fds);
     if (s == NULL || udp_fds == NULL || (s->workers = calloc(workers, sizeof *s->workers)) == NULL) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory");
+        goto fail_alloc;
+    }
+    if (opts->rrl.rate > 0 && (s->rrl = rrl_new(&opts->rrl)) == NULL) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (rate-limit table)");
         goto fail_alloc;
     }
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -164,14 +171,21 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
     free(udp_fds);
     log_info("dns", "serving DNS on %s (port %u, UDP+TCP, %u UDP workers)", opts->addr,
              (unsigned)s->port, workers);
+    if (s->rrl != NULL)
+        log_info("dns", "UDP response rate limit: %u/s per /%u or /%u and response, slip %u",
+                 opts->rrl.rate, opts->rrl.ipv4_prefix ? opts->rrl.ipv4_prefix : RRL_IPV4_PREFIX_DEFAULT,
+                 opts->rrl.ipv6_prefix ? opts->rrl.ipv6_prefix : RRL_IPV6_PREFIX_DEFAULT,
+                 opts->rrl.slip);
     return s;
 
 fail_fd:
     close(s->stop_fd);
 fail_alloc:
     free(udp_fds);
-    if (s != NULL)
+    if (s != NULL) {
         free(s->workers);
+        rrl_free(s->rrl);
+    }
     free(s);
     return NULL;
 }
@@ -188,6 +202,7 @@ void dns_server_stop(dns_server_t *s)
         udp_worker_join(s->workers[i]);
     tcp_server_join(s->tcp);
     close(s->stop_fd);
+    rrl_free(s->rrl);
     free(s->workers);
     free(s);
 }

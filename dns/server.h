@@ -4,8 +4,11 @@
  *
  * UDP: one socket per worker with SO_REUSEPORT, so the kernel spreads
  * queries over the workers with no shared queue; recvmmsg/sendmmsg batches.
- * TCP: RFC 7766 framing, pipelining, idle timeout and a connection limit,
- * served by one epoll thread (dns/tcp.c).
+ * Response rate limiting (dns/rrl.h), when on, applies to UDP only.
+ * TCP: RFC 7766 framing, pipelining, idle and per-message deadlines, a
+ * connection limit (the least recently served connection makes room for a
+ * new one) and a cap on buffered bytes, served by one epoll thread
+ * (dns/tcp.c).
  *
  * Ownership: the server owns its threads, sockets and buffers; the zonedb
  * handle stays the caller's and must outlive the server. */
@@ -15,11 +18,14 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "dns/rrl.h"
 #include "zone/db.h"
 
 #define DNS_SERVER_ERR_MAX ADDR_ERR_MAX
 #define DNS_SERVER_TCP_MAX_CONNS 256
 #define DNS_SERVER_TCP_IDLE_MS 10000
+#define DNS_SERVER_TCP_MESSAGE_MS 2000
+#define DNS_SERVER_TCP_BUFFER_MAX (32u * 1024 * 1024)
 
 typedef struct dns_server dns_server_t;
 
@@ -28,6 +34,9 @@ typedef struct dns_server_opts {
     unsigned workers;       /* UDP worker threads; 0 = one per online CPU */
     unsigned tcp_max_conns; /* 0 = DNS_SERVER_TCP_MAX_CONNS */
     unsigned tcp_idle_ms;   /* 0 = DNS_SERVER_TCP_IDLE_MS */
+    unsigned tcp_message_ms; /* 0 = DNS_SERVER_TCP_MESSAGE_MS */
+    size_t tcp_buffer_max;  /* bytes across connections; 0 = DNS_SERVER_TCP_BUFFER_MAX */
+    rrl_config_t rrl;       /* rrl.rate 0 = no response rate limiting */
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a

@@ -4,17 +4,30 @@
  * buffer (bytes read, not yet answered) and an output buffer (answers not
  * yet written). Every message is framed by a two-byte length (RFC 1035
  * §4.2.2); a client may pipeline several queries, which are answered in the
- * order they came. The limits that keep one client from hurting others:
+ * order they came. The limits that keep one client, or many slow ones, from
+ * hurting others (RFC 7766 §6.2.3, docs/security.md "DNS TCP"):
  *
- *  - at most `max_conns` connections; a further one is accepted and closed
- *    at once, which tells the client to go elsewhere sooner than a full
- *    accept backlog would;
+ *  - at most `max_conns` connections. When all are taken, a new one is not
+ *    refused: one is closed to make room, as Knot and NSD do: the oldest of
+ *    those that never had an answer, else the one whose last answer is
+ *    oldest. Clients that hold a socket without asking cannot lock real
+ *    clients out, and a flood of new connections pushes out itself first;
+ *  - every connection has one deadline, measured from what it owes us:
+ *      idle      no message in progress, nothing to write: `idle_ms` from
+ *                accept (before the first byte) or from the last answer;
+ *      message   from a message's first byte (its length) to its last:
+ *                `message_ms`, so a client that trickles a byte at a time
+ *                is closed however regularly it trickles;
+ *      write     answers waiting for a client that does not read: `idle_ms`
+ *                from the last byte the socket took;
  *  - one read takes at most READ_CHUNK bytes, so a fast sender cannot keep
  *    the thread from other connections;
- *  - when OUT_HIGH bytes of answers are waiting for a client that does not
- *    read, we stop reading its queries (back-pressure) until it catches up;
- *  - a connection that makes no progress for `idle_ms` is closed, whether
- *    it is silent, sends a frame a byte at a time, or never reads.
+ *  - bytes buffered: per connection at most one frame plus one chunk of
+ *    input (IN_CAP_MAX) and OUT_HIGH plus one answer of output (past
+ *    OUT_HIGH we stop reading its queries: back-pressure); across all
+ *    connections at most `buffer_max` bytes of buffers, unfinished frames
+ *    included. A connection whose buffer would pass that total is closed;
+ *    buffers shrink back once drained.
  *
  * Ownership: the thread owns every connection (the `conns` slot array) and
  * its buffers; tcp_server_join frees them all. */
@@ -39,16 +52,22 @@
 #define FRAME_MAX (2 + 65535)
 #define IN_CAP_MAX (FRAME_MAX + READ_CHUNK)
 #define IN_CAP_START 1024
+#define OUT_CAP_START 4096
+#define OUT_KEEP (16 * 1024) /* a drained output buffer larger than this is freed */
 #define OUT_HIGH (128 * 1024)
 #define EPOLL_BATCH 64
-#define SWEEP_MS 500
+#define SWEEP_MS 100
+#define WARN_EVERY_MS 10000
 
 typedef struct tcp_conn {
     int fd;
     unsigned slot;        /* index in tcp_server.conns */
     uint32_t interest;    /* events registered with epoll */
     bool peer_closed;     /* read returned 0: answer what is left, then close */
-    uint64_t last_progress_ms;
+    bool answered;        /* at least one query answered */
+    uint64_t served_ms;   /* accept, or the last query answered */
+    uint64_t message_ms;  /* first byte of the message in `in` (when in_len > 0) */
+    uint64_t wrote_ms;    /* last write progress, or when output became pending */
     uint8_t *in;
     size_t in_len, in_cap;
     uint8_t *out;
@@ -63,6 +82,12 @@ struct tcp_server {
     tcp_limits_t limits;
     tcp_conn_t **conns;   /* limits.max_conns slots, NULL when free */
     unsigned conn_count;
+    size_t buffered;      /* in_cap + out_cap over every connection */
+    uint64_t warned_ms;   /* last "buffer cap reached" warning */
+    struct {              /* counted by the thread, logged at the stop */
+        unsigned long accepted, evicted, closed_idle, closed_message_deadline,
+            closed_buffer_cap;
+    } stats;
     uint8_t answer[DNS_TCP_MAX + 2]; /* scratch: one framed answer */
 };
 
@@ -74,6 +99,7 @@ static void conn_close(tcp_server_t *t, tcp_conn_t *c)
     close(c->fd); /* also removes it from the epoll set */
     t->conns[c->slot] = NULL;
     t->conn_count--;
+    t->buffered -= c->in_cap + c->out_cap;
     free(c->in);
     free(c->out);
     free(c);
@@ -81,6 +107,37 @@ static void conn_close(tcp_server_t *t, tcp_conn_t *c)
 
 static size_t pending_out(const tcp_conn_t *c) { return c->out_len - c->out_off; }
 static bool backpressured(const tcp_conn_t *c) { return pending_out(c) >= OUT_HIGH; }
+
+/* Whether the total of every connection's buffers may change from `old_cap`
+ * to `new_cap` bytes for one of them; warns (rarely) when it may not. */
+static bool buffer_budget_allows(tcp_server_t *t, size_t old_cap, size_t new_cap)
+{
+    if (new_cap <= old_cap || t->buffered - old_cap + new_cap <= t->limits.buffer_max)
+        return true;
+    t->stats.closed_buffer_cap++;
+    uint64_t now = clock_now_ms();
+    if (t->warned_ms == 0 || now - t->warned_ms >= WARN_EVERY_MS) {
+        log_warn("dns", "tcp: %zu bytes buffered over %u connections (cap %zu): closing the "
+                 "connection that asked for more", t->buffered, t->conn_count,
+                 t->limits.buffer_max);
+        t->warned_ms = now;
+    }
+    return false;
+}
+
+/* realloc within the budget; *buf and *cap change only on success. */
+static bool resize_buffer(tcp_server_t *t, uint8_t **buf, size_t *cap, size_t new_cap)
+{
+    if (!buffer_budget_allows(t, *cap, new_cap))
+        return false;
+    uint8_t *grown = realloc(*buf, new_cap);
+    if (grown == NULL)
+        return false;
+    t->buffered = t->buffered - *cap + new_cap;
+    *buf = grown;
+    *cap = new_cap;
+    return true;
+}
 
 /* Registers what the connection waits for now. Returns false (and closes
  * it) when it waits for nothing: the peer is gone and all is written. */
@@ -106,7 +163,7 @@ static bool conn_update_interest(tcp_server_t *t, tcp_conn_t *c)
     return true;
 }
 
-static bool out_reserve(tcp_conn_t *c, size_t more)
+static bool out_reserve(tcp_server_t *t, tcp_conn_t *c, size_t more)
 {
     if (c->out_off > 0 && c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
@@ -119,29 +176,29 @@ static bool out_reserve(tcp_conn_t *c, size_t more)
         if (c->out_len + more <= c->out_cap)
             return true;
     }
-    size_t cap = c->out_cap ? c->out_cap : 4096;
+    size_t cap = c->out_cap ? c->out_cap : OUT_CAP_START;
     while (cap < c->out_len + more)
         cap *= 2;
-    uint8_t *grown = realloc(c->out, cap);
-    if (grown == NULL)
-        return false;
-    c->out = grown;
-    c->out_cap = cap;
-    return true;
+    return resize_buffer(t, &c->out, &c->out_cap, cap);
 }
 
-/* Answers one query and queues the framed answer. False on no memory. */
+/* Answers one query and queues the framed answer. False: close (no memory,
+ * or the buffer cap across connections). */
 static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
 {
     zonedb_read_lock();
     size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
     if (len == 0)
-        return true; /* not a query we answer (e.g. a response) */
+        return true; /* not a query we answer (e.g. a response, a runt) */
+    c->served_ms = clock_now_ms(); /* junk frames do not count as being served */
+    c->answered = true;
     t->answer[0] = (uint8_t)(len >> 8);
     t->answer[1] = (uint8_t)len;
-    if (!out_reserve(c, len + 2))
+    if (!out_reserve(t, c, len + 2))
         return false;
+    if (pending_out(c) == 0)
+        c->wrote_ms = clock_now_ms(); /* the write deadline starts now */
     memcpy(c->out + c->out_len, t->answer, len + 2);
     c->out_len += len + 2;
     return true;
@@ -153,7 +210,7 @@ static bool has_complete_frame(const tcp_conn_t *c)
 }
 
 /* Answers every complete frame in the input buffer, in order, until the
- * output is back-pressured. False on no memory. */
+ * output is back-pressured. False: close. */
 static bool answer_frames(tcp_server_t *t, tcp_conn_t *c)
 {
     size_t pos = 0;
@@ -165,9 +222,26 @@ static bool answer_frames(tcp_server_t *t, tcp_conn_t *c)
             return false;
         pos += 2 + flen;
     }
+    if (pos == 0)
+        return true;
     memmove(c->in, c->in + pos, c->in_len - pos);
     c->in_len -= pos;
+    if (c->in_len > 0)
+        c->message_ms = clock_now_ms(); /* the rest came with the last read */
     return true;
+}
+
+/* Gives back what a drained connection no longer needs. */
+static void shrink_buffers(tcp_server_t *t, tcp_conn_t *c)
+{
+    if (pending_out(c) == 0 && c->out_cap > OUT_KEEP) {
+        free(c->out);
+        t->buffered -= c->out_cap;
+        c->out = NULL;
+        c->out_cap = c->out_off = c->out_len = 0;
+    }
+    if (c->in_len == 0 && c->in_cap > IN_CAP_START)
+        resize_buffer(t, &c->in, &c->in_cap, IN_CAP_START);
 }
 
 /* Writes as much pending output as the socket takes. False: close it. */
@@ -177,7 +251,7 @@ static bool conn_flush(tcp_conn_t *c)
         ssize_t n = send(c->fd, c->out + c->out_off, pending_out(c), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->out_off += (size_t)n;
-            c->last_progress_ms = clock_now_ms();
+            c->wrote_ms = clock_now_ms();
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else {
@@ -188,35 +262,30 @@ static bool conn_flush(tcp_conn_t *c)
     return true;
 }
 
-/* Makes room for one read; the buffer grows only as far as a full frame
- * plus one chunk needs. */
-static bool in_reserve(tcp_conn_t *c)
+/* Makes room for one read. The buffer grows (doubling, up to a full frame
+ * plus one chunk) only when it is full, so a connection that sends small
+ * queries keeps its small buffer. */
+static bool in_reserve(tcp_server_t *t, tcp_conn_t *c)
 {
-    if (c->in_cap - c->in_len >= READ_CHUNK || c->in_cap == IN_CAP_MAX)
-        return c->in_len < c->in_cap;
-    size_t cap = c->in_cap * 2;
-    while (cap - c->in_len < READ_CHUNK && cap < IN_CAP_MAX)
-        cap *= 2;
-    if (cap > IN_CAP_MAX)
-        cap = IN_CAP_MAX;
-    uint8_t *grown = realloc(c->in, cap);
-    if (grown == NULL)
+    if (c->in_len < c->in_cap)
+        return true;
+    if (c->in_cap >= IN_CAP_MAX)
         return false;
-    c->in = grown;
-    c->in_cap = cap;
-    return true;
+    size_t cap = c->in_cap * 2 > IN_CAP_MAX ? IN_CAP_MAX : c->in_cap * 2;
+    return resize_buffer(t, &c->in, &c->in_cap, cap);
 }
 
-/* Reads one chunk. False: close (error, or no memory). */
-static bool conn_read(tcp_conn_t *c)
+/* Reads one chunk. False: close (error, no memory, or the buffer cap). */
+static bool conn_read(tcp_server_t *t, tcp_conn_t *c)
 {
-    if (!in_reserve(c))
+    if (!in_reserve(t, c))
         return false;
     size_t room = c->in_cap - c->in_len;
     ssize_t n = recv(c->fd, c->in + c->in_len, room < READ_CHUNK ? room : READ_CHUNK, MSG_DONTWAIT);
     if (n > 0) {
+        if (c->in_len == 0)
+            c->message_ms = clock_now_ms(); /* a new message starts */
         c->in_len += (size_t)n;
-        c->last_progress_ms = clock_now_ms();
         return true;
     }
     if (n == 0) {
@@ -232,7 +301,7 @@ static void conn_event(tcp_server_t *t, tcp_conn_t *c, uint32_t events)
         conn_close(t, c);
         return;
     }
-    if ((events & (EPOLLIN | EPOLLHUP)) && (c->interest & EPOLLIN) && !conn_read(c)) {
+    if ((events & (EPOLLIN | EPOLLHUP)) && (c->interest & EPOLLIN) && !conn_read(t, c)) {
         conn_close(t, c);
         return;
     }
@@ -251,7 +320,19 @@ static void conn_event(tcp_server_t *t, tcp_conn_t *c, uint32_t events)
         conn_close(t, c); /* whatever is left is an incomplete frame */
         return;
     }
+    shrink_buffers(t, c);
     conn_update_interest(t, c);
+}
+
+/* When the connection must be closed unless it makes the progress it owes
+ * (see the top of this file). */
+static uint64_t conn_deadline(const tcp_server_t *t, const tcp_conn_t *c)
+{
+    if (pending_out(c) > 0)
+        return c->wrote_ms + t->limits.idle_ms;
+    if (c->in_len > 0)
+        return c->message_ms + t->limits.message_ms;
+    return c->served_ms + t->limits.idle_ms;
 }
 
 static int free_slot(const tcp_server_t *t)
@@ -262,22 +343,55 @@ static int free_slot(const tcp_server_t *t)
     return -1;
 }
 
+/* Which of two connections to close first when all slots are taken: one
+ * that never had a query answered (oldest first), then the one whose last
+ * answer is oldest. So a flood of connections that ask nothing mostly
+ * pushes itself out, not the clients that are being served. */
+static bool evict_before(const tcp_conn_t *a, const tcp_conn_t *b)
+{
+    if (a->answered != b->answered)
+        return !a->answered;
+    return a->served_ms < b->served_ms;
+}
+
+/* All slots taken: closes the connection served least recently and
+ * returns its slot. */
+static int evict_least_recently_served(tcp_server_t *t)
+{
+    tcp_conn_t *victim = NULL;
+    for (unsigned i = 0; i < t->limits.max_conns; i++) {
+        tcp_conn_t *c = t->conns[i];
+        if (c != NULL && (victim == NULL || evict_before(c, victim)))
+            victim = c;
+    }
+    if (victim == NULL)
+        return -1;
+    int slot = (int)victim->slot;
+    log_debug("dns", "tcp: %u connections open: closing the one served least recently",
+              t->conn_count);
+    t->stats.evicted++;
+    conn_close(t, victim);
+    return slot;
+}
+
 static void conn_add(tcp_server_t *t, int fd)
 {
     int slot = free_slot(t);
+    if (slot < 0)
+        slot = evict_least_recently_served(t);
     tcp_conn_t *c = slot < 0 ? NULL : calloc(1, sizeof *c);
-    uint8_t *in = c == NULL ? NULL : malloc(IN_CAP_START);
+    uint8_t *in = NULL;
+    if (c != NULL && buffer_budget_allows(t, 0, IN_CAP_START))
+        in = malloc(IN_CAP_START);
     if (in == NULL) {
-        if (slot >= 0)
-            log_warn("dns", "tcp: out of memory, connection dropped");
-        else
-            log_debug("dns", "tcp: %u connections open, new one closed", t->conn_count);
+        log_debug("dns", "tcp: no room for a new connection (%u open), closed", t->conn_count);
         free(c);
         close(fd);
         return;
     }
-    *c = (tcp_conn_t){ .fd = fd, .slot = (unsigned)slot, .interest = EPOLLIN,
-                       .last_progress_ms = clock_now_ms(), .in = in, .in_cap = IN_CAP_START };
+    uint64_t now = clock_now_ms();
+    *c = (tcp_conn_t){ .fd = fd, .slot = (unsigned)slot, .interest = EPOLLIN, .served_ms = now,
+                       .message_ms = now, .wrote_ms = now, .in = in, .in_cap = IN_CAP_START };
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         free(in);
@@ -287,6 +401,8 @@ static void conn_add(tcp_server_t *t, int fd)
     }
     t->conns[slot] = c;
     t->conn_count++;
+    t->buffered += IN_CAP_START;
+    t->stats.accepted++;
 }
 
 static void pause_listen(tcp_server_t *t, bool pause)
@@ -315,13 +431,18 @@ static void accept_all(tcp_server_t *t)
     }
 }
 
-static void sweep_idle(tcp_server_t *t)
+static void sweep_deadlines(tcp_server_t *t)
 {
     uint64_t now = clock_now_ms();
     for (unsigned i = 0; i < t->limits.max_conns; i++) {
         tcp_conn_t *c = t->conns[i];
-        if (c != NULL && now - c->last_progress_ms >= t->limits.idle_ms)
+        if (c != NULL && now >= conn_deadline(t, c)) {
+            if (c->in_len > 0 && pending_out(c) == 0)
+                t->stats.closed_message_deadline++;
+            else
+                t->stats.closed_idle++;
             conn_close(t, c);
+        }
     }
     if (t->listen_paused)
         pause_listen(t, false);
@@ -350,7 +471,7 @@ static void *tcp_main(void *arg)
                 conn_event(t, tag, events[i].events);
         }
         if (clock_now_ms() >= next_sweep) {
-            sweep_idle(t);
+            sweep_deadlines(t);
             next_sweep = clock_now_ms() + SWEEP_MS;
         }
     }
@@ -402,6 +523,11 @@ void tcp_server_join(tcp_server_t *t)
     for (unsigned i = 0; i < t->limits.max_conns; i++)
         if (t->conns[i] != NULL)
             conn_close(t, t->conns[i]);
+    if (t->stats.evicted || t->stats.closed_message_deadline || t->stats.closed_buffer_cap)
+        log_info("dns", "tcp: %lu connections; closed: %lu to make room, %lu idle, %lu past the "
+                 "message deadline, %lu at the buffer cap", t->stats.accepted, t->stats.evicted,
+                 t->stats.closed_idle, t->stats.closed_message_deadline,
+                 t->stats.closed_buffer_cap);
     close(t->epoll_fd);
     close(t->listen_fd);
     free(t->conns);

@@ -3,13 +3,21 @@
 #ifndef DNS_TCP_H
 #define DNS_TCP_H
 
+#include <stddef.h>
+
 #include "zone/db.h"
 
 typedef struct tcp_server tcp_server_t;
 
+/* Every field must be set (dns/server.c fills in the defaults). */
 typedef struct tcp_limits {
-    unsigned max_conns; /* open connections; more are accepted and closed */
-    unsigned idle_ms;   /* a connection with no progress for this long is closed */
+    unsigned max_conns;  /* open connections; when full, the one served least
+                            recently is closed to make room for a new one */
+    unsigned idle_ms;    /* no message in progress and nothing to write (from
+                            accept or the last answer), or answers that the
+                            client does not read: closed after this long */
+    unsigned message_ms; /* a message's first byte to its last */
+    size_t buffer_max;   /* bytes of buffers across all connections */
 } tcp_limits_t;
 
 /* Starts the thread on `listen_fd` (listening, non-blocking; taken over and

@@ -7,8 +7,13 @@
  * read-side section (zonedb_read_lock), so a zone swap never waits on a
  * worker for longer than one batch, and a worker never waits on a writer.
  *
+ * With response rate limiting on (dns/rrl.h, a table shared by every
+ * worker), each response is counted before it is sent: one within the rate
+ * goes as it is, a limited one is dropped or, every slip-th, sent
+ * truncated. TCP is never limited.
+ *
  * Ownership: the worker owns its socket and its buffers (one allocation,
- * freed by udp_worker_join). */
+ * freed by udp_worker_join); the RRL table is the server's. */
 #include "dns/udp.h"
 
 #include <errno.h>
@@ -23,6 +28,7 @@
 
 #include "common/log.h"
 #include "dns/answer.h"
+#include "dns/rrl.h"
 
 #define UDP_BATCH 32
 /* Larger queries are not DNS queries we serve; they arrive truncated
@@ -45,6 +51,8 @@ struct udp_worker {
     int fd, stop_fd;
     const atomic_bool *stop;
     zonedb_handle_t *db;
+    rrl_t *rrl;           /* NULL: no rate limiting */
+    unsigned rrl_limited; /* limited responses so far (for the slip) */
     bool echo_pktinfo;
     unsigned index;
     udp_slot_t slots[UDP_BATCH];
@@ -102,10 +110,26 @@ static size_t reply_source(const struct msghdr *rx, udp_slot_t *s)
     return 0;
 }
 
+/* With RRL on: the length to send of the response in s (0: drop it). */
+static size_t rate_limit(udp_worker_t *w, udp_slot_t *s, size_t len, uint32_t now)
+{
+    switch (rrl_check(w->rrl, (const struct sockaddr *)&s->peer, s->resp, len, now,
+                      &w->rrl_limited)) {
+    case RRL_SEND:
+        return len;
+    case RRL_SLIP:
+        return rrl_truncate(s->resp, len);
+    case RRL_DROP:
+    default:
+        return 0;
+    }
+}
+
 /* Answers received[0..n) into w->tx; returns how many replies to send. */
 static int answer_batch(udp_worker_t *w, int n)
 {
     int out = 0;
+    uint32_t now = w->rrl != NULL ? rrl_now() : 0;
     zonedb_read_lock();
     const zonedb_t *db = zonedb_current(w->db);
     for (int i = 0; i < n; i++) {
@@ -114,6 +138,8 @@ static int answer_batch(udp_worker_t *w, int n)
         if (rx->msg_flags & MSG_TRUNC)
             continue;
         size_t len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
+        if (len != 0 && w->rrl != NULL)
+            len = rate_limit(w, s, len, now);
         if (len == 0)
             continue;
         s->riov = (struct iovec){ s->resp, len };
@@ -196,14 +222,15 @@ static int enable_pktinfo(int fd)
 }
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
-                               zonedb_handle_t *db, bool echo_pktinfo, unsigned index)
+                               zonedb_handle_t *db, rrl_t *rrl, bool echo_pktinfo,
+                               unsigned index)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
         close(fd);
         return NULL;
     }
-    *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db,
+    *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
                          .echo_pktinfo = echo_pktinfo, .index = index };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "dns/rrl.h"
 #include "zone/db.h"
 
 typedef struct udp_worker udp_worker_t;
@@ -15,9 +16,12 @@ typedef struct udp_worker udp_worker_t;
  * over and closes it). It stops when `stop_fd` (an eventfd) becomes
  * readable or *stop is set. `echo_pktinfo`: the socket listens on every
  * address, so each reply must leave from the address the query came to
- * (IP_PKTINFO / IPV6_PKTINFO). Returns NULL (fd closed) on failure. */
+ * (IP_PKTINFO / IPV6_PKTINFO). `rrl`: the shared rate-limiting table, or
+ * NULL for none (it must outlive the worker). Returns NULL (fd closed) on
+ * failure. */
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
-                               zonedb_handle_t *db, bool echo_pktinfo, unsigned index);
+                               zonedb_handle_t *db, rrl_t *rrl, bool echo_pktinfo,
+                               unsigned index);
 /* Waits for the thread (after stop was signalled), closes, frees. */
 void udp_worker_join(udp_worker_t *w);
 

@@ -1,8 +1,11 @@
 /* tests/unit/test_dns_server.c — the DNS network server (dns/server.c,
  * dns/udp.c, dns/tcp.c) over real loopback sockets: UDP batches, replies
  * from the address queried on a wildcard socket, TCP framing, pipelining,
- * split frames, half-close, idle timeout, the connection limit, zone swaps
- * while queries run, start-up errors and clean stops (ASan/LSan). */
+ * split frames, half-close, idle timeout, the message deadline (a client
+ * that trickles a byte at a time), the connection limit (the least recently
+ * served connection makes room), the cap on buffered bytes, UDP response
+ * rate limiting, zone swaps while queries run, start-up errors and clean
+ * stops (ASan/LSan). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,20 +59,25 @@ static zone_index_t *seed_zone(const char *text)
     return zi;
 }
 
-static void fixture_start(fixture_t *f, const char *addr, unsigned workers, unsigned max_conns,
-                          unsigned idle_ms)
+static void fixture_start_opts(fixture_t *f, const dns_server_opts_t *opts)
 {
     ipv4_target = INADDR_LOOPBACK;
     f->db = zonedb_handle_new();
     assert_int_equal(zonedb_handle_put_zone(f->db, seed_zone(ZONE_TEXT)), 0);
-    dns_server_opts_t opts = { .addr = addr, .workers = workers, .tcp_max_conns = max_conns,
-                               .tcp_idle_ms = idle_ms };
     char err[DNS_SERVER_ERR_MAX];
-    f->server = dns_server_start(&opts, f->db, err);
+    f->server = dns_server_start(opts, f->db, err);
     if (f->server == NULL)
         fail_msg("start: %s", err);
     f->port = dns_server_port(f->server);
     assert_true(f->port != 0);
+}
+
+static void fixture_start(fixture_t *f, const char *addr, unsigned workers, unsigned max_conns,
+                          unsigned idle_ms)
+{
+    dns_server_opts_t opts = { .addr = addr, .workers = workers, .tcp_max_conns = max_conns,
+                               .tcp_idle_ms = idle_ms };
+    fixture_start_opts(f, &opts);
 }
 
 static void fixture_stop(fixture_t *f)
@@ -165,14 +173,15 @@ static size_t frame_query(uint8_t *buf, uint16_t id, const char *name)
     return n + 2;
 }
 
-/* True when the peer closes within `ms`. */
+/* True when the peer closes (FIN, or a reset) within `ms`. */
 static bool closed_within(int fd, int ms)
 {
     struct pollfd p = { .fd = fd, .events = POLLIN };
     if (poll(&p, 1, ms) <= 0)
         return false;
     uint8_t b;
-    return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+    ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 static void test_udp_answers_every_query(void **state)
@@ -413,31 +422,155 @@ static void test_tcp_idle_timeout(void **state)
     fixture_stop(&f);
 }
 
-static void test_tcp_connection_limit(void **state)
+/* A query on fd, answered (true) within the receive timeout. */
+static bool tcp_answered(int fd, uint16_t id)
+{
+    uint8_t q[512], r[65535];
+    size_t len = frame_query(q, id, "foo.com");
+    if (send(fd, q, len, MSG_NOSIGNAL) != (ssize_t)len)
+        return false;
+    return read_frame(fd, r, sizeof r) >= 12 && resp_id(r) == id;
+}
+
+/* When every slot is taken, a new connection is served and the connection
+ * served least recently is closed to make room (not the newcomer). */
+static void test_tcp_full_closes_least_recently_served(void **state)
 {
     (void)state;
     fixture_t f;
     fixture_start(&f, "127.0.0.1:0", 1, 2, 0);
     int a = connect_to(AF_INET, f.port, SOCK_STREAM);
     int b = connect_to(AF_INET, f.port, SOCK_STREAM);
-    uint8_t q[512], r[65535];
-    /* Make sure both are accepted before the third arrives. */
-    size_t len = frame_query(q, 1, "foo.com");
-    send(a, q, len, 0);
-    assert_true(read_frame(a, r, sizeof r) >= 12);
-    send(b, q, len, 0);
-    assert_true(read_frame(b, r, sizeof r) >= 12);
+    assert_true(tcp_answered(a, 1));
+    usleep(20000);
+    assert_true(tcp_answered(b, 2));
+    usleep(20000);
     int c = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_true(tcp_answered(c, 3));
+    assert_true(closed_within(a, 2000)); /* a was served before b */
+    usleep(20000);
+    assert_true(tcp_answered(b, 4)); /* now c is the least recently served */
+    int silent = connect_to(AF_INET, f.port, SOCK_STREAM);
     assert_true(closed_within(c, 2000));
-    close(c);
-    /* Once one closes, a new connection is served again. */
-    close(a);
-    usleep(100000);
+    /* A connection that never asks goes before those being served, even
+     * though it came later. */
     int d = connect_to(AF_INET, f.port, SOCK_STREAM);
-    send(d, q, len, 0);
-    assert_true(read_frame(d, r, sizeof r) >= 12);
-    close(d);
+    assert_true(tcp_answered(d, 5));
+    assert_true(closed_within(silent, 2000));
+    assert_true(tcp_answered(b, 6));
+    close(a);
     close(b);
+    close(c);
+    close(d);
+    close(silent);
+    fixture_stop(&f);
+}
+
+/* The attack of issue #12: more clients than slots, each trickling a byte
+ * now and then so that no idle timer ever fires. A real client must still
+ * get in and be answered, and every trickler is closed at its message
+ * deadline however regularly it trickles. */
+static void test_tcp_tricklers_cannot_hold_the_slots(void **state)
+{
+    (void)state;
+    dns_server_opts_t opts = { .addr = "127.0.0.1:0", .workers = 1, .tcp_max_conns = 8,
+                               .tcp_idle_ms = 5000, .tcp_message_ms = 400 };
+    fixture_t f;
+    fixture_start_opts(&f, &opts);
+    enum { N = 12 };
+    int tr[N];
+    for (int i = 0; i < N; i++)
+        tr[i] = connect_to(AF_INET, f.port, SOCK_STREAM);
+    int real = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_true(tcp_answered(real, 9)); /* one trickler made room */
+    close(real);
+    /* Each trickler sends a byte every 100 ms: under the idle timeout,
+     * never a whole message. All are closed within ~400 ms of their first
+     * byte (plus the 100 ms sweep). */
+    bool closed[N] = { false };
+    for (int step = 0; step < 15; step++) {
+        for (int i = 0; i < N; i++)
+            if (!closed[i] && send(tr[i], "\0", 1, MSG_NOSIGNAL) != 1)
+                closed[i] = true;
+        usleep(100000);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_true(closed[i] || closed_within(tr[i], 500));
+        close(tr[i]);
+    }
+    fixture_stop(&f);
+}
+
+/* Unfinished frames count against the cap on bytes buffered across all
+ * connections: the connection whose buffer would pass it is closed, and a
+ * new client is still served. */
+static void test_tcp_buffer_cap_across_connections(void **state)
+{
+    (void)state;
+    dns_server_opts_t opts = { .addr = "127.0.0.1:0", .workers = 1,
+                               .tcp_buffer_max = 48 * 1024 };
+    fixture_t f;
+    fixture_start_opts(&f, &opts);
+    static uint8_t big[30002];
+    big[0] = 0xea; /* a 60,000-octet frame, half of it sent */
+    big[1] = 0x60;
+    int a = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_int_equal(send(a, big, sizeof big, 0), (ssize_t)sizeof big);
+    usleep(100000);
+    int b = connect_to(AF_INET, f.port, SOCK_STREAM);
+    send(b, big, sizeof big, MSG_NOSIGNAL);
+    assert_true(closed_within(b, 2000)); /* 32 KiB + 32 KiB > 48 KiB */
+    assert_false(closed_within(a, 100));
+    int c = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_true(tcp_answered(c, 11));
+    close(a);
+    close(b);
+    close(c);
+    fixture_stop(&f);
+}
+
+/* UDP with response rate limiting: past `rate` answers a second for one
+ * source and response, the rest are dropped except every slip-th, sent
+ * truncated with TC=1 and no records. Another response class is counted
+ * on its own, and TCP is never limited. */
+static void test_udp_rate_limit(void **state)
+{
+    (void)state;
+    dns_server_opts_t opts = { .addr = "127.0.0.1:0", .workers = 1,
+                               .rrl = { .rate = 5, .slip = 2 } };
+    fixture_t f;
+    fixture_start_opts(&f, &opts);
+    int fd = connect_to(AF_INET, f.port, SOCK_DGRAM);
+    struct timeval tv = { .tv_usec = 300000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t q[512], r[2048];
+    for (uint16_t id = 1; id <= 20; id++) {
+        size_t n = build_query(q, id, "foo.com");
+        assert_int_equal(send(fd, q, n, 0), (ssize_t)n);
+    }
+    size_t n = build_query(q, 100, "www.foo.com"); /* another name: its own bucket */
+    assert_int_equal(send(fd, q, n, 0), (ssize_t)n);
+    int full = 0, truncated = 0, other = 0;
+    ssize_t m;
+    while ((m = recv(fd, r, sizeof r, 0)) >= 12) {
+        if (resp_id(r) == 100) {
+            other++;
+        } else if (r[2] & 0x02) { /* TC */
+            truncated++;
+            assert_int_equal(r[7] | r[9] | r[11], 0); /* no records */
+        } else {
+            full++;
+        }
+    }
+    /* The second may turn during the burst: at most two buckets' worth. */
+    assert_true(full >= 5 && full <= 10);
+    assert_true(truncated >= 5 && truncated <= 8); /* half of the 10-15 limited */
+    assert_int_equal(other, 1);
+    close(fd);
+    int tcp = connect_to(AF_INET, f.port, SOCK_STREAM);
+    for (uint16_t id = 0; id < 20; id++)
+        assert_true(tcp_answered(tcp, id));
+    close(tcp);
     fixture_stop(&f);
 }
 
@@ -513,7 +646,10 @@ int main(void)
         cmocka_unit_test(test_tcp_slow_reader_gets_every_answer_in_order),
         cmocka_unit_test(test_tcp_junk_frames_skipped),
         cmocka_unit_test(test_tcp_idle_timeout),
-        cmocka_unit_test(test_tcp_connection_limit),
+        cmocka_unit_test(test_tcp_full_closes_least_recently_served),
+        cmocka_unit_test(test_tcp_tricklers_cannot_hold_the_slots),
+        cmocka_unit_test(test_tcp_buffer_cap_across_connections),
+        cmocka_unit_test(test_udp_rate_limit),
         cmocka_unit_test(test_zone_swaps_while_serving),
         cmocka_unit_test(test_start_errors),
     };
