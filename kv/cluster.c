@@ -385,12 +385,12 @@ static void exec_status(cluster_t *c, const replier_t *r)
     char line[512];
     snprintf(line, sizeof line,
              "id=%s role=%s term=%llu leader=%s leader_addr=%s commit=%llu applied=%llu "
-             "last_index=%llu snapshot=%llu\n",
+             "last_index=%llu snapshot=%llu cluster=%s\n",
              c->name, raft_role_name(s.role), (unsigned long long)s.term,
              s.leader_name[0] ? s.leader_name : "none",
              s.leader_addr[0] ? s.leader_addr : "none", (unsigned long long)s.commit,
              (unsigned long long)s.applied, (unsigned long long)s.last_index,
-             (unsigned long long)s.snapshot_index);
+             (unsigned long long)s.snapshot_index, s.cluster_id);
     say(r, line);
 }
 

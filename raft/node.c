@@ -44,6 +44,7 @@
 #include "raft/storage_io.h"
 #include "raft/loop.h"
 #include "raft/node_disk.h"
+#include "raft/node_identity.h"
 #include "raft/transport.h"
 
 enum {
@@ -98,6 +99,7 @@ struct node {
     raft_id_t id;
     raft_t *r;
     node_disk_t disk;
+    node_identity_t ident;    /* whose data dir this is (node_identity.h) */
     loop_t *loop;
     transport_t *tr;
     addrbook_t book;
@@ -545,7 +547,12 @@ static void apply_entry(node_t *n, const raft_entry_t *e)
     n->bytes_since_snapshot += e->len;
     n->sweep_result = NULL;
     n->sweep_result_len = 0;
-    if (e->type == RAFT_ENTRY_NORMAL && n->o.fsm.apply)
+    bool conflict = false;
+    bool cluster_entry = node_identity_apply(&n->ident, e, &conflict);
+    if (conflict)
+        log_error("raft", "entry %llu names another cluster than this data dir's; not applied",
+                  (unsigned long long)e->index);
+    if (e->type == RAFT_ENTRY_NORMAL && n->o.fsm.apply && !cluster_entry)
         n->o.fsm.apply(n->o.fsm.ctx, e->index, e->data, e->len, &n->sweep_result, &n->sweep_result_len);
     n->sweep_entry = e;
     pending_sweep(n, sweep_committed_entry);
@@ -770,6 +777,11 @@ static void process_one_ready(node_t *n)
         pending_sweep(n, sweep_applied);
     }
     deliver_finished(n); /* answer them before the fsync below blocks us */
+    char why[STORAGE_ERROR_MAX];
+    if (node_identity_check(&n->ident, &rd, why, sizeof why) != 0) {
+        fail_node(n, why); /* nothing of it written */
+        return;
+    }
     struct storage_error se = { 0 };
     if (node_disk_persist(&n->disk, &rd, &se) != 0) {
         fail_node(n, se.msg);
@@ -845,8 +857,14 @@ static int restore_fsm(node_t *n, const uint8_t *data, size_t len)
     addrbook_t book;
     const uint8_t *fsm;
     size_t fsm_len;
-    if (node_envelope_split(data, len, &book, &fsm, &fsm_len) != 0)
+    bool has_cluster = false;
+    uint8_t cluster[CLUSTER_ID_LEN];
+    if (node_envelope_split_cluster(data, len, &book, &fsm, &fsm_len, &has_cluster, cluster) != 0)
         return -1;
+    if (node_identity_restore(&n->ident, has_cluster, cluster) != 0) {
+        log_error("raft", "the snapshot belongs to another cluster than this data dir's");
+        return -1;
+    }
     for (size_t i = 0; i < book.n; i++) {
         learn_address(n, book.e[i].id, book.e[i].name, book.e[i].addr);
         transport_set_peer(n->tr, book.e[i].id, book.e[i].addr);
@@ -868,8 +886,12 @@ static void maybe_snapshot(node_t *n)
         n->bytes_since_snapshot < n->o.snapshot_bytes)
         return;
     membuf_writer_t w = { { membuf_write }, NULL, 0, 0 };
-    uint8_t book[8192];
+    uint8_t book[8192 + CLUSTER_TRAILER_LEN];
     size_t blen = addrbook_encode(&n->book, book);
+    if (n->ident.replicated) {
+        cluster_trailer_encode(n->ident.file.cluster, book + blen);
+        blen += CLUSTER_TRAILER_LEN;
+    }
     uint8_t hdr[4] = { (uint8_t)blen, (uint8_t)(blen >> 8), (uint8_t)(blen >> 16),
                        (uint8_t)(blen >> 24) };
     if (membuf_write(&w.w, hdr, 4) != 0 || membuf_write(&w.w, book, blen) != 0 ||
@@ -1012,6 +1034,28 @@ static void promote_caught_up_learners(node_t *n)
     }
 }
 
+static void cluster_announced(void *arg, node_status_t status, uint8_t *result, size_t result_len)
+{
+    node_t *n = arg;
+    (void)result_len;
+    free(result);
+    node_identity_announced(&n->ident, status == NODE_OK, loop_now_ms());
+}
+
+static node_status_t submit_proposal(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                     node_done_fn done, void *arg);
+
+/* The founder proposes the cluster id once (node_identity.h). */
+static void announce_cluster(node_t *n)
+{
+    uint8_t entry[CLUSTER_ENTRY_LEN];
+    if (!node_identity_should_announce(&n->ident, loop_now_ms(), entry))
+        return;
+    if (submit_proposal(n, entry, sizeof entry, (unsigned)n->o.election_ms * 10, cluster_announced,
+                        n) != NODE_OK)
+        node_identity_announced(&n->ident, false, loop_now_ms());
+}
+
 static void on_tick(void *ctx)
 {
     node_t *n = ctx;
@@ -1019,6 +1063,7 @@ static void on_tick(void *ctx)
     if (n->failed)
         return;
     raft_tick(n->r);
+    announce_cluster(n);
     promote_caught_up_learners(n);
     retry_waiting(n);
     pending_sweep(n, sweep_expired);
@@ -1085,6 +1130,7 @@ static void fill_status(node_t *n, node_status_info_t *s)
     s->applied = raft_applied(n->r);
     s->last_index = raft_last_index(n->r);
     s->snapshot_index = raft_snapshot(n->r)->index;
+    node_identity_cluster_text(&n->ident, s->cluster_id);
     raft_id_t leader = raft_leader(n->r);
     const addrbook_entry_t *e = leader ? addrbook_get(&n->book, leader) : NULL;
     if (leader == n->id) {
@@ -1137,8 +1183,8 @@ static node_status_t submit(node_t *n, request_t *q)
     return NODE_OK;
 }
 
-node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsigned timeout_ms,
-                                 node_done_fn done, void *arg)
+static node_status_t submit_proposal(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                     node_done_fn done, void *arg)
 {
     request_t *q = request_new(REQ_PROPOSE, timeout_ms, done, arg);
     if (!q || !(q->data = malloc(len ? len : 1))) {
@@ -1148,6 +1194,15 @@ node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsign
     memcpy(q->data, data, len);
     q->len = len;
     return submit(n, q);
+}
+
+node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                 node_done_fn done, void *arg)
+{
+    /* Cluster entries are the node's own (identity.h): no caller may forge one. */
+    if (cluster_entry_marked(data, len))
+        return NODE_EINVAL;
+    return submit_proposal(n, data, len, timeout_ms, done, arg);
 }
 
 node_status_t node_read_barrier_async(node_t *n, unsigned timeout_ms, node_done_fn done, void *arg)
@@ -1262,6 +1317,8 @@ static request_t *waited_request(req_kind_t kind, unsigned timeout_ms, waiter_t 
 node_status_t node_propose(node_t *n, const void *data, size_t len, unsigned timeout_ms,
                            uint8_t **result, size_t *result_len)
 {
+    if (cluster_entry_marked(data, len))
+        return NODE_EINVAL; /* the node's own entries (identity.h) */
     waiter_t *w;
     request_t *q = waited_request(REQ_PROPOSE, timeout_ms, &w);
     if (!q)
@@ -1412,9 +1469,12 @@ static void learn_recovered(node_t *n)
     const raft_snapshot_t *s = &n->disk.rec.snapshot;
     if (s->index && restore_fsm(n, s->data, s->len) != 0)
         log_error("raft", "the snapshot's state could not be restored");
-    for (size_t i = 0; i < n->disk.rec.n_entries; i++)
+    bool conflict;
+    for (size_t i = 0; i < n->disk.rec.n_entries; i++) {
         if (n->disk.rec.entries[i].type == RAFT_ENTRY_CONFIG)
             learn_config(n, &n->disk.rec.entries[i]);
+        node_identity_apply(&n->ident, &n->disk.rec.entries[i], &conflict);
+    }
 }
 
 node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
@@ -1439,7 +1499,9 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
         goto fail;
     }
     loop_set_after_batch(n->loop, after_batch);
-    if (node_disk_open(&n->disk, n->data_dir, err, err_len) != 0)
+    if (node_disk_open(&n->disk, n->data_dir, err, err_len) != 0 ||
+        node_identity_open(&n->ident, n->data_dir, n->name, n->disk.fresh,
+                           is_founder(n) || (n->disk.fresh && n->o.bootstrap), err, err_len) != 0)
         goto fail;
     raft_hello_t self = { .id = n->id };
     snprintf(self.name, sizeof self.name, "%s", n->name);
