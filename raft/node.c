@@ -50,6 +50,7 @@
 enum {
     FRAME_FWD_REQ = RAFT_FRAME_APP_MIN,
     FRAME_FWD_RESP,
+    FRAME_CLUSTER,   /* node_identity.h */
     MAX_FORWARD_TIMEOUT_MS = 60000,
 };
 
@@ -496,6 +497,22 @@ static void on_forward_response(node_t *n, const uint8_t *b, size_t len)
     }
 }
 
+static void send_cluster_frame(node_t *n, raft_id_t to, bool ask)
+{
+    uint8_t b[CLUSTER_FRAME_LEN];
+    transport_send_app(n->tr, to, b, node_identity_frame(&n->ident, FRAME_CLUSTER, ask, b));
+}
+
+static const char *name_of(const node_t *n, raft_id_t id);
+
+static void on_cluster_frame(node_t *n, raft_id_t from, const uint8_t *body, size_t len)
+{
+    bool answer = false;
+    node_identity_on_frame(&n->ident, from, name_of(n, from), body, len, loop_now_ms(), &answer);
+    if (answer)
+        send_cluster_frame(n, from, false);
+}
+
 static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t len)
 {
     node_t *n = ctx;
@@ -505,6 +522,8 @@ static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t 
         on_forward_request(n, from, body, len);
     else if (body[0] == FRAME_FWD_RESP)
         on_forward_response(n, body, len);
+    else if (body[0] == FRAME_CLUSTER)
+        on_cluster_frame(n, from, body, len);
 }
 
 /* ---- applying --------------------------------------------------------------------- */
@@ -952,6 +971,12 @@ static void on_message(void *ctx, const raft_msg_t *m)
     node_t *n = ctx;
     if (n->failed)
         return;
+    bool ask = false;
+    if (!node_identity_admit(&n->ident, m->from, loop_now_ms(), &ask)) {
+        if (ask)
+            send_cluster_frame(n, m->from, true);
+        return;
+    }
     note_heard(n, m->from);
     raft_step(n->r, m);
 }
@@ -967,6 +992,8 @@ static void on_hello(void *ctx, const raft_hello_t *h)
     if (learn_address(n, h->id, h->name, h->addr))
         log_debug("raft", "peer %s is at %s", h->name, h->addr);
     transport_set_peer(n->tr, h->id, h->addr);
+    node_identity_peer_reset(&n->ident, h->id); /* a new connection: ask again */
+    send_cluster_frame(n, h->id, true);
 }
 
 static void on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len)

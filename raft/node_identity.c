@@ -11,6 +11,15 @@
 #include "raft/node_disk.h"
 
 #define ANNOUNCE_RETRY_MS 1000
+#define ASK_INTERVAL_MS 100
+#define CLUSTER_FRAME_VERSION 1
+#define CLUSTER_FRAME_ASK 1
+
+enum {
+    IDENTITY_PEER_UNCHECKED = 0, /* nothing heard since its connection opened */
+    IDENTITY_PEER_SAME,          /* our cluster, or it does not know its own yet */
+    IDENTITY_PEER_FOREIGN,       /* another cluster: its messages are refused */
+};
 
 static int save(node_identity_t *ni, char *err, size_t err_len)
 {
@@ -181,4 +190,84 @@ void node_identity_cluster_text(const node_identity_t *ni, char out[CLUSTER_ID_T
         cluster_id_text(ni->file.cluster, out);
     else
         snprintf(out, CLUSTER_ID_TEXT, "none");
+}
+
+/* ---- peers: the cluster frame ---------------------------------------------- */
+
+/* The slot of peer id, or a new one (a free slot, else the one heard from
+ * least recently: a flood of forged ids only costs re-asking). */
+static identity_peer_t *peer_slot(node_identity_t *ni, raft_id_t id)
+{
+    identity_peer_t *victim = &ni->peers[0];
+    for (size_t i = 0; i < ADDRBOOK_MAX; i++) {
+        identity_peer_t *p = &ni->peers[i];
+        if (p->id == id)
+            return p;
+        if (victim->id != 0 && (p->id == 0 || p->seen_ms < victim->seen_ms))
+            victim = p;
+    }
+    memset(victim, 0, sizeof *victim);
+    victim->id = id;
+    return victim;
+}
+
+bool node_identity_admit(node_identity_t *ni, raft_id_t from, uint64_t now_ms, bool *ask)
+{
+    *ask = false;
+    if (!ni->file.has_cluster)
+        return true; /* nothing to check against yet: we learn it from them */
+    identity_peer_t *p = peer_slot(ni, from);
+    if (p->state == IDENTITY_PEER_SAME)
+        return true;
+    if (p->state == IDENTITY_PEER_UNCHECKED && now_ms >= p->asked_ms + ASK_INTERVAL_MS) {
+        p->asked_ms = now_ms;
+        *ask = true;
+    }
+    return false;
+}
+
+void node_identity_peer_reset(node_identity_t *ni, raft_id_t from)
+{
+    for (size_t i = 0; i < ADDRBOOK_MAX; i++)
+        if (ni->peers[i].id == from)
+            memset(&ni->peers[i], 0, sizeof ni->peers[i]);
+}
+
+size_t node_identity_frame(const node_identity_t *ni, uint8_t type, bool ask,
+                           uint8_t out[CLUSTER_FRAME_LEN])
+{
+    out[0] = type;
+    out[1] = CLUSTER_FRAME_VERSION;
+    out[2] = ask ? CLUSTER_FRAME_ASK : 0;
+    memset(out + 3, 0, CLUSTER_ID_LEN);
+    if (ni->file.has_cluster)
+        memcpy(out + 3, ni->file.cluster, CLUSTER_ID_LEN);
+    return CLUSTER_FRAME_LEN;
+}
+
+void node_identity_on_frame(node_identity_t *ni, raft_id_t from, const char *who,
+                            const uint8_t *body, size_t len, uint64_t now_ms, bool *answer)
+{
+    *answer = false;
+    if (len != CLUSTER_FRAME_LEN || body[1] != CLUSTER_FRAME_VERSION ||
+        (body[2] & ~CLUSTER_FRAME_ASK) != 0)
+        return;
+    *answer = (body[2] & CLUSTER_FRAME_ASK) != 0;
+    const uint8_t *id = body + 3;
+    identity_peer_t *p = peer_slot(ni, from);
+    p->seen_ms = now_ms;
+    static const uint8_t none[CLUSTER_ID_LEN];
+    bool unknown = memcmp(id, none, CLUSTER_ID_LEN) == 0;
+    if (unknown || same_cluster(ni, id)) {
+        p->state = IDENTITY_PEER_SAME;
+        return;
+    }
+    if (p->state != IDENTITY_PEER_FOREIGN) {
+        char ours[CLUSTER_ID_TEXT], theirs[CLUSTER_ID_TEXT];
+        cluster_id_text(ni->file.cluster, ours);
+        cluster_id_text(id, theirs);
+        log_error("raft", "peer %s belongs to cluster %s, this data dir (%s) to cluster %s: "
+                  "refusing its messages", who, theirs, ni->dir, ours);
+    }
+    p->state = IDENTITY_PEER_FOREIGN;
 }

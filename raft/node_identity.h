@@ -13,6 +13,15 @@
  * - A node whose data dir knows cluster X refuses a snapshot or log entries
  *   of cluster Y before it writes any of them (node_identity_check): it
  *   stops taking part in Raft with a log line that names both clusters.
+ * - Peers tell each other their cluster id in a node-level frame (the
+ *   cluster frame) when a connection opens; once this node knows its
+ *   cluster, it hands the core no message from a peer that has not told
+ *   it the same cluster (or that it does not know one yet), and refuses,
+ *   with one log line, every message of a peer of another cluster. The
+ *   log alone could not catch it: two clusters' logs often agree on
+ *   (index, term) for their first entries, so a foreign leader's entries
+ *   can pass the AppendEntries consistency check (§5.3) without ever
+ *   carrying the cluster entry.
  * - A data dir from before identity files is adopted: the file is written
  *   with this node's name (and, on the founder, a new cluster id). */
 #ifndef RAFT_NODE_IDENTITY_H
@@ -25,6 +34,14 @@
 #include "raft/identity.h"
 #include "raft/raft.h"
 
+/* What a peer told us of its cluster (cluster frames). */
+typedef struct identity_peer {
+    raft_id_t id;         /* 0: free slot */
+    uint8_t state;        /* IDENTITY_PEER_* (node_identity.c) */
+    uint64_t asked_ms;    /* when we last asked it */
+    uint64_t seen_ms;     /* when it last told us */
+} identity_peer_t;
+
 typedef struct node_identity {
     char dir[512];
     struct identity file;                 /* what DIR/identity says */
@@ -32,7 +49,13 @@ typedef struct node_identity {
     bool replicated;                      /* the replicated state holds the id */
     bool announcing;                      /* a cluster entry proposal in flight */
     uint64_t next_announce_ms;
+    identity_peer_t peers[ADDRBOOK_MAX];
 } node_identity_t;
+
+/* The cluster frame (an app frame, transport.h): type byte (the caller's
+ * frame number), u8 version 1, u8 flags (1: please answer with yours),
+ * 16-byte cluster id (all zero: not known yet). */
+#define CLUSTER_FRAME_LEN 19
 
 /* Loads or creates DIR/identity for node `name`; fresh: the data dir held
  * nothing; founder: this node founds (or founded) its cluster. -1 with a
@@ -60,6 +83,21 @@ int node_identity_restore(node_identity_t *ni, bool has, const uint8_t id[CLUSTE
 bool node_identity_should_announce(node_identity_t *ni, uint64_t now_ms,
                                    uint8_t entry[CLUSTER_ENTRY_LEN]);
 void node_identity_announced(node_identity_t *ni, bool ok, uint64_t now_ms);
+
+/* A Raft message from `from`: true to hand it to the core. False: drop it
+ * (Raft retransmits); *ask set when the caller should send `from` a
+ * cluster frame asking for its id. */
+bool node_identity_admit(node_identity_t *ni, raft_id_t from, uint64_t now_ms, bool *ask);
+/* A new connection from `from` (its hello): check it again. */
+void node_identity_peer_reset(node_identity_t *ni, raft_id_t from);
+/* Our cluster frame, with `type` as its first byte. Returns its length. */
+size_t node_identity_frame(const node_identity_t *ni, uint8_t type, bool ask,
+                           uint8_t out[CLUSTER_FRAME_LEN]);
+/* A cluster frame from `from` (body includes the type byte): records what
+ * it says; *answer set when it asked for ours. Malformed frames are
+ * ignored. `who` names the peer in the log line of a refusal. */
+void node_identity_on_frame(node_identity_t *ni, raft_id_t from, const char *who,
+                            const uint8_t *body, size_t len, uint64_t now_ms, bool *answer);
 
 /* The cluster id as text, or "none" when not known yet. */
 void node_identity_cluster_text(const node_identity_t *ni, char out[CLUSTER_ID_TEXT]);
