@@ -130,6 +130,11 @@ static int set_election(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
     return parse_ms("raft.election", v, 30, 60000, &c->raft_election_ms, e);
 }
 
+static int set_stop_timeout(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_ms("stop.timeout", v, 100, 3600000, &c->stop_timeout_ms, e);
+}
+
 /* Entries applied between two state-machine snapshots (and log
  * compactions): fewer means a shorter log to replay on restart and smaller
  * catch-ups, more means fewer snapshot writes (etcd's --snapshot-count). */
@@ -158,6 +163,7 @@ static const option_t options[] = {
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
+    { "stop.timeout", "MS", "after SIGTERM/SIGINT, exit with status 3 if the stop is not done in MS ms (default 10000)", set_stop_timeout },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 

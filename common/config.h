@@ -33,6 +33,7 @@ typedef struct config {
     unsigned dns_workers; /* 0: one per online CPU */
     unsigned raft_heartbeat_ms; /* 0: default */
     unsigned raft_election_ms;  /* 0: default */
+    unsigned stop_timeout_ms;   /* -stop.timeout; 0: default (10000) */
     unsigned long long raft_snapshot_entries; /* 0: default (100000) */
 } config_t;
 

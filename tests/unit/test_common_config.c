@@ -83,7 +83,7 @@ static void test_flag_forms_and_repeats(void **state)
     char *argv[] = { "dns-raft", "--id=n-1.x", "-zone.file=a.txt", "--zone.file", "b.txt",
                      "-log.level=DEBUG", "--dns.workers", "3", "-data.dir", "/var/lib/x",
                      "-raft.heartbeat", "40", "-raft.election=300",
-                     "-raft.snapshot.entries", "250",
+                     "-raft.snapshot.entries", "250", "-stop.timeout", "2500",
                      "-dns.addr", "[::1]:53", "--" };
     config_t cfg;
     char err[CONFIG_ERR_MAX];
@@ -97,6 +97,7 @@ static void test_flag_forms_and_repeats(void **state)
     assert_int_equal(cfg.raft_heartbeat_ms, 40);
     assert_int_equal(cfg.raft_election_ms, 300);
     assert_int_equal(cfg.raft_snapshot_entries, 250);
+    assert_int_equal(cfg.stop_timeout_ms, 2500);
     assert_string_equal(cfg.data_dir, "/var/lib/x");
     assert_string_equal(cfg.dns_addr, "[::1]:53");
     assert_string_equal(cfg.raft_addr, ":8300"); /* default */
@@ -179,6 +180,8 @@ static void test_bad_flags(void **state)
     expect_flag_error(ARGC(bad_heartbeat), bad_heartbeat, "raft.heartbeat: \"5\" is not a number");
     char *junk_election[] = { "dns-raft", "-id", "x", "-raft.election", "1s" };
     expect_flag_error(ARGC(junk_election), junk_election, "raft.election: \"1s\"");
+    char *short_stop[] = { "dns-raft", "-id", "x", "-stop.timeout", "5" };
+    expect_flag_error(ARGC(short_stop), short_stop, "stop.timeout: \"5\" is not a number of milliseconds");
     char *no_snapshots[] = { "dns-raft", "-id", "x", "-raft.snapshot.entries", "0" };
     expect_flag_error(ARGC(no_snapshots), no_snapshots, "raft.snapshot.entries: \"0\" is not a number");
     char *junk_snapshots[] = { "dns-raft", "-id", "x", "-raft.snapshot.entries=1e4" };
