@@ -1072,9 +1072,18 @@ static void cluster_announced(void *arg, node_status_t status, uint8_t *result, 
 static node_status_t submit_proposal(node_t *n, const void *data, size_t len, unsigned timeout_ms,
                                      node_done_fn done, void *arg);
 
-/* The founder proposes the cluster id once (node_identity.h). */
+/* The founder proposes the cluster id once, and every node tells the
+ * members its cluster id now and then (node_identity.h). */
 static void announce_cluster(node_t *n)
 {
+    if (node_identity_frames_due(&n->ident, loop_now_ms())) {
+        const raft_members_t *m = raft_members(n->r);
+        for (uint32_t i = 0; i < m->n_voters + m->n_learners; i++) {
+            raft_id_t id = i < m->n_voters ? m->voters[i] : m->learners[i - m->n_voters];
+            if (id != n->id)
+                send_cluster_frame(n, id, false);
+        }
+    }
     uint8_t entry[CLUSTER_ENTRY_LEN];
     if (!node_identity_should_announce(&n->ident, loop_now_ms(), entry))
         return;

@@ -11,7 +11,7 @@
 #include "raft/node_disk.h"
 
 #define ANNOUNCE_RETRY_MS 1000
-#define ASK_INTERVAL_MS 100
+#define ASK_INTERVAL_MS 20
 #define CLUSTER_FRAME_VERSION 1
 #define CLUSTER_FRAME_ASK 1
 
@@ -224,6 +224,14 @@ bool node_identity_admit(node_identity_t *ni, raft_id_t from, uint64_t now_ms, b
         *ask = true;
     }
     return false;
+}
+
+bool node_identity_frames_due(node_identity_t *ni, uint64_t now_ms)
+{
+    if (now_ms < ni->next_frames_ms)
+        return false;
+    ni->next_frames_ms = now_ms + IDENTITY_FRAME_EVERY_MS;
+    return true;
 }
 
 void node_identity_peer_reset(node_identity_t *ni, raft_id_t from)

@@ -14,7 +14,7 @@
  *   of cluster Y before it writes any of them (node_identity_check): it
  *   stops taking part in Raft with a log line that names both clusters.
  * - Peers tell each other their cluster id in a node-level frame (the
- *   cluster frame) when a connection opens; once this node knows its
+ *   cluster frame) when a connection opens, and every second unasked; once this node knows its
  *   cluster, it hands the core no message from a peer that has not told
  *   it the same cluster (or that it does not know one yet), and refuses,
  *   with one log line, every message of a peer of another cluster. The
@@ -49,6 +49,7 @@ typedef struct node_identity {
     bool replicated;                      /* the replicated state holds the id */
     bool announcing;                      /* a cluster entry proposal in flight */
     uint64_t next_announce_ms;
+    uint64_t next_frames_ms;              /* next round of cluster frames */
     identity_peer_t peers[ADDRBOOK_MAX];
 } node_identity_t;
 
@@ -88,6 +89,11 @@ void node_identity_announced(node_identity_t *ni, bool ok, uint64_t now_ms);
  * (Raft retransmits); *ask set when the caller should send `from` a
  * cluster frame asking for its id. */
 bool node_identity_admit(node_identity_t *ni, raft_id_t from, uint64_t now_ms, bool *ask);
+/* True once per IDENTITY_FRAME_EVERY_MS: time to send every member our
+ * cluster frame unasked, so that a peer that cannot reach us with its
+ * questions (an asymmetric partition) still learns our cluster. */
+#define IDENTITY_FRAME_EVERY_MS 1000
+bool node_identity_frames_due(node_identity_t *ni, uint64_t now_ms);
 /* A new connection from `from` (its hello): check it again. */
 void node_identity_peer_reset(node_identity_t *ni, raft_id_t from);
 /* Our cluster frame, with `type` as its first byte. Returns its length. */

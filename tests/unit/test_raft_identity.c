@@ -467,6 +467,10 @@ static void test_cluster_frame_keeps_a_peer_of_another_cluster_out(void **state)
     /* A node that does not know its own cluster admits everyone. */
     memset(&other, 0, sizeof other);
     assert_true(node_identity_admit(&other, p, 0, &ask));
+    /* Unasked frames go out once a second. */
+    assert_true(node_identity_frames_due(&ni, 10000));
+    assert_false(node_identity_frames_due(&ni, 10999));
+    assert_true(node_identity_frames_due(&ni, 11000));
     /* Many forged ids cannot grow the table: the stalest slot is reused. */
     for (raft_id_t x = 1000; x < 1000 + 4 * ADDRBOOK_MAX; x++)
         node_identity_admit(&ni, x, 2000 + x, &ask);
