@@ -767,9 +767,10 @@ static int wait_fd(cluster_t *c, int fd, short events, unsigned timeout_ms)
     }
 }
 
-/* Connects to a member's Raft port (non-blocking, so a member that never
- * answers the SYN cannot hold a stop); returns the fd (blocking again) or
- * -1. */
+/* Connects to a member's Raft port without blocking, so that a member that
+ * never answers the SYN cannot hold a stop; returns the fd (non-blocking:
+ * the one short line sent on it fits an empty socket buffer, and every read
+ * follows a wait_fd) or -1. */
 static int dial(cluster_t *c, const char *spec)
 {
     struct sockaddr_storage ss;
