@@ -23,7 +23,10 @@
    it (test hook DNSRAFT_TEST_STUCK_LOADER, as a read from a dead NFS mount
    would) exits within -stop.timeout with status 3 and a log line naming
    the loader and its file; with a long -stop.timeout, a second SIGTERM
-   ends it at once (status 3). A node whose -raft.join member accepts the
+   ends it at once (status 3). A node whose loader waits for a quorum that
+   never comes (the two other members killed) stops within 3 s, status 0
+   (this one passed on the old code too: node_shutdown already answered
+   waiting proposals). A node whose -raft.join member accepts the
    connection but never answers stops at SIGTERM within 3 s with status 0
    (the old joiner sat 10-12 s in poll).
 """
@@ -186,6 +189,27 @@ def bounded_stop():
         check("second SIGTERM while waiting for the zone loader" in n1.log(),
               "n1's log does not say why it exited")
         ok("second SIGTERM: exit 3 after %.2fs" % took)
+
+        # A loader whose proposals wait for a quorum that never comes.
+        q = c.write_file("q.zone", make_zone("q.test", [("www", "A", "10.0.1.1")]))
+        m0 = c.add_node("m0", zone_files=[q], join=None)
+        m0.start()
+        m1 = c.add_node("m1", join=m0)
+        m1.start()
+        m2 = c.add_node("m2", join=m0)
+        m2.start()
+        c.wait_voters(["m0", "m1", "m2"], via=m0)
+        wait_for("q.test loads", 10, lambda: m0.resolves("www.q.test", ["10.0.1.1"]))
+        m1.kill()
+        m2.kill()
+        c.write_file("q.zone", make_zone("q.test", [("www", "A", "10.0.1.2")], serial=2))
+        m0.signal(signal.SIGHUP)
+        wait_for("m0 reloads", 5, lambda: "SIGHUP: reloading" in m0.log())
+        time.sleep(1)  # its proposal now waits for a commit that cannot come
+        rc, took = sigterm_and_wait(m0, 8)
+        check(rc == 0, "m0 exited %d" % rc)
+        check(took < 3, "m0 took %.1fs to stop with its loader waiting for a quorum" % took)
+        ok("loader waiting for a quorum that never comes: stopped in %.2fs, status 0" % took)
 
         # A member that accepts the connection and never answers.
         silent = socket.socket()
