@@ -9,10 +9,13 @@
 #include "common/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common/addr.h"
@@ -502,11 +505,38 @@ static int read_document(yaml_reader_t *r, config_t *cfg)
     return 0;
 }
 
+/* Opens the config file without ever blocking (a FIFO with no writer would
+ * hang start-up, with SIGTERM already blocked) and only if it is a regular
+ * file of at most CONFIG_FILE_MAX bytes, checked with fstat on the fd. */
+#define CONFIG_FILE_MAX (1u << 20)
+static FILE *open_config_file(const char *path, char err[CONFIG_ERR_MAX])
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        format_error(err, "cannot read config file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_size > (off_t)CONFIG_FILE_MAX)
+        why = "larger than 1 MiB";
+    FILE *f = why ? NULL : fdopen(fd, "rb");
+    if (f == NULL) {
+        format_error(err, "config file %s: %s", path, why ? why : strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int config_read_yaml(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_config_file(path, err);
     if (f == NULL)
-        return format_error(err, "cannot read config file %s: %s", path, strerror(errno));
+        return -1;
     yaml_reader_t r = { .path = path, .err = err };
     if (!yaml_parser_initialize(&r.parser)) {
         fclose(f);

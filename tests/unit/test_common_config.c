@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/addr.h"
@@ -296,6 +297,28 @@ static void test_bad_yaml(void **state)
     expect_yaml_error("? [a, b]\n: c\n", ":1: expected a key");
 }
 
+/* A FIFO (or a directory) as -config is refused at once, never waited on:
+ * SIGTERM is blocked during start-up, so a hang there could not be
+ * stopped. The alarm turns a hang into a failure. */
+static void test_config_file_not_regular(void **state)
+{
+    (void)state;
+    alarm(10);
+    char path[64];
+    strcpy(path, "/tmp/dnsraft-config-XXXXXX");
+    assert_non_null(mkdtemp(path));
+    char *dir_argv[] = { "dns-raft", "-id", "id0", "-config", path };
+    expect_flag_error(ARGC(dir_argv), dir_argv, ": not a regular file");
+    char fifo[96];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *fifo_argv[] = { "dns-raft", "-id", "id0", "-config", fifo };
+    expect_flag_error(ARGC(fifo_argv), fifo_argv, "fifo.yaml: not a regular file");
+    unlink(fifo);
+    rmdir(path);
+    alarm(0);
+}
+
 static void test_yaml_read_directly(void **state)
 {
     (void)state;
@@ -390,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_yaml_single_zone_file_and_empty_file),
         cmocka_unit_test(test_bad_yaml),
         cmocka_unit_test(test_yaml_read_directly),
+        cmocka_unit_test(test_config_file_not_regular),
         cmocka_unit_test(test_addr_specs),
         cmocka_unit_test(test_addr_bind),
     };
