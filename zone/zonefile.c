@@ -244,8 +244,8 @@ static int directive_ttl(parser_t *p, source_t *s)
  * with no writer (or a device) cannot hang open(), O_NOCTTY so that a
  * terminal cannot become ours. Only a regular file is read (fstat on the
  * fd, so the check and the read see the same file); anything else is
- * ENOTREG. A symlink to a regular file is fine: open follows it. */
-#define ENOTREG (-1) /* not an errno: "not a regular file" */
+ * READ_NOT_REGULAR. A symlink to a regular file is fine: open follows it. */
+#define READ_NOT_REGULAR (-1) /* not an errno: "not a regular file" */
 
 static int open_regular(const char *path, struct stat *st, int *err)
 {
@@ -260,7 +260,7 @@ static int open_regular(const char *path, struct stat *st, int *err)
         return -1;
     }
     if (!S_ISREG(st->st_mode)) {
-        *err = ENOTREG;
+        *err = READ_NOT_REGULAR;
         close(fd);
         return -1;
     }
@@ -305,7 +305,7 @@ static char *read_file(const char *path, size_t *len, int *err)
 /* The reason read_file failed, for messages. */
 static const char *read_error_text(int err, char *buf, size_t size)
 {
-    if (err == ENOTREG)
+    if (err == READ_NOT_REGULAR)
         return "not a regular file";
     if (err == EFBIG) {
         snprintf(buf, size, "larger than %llu bytes", (unsigned long long)FILE_SIZE_MAX);
@@ -351,7 +351,7 @@ static int include_file(parser_t *p, source_t *parent, const char *path, const u
     if (text == NULL) {
         free(real);
         char ebuf[128];
-        if (err == ENOTREG)
+        if (err == READ_NOT_REGULAR)
             return error_at(p, parent, line, "$INCLUDE '%s': not a regular file", path);
         return error_at(p, parent, line, "cannot read $INCLUDE file '%s': %s", path,
                         read_error_text(err, ebuf, sizeof ebuf));
@@ -592,7 +592,7 @@ zone_t *zone_parse_file(const char *path, const uint8_t *origin, char err[ZONE_E
     char *text = read_file(path, &len, &e);
     if (text == NULL) {
         char ebuf[128];
-        if (e == ENOTREG)
+        if (e == READ_NOT_REGULAR)
             snprintf(err, ZONE_ERR_MAX, "%s: not a regular file", path);
         else
             snprintf(err, ZONE_ERR_MAX, "%s:0: cannot read: %s", path,
