@@ -444,6 +444,12 @@ static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size
         }
         memcpy(q->data, p, plen);
         q->len = plen;
+        if (!node_identity_forward_ok(&n->ident, q->data, q->len)) {
+            q->status = NODE_EINVAL;
+            send_forward_response(n, q);
+            request_free(q);
+            return;
+        }
     } else {
         const uint8_t *sp = memchr(p, ' ', plen);
         size_t nl = sp ? (size_t)(sp - p) : plen;

@@ -156,6 +156,14 @@ bool node_identity_apply(node_identity_t *ni, const raft_entry_t *e, bool *confl
     return true;
 }
 
+bool node_identity_forward_ok(const node_identity_t *ni, const uint8_t *data, size_t len)
+{
+    uint8_t id[CLUSTER_ID_LEN];
+    if (!cluster_entry_marked(data, len))
+        return true;
+    return cluster_entry_decode(data, len, id) && !ni->replicated && same_cluster(ni, id);
+}
+
 int node_identity_restore(node_identity_t *ni, bool has, const uint8_t id[CLUSTER_ID_LEN])
 {
     if (!has)

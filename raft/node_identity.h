@@ -74,6 +74,13 @@ int node_identity_check(const node_identity_t *ni, const raft_ready_t *rd, char 
  * names another cluster than the data dir's (the node must stop). */
 bool node_identity_apply(node_identity_t *ni, const raft_entry_t *e, bool *conflict);
 
+/* A proposal forwarded by a peer (it could be anyone without a cluster
+ * key): false when it is a cluster entry this node must not propose — one
+ * for another cluster than ours, a malformed one, or any once the
+ * replicated state holds the id — so that a forged entry cannot make every
+ * member refuse its own log. */
+bool node_identity_forward_ok(const node_identity_t *ni, const uint8_t *data, size_t len);
+
 /* A snapshot envelope's cluster trailer was read (has: it carried one):
  * learns the id. -1 if it names another cluster. */
 int node_identity_restore(node_identity_t *ni, bool has, const uint8_t id[CLUSTER_ID_LEN]);

@@ -418,6 +418,18 @@ static void test_another_clusters_snapshot_or_entries_are_refused_before_writing
     assert_non_null(strstr(why, "refusing log entries of cluster b1020304"));
     cluster_entry_encode(CLUSTER_A, entry);
     assert_int_equal(node_identity_check(&ni, &rd, why, sizeof why), 0);
+    /* A forwarded cluster entry is proposed only for our cluster, and only
+     * while the replicated state lacks the id; other proposals always. */
+    uint8_t kv[] = { 1, 1, 0 };
+    assert_true(node_identity_forward_ok(&ni, kv, sizeof kv));
+    assert_true(node_identity_forward_ok(&ni, entry, sizeof entry));
+    cluster_entry_encode(CLUSTER_B, entry);
+    assert_false(node_identity_forward_ok(&ni, entry, sizeof entry));
+    assert_false(node_identity_forward_ok(&ni, entry, sizeof entry - 1));
+    cluster_entry_encode(CLUSTER_A, entry);
+    ni.replicated = true;
+    assert_false(node_identity_forward_ok(&ni, entry, sizeof entry));
+    ni.replicated = false;
     /* Restoring another cluster's snapshot is refused too. */
     assert_int_equal(node_identity_restore(&ni, true, CLUSTER_B), -1);
     assert_int_equal(node_identity_restore(&ni, true, CLUSTER_A), 0);
