@@ -10,12 +10,13 @@
  * zone loader, and this main thread, which after start-up only waits for
  * signals (sigwait; every other thread inherits the blocked mask). SIGHUP
  * reloads the zone files; SIGINT/SIGTERM stop gracefully (leadership handed
- * over first) and exit 0.
+ * over first) and exit 0, within -stop.timeout (common/stopguard.h).
  *
  * `dns-raft keygen` prints a fresh cluster key file (-cluster.key.file).
  *
  * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config,
- * 1 when the node cannot start (a port in use, unreadable data dir, ...).
+ * 1 when the node cannot start (a port in use, unreadable data dir, ...),
+ * 3 when a stop did not finish in time or a second SIGTERM/SIGINT came.
  *
  * Ownership: main owns the config, the zone database handle, the cluster
  * and the DNS server; all are freed before exit. */
@@ -27,6 +28,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/stopguard.h"
 #include "dns/server.h"
 #include "kv/cluster.h"
 #include "raft/peerauth.h"
@@ -132,6 +134,7 @@ static int run(const config_t *cfg, const sigset_t *set)
         .cluster_key = cfg->cluster_key_file ? &ring : NULL,
         .admin_addr = cfg->admin_addr, .admin_token_file = cfg->admin_token_file,
         .admin_off_raft_port = cfg->admin_on_raft_port == 0,
+        .test_stuck_loader = getenv("DNSRAFT_TEST_STUCK_LOADER") != NULL,
     };
     char cerr[1024];
     cluster_t *cluster = cluster_start(&co, cerr, sizeof cerr);
@@ -142,10 +145,13 @@ static int run(const config_t *cfg, const sigset_t *set)
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         serve_until_stopped(set, cluster, cfg->zone_file_count);
+        stopguard_arm(set, cfg->stop_timeout_ms);
         cluster_stop(cluster);
         rc = 0;
     }
+    stopguard_note("stopping the DNS server");
     dns_server_stop(server);
+    stopguard_disarm();
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);
     peerauth_ring_wipe(&ring);

@@ -9,10 +9,13 @@
 #include "common/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common/addr.h"
@@ -131,6 +134,11 @@ static int set_election(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
     return parse_ms("raft.election", v, 30, 60000, &c->raft_election_ms, e);
 }
 
+static int set_stop_timeout(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_ms("stop.timeout", v, 100, 3600000, &c->stop_timeout_ms, e);
+}
+
 /* Entries applied between two state-machine snapshots (and log
  * compactions): fewer means a shorter log to replay on restart and smaller
  * catch-ups, more means fewer snapshot writes (etcd's --snapshot-count). */
@@ -244,6 +252,7 @@ static const option_t options[] = {
     { "dns.rrl.ipv4.prefix", "BITS", "rate-limit IPv4 sources by this prefix length (default 24)", set_rrl_ipv4_prefix },
     { "dns.rrl.ipv6.prefix", "BITS", "rate-limit IPv6 sources by this prefix length (default 56)", set_rrl_ipv6_prefix },
     { "dns.rrl.table.size", "N", "rate-limit buckets (8 bytes each, rounded up to a power of two; default 262144)", set_rrl_table_size },
+    { "stop.timeout", "MS", "after SIGTERM/SIGINT, exit with status 3 if the stop is not done in MS ms (default 10000)", set_stop_timeout },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -593,11 +602,38 @@ static int read_document(yaml_reader_t *r, config_t *cfg)
     return 0;
 }
 
+/* Opens the config file without ever blocking (a FIFO with no writer would
+ * hang start-up, with SIGTERM already blocked) and only if it is a regular
+ * file of at most CONFIG_FILE_MAX bytes, checked with fstat on the fd. */
+#define CONFIG_FILE_MAX (1u << 20)
+static FILE *open_config_file(const char *path, char err[CONFIG_ERR_MAX])
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        format_error(err, "cannot read config file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_size > (off_t)CONFIG_FILE_MAX)
+        why = "larger than 1 MiB";
+    FILE *f = why ? NULL : fdopen(fd, "rb");
+    if (f == NULL) {
+        format_error(err, "config file %s: %s", path, why ? why : strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int config_read_yaml(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_config_file(path, err);
     if (f == NULL)
-        return format_error(err, "cannot read config file %s: %s", path, strerror(errno));
+        return -1;
     yaml_reader_t r = { .path = path, .err = err };
     if (!yaml_parser_initialize(&r.parser)) {
         fclose(f);

@@ -34,6 +34,7 @@ typedef struct config {
     unsigned dns_workers; /* 0: one per online CPU */
     unsigned raft_heartbeat_ms; /* 0: default */
     unsigned raft_election_ms;  /* 0: default */
+    unsigned stop_timeout_ms;   /* -stop.timeout; 0: default (10000) */
     unsigned long long raft_snapshot_entries; /* 0: default (100000) */
     char *admin_addr;       /* own admin listener, or NULL (Raft port only) */
     char *admin_token_file; /* admin token file, or NULL (no admin auth) */

@@ -30,6 +30,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/stopguard.h"
 #include "kv/admin.h"
 #include "kv/adminauth.h"
 #include "kv/adminserver.h"
@@ -47,6 +48,7 @@ enum {
     RETRY_PAUSE_MS = 10, /* one Raft tick: failover is measured in these */
     CHUNK_TIMEOUT_RETRIES = 3,
     BACKOFF_MAX_MS = 5000,
+    STOP_POLL_MS = 100, /* how soon a blocked joiner notices a stop */
 };
 
 struct cluster {
@@ -63,6 +65,8 @@ struct cluster {
     bool loader_started, joiner_started;
     admin_client_t loader_client;
     char *join_token;     /* the admin token, sent by the join thread; or NULL */
+    const char *loader_doing;   /* "parsing", "replicating" or NULL (idle); under mu */
+    const char *loader_file;    /* the zone file it is about (a config string) */
 };
 
 static uint64_t random_u64(void)
@@ -403,12 +407,12 @@ static void exec_status(cluster_t *c, const replier_t *r)
     char line[512];
     snprintf(line, sizeof line,
              "id=%s role=%s term=%llu leader=%s leader_addr=%s commit=%llu applied=%llu "
-             "last_index=%llu snapshot=%llu\n",
+             "last_index=%llu snapshot=%llu cluster=%s\n",
              c->name, raft_role_name(s.role), (unsigned long long)s.term,
              s.leader_name[0] ? s.leader_name : "none",
              s.leader_addr[0] ? s.leader_addr : "none", (unsigned long long)s.commit,
              (unsigned long long)s.applied, (unsigned long long)s.last_index,
-             (unsigned long long)s.snapshot_index);
+             (unsigned long long)s.snapshot_index, s.cluster_id);
     say(r, line);
 }
 
@@ -737,10 +741,33 @@ static int submit_zone(cluster_t *c, const zone_t *zone, const char *path)
     return rc;
 }
 
+/* What the loader is doing, for the stop guard's log line. */
+static void loader_doing(cluster_t *c, const char *what, const char *path)
+{
+    pthread_mutex_lock(&c->mu);
+    c->loader_doing = what;
+    c->loader_file = path;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Tests only (DNSRAFT_TEST_STUCK_LOADER): hangs where no stop flag reaches, as a
+ * read from a dead NFS mount would, so that tests can check the stop
+ * deadline (common/stopguard.h). */
+static void hang_like_a_dead_mount(void)
+{
+    log_warn("zone", "test hook DNSRAFT_TEST_STUCK_LOADER: the loader hangs for good");
+    for (;;)
+        clock_sleep_ms(1000);
+}
+
 static void load_zone_file(cluster_t *c, const char *path)
 {
     char err[ZONE_ERR_MAX];
+    loader_doing(c, "parsing", path);
+    if (c->o.test_stuck_loader)
+        hang_like_a_dead_mount();
     zone_t *zone = zone_parse_file(path, NULL, err);
+    loader_doing(c, "replicating", path);
     if (!zone) {
         log_error("zone", "%s (the replicated version stays)", err);
         return;
@@ -777,6 +804,7 @@ static void *loader_thread(void *arg)
             return NULL;
         for (size_t i = 0; i < c->o.n_zone_files && !stopping(c); i++)
             load_zone_file(c, c->o.zone_files[i]);
+        loader_doing(c, NULL, NULL);
     }
 }
 
@@ -790,17 +818,44 @@ void cluster_reload(cluster_t *c)
 
 /* ---- joining -------------------------------------------------------------------------- */
 
-/* Connects to a member's Raft port; returns the fd or -1. */
-static int dial(const char *spec)
+/* Waits up to timeout_ms for events on fd, in short slices so that a stop
+ * is noticed within STOP_POLL_MS: > 0 ready, 0 timed out or stopping, < 0
+ * error. The joiner never blocks where cluster_stop cannot reach it. */
+static int wait_fd(cluster_t *c, int fd, short events, unsigned timeout_ms)
+{
+    uint64_t deadline = clock_now_ms() + timeout_ms;
+    for (;;) {
+        uint64_t now = clock_now_ms();
+        if (now >= deadline || stopping(c))
+            return 0;
+        unsigned left = (unsigned)(deadline - now);
+        struct pollfd p = { .fd = fd, .events = events };
+        int rc = poll(&p, 1, left < STOP_POLL_MS ? (int)left : STOP_POLL_MS);
+        if (rc != 0 && !(rc < 0 && errno == EINTR))
+            return rc;
+    }
+}
+
+/* Connects to a member's Raft port without blocking, so that a member that
+ * never answers the SYN cannot hold a stop; returns the fd (non-blocking:
+ * the one short line sent on it fits an empty socket buffer, and every read
+ * follows a wait_fd) or -1. */
+static int dial(cluster_t *c, const char *spec)
 {
     struct sockaddr_storage ss;
     socklen_t len;
     if (addr_resolve_dial(spec, &ss, &len) != 0)
         return -1;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) != 0) {
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
+        (errno != EINPROGRESS || wait_fd(c, fd, POLLOUT, MEMBERSHIP_TIMEOUT_MS) <= 0 ||
+         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0)) {
         close(fd);
-        fd = -1;
+        return -1;
     }
     return fd;
 }
@@ -824,7 +879,7 @@ static void advertised_addr(cluster_t *c, int fd, char *out, size_t cap)
 static bool try_join(cluster_t *c, char *answer, size_t cap)
 {
     snprintf(answer, cap, "cannot connect");
-    int fd = dial(c->o.join);
+    int fd = dial(c, c->o.join);
     if (fd < 0)
         return false;
     char addr[160], line[ADMIN_TOKEN_MAX + 512];
@@ -846,8 +901,7 @@ static bool try_join(cluster_t *c, char *answer, size_t cap)
     bool ok = false;
     if (send(fd, line, (size_t)n, MSG_NOSIGNAL) == n) {
         size_t got = 0;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        while (got < cap - 1 && poll(&p, 1, MEMBERSHIP_TIMEOUT_MS + 2000) > 0) {
+        while (got < cap - 1 && wait_fd(c, fd, POLLIN, MEMBERSHIP_TIMEOUT_MS + 2000) > 0) {
             ssize_t k = read(fd, answer + got, cap - 1 - got);
             if (k <= 0)
                 break;
@@ -864,6 +918,8 @@ static bool try_join(cluster_t *c, char *answer, size_t cap)
         }
         answer[got] = '\0';
         answer[strcspn(answer, "\r\n")] = '\0';
+        if (got == 0)
+            snprintf(answer, cap, "no answer%s", stopping(c) ? " (stopping)" : "");
         ok = strcmp(answer, "SUCCESS") == 0;
     }
     close(fd);
@@ -942,6 +998,21 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
     return c;
 }
 
+/* "waiting for the zone loader (parsing zones/a.txt)", kept for the stop
+ * guard, which may read it until the process exits. */
+static void note_loader(cluster_t *c)
+{
+    static char text[600];
+    pthread_mutex_lock(&c->mu);
+    if (c->loader_doing)
+        snprintf(text, sizeof text, "waiting for the zone loader (%s %s)", c->loader_doing,
+                 c->loader_file);
+    else
+        snprintf(text, sizeof text, "waiting for the zone loader");
+    pthread_mutex_unlock(&c->mu);
+    stopguard_note(text);
+}
+
 void cluster_stop(cluster_t *c)
 {
     if (!c)
@@ -951,13 +1022,21 @@ void cluster_stop(cluster_t *c)
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->mu);
     /* Hand leadership over and fail every request still waiting on Raft,
-     * so the threads below return promptly; then free in dependency order. */
+     * so the threads below return promptly; then free in dependency order.
+     * Each step is noted for the stop guard (common/stopguard.h), which
+     * ends the process if one of them never returns. */
+    stopguard_note("handing leadership over and stopping the Raft thread");
     node_shutdown(c->node);
-    if (c->loader_started)
+    if (c->loader_started) {
+        note_loader(c);
         pthread_join(c->loader, NULL);
+    }
+    stopguard_note("waiting for the join thread");
     if (c->joiner_started)
         pthread_join(c->joiner, NULL);
+    stopguard_note("closing admin connections and their worker threads");
     admin_server_free(c->admin);
+    stopguard_note("closing the Raft node");
     node_free(c->node);
     sm_free(c->sm);
     pthread_cond_destroy(&c->cond);

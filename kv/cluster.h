@@ -44,6 +44,7 @@ typedef struct cluster_options {
     bool admin_off_raft_port;     /* -admin.on.raft.port=false */
     /* Tests only (the nemesis test's checker must catch them): */
     bool unsafe_local_reads; /* kv get from local state, without ReadIndex */
+    bool test_stuck_loader;  /* tests only: the loader hangs as on a dead NFS mount */
     raft_bug_t raft_bugs;
 } cluster_options_t;
 

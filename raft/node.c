@@ -44,11 +44,13 @@
 #include "raft/storage_io.h"
 #include "raft/loop.h"
 #include "raft/node_disk.h"
+#include "raft/node_identity.h"
 #include "raft/transport.h"
 
 enum {
     FRAME_FWD_REQ = RAFT_FRAME_APP_MIN,
     FRAME_FWD_RESP,
+    FRAME_CLUSTER,   /* node_identity.h */
     MAX_FORWARD_TIMEOUT_MS = 60000,
     JOIN_TIMEOUT_MS = 10000,
 };
@@ -99,6 +101,7 @@ struct node {
     raft_id_t id;
     raft_t *r;
     node_disk_t disk;
+    node_identity_t ident;    /* whose data dir this is (node_identity.h) */
     loop_t *loop;
     transport_t *tr;
     addrbook_t book;
@@ -442,6 +445,12 @@ static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size
         }
         memcpy(q->data, p, plen);
         q->len = plen;
+        if (!node_identity_forward_ok(&n->ident, q->data, q->len)) {
+            q->status = NODE_EINVAL;
+            send_forward_response(n, q);
+            request_free(q);
+            return;
+        }
     } else {
         const uint8_t *sp = memchr(p, ' ', plen);
         size_t nl = sp ? (size_t)(sp - p) : plen;
@@ -495,6 +504,22 @@ static void on_forward_response(node_t *n, const uint8_t *b, size_t len)
     }
 }
 
+static void send_cluster_frame(node_t *n, raft_id_t to, bool ask)
+{
+    uint8_t b[CLUSTER_FRAME_LEN];
+    transport_send_app(n->tr, to, b, node_identity_frame(&n->ident, FRAME_CLUSTER, ask, b));
+}
+
+static const char *name_of(const node_t *n, raft_id_t id);
+
+static void on_cluster_frame(node_t *n, raft_id_t from, const uint8_t *body, size_t len)
+{
+    bool answer = false;
+    node_identity_on_frame(&n->ident, from, name_of(n, from), body, len, loop_now_ms(), &answer);
+    if (answer)
+        send_cluster_frame(n, from, false);
+}
+
 static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t len)
 {
     node_t *n = ctx;
@@ -504,6 +529,8 @@ static void on_app_frame(void *ctx, raft_id_t from, const uint8_t *body, size_t 
         on_forward_request(n, from, body, len);
     else if (body[0] == FRAME_FWD_RESP)
         on_forward_response(n, body, len);
+    else if (body[0] == FRAME_CLUSTER)
+        on_cluster_frame(n, from, body, len);
 }
 
 /* ---- joining over an authenticated connection (issue #12) ------------------------------- */
@@ -623,7 +650,12 @@ static void apply_entry(node_t *n, const raft_entry_t *e)
     n->bytes_since_snapshot += e->len;
     n->sweep_result = NULL;
     n->sweep_result_len = 0;
-    if (e->type == RAFT_ENTRY_NORMAL && n->o.fsm.apply)
+    bool conflict = false;
+    bool cluster_entry = node_identity_apply(&n->ident, e, &conflict);
+    if (conflict)
+        log_error("raft", "entry %llu names another cluster than this data dir's; not applied",
+                  (unsigned long long)e->index);
+    if (e->type == RAFT_ENTRY_NORMAL && n->o.fsm.apply && !cluster_entry)
         n->o.fsm.apply(n->o.fsm.ctx, e->index, e->data, e->len, &n->sweep_result, &n->sweep_result_len);
     n->sweep_entry = e;
     pending_sweep(n, sweep_committed_entry);
@@ -883,6 +915,11 @@ static void process_one_ready(node_t *n)
         pending_sweep(n, sweep_applied);
     }
     deliver_finished(n); /* answer them before the fsync below blocks us */
+    char why[STORAGE_ERROR_MAX];
+    if (node_identity_check(&n->ident, &rd, why, sizeof why) != 0) {
+        fail_node(n, why); /* nothing of it written */
+        return;
+    }
     struct storage_error se = { 0 };
     if (node_disk_persist(&n->disk, &rd, &se) != 0) {
         fail_node(n, se.msg);
@@ -958,8 +995,14 @@ static int restore_fsm(node_t *n, const uint8_t *data, size_t len)
     addrbook_t book;
     const uint8_t *fsm;
     size_t fsm_len;
-    if (node_envelope_split(data, len, &book, &fsm, &fsm_len) != 0)
+    bool has_cluster = false;
+    uint8_t cluster[CLUSTER_ID_LEN];
+    if (node_envelope_split_cluster(data, len, &book, &fsm, &fsm_len, &has_cluster, cluster) != 0)
         return -1;
+    if (node_identity_restore(&n->ident, has_cluster, cluster) != 0) {
+        log_error("raft", "the snapshot belongs to another cluster than this data dir's");
+        return -1;
+    }
     for (size_t i = 0; i < book.n; i++) {
         learn_address(n, book.e[i].id, book.e[i].name, book.e[i].addr);
         transport_set_peer(n->tr, book.e[i].id, book.e[i].addr);
@@ -1000,8 +1043,12 @@ static void maybe_snapshot(node_t *n)
         n->bytes_since_snapshot < n->o.snapshot_bytes)
         return;
     membuf_writer_t w = { { membuf_write }, NULL, 0, 0 };
-    uint8_t book[8192];
+    uint8_t book[8192 + CLUSTER_TRAILER_LEN];
     size_t blen = addrbook_encode(&n->book, book);
+    if (n->ident.replicated) {
+        cluster_trailer_encode(n->ident.file.cluster, book + blen);
+        blen += CLUSTER_TRAILER_LEN;
+    }
     uint8_t hdr[4] = { (uint8_t)blen, (uint8_t)(blen >> 8), (uint8_t)(blen >> 16),
                        (uint8_t)(blen >> 24) };
     if (membuf_write(&w.w, hdr, 4) != 0 || membuf_write(&w.w, book, blen) != 0 ||
@@ -1062,6 +1109,12 @@ static void on_message(void *ctx, const raft_msg_t *m)
     node_t *n = ctx;
     if (n->failed)
         return;
+    bool ask = false;
+    if (!node_identity_admit(&n->ident, m->from, loop_now_ms(), &ask)) {
+        if (ask)
+            send_cluster_frame(n, m->from, true);
+        return;
+    }
     note_heard(n, m->from);
     raft_step(n->r, m);
 }
@@ -1100,6 +1153,8 @@ static bool on_hello(void *ctx, const raft_hello_t *h)
     if (learn_address(n, h->id, h->name, h->addr))
         log_debug("raft", "peer %s is at %s", h->name, h->addr);
     transport_set_peer(n->tr, h->id, h->addr);
+    node_identity_peer_reset(&n->ident, h->id); /* a new connection: ask again */
+    send_cluster_frame(n, h->id, true);
     return true;
 }
 
@@ -1168,6 +1223,37 @@ static void promote_caught_up_learners(node_t *n)
     }
 }
 
+static void cluster_announced(void *arg, node_status_t status, uint8_t *result, size_t result_len)
+{
+    node_t *n = arg;
+    (void)result_len;
+    free(result);
+    node_identity_announced(&n->ident, status == NODE_OK, loop_now_ms());
+}
+
+static node_status_t submit_proposal(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                     node_done_fn done, void *arg);
+
+/* The founder proposes the cluster id once, and every node tells the
+ * members its cluster id now and then (node_identity.h). */
+static void announce_cluster(node_t *n)
+{
+    if (node_identity_frames_due(&n->ident, loop_now_ms())) {
+        const raft_members_t *m = raft_members(n->r);
+        for (uint32_t i = 0; i < m->n_voters + m->n_learners; i++) {
+            raft_id_t id = i < m->n_voters ? m->voters[i] : m->learners[i - m->n_voters];
+            if (id != n->id)
+                send_cluster_frame(n, id, false);
+        }
+    }
+    uint8_t entry[CLUSTER_ENTRY_LEN];
+    if (!node_identity_should_announce(&n->ident, loop_now_ms(), entry))
+        return;
+    if (submit_proposal(n, entry, sizeof entry, (unsigned)n->o.election_ms * 10, cluster_announced,
+                        n) != NODE_OK)
+        node_identity_announced(&n->ident, false, loop_now_ms());
+}
+
 static void on_tick(void *ctx)
 {
     node_t *n = ctx;
@@ -1175,6 +1261,7 @@ static void on_tick(void *ctx)
     if (n->failed)
         return;
     raft_tick(n->r);
+    announce_cluster(n);
     promote_caught_up_learners(n);
     retry_waiting(n);
     pending_sweep(n, sweep_expired);
@@ -1241,6 +1328,7 @@ static void fill_status(node_t *n, node_status_info_t *s)
     s->applied = raft_applied(n->r);
     s->last_index = raft_last_index(n->r);
     s->snapshot_index = raft_snapshot(n->r)->index;
+    node_identity_cluster_text(&n->ident, s->cluster_id);
     raft_id_t leader = raft_leader(n->r);
     const addrbook_entry_t *e = leader ? addrbook_get(&n->book, leader) : NULL;
     if (leader == n->id) {
@@ -1293,8 +1381,8 @@ static node_status_t submit(node_t *n, request_t *q)
     return NODE_OK;
 }
 
-node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsigned timeout_ms,
-                                 node_done_fn done, void *arg)
+static node_status_t submit_proposal(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                     node_done_fn done, void *arg)
 {
     request_t *q = request_new(REQ_PROPOSE, timeout_ms, done, arg);
     if (!q || !(q->data = malloc(len ? len : 1))) {
@@ -1304,6 +1392,15 @@ node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsign
     memcpy(q->data, data, len);
     q->len = len;
     return submit(n, q);
+}
+
+node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsigned timeout_ms,
+                                 node_done_fn done, void *arg)
+{
+    /* Cluster entries are the node's own (identity.h): no caller may forge one. */
+    if (cluster_entry_marked(data, len))
+        return NODE_EINVAL;
+    return submit_proposal(n, data, len, timeout_ms, done, arg);
 }
 
 node_status_t node_read_barrier_async(node_t *n, unsigned timeout_ms, node_done_fn done, void *arg)
@@ -1418,6 +1515,8 @@ static request_t *waited_request(req_kind_t kind, unsigned timeout_ms, waiter_t 
 node_status_t node_propose(node_t *n, const void *data, size_t len, unsigned timeout_ms,
                            uint8_t **result, size_t *result_len)
 {
+    if (cluster_entry_marked(data, len))
+        return NODE_EINVAL; /* the node's own entries (identity.h) */
     waiter_t *w;
     request_t *q = waited_request(REQ_PROPOSE, timeout_ms, &w);
     if (!q)
@@ -1576,9 +1675,12 @@ static int learn_recovered(node_t *n, char *err, size_t err_len)
                  "(corrupt data dir?)", n->data_dir, (unsigned long long)s->index);
         return -1;
     }
-    for (size_t i = 0; i < n->disk.rec.n_entries; i++)
+    bool conflict;
+    for (size_t i = 0; i < n->disk.rec.n_entries; i++) {
         if (n->disk.rec.entries[i].type == RAFT_ENTRY_CONFIG)
             learn_config(n, &n->disk.rec.entries[i]);
+        node_identity_apply(&n->ident, &n->disk.rec.entries[i], &conflict);
+    }
     return 0;
 }
 
@@ -1604,7 +1706,9 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
         goto fail;
     }
     loop_set_after_batch(n->loop, after_batch);
-    if (node_disk_open(&n->disk, n->data_dir, err, err_len) != 0)
+    if (node_disk_open(&n->disk, n->data_dir, err, err_len) != 0 ||
+        node_identity_open(&n->ident, n->data_dir, n->name, n->disk.fresh,
+                           is_founder(n) || (n->disk.fresh && n->o.bootstrap), err, err_len) != 0)
         goto fail;
     raft_hello_t self = { .id = n->id };
     snprintf(self.name, sizeof self.name, "%s", n->name);

@@ -184,6 +184,7 @@ typedef struct node_status_info {
     char leader_name[64];
     char leader_addr[128];
     raft_index_t commit, applied, last_index, snapshot_index;
+    char cluster_id[33];      /* 32 hex digits, or "none" while not known */
     size_t n_peers;
     node_peer_status_t peers[RAFT_MAX_MEMBERS * 2];
 } node_status_info_t;

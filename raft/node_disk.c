@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "raft/hardstate.h"
+#include "raft/identity.h"
 #include "raft/snapfile.h"
 
 static int mkdir_parents(const char *dir)
@@ -65,19 +66,36 @@ static int members_decode(const uint8_t *in, size_t len, raft_members_t *m)
     return 0;
 }
 
-int node_envelope_split(const uint8_t *data, size_t len, addrbook_t *book,
-                        const uint8_t **fsm_data, size_t *fsm_len)
+int node_envelope_split_cluster(const uint8_t *data, size_t len, addrbook_t *book,
+                                const uint8_t **fsm_data, size_t *fsm_len, bool *has_cluster,
+                                uint8_t cluster[CLUSTER_ID_LEN])
 {
+    *has_cluster = false;
     if (len < 4)
         return -1;
     uint32_t blen = storage_get_le32(data);
     if (blen > len - 4)
         return -1;
-    if (addrbook_decode(book, data + 4, blen) != (long)blen)
+    long used = addrbook_decode(book, data + 4, blen);
+    if (used < 0)
         return -1;
+    /* What follows the book inside its length is the cluster trailer, or
+     * nothing in an envelope from before cluster ids (identity.h). */
+    int rc = cluster_trailer_decode(data + 4 + used, blen - (size_t)used, cluster);
+    if (rc < 0)
+        return -1;
+    *has_cluster = rc == 1;
     *fsm_data = data + 4 + blen;
     *fsm_len = len - 4 - blen;
     return 0;
+}
+
+int node_envelope_split(const uint8_t *data, size_t len, addrbook_t *book,
+                        const uint8_t **fsm_data, size_t *fsm_len)
+{
+    bool has;
+    uint8_t cluster[CLUSTER_ID_LEN];
+    return node_envelope_split_cluster(data, len, book, fsm_data, fsm_len, &has, cluster);
 }
 
 /* ---- recovery ------------------------------------------------------------------- */

@@ -4,7 +4,9 @@
  *
  * Snapshot files hold, as the snapfile "config", the members in effect at
  * the snapshot index, and as data the node's snapshot envelope:
- *   u32 address-book length | address book (addrbook.h) | state machine bytes
+ *   u32 address-book length | address book (addrbook.h) [| cluster trailer]
+ *   | state machine bytes
+ * (the cluster trailer, identity.h, counts in the address-book length)
  * which is also exactly what the core sends to lagging followers, so a
  * follower that installs a snapshot learns every member's address too. */
 #ifndef RAFT_NODE_DISK_H
@@ -43,8 +45,12 @@ int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_err
  * raft_compact) and drops the log segments it covers. */
 int node_disk_save_snapshot(node_disk_t *d, const raft_snapshot_t *s, struct storage_error *err);
 
-/* Snapshot envelope helpers. */
+/* Snapshot envelope helpers. -1 when malformed. The _cluster variant also
+ * gives the cluster id the envelope carries (*has_cluster false: none). */
 int node_envelope_split(const uint8_t *data, size_t len, addrbook_t *book,
                         const uint8_t **fsm_data, size_t *fsm_len);
+int node_envelope_split_cluster(const uint8_t *data, size_t len, addrbook_t *book,
+                                const uint8_t **fsm_data, size_t *fsm_len, bool *has_cluster,
+                                uint8_t cluster[16]);
 
 #endif

@@ -33,7 +33,7 @@
 #include "zone/zone_build.h"
 
 #define INCLUDE_DEPTH_MAX 16
-#define FILE_SIZE_MAX ((size_t)1 << 32)
+#define FILE_SIZE_MAX ((size_t)1 << 32) /* per file, and for a file with all its $INCLUDEs */
 #define TOKEN_SHOW 64 /* at most this much of a bad token in a message */
 
 typedef struct source source_t;
@@ -63,6 +63,7 @@ typedef struct parser {
     bool default_known;
     uint32_t last_ttl;      /* last explicit TTL (RFC 1035 rule) */
     bool last_known;
+    uint64_t bytes_read;    /* all files so far, bounded by FILE_SIZE_MAX */
 } parser_t;
 
 static int error_at(parser_t *p, const source_t *s, uint32_t line, const char *fmt, ...)
@@ -239,28 +240,49 @@ static int directive_ttl(parser_t *p, source_t *s)
     return 0;
 }
 
-/* Reads a whole file into a malloc'd buffer (owned by the caller). */
-static char *read_file(const char *path, size_t *len, int *err)
+/* Opens a zone file without ever blocking: O_NONBLOCK so that a FIFO
+ * with no writer (or a device) cannot hang open(), O_NOCTTY so that a
+ * terminal cannot become ours. Only a regular file is read (fstat on the
+ * fd, so the check and the read see the same file); anything else is
+ * READ_NOT_REGULAR. A symlink to a regular file is fine: open follows it. */
+#define READ_NOT_REGULAR (-1) /* not an errno: "not a regular file" */
+
+static int open_regular(const char *path, struct stat *st, int *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         *err = errno;
-        return NULL;
+        return -1;
     }
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) < 0) {
+    if (fstat(fd, st) < 0) {
         *err = errno;
         close(fd);
-        return NULL;
+        return -1;
     }
-    if (!S_ISREG(st.st_mode) || (size_t)st.st_size > FILE_SIZE_MAX) {
-        *err = S_ISDIR(st.st_mode) ? EISDIR : S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+    if (!S_ISREG(st->st_mode)) {
+        *err = READ_NOT_REGULAR;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads a whole regular file into a malloc'd buffer (owned by the caller),
+ * at most FILE_SIZE_MAX bytes (the size fstat saw: a file that grows while
+ * it is read is read up to that size). */
+static char *read_file(const char *path, size_t *len, int *err)
+{
+    struct stat st;
+    int fd = open_regular(path, &st, err);
+    if (fd < 0)
+        return NULL;
+    if ((uint64_t)st.st_size > FILE_SIZE_MAX) {
+        *err = EFBIG;
         close(fd);
         return NULL;
     }
     size_t size = (size_t)st.st_size, got = 0;
-    buf = malloc(size + 1);
+    char *buf = malloc(size + 1);
     if (buf == NULL) {
         *err = ENOMEM;
         close(fd);
@@ -278,6 +300,18 @@ static char *read_file(const char *path, size_t *len, int *err)
     buf[got] = '\0';
     *len = got;
     return buf;
+}
+
+/* The reason read_file failed, for messages. */
+static const char *read_error_text(int err, char *buf, size_t size)
+{
+    if (err == READ_NOT_REGULAR)
+        return "not a regular file";
+    if (err == EFBIG) {
+        snprintf(buf, size, "larger than %llu bytes", (unsigned long long)FILE_SIZE_MAX);
+        return buf;
+    }
+    return strerror_r(err, buf, size);
 }
 
 /* The directory part of path ("." when it has none). */
@@ -317,8 +351,17 @@ static int include_file(parser_t *p, source_t *parent, const char *path, const u
     if (text == NULL) {
         free(real);
         char ebuf[128];
+        if (err == READ_NOT_REGULAR)
+            return error_at(p, parent, line, "$INCLUDE '%s': not a regular file", path);
         return error_at(p, parent, line, "cannot read $INCLUDE file '%s': %s", path,
-                        strerror_r(err, ebuf, sizeof ebuf));
+                        read_error_text(err, ebuf, sizeof ebuf));
+    }
+    p->bytes_read += len;
+    if (p->bytes_read > FILE_SIZE_MAX) {
+        free(real);
+        free(text);
+        return error_at(p, parent, line, "$INCLUDE '%s': zone files larger than %llu bytes in total",
+                        path, (unsigned long long)FILE_SIZE_MAX);
     }
     source_t child = { .text = text, .len = len, .line = 1, .real = real, .dir = dir_of(path),
                        .parent = parent, .depth = parent->depth + 1 };
@@ -508,7 +551,7 @@ static zone_t *parse_top(const char *text, size_t len, const char *name, char *r
         free(real);
         return NULL;
     }
-    parser_t p = { .b = b, .rdata = malloc(RDATA_MAX) };
+    parser_t p = { .b = b, .rdata = malloc(RDATA_MAX), .bytes_read = len };
     source_t top = { .text = text, .len = len, .line = 1, .real = real, .dir = dir_of(name) };
     top.id = zb_add_source(b, name);
     int rc = -1;
@@ -549,7 +592,11 @@ zone_t *zone_parse_file(const char *path, const uint8_t *origin, char err[ZONE_E
     char *text = read_file(path, &len, &e);
     if (text == NULL) {
         char ebuf[128];
-        snprintf(err, ZONE_ERR_MAX, "%s:0: cannot read: %s", path, strerror_r(e, ebuf, sizeof ebuf));
+        if (e == READ_NOT_REGULAR)
+            snprintf(err, ZONE_ERR_MAX, "%s: not a regular file", path);
+        else
+            snprintf(err, ZONE_ERR_MAX, "%s:0: cannot read: %s", path,
+                     read_error_text(e, ebuf, sizeof ebuf));
         return NULL;
     }
     zone_t *z = parse_top(text, len, path, realpath(path, NULL), origin, err);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/addr.h"
@@ -83,7 +84,7 @@ static void test_flag_forms_and_repeats(void **state)
     char *argv[] = { "dns-raft", "--id=n-1.x", "-zone.file=a.txt", "--zone.file", "b.txt",
                      "-log.level=DEBUG", "--dns.workers", "3", "-data.dir", "/var/lib/x",
                      "-raft.heartbeat", "40", "-raft.election=300",
-                     "-raft.snapshot.entries", "250",
+                     "-raft.snapshot.entries", "250", "-stop.timeout", "2500",
                      "-dns.addr", "[::1]:53", "--" };
     config_t cfg;
     char err[CONFIG_ERR_MAX];
@@ -97,6 +98,7 @@ static void test_flag_forms_and_repeats(void **state)
     assert_int_equal(cfg.raft_heartbeat_ms, 40);
     assert_int_equal(cfg.raft_election_ms, 300);
     assert_int_equal(cfg.raft_snapshot_entries, 250);
+    assert_int_equal(cfg.stop_timeout_ms, 2500);
     assert_string_equal(cfg.data_dir, "/var/lib/x");
     assert_string_equal(cfg.dns_addr, "[::1]:53");
     assert_string_equal(cfg.raft_addr, ":8300"); /* default */
@@ -179,6 +181,8 @@ static void test_bad_flags(void **state)
     expect_flag_error(ARGC(bad_heartbeat), bad_heartbeat, "raft.heartbeat: \"5\" is not a number");
     char *junk_election[] = { "dns-raft", "-id", "x", "-raft.election", "1s" };
     expect_flag_error(ARGC(junk_election), junk_election, "raft.election: \"1s\"");
+    char *short_stop[] = { "dns-raft", "-id", "x", "-stop.timeout", "5" };
+    expect_flag_error(ARGC(short_stop), short_stop, "stop.timeout: \"5\" is not a number of milliseconds");
     char *no_snapshots[] = { "dns-raft", "-id", "x", "-raft.snapshot.entries", "0" };
     expect_flag_error(ARGC(no_snapshots), no_snapshots, "raft.snapshot.entries: \"0\" is not a number");
     char *junk_snapshots[] = { "dns-raft", "-id", "x", "-raft.snapshot.entries=1e4" };
@@ -332,6 +336,28 @@ static void test_bad_yaml(void **state)
     expect_yaml_error("? [a, b]\n: c\n", ":1: expected a key");
 }
 
+/* A FIFO (or a directory) as -config is refused at once, never waited on:
+ * SIGTERM is blocked during start-up, so a hang there could not be
+ * stopped. The alarm turns a hang into a failure. */
+static void test_config_file_not_regular(void **state)
+{
+    (void)state;
+    alarm(10);
+    char path[64];
+    strcpy(path, "/tmp/dnsraft-config-XXXXXX");
+    assert_non_null(mkdtemp(path));
+    char *dir_argv[] = { "dns-raft", "-id", "id0", "-config", path };
+    expect_flag_error(ARGC(dir_argv), dir_argv, ": not a regular file");
+    char fifo[96];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *fifo_argv[] = { "dns-raft", "-id", "id0", "-config", fifo };
+    expect_flag_error(ARGC(fifo_argv), fifo_argv, "fifo.yaml: not a regular file");
+    unlink(fifo);
+    rmdir(path);
+    alarm(0);
+}
+
 static void test_yaml_read_directly(void **state)
 {
     (void)state;
@@ -427,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_yaml_single_zone_file_and_empty_file),
         cmocka_unit_test(test_bad_yaml),
         cmocka_unit_test(test_yaml_read_directly),
+        cmocka_unit_test(test_config_file_not_regular),
         cmocka_unit_test(test_addr_specs),
         cmocka_unit_test(test_addr_bind),
     };

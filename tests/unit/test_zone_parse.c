@@ -534,6 +534,72 @@ static void test_include_errors(void **state)
     assert_string_equal(err, want);
 }
 
+/* ---- only regular files are read (issue #12: a FIFO hung the loader) ---- */
+
+/* Each case must return at once: a blocking open() of a FIFO without a
+ * writer would hang this test, so a watchdog alarm turns a hang into a
+ * failure (SIGALRM's default action kills the process). */
+static void test_not_regular_files(void **state)
+{
+    (void)state;
+    char err[ZONE_ERR_MAX], want[512], path[256];
+    alarm(10);
+
+    snprintf(path, sizeof path, "%s/fifo.zone", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_null(zone_parse_file(path, NULL, err));
+    snprintf(want, sizeof want, "%s: not a regular file", path);
+    assert_string_equal(err, want);
+
+    snprintf(path, sizeof path, "%s/dir.zone", tmpdir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_null(zone_parse_file(path, NULL, err));
+    snprintf(want, sizeof want, "%s: not a regular file", path);
+    assert_string_equal(err, want);
+
+    assert_null(zone_parse_file("/dev/zero", NULL, err));
+    assert_string_equal(err, "/dev/zero: not a regular file");
+
+    /* Through $INCLUDE: the including file and line, then the name. */
+    write_file("incfifo.zone", HEAD "a A 10.0.0.1\n$INCLUDE fifo.zone\n");
+    assert_null(parse_tmp("incfifo.zone", err));
+    snprintf(want, sizeof want, "%s/incfifo.zone:5: $INCLUDE '%s/fifo.zone': not a regular file",
+             tmpdir, tmpdir);
+    assert_string_equal(err, want);
+
+    write_file("inczero.zone", HEAD "$INCLUDE /dev/zero\n");
+    assert_null(parse_tmp("inczero.zone", err));
+    snprintf(want, sizeof want, "%s/inczero.zone:4: $INCLUDE '/dev/zero': not a regular file", tmpdir);
+    assert_string_equal(err, want);
+
+    /* A symlink to a regular file is read, as the top file and included. */
+    write_file("real.zone", HEAD "www A 10.0.0.9\n");
+    snprintf(path, sizeof path, "%s/link.zone", tmpdir);
+    assert_int_equal(symlink("real.zone", path), 0);
+    zone_t *z = zone_parse_file(path, NULL, err);
+    if (z == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(z->count, 2);
+    zone_free(z);
+    write_file("hosts.real", "host A 10.0.0.8\n");
+    snprintf(path, sizeof path, "%s/hosts.link", tmpdir);
+    assert_int_equal(symlink("hosts.real", path), 0);
+    write_file("inclink.zone", HEAD "$INCLUDE hosts.link\n");
+    z = parse_tmp("inclink.zone", err);
+    if (z == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(z->count, 2);
+    zone_free(z);
+
+    /* A symlink to a FIFO is still not a regular file. */
+    snprintf(path, sizeof path, "%s/fifolink.zone", tmpdir);
+    assert_int_equal(symlink("fifo.zone", path), 0);
+    assert_null(zone_parse_file(path, NULL, err));
+    snprintf(want, sizeof want, "%s: not a regular file", path);
+    assert_string_equal(err, want);
+    alarm(0);
+}
+
 /* ---- zone_from_records ---- */
 
 static void test_from_records(void **state)
@@ -608,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_print_parse_round_trip),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_include_errors),
+        cmocka_unit_test(test_not_regular_files),
         cmocka_unit_test(test_from_records),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
