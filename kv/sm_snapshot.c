@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "kv/command.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "kv/sm_state.h"
 
 static const uint8_t MAGIC[4] = { 'D', 'R', 'K', 'V' };

@@ -7,7 +7,7 @@
  * left (each entry needs at least ENTRY_HEADER bytes) before anything is
  * allocated, so a hostile frame cannot make us allocate more than its size.
  * A frame whose bytes decode is then checked for meaning by raft_msg_check
- * (raft/validate.c: terms and indexes below 2^63, entry terms, snapshot
+ * (raft/core/validate.c: terms and indexes below 2^63, entry terms, snapshot
  * metadata), so the core never sees a term it could not add 1 to. */
 #include "raft/codec.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t HARDSTATE_MAGIC[8] = { 'R', 'A', 'F', 'T', 'H', 'S', 'T', 0 };
 #define HARDSTATE_VERSION 1

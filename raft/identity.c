@@ -11,7 +11,7 @@
 
 #include <openssl/rand.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t IDENTITY_MAGIC[8] = { 'R', 'A', 'F', 'T', 'I', 'D', 'N', 0 };
 static const uint8_t ENTRY_MAGIC[8] = { 0xff, 'R', 'A', 'F', 'T', 'C', 'I', 'D' };

@@ -40,9 +40,9 @@
 
 #include "common/log.h"
 #include "raft/addrbook.h"
-#include "raft/crc32c.h"
-#include "raft/storage_io.h"
-#include "raft/loop.h"
+#include "common/crc32c.h"
+#include "common/storage_io.h"
+#include "common/loop.h"
 #include "raft/node_disk.h"
 #include "raft/node_identity.h"
 #include "raft/transport.h"

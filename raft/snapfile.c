@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t SNAP_MAGIC[8] = { 'R', 'A', 'F', 'T', 'S', 'N', 'A', 'P' };
 static const uint8_t SNAP_END_MAGIC[8] = { 'S', 'N', 'A', 'P', 'E', 'N', 'D', 0 };

@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "raft/codec.h"
-#include "raft/loop.h"
+#include "common/loop.h"
 #include "raft/peerauth.h"
 
 #define TRANSPORT_QUEUE_MAX (64u << 20)

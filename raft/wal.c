@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t SEGMENT_MAGIC[8] = { 'R', 'A', 'F', 'T', 'W', 'A', 'L', 0 };
 #define SEGMENT_VERSION 1

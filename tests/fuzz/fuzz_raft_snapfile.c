@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/hardstate.h"
 #include "raft/snapfile.h"
 #include "tests/fuzz/fuzz_common.h"

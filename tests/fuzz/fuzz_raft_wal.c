@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/wal.h"
 #include "tests/fuzz/fuzz_common.h"
 

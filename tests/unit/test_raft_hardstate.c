@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/hardstate.h"
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

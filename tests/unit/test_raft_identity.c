@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/identity.h"
 #include "raft/node_disk.h"
 #include "raft/node_identity.h"

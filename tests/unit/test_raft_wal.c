@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/wal.h"
 
 /* ---- fixtures and helpers ----------------------------------------------- */

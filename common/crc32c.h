@@ -1,4 +1,4 @@
-/* raft/crc32c.h — CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the
+/* common/crc32c.h — CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the
  * checksum of every WAL record, hard-state file and snapshot.
  *
  * Chosen over zlib's CRC-32 because x86-64 computes it in hardware (SSE4.2

@@ -1,4 +1,4 @@
-/* tests/unit/test_raft_loop.c — the event loop's wake-up (raft/loop.h):
+/* tests/unit/test_common_loop.c — the event loop's wake-up (common/loop.h):
  * wake-ups asked for before the loop runs are one on_wake, and no work
  * handed over with a wake-up is ever left unseen, with four threads handing
  * work to a running loop as fast as they can. */
@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "raft/handoff.h"
-#include "raft/loop.h"
+#include "common/handoff.h"
+#include "common/loop.h"
 
 enum { PRODUCERS = 4, PER_PRODUCER = 50000, TIMEOUT_MS = 20000 };
 

@@ -1,4 +1,4 @@
-/* raft/convert.c — role changes (Figure 4's state diagram, plus the
+/* raft/core/convert.c — role changes (Figure 4's state diagram, plus the
  * pre-candidate of thesis §9.6).
  *
  * Each conversion resets exactly the state the new role must not inherit:
@@ -6,7 +6,7 @@
  * starts a fresh randomized election timer (§5.2), a new leader starts with
  * fresh progress and appends a no-op (§5.4.2, thesis §6.4).
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include "common/log.h"
 

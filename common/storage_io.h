@@ -1,4 +1,4 @@
-/* raft/storage_io.h — what the storage modules (wal, hardstate, snapfile)
+/* common/storage_io.h — what the storage modules (wal, hardstate, snapfile)
  * share: error reports that name a file and an offset, little-endian field
  * encoding, I/O loops that survive EINTR and short transfers, durable
  * directory operations, the atomic "temp file, fsync, rename, fsync dir"

@@ -1,4 +1,4 @@
-/* raft/out.c — the output batch: what raft_ready hands out and raft_advance
+/* raft/core/out.c — the output batch: what raft_ready hands out and raft_advance
  * acknowledges (the contract is in raft.h).
  *
  * Owns the outgoing message queue, the pool of entry structs that outgoing
@@ -7,7 +7,7 @@
  * still reference them). All of these arrays are reused from batch to batch,
  * so a core in steady state allocates nothing here.
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include <stdlib.h>
 #include <string.h>

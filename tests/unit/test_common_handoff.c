@@ -1,5 +1,5 @@
-/* tests/unit/test_raft_handoff.c — the lock-free hand-off list
- * (raft/handoff.h): the wake-up signal only for the first item of a burst,
+/* tests/unit/test_common_handoff.c — the lock-free hand-off list
+ * (common/handoff.h): the wake-up signal only for the first item of a burst,
  * arrival order, and no item lost or duplicated with four producers
  * pushing while a consumer takes. */
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "raft/handoff.h"
+#include "common/handoff.h"
 
 typedef struct item {
     handoff_link_t link; /* first: an item is its link */

@@ -1,4 +1,4 @@
-/* raft/loop.h — the Raft thread's event loop: epoll over file descriptors,
+/* common/loop.h — the Raft thread's event loop: epoll over file descriptors,
  * a periodic tick (timerfd) and a wake-up (eventfd) other threads use to
  * hand it work.
  *

@@ -1,4 +1,4 @@
-/* raft/msg.c — messages outside the core: deep copies for transports and
+/* raft/core/msg.c — messages outside the core: deep copies for transports and
  * simulated networks that keep a message after raft_advance, and one-line
  * descriptions for traces ("2 -> 1 APPEND t3 prev 5/2 n 3 commit 4").
  *
@@ -6,7 +6,7 @@
  * payload; raft_msg_free releases exactly those. A cloned message owns its
  * entries' data.
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* raft/transfer.c — leadership transfer (thesis §3.10), used for graceful
+/* raft/core/transfer.c — leadership transfer (thesis §3.10), used for graceful
  * shutdown and to move leadership off a node being removed.
  *
  * Thesis §3.10: "1. The prior leader stops accepting new client requests.
@@ -11,7 +11,7 @@
  * election timeout, the prior leader aborts the transfer and resumes
  * accepting client requests" (replication_leader_tick).
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include "common/log.h"
 

@@ -1,4 +1,4 @@
-/* raft/membership.c — cluster membership, one server at a time (thesis §4.1).
+/* raft/core/membership.c — cluster membership, one server at a time (thesis §4.1).
  *
  * Owns the configuration in effect, its encoding in RAFT_ENTRY_CONFIG
  * entries, and the three changes (add learner, promote, remove).
@@ -16,7 +16,7 @@
  *   u8 version (1) | u32 n_voters | u32 n_learners | u64 ids... |
  *   u32 ctx_len | ctx bytes
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include "common/log.h"
 

@@ -1,11 +1,11 @@
-/* raft/invariants.c — cheap self-checks after every step (in the spirit of
+/* raft/core/invariants.c — cheap self-checks after every step (in the spirit of
  * LogCabin's RaftConsensusInvariants): properties of one node that must
  * hold whatever the network did. Cross-node properties (Election Safety,
  * Log Matching, State Machine Safety) are the simulation's job.
  *
  * Cost: O(members + a few log entries), so tests run it after every call.
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 /* How many trailing entries to re-check for index/term order: the recent
  * ones are where bugs show; the rest were checked when they were recent. */

@@ -1,11 +1,11 @@
-/* raft/crc32c.c — CRC-32C in software (slicing-by-8) and with the SSE4.2
+/* common/crc32c.c — CRC-32C in software (slicing-by-8) and with the SSE4.2
  * instruction, picked at run time (see crc32c.h).
  *
  * Slicing-by-8 (Intel, Kounavis & Berry 2005) folds eight input bytes per
  * step through eight 256-entry tables: table[0] is the classic byte-at-a-time
  * table, table[k][b] is the CRC of byte b followed by k zero bytes. The tables
  * are built once, on first use, under pthread_once. */
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 #include <pthread.h>
 #include <string.h>

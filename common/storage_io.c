@@ -1,10 +1,10 @@
-/* raft/storage_io.c — durable file primitives and error reports for the
+/* common/storage_io.c — durable file primitives and error reports for the
  * storage modules (see storage_io.h).
  *
  * Why the directory fsyncs: a rename or unlink is a change to the directory,
  * not to the file; until the directory itself is fsynced, a power loss may
  * bring back the old name (ext4, xfs and btrfs all document this). */
-#include "raft/storage_io.h"
+#include "common/storage_io.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* tests/unit/test_raft_crc32c.c — CRC-32C (raft/crc32c.c): the RFC 3720 §B.4
+/* tests/unit/test_common_crc32c.c — CRC-32C (common/crc32c.c): the RFC 3720 §B.4
  * vectors, software and hardware paths agreeing on every length and
  * alignment, and chaining. */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
 static const crc_fn implementations[] = { crc32c, crc32c_portable, crc32c_hardware };

@@ -1,4 +1,4 @@
-/* raft/readindex.c — linearizable reads without writing the log (thesis
+/* raft/core/readindex.c — linearizable reads without writing the log (thesis
  * §6.4 "Processing read-only queries more efficiently").
  *
  * Thesis §6.4, the leader:
@@ -16,7 +16,7 @@
  * Followers forward the request to the leader and relay the index back
  * (thesis §6.4 "followers ... could also help").
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* raft/core.c — the core's entry points: creation and restart, raft_step's
+/* raft/core/core.c — the core's entry points: creation and restart, raft_step's
  * dispatch on terms and message types, raft_tick, raft_propose,
  * raft_compact, and read-only introspection.
  *
@@ -9,7 +9,7 @@
  * ignores vote requests (leader lease) unless they come from a leadership
  * transfer. Then it hands the message to the module that owns it.
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include "common/log.h"
 

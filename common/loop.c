@@ -1,11 +1,11 @@
-/* raft/loop.c — epoll event loop with a timerfd tick and an eventfd wake-up
+/* common/loop.c — epoll event loop with a timerfd tick and an eventfd wake-up
  * (see loop.h).
  *
  * Registered fds live in a small table indexed by fd number. Removing an fd
  * inside a callback clears its slot; events already returned by epoll_wait
  * for it are then skipped because each event carries the slot's generation,
  * so a closed-and-reused fd number never receives a stale event. */
-#include "raft/loop.h"
+#include "common/loop.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -1,4 +1,4 @@
-/* raft/election.c — leader election (§5.2, §5.4.1) with PreVote (thesis
+/* raft/core/election.c — leader election (§5.2, §5.4.1) with PreVote (thesis
  * §9.6) and the leader lease that CheckQuorum makes possible (thesis §6.2,
  * §4.2.3 "disruptive servers").
  *
@@ -8,7 +8,7 @@
  * votes (canonical/raft issue 196); a TimeoutNow campaign skips the pre-vote
  * and overrides leases (thesis §3.10).
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include "common/log.h"
 

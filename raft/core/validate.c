@@ -1,4 +1,4 @@
-/* raft/validate.c — what a message may say: the semantic hostile-input check
+/* raft/core/validate.c — what a message may say: the semantic hostile-input check
  * (raft_msg_check) shared by the wire decoder and raft_step.
  *
  * The decoder (raft/codec.c) checks bytes: lengths, counts, flags. This file
@@ -8,7 +8,7 @@
  * it comes from. A message failing here is dropped whole, with a log line
  * (codec: the transport closes the connection; core: raft_step).
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 static bool term_ok(raft_term_t t) { return t < RAFT_TERM_LIMIT; }
 static bool index_ok(raft_index_t i) { return i < RAFT_INDEX_LIMIT; }

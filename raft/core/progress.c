@@ -1,4 +1,4 @@
-/* raft/progress.c — the leader's view of each member (Figure 2 "Volatile
+/* raft/core/progress.c — the leader's view of each member (Figure 2 "Volatile
  * state on leaders": nextIndex[], matchIndex[]) and the flow control around
  * it, in the shape etcd's raft uses:
  *
@@ -13,7 +13,7 @@
  * The table holds one slot per member of the configuration in effect,
  * including the leader itself (its match is its durable last index).
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* raft/handoff.h — a lock-free hand-off list: any number of threads push
+/* common/handoff.h — a lock-free hand-off list: any number of threads push
  * items, one thread takes them all at once.
  *
  * Why: a thread that hands work or answers to an event loop should not

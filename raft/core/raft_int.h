@@ -1,4 +1,4 @@
-/* raft/raft_int.h — the core's private state, shared by the raft/ modules.
+/* raft/core/raft_int.h — the core's private state, shared by the raft/ modules.
  *
  * Not part of the public API: only the .c files of raft/ include it. Each module owns a
  * slice of struct raft and exposes a few functions here, prefixed with its
@@ -22,7 +22,7 @@
 #ifndef RAFT_RAFT_INT_H
 #define RAFT_RAFT_INT_H
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 /* ---- log.c --------------------------------------------------------------- */
 /* Entries (snap_index, snap_index + n]. Each entry's data is malloc'd and

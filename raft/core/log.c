@@ -1,4 +1,4 @@
-/* raft/log.c — the in-memory Raft log.
+/* raft/core/log.c — the in-memory Raft log.
  *
  * Owns the entries after the latest snapshot: e[0] has index snap_index + 1.
  * The whole log lives in memory (the runtime keeps the durable copy); the
@@ -10,7 +10,7 @@
  * list of the output batch: a message queued earlier in the same batch may
  * still point at it, so it is freed only at raft_advance.
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
-/* raft/handoff.c — lock-free multi-producer, single-consumer hand-off (see
+/* common/handoff.c — lock-free multi-producer, single-consumer hand-off (see
  * handoff.h). Release on push and acquire on take make everything a
  * producer wrote into an item before pushing it visible to the consumer. */
-#include "raft/handoff.h"
+#include "common/handoff.h"
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-/* raft/raft.h — the Raft consensus core: a deterministic state machine.
+/* raft/core/raft.h — the Raft consensus core: a deterministic state machine.
  *
  * The core owns no socket, clock, thread or file. Everything that happens to
  * it is one of a few inputs; everything it wants done is gathered into one

@@ -1,4 +1,4 @@
-/* raft/replication.c — log replication (§5.3), the commit rule (§5.4.2),
+/* raft/core/replication.c — log replication (§5.3), the commit rule (§5.4.2),
  * heartbeats (§5.2) and InstallSnapshot (§7, Figure 13, thesis §5.2).
  *
  * Leader side: decide what to send each member from its progress (probe one
@@ -7,7 +7,7 @@
  * the entries are gone), react to replies, advance the commit index.
  * Follower side: the AppendEntries and InstallSnapshot receiver rules.
  */
-#include "raft/raft_int.h"
+#include "raft/core/raft_int.h"
 
 #include "common/log.h"
 
