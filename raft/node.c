@@ -1631,6 +1631,18 @@ static bool is_founder(const node_t *n)
     return access(path, F_OK) == 0;
 }
 
+/* The core's trace lines (raft_options.trace) go to the logger at the
+ * matching level, under the module name the core used before it had none. */
+static void core_trace_to_log(void *ctx, raft_trace_kind_t kind, const char *text)
+{
+    (void)ctx;
+    switch (kind) {
+    case RAFT_TRACE_DEBUG: log_debug("raft", "%s", text); break;
+    case RAFT_TRACE_WARN:  log_warn("raft", "%s", text); break;
+    case RAFT_TRACE_ERROR: log_error("raft", "%s", text); break;
+    }
+}
+
 static raft_t *make_core(node_t *n, char *err, size_t err_len)
 {
     raft_options_t ro;
@@ -1644,6 +1656,7 @@ static raft_t *make_core(node_t *n, char *err, size_t err_len)
     ro.bugs = n->o.bugs;
     ro.snapshot_check = check_snapshot;
     ro.snapshot_check_ctx = n;
+    ro.trace = core_trace_to_log;
     if (n->disk.fresh && n->o.bootstrap && mark_founder(n, err, err_len) != 0)
         return NULL;
     /* The founding configuration {self} is in no log entry, so a founder

@@ -8,7 +8,6 @@
  */
 #include "raft/core/raft_int.h"
 
-#include "common/log.h"
 
 /* §5.2: "election timeouts are chosen randomly from a fixed interval" —
  * here [election_ticks, 2 * election_ticks). */
@@ -91,9 +90,9 @@ void convert_to_leader(raft_t *r)
      * everything up to here has (etcd's pendingConfIndex). */
     r->pending_conf_index = log_last_index(&r->log);
     if (log_append_copy(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0) != 0)
-        log_warn("raft", "node %llu: no memory for the no-op entry",
+        core_trace(r, RAFT_TRACE_WARN, "node %llu: no memory for the no-op entry",
                  (unsigned long long)r->id);
-    log_debug("raft", "node %llu became leader in term %llu",
+    core_trace(r, RAFT_TRACE_DEBUG, "node %llu became leader in term %llu",
               (unsigned long long)r->id, (unsigned long long)r->term);
     replication_broadcast_append(r);
     /* A single-voter cluster commits as soon as the no-op is durable;

@@ -11,8 +11,8 @@
  */
 #include "raft/core/raft_int.h"
 
-#include "common/log.h"
-
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +24,18 @@ uint64_t core_random(raft_t *r)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+void core_trace(const raft_t *r, raft_trace_kind_t kind, const char *fmt, ...)
+{
+    if (!r->o.trace)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    r->o.trace(r->o.trace_ctx, kind, line);
 }
 
 const char *raft_strerror(int err)
@@ -137,7 +149,7 @@ static int core_load_entries(raft_t *r, const raft_entry_t *e, size_t n)
 static int core_load_hard_state(raft_t *r, const raft_hard_state_t *hs)
 {
     if (hs->term >= RAFT_TERM_LIMIT) {
-        log_error("raft", "node %llu: persisted term %llu is at or above the limit 2^63: "
+        core_trace(r, RAFT_TRACE_ERROR, "node %llu: persisted term %llu is at or above the limit 2^63: "
                   "corrupt or forged", (unsigned long long)r->id,
                   (unsigned long long)hs->term);
         return RAFT_ECORRUPT;
@@ -276,7 +288,7 @@ static bool core_accept_leader(raft_t *r, const raft_msg_t *m)
      * term). */
     if (r->role == RAFT_LEADER ||
         (r->role == RAFT_FOLLOWER && r->leader != 0 && r->leader != m->from)) {
-        log_warn("raft", "node %llu: %s from %llu, a second leader in term "
+        core_trace(r, RAFT_TRACE_WARN, "node %llu: %s from %llu, a second leader in term "
                  "%llu (leader %llu), ignored", (unsigned long long)r->id,
                  raft_msg_type_name(m->type), (unsigned long long)m->from,
                  (unsigned long long)r->term, (unsigned long long)r->leader);
@@ -341,7 +353,7 @@ int raft_step(raft_t *r, const raft_msg_t *m)
      * it could not add 1 to (raft.h RAFT_TERM_LIMIT). */
     const char *why = raft_msg_check(m);
     if (why) {
-        log_warn("raft", "node %llu: %s from %llu in term %llu dropped: %s",
+        core_trace(r, RAFT_TRACE_WARN, "node %llu: %s from %llu in term %llu dropped: %s",
                  (unsigned long long)r->id, raft_msg_type_name(m->type),
                  (unsigned long long)m->from, (unsigned long long)m->term, why);
         return RAFT_EINVAL;

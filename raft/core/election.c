@@ -10,7 +10,6 @@
  */
 #include "raft/core/raft_int.h"
 
-#include "common/log.h"
 
 uint32_t election_quorum(const raft_t *r)
 {
@@ -129,7 +128,7 @@ void election_start(raft_t *r, bool pre_vote, bool transfer)
         return;
     if (r->term + 1 >= RAFT_TERM_LIMIT) {
         if (!r->term_limit_logged)
-            log_error("raft", "node %llu: term %llu is at the limit 2^63 - 1: cannot campaign "
+            core_trace(r, RAFT_TRACE_ERROR, "node %llu: term %llu is at the limit 2^63 - 1: cannot campaign "
                       "(a forged or corrupt term); the cluster needs operator repair",
                       (unsigned long long)r->id, (unsigned long long)r->term);
         r->term_limit_logged = true;
@@ -140,7 +139,7 @@ void election_start(raft_t *r, bool pre_vote, bool transfer)
         convert_to_precandidate(r);
     else
         convert_to_candidate(r);
-    log_debug("raft", "node %llu starts %s in term %llu",
+    core_trace(r, RAFT_TRACE_DEBUG, "node %llu starts %s in term %llu",
               (unsigned long long)r->id, pre_vote ? "pre-vote" : "election",
               (unsigned long long)(pre_vote ? r->term + 1 : r->term));
     /* Tally: reuse the progress table for votes, self votes for itself. */

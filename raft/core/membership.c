@@ -18,7 +18,6 @@
  */
 #include "raft/core/raft_int.h"
 
-#include "common/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +214,7 @@ void membership_apply_entry(raft_t *r, const raft_entry_t *e)
         return;
     raft_members_t m;
     if (raft_config_decode(e->data, e->len, &m, NULL, NULL) != 0) {
-        log_warn("raft", "node %llu: malformed config entry %llu ignored",
+        core_trace(r, RAFT_TRACE_WARN, "node %llu: malformed config entry %llu ignored",
                  (unsigned long long)r->id, (unsigned long long)e->index);
         return;
     }
@@ -239,7 +238,7 @@ void membership_on_commit(raft_t *r)
 {
     if (r->role == RAFT_LEADER && r->commit >= r->members_index &&
         !membership_is_voter(r, r->id)) {
-        log_debug("raft", "node %llu: removed from the configuration, steps "
+        core_trace(r, RAFT_TRACE_DEBUG, "node %llu: removed from the configuration, steps "
                   "down", (unsigned long long)r->id);
         convert_to_follower(r, r->term, 0);
     }

@@ -333,6 +333,16 @@ const char *raft_msg_type_name(raft_msg_type_t t);
 const char *raft_msg_format(const raft_msg_t *m, char *buf, size_t size);
 
 /* ---- configuration of one core ------------------------------------------ */
+/* What a trace line is about (raft_options.trace). */
+typedef enum raft_trace_kind {
+    RAFT_TRACE_DEBUG = 0,   /* a step worth following: role change,
+                               snapshot sent or installed, transfer */
+    RAFT_TRACE_WARN,        /* odd input survived: a second leader in a
+                               term, a malformed config entry */
+    RAFT_TRACE_ERROR,       /* input refused because it would break safety
+                               or the term limit */
+} raft_trace_kind_t;
+
 typedef struct raft_options {
     raft_id_t id;               /* this node, nonzero */
     /* Used only when the persisted state holds no configuration at all (a
@@ -363,6 +373,12 @@ typedef struct raft_options {
      * bytes (the simulation replays runs). */
     const char *(*snapshot_check)(void *ctx, const raft_snapshot_t *s);
     void *snapshot_check_ctx;
+    /* Optional: how the core reports what it does, since it owns no logger,
+     * clock or I/O. Called synchronously inside raft_step/raft_tick/... with
+     * one formatted line (no newline, valid only during the call). NULL
+     * reports nothing. */
+    void (*trace)(void *ctx, raft_trace_kind_t kind, const char *text);
+    void *trace_ctx;
 } raft_options_t;
 
 /* Fills o with defaults (id and bootstrap left empty, pre_vote and

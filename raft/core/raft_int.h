@@ -255,5 +255,8 @@ raft_hard_state_t out_hard_state(const raft_t *r);
 
 /* core.c */
 uint64_t core_random(raft_t *r);
+/* Formats one line and hands it to r->o.trace, if set (raft.h). */
+void core_trace(const raft_t *r, raft_trace_kind_t kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -9,7 +9,6 @@
  */
 #include "raft/core/raft_int.h"
 
-#include "common/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +46,7 @@ static void replication_start_snapshot(raft_t *r, raft_peer_t *p)
     if (r->snap.index == 0)
         return;  /* nothing compacted: cannot happen, but stay safe */
     progress_become_snapshot(p, r->snap.index);
-    log_debug("raft", "node %llu sends snapshot %llu to %llu",
+    core_trace(r, RAFT_TRACE_DEBUG, "node %llu sends snapshot %llu to %llu",
               (unsigned long long)r->id, (unsigned long long)r->snap.index,
               (unsigned long long)p->id);
     replication_send_snapshot_chunk(r, p);
@@ -278,7 +277,7 @@ void replication_leader_tick(raft_t *r)
          * timeout elapses without a successful round of heartbeats to a
          * majority of its cluster". */
         if (r->o.check_quorum && !progress_quorum_active(r)) {
-            log_debug("raft", "node %llu: no quorum heard, steps down",
+            core_trace(r, RAFT_TRACE_DEBUG, "node %llu: no quorum heard, steps down",
                       (unsigned long long)r->id);
             convert_to_follower(r, r->term, 0);
             return;
@@ -331,7 +330,7 @@ static bool replication_store_entries(raft_t *r, const raft_append_t *a)
              * or comes from a broken leader. Refuse it whole and say so;
              * never comply. */
             if (idx <= r->commit) {
-                log_error("raft", "node %llu: append from %llu in term %llu "
+                core_trace(r, RAFT_TRACE_ERROR, "node %llu: append from %llu in term %llu "
                           "would truncate committed entry %llu (term %llu, "
                           "commit %llu) with one of term %llu: refused",
                           (unsigned long long)r->id,
@@ -404,7 +403,7 @@ static bool replication_committed_prefix_agrees(raft_t *r, const raft_append_t *
     }
     if (!what)
         return true;
-    log_error("raft", "node %llu: append from %llu in term %llu disagrees with committed %s %llu "
+    core_trace(r, RAFT_TRACE_ERROR, "node %llu: append from %llu in term %llu disagrees with committed %s %llu "
               "(term %llu here, %llu in the message, commit %llu): refused; the leader's message "
               "or this node's commit index is forged", (unsigned long long)r->id,
               (unsigned long long)r->leader, (unsigned long long)r->term, what,
@@ -545,7 +544,7 @@ static bool replication_install_snapshot(raft_t *r)
      * old log, state and files in place (checked before step 7). */
     const char *why = replication_snapshot_content_error(r);
     if (why) {
-        log_error("raft", "node %llu: snapshot %llu/%llu from %llu refused, "
+        core_trace(r, RAFT_TRACE_ERROR, "node %llu: snapshot %llu/%llu from %llu refused, "
                   "log and state kept: %s", (unsigned long long)r->id,
                   (unsigned long long)idx, (unsigned long long)term,
                   (unsigned long long)r->inbound.from, why);
@@ -569,7 +568,7 @@ static bool replication_install_snapshot(raft_t *r)
     r->snap_to_install = true;
     membership_recompute(r);
     replication_inbound_reset(r);
-    log_debug("raft", "node %llu installs snapshot %llu/%llu",
+    core_trace(r, RAFT_TRACE_DEBUG, "node %llu installs snapshot %llu/%llu",
               (unsigned long long)r->id, (unsigned long long)idx,
               (unsigned long long)term);
     return true;

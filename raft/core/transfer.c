@@ -13,7 +13,6 @@
  */
 #include "raft/core/raft_int.h"
 
-#include "common/log.h"
 
 static raft_id_t transfer_pick_target(const raft_t *r)
 {
@@ -53,7 +52,7 @@ int raft_transfer_leadership(raft_t *r, raft_id_t to)
     r->transfer_to = to;
     /* The abort timer is the leader's election timer (thesis §3.10). */
     r->election_elapsed = 0;
-    log_debug("raft", "node %llu transfers leadership to %llu",
+    core_trace(r, RAFT_TRACE_DEBUG, "node %llu transfers leadership to %llu",
               (unsigned long long)r->id, (unsigned long long)to);
     if (p->match == log_last_index(&r->log))
         transfer_send_timeout_now(r, to);
@@ -81,7 +80,7 @@ void transfer_recv_timeout_now(raft_t *r, const raft_msg_t *m)
     (void)m;
     if (r->role == RAFT_LEADER || !membership_is_voter(r, r->id))
         return;
-    log_debug("raft", "node %llu: TimeoutNow from %llu, campaigns",
+    core_trace(r, RAFT_TRACE_DEBUG, "node %llu: TimeoutNow from %llu, campaigns",
               (unsigned long long)r->id, (unsigned long long)m->from);
     election_start(r, false, true);
 }
