@@ -74,12 +74,6 @@ void kv_buf_put_u64(kv_buf_t *b, uint64_t v)
     kv_buf_put(b, t, 8);
 }
 
-void kv_buf_patch_u32(kv_buf_t *b, size_t at, uint32_t v)
-{
-    if (!b->failed && at + 4 <= b->len)
-        kv_store_le32(b->data + at, v);
-}
-
 uint8_t *kv_buf_take(kv_buf_t *b, size_t *len)
 {
     uint8_t *p = b->data;

@@ -27,8 +27,6 @@ void kv_buf_put_u8(kv_buf_t *b, uint8_t v);
 void kv_buf_put_u16(kv_buf_t *b, uint16_t v);
 void kv_buf_put_u32(kv_buf_t *b, uint32_t v);
 void kv_buf_put_u64(kv_buf_t *b, uint64_t v);
-/* Overwrites 4 bytes already written at `at` (for counts known later). */
-void kv_buf_patch_u32(kv_buf_t *b, size_t at, uint32_t v);
 /* Hands the data to the caller (who frees it) and resets b. */
 uint8_t *kv_buf_take(kv_buf_t *b, size_t *len);
 

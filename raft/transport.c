@@ -163,7 +163,6 @@ struct transport {
     uint64_t log_suppressed;
     raft_codec_scratch_t scratch;
     bool corked;       /* queue sends until transport_flush */
-    uint64_t dropped;
     uint64_t rng;
     const peerauth_ring_t *ring; /* NULL: no cluster key (protocol v1) */
     uint32_t next_gen;
@@ -1149,16 +1148,6 @@ void transport_set_peer(transport_t *t, raft_id_t id, const char *addr)
         t->peers[t->n_peers++] = p;
 }
 
-void transport_remove_peer(transport_t *t, raft_id_t id)
-{
-    for (size_t i = 0; i < t->n_peers; i++)
-        if (t->peers[i]->id == id) {
-            peer_free(t, t->peers[i]);
-            t->peers[i] = t->peers[--t->n_peers];
-            return;
-        }
-}
-
 const char *transport_peer_addr(const transport_t *t, raft_id_t id)
 {
     const peer_t *p = find_peer(t, id);
@@ -1171,10 +1160,8 @@ static uint8_t *queue_reserve(transport_t *t, raft_id_t to, size_t size, peer_t 
 {
     peer_t *p = find_peer(t, to);
     size += PEERAUTH_TAG_LEN;
-    if (!p || p->queue.len + size > TRANSPORT_QUEUE_MAX || !bytebuf_reserve(&p->queue, size)) {
-        t->dropped++;
+    if (!p || p->queue.len + size > TRANSPORT_QUEUE_MAX || !bytebuf_reserve(&p->queue, size))
         return NULL;
-    }
     *out = p;
     return bytebuf_tail(&p->queue);
 }
@@ -1285,7 +1272,6 @@ int transport_reply(transport_t *t, transport_reply_t reply, const uint8_t *body
     return ok ? 0 : -1;
 }
 
-uint64_t transport_dropped(const transport_t *t) { return t->dropped; }
 uint16_t transport_port(const transport_t *t) { return t->port; }
 
 /* ---- life cycle --------------------------------------------------------------- */

@@ -460,7 +460,6 @@ raft_index_t raft_commit(const raft_t *r) { return r->commit; }
 raft_index_t raft_applied(const raft_t *r) { return r->applied; }
 raft_index_t raft_first_index(const raft_t *r) { return r->log.snap_index + 1; }
 raft_index_t raft_last_index(const raft_t *r) { return log_last_index(&r->log); }
-raft_index_t raft_stable_index(const raft_t *r) { return r->log.stable; }
 const raft_snapshot_t *raft_snapshot(const raft_t *r) { return &r->snap; }
 const raft_members_t *raft_members(const raft_t *r) { return &r->members; }
 raft_index_t raft_members_index(const raft_t *r) { return r->members_index; }

@@ -500,7 +500,6 @@ raft_index_t raft_commit(const raft_t *r);
 raft_index_t raft_applied(const raft_t *r);      /* last handed out & acked */
 raft_index_t raft_first_index(const raft_t *r);  /* snapshot index + 1 */
 raft_index_t raft_last_index(const raft_t *r);
-raft_index_t raft_stable_index(const raft_t *r); /* last durable (acked) */
 /* Term of the entry at index (also the snapshot index); 0 if unknown. */
 raft_term_t raft_log_term(const raft_t *r, raft_index_t index);
 /* The entry at index, or NULL outside [first_index, last_index]. */
