@@ -6,6 +6,7 @@
  * table, table[k][b] is the CRC of byte b followed by k zero bytes. The tables
  * are built once, on first use, under pthread_once. */
 #include "common/crc32c.h"
+#include "common/bytes.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -28,20 +29,14 @@ static void build_tables(void)
             table[k][b] = (table[k - 1][b] >> 8) ^ table[0][table[k - 1][b] & 0xff];
 }
 
-/* Reads 4 bytes as little-endian without caring about alignment. */
-static uint32_t load_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t len)
 {
     pthread_once(&table_once, build_tables);
     const uint8_t *p = buf;
     uint32_t c = ~crc;
     while (len >= 8) {
-        uint32_t lo = load_le32(p) ^ c;
-        uint32_t hi = load_le32(p + 4);
+        uint32_t lo = get_le32(p) ^ c;
+        uint32_t hi = get_le32(p + 4);
         c = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^
             table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
             table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/bytes.h"
+
 #define STORAGE_ERROR_MAX 512
 
 struct storage_error {
@@ -27,28 +29,6 @@ struct storage_error {
  * `return storage_fail(err, -EIO, "...")`. */
 int storage_fail(struct storage_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-static inline void storage_put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void storage_put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint32_t storage_get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t storage_get_le64(const uint8_t *p)
-{
-    return (uint64_t)storage_get_le32(p) | (uint64_t)storage_get_le32(p + 4) << 32;
-}
 
 /* write(2) until everything is written. -errno on failure (some bytes may
  * have reached the file: the caller truncates them away). */

@@ -56,21 +56,22 @@ void kv_buf_put_u8(kv_buf_t *b, uint8_t v)
 
 void kv_buf_put_u16(kv_buf_t *b, uint16_t v)
 {
-    uint8_t t[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+    uint8_t t[2];
+    put_le16(t, v);
     kv_buf_put(b, t, 2);
 }
 
 void kv_buf_put_u32(kv_buf_t *b, uint32_t v)
 {
     uint8_t t[4];
-    kv_store_le32(t, v);
+    put_le32(t, v);
     kv_buf_put(b, t, 4);
 }
 
 void kv_buf_put_u64(kv_buf_t *b, uint64_t v)
 {
     uint8_t t[8];
-    kv_store_le64(t, v);
+    put_le64(t, v);
     kv_buf_put(b, t, 8);
 }
 
@@ -106,7 +107,7 @@ bool kv_get_u16(kv_cursor_t *c, uint16_t *v)
     const uint8_t *p;
     if (!kv_get_bytes(c, 2, &p))
         return false;
-    *v = kv_le16(p);
+    *v = get_le16(p);
     return true;
 }
 
@@ -115,7 +116,7 @@ bool kv_get_u32(kv_cursor_t *c, uint32_t *v)
     const uint8_t *p;
     if (!kv_get_bytes(c, 4, &p))
         return false;
-    *v = kv_le32(p);
+    *v = get_le32(p);
     return true;
 }
 
@@ -124,36 +125,7 @@ bool kv_get_u64(kv_cursor_t *c, uint64_t *v)
     const uint8_t *p;
     if (!kv_get_bytes(c, 8, &p))
         return false;
-    *v = kv_le64(p);
+    *v = get_le64(p);
     return true;
 }
 
-uint16_t kv_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-uint32_t kv_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-uint64_t kv_le64(const uint8_t *p)
-{
-    return (uint64_t)kv_le32(p) | ((uint64_t)kv_le32(p + 4) << 32);
-}
-
-void kv_store_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-void kv_store_le64(uint8_t *p, uint64_t v)
-{
-    kv_store_le32(p, (uint32_t)v);
-    kv_store_le32(p + 4, (uint32_t)(v >> 32));
-}

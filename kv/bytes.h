@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/bytes.h"
+
 typedef struct kv_buf {
     uint8_t *data;
     size_t len;
@@ -43,11 +45,6 @@ bool kv_get_u64(kv_cursor_t *c, uint64_t *v);
 /* Points *out at the next n bytes (no copy). */
 bool kv_get_bytes(kv_cursor_t *c, size_t n, const uint8_t **out);
 
-/* Little-endian loads/stores on raw memory. */
-uint16_t kv_le16(const uint8_t *p);
-uint32_t kv_le32(const uint8_t *p);
-uint64_t kv_le64(const uint8_t *p);
-void kv_store_le32(uint8_t *p, uint32_t v);
-void kv_store_le64(uint8_t *p, uint64_t v);
+/* Little-endian loads/stores on raw memory: common/bytes.h. */
 
 #endif

@@ -207,7 +207,7 @@ static bool src_u16(source_t *s, uint16_t *v)
     uint8_t t[2];
     if (!src_read(s, t, 2))
         return false;
-    *v = kv_le16(t);
+    *v = get_le16(t);
     return true;
 }
 
@@ -216,7 +216,7 @@ static bool src_u32(source_t *s, uint32_t *v)
     uint8_t t[4];
     if (!src_read(s, t, 4))
         return false;
-    *v = kv_le32(t);
+    *v = get_le32(t);
     return true;
 }
 
@@ -225,7 +225,7 @@ static bool src_u64(source_t *s, uint64_t *v)
     uint8_t t[8];
     if (!src_read(s, t, 8))
         return false;
-    *v = kv_le64(t);
+    *v = get_le64(t);
     return true;
 }
 
@@ -415,9 +415,9 @@ static bool read_trailer(source_t *s)
     uint32_t crc = s->crc;
     if (!src_read_raw(s, t, sizeof t))
         return false;
-    if (kv_le64(t) != total)
+    if (get_le64(t) != total)
         return src_fail(s, "snapshot length mismatch");
-    if (kv_le32(t + 8) != crc)
+    if (get_le32(t + 8) != crc)
         return src_fail(s, "snapshot checksum mismatch");
     ssize_t got = s->read(s->arg, &extra, 1);
     if (got != 0)

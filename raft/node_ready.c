@@ -89,7 +89,7 @@ static void save_address_book(node_t *n)
     if (!buf)
         return;
     size_t len = addrbook_encode(&n->book, buf + 4);
-    storage_put_le32(buf, crc32c(0, buf + 4, len));
+    put_le32(buf, crc32c(0, buf + 4, len));
     struct storage_error se = { 0 };
     if (storage_write_file_atomic(n->data_dir, "peers", buf, 4 + len, &se) == 0)
         n->book_dirty = false;
@@ -108,7 +108,7 @@ void node_load_address_book(node_t *n)
     if (storage_read_file(path, 4 + addrbook_encoded_max(), &buf, &len, &se) != 0)
         return;
     addrbook_t book;
-    if (len < 4 || storage_get_le32(buf) != crc32c(0, buf + 4, len - 4) ||
+    if (len < 4 || get_le32(buf) != crc32c(0, buf + 4, len - 4) ||
         addrbook_decode(&book, buf + 4, len - 4) != (long)(len - 4)) {
         log_warn("raft", "%s is damaged; ignoring it (addresses are learnt again)", path);
     } else {

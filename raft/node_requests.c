@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/storage_io.h"
 
@@ -26,20 +27,6 @@ static void request_free(request_t *q)
     free(q);
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* FWD_RESP: type | fwd id u64 | status u8 | applied index u64 | result */
 static void send_forward_response(node_t *n, const request_t *q)
 {
@@ -48,9 +35,9 @@ static void send_forward_response(node_t *n, const request_t *q)
     if (!b)
         return;
     b[0] = FRAME_FWD_RESP;
-    put_u64(b + 1, q->fwd_id);
+    put_le64(b + 1, q->fwd_id);
     b[9] = (uint8_t)q->status;
-    put_u64(b + 10, q->index);
+    put_le64(b + 10, q->index);
     if (q->result_len)
         memcpy(b + 18, q->result, q->result_len);
     transport_send_app(n->tr, q->origin, b, len);
@@ -188,7 +175,7 @@ static bool forward_to_leader(node_t *n, request_t *q)
     q->fwd_id = ++n->next_ctx;
     q->fwd_to = leader;
     b[0] = FRAME_FWD_REQ;
-    put_u64(b + 1, q->fwd_id);
+    put_le64(b + 1, q->fwd_id);
     b[9] = (uint8_t)q->kind;
     uint64_t now = loop_now_ms();
     uint32_t left = q->deadline_ms > now ? (uint32_t)(q->deadline_ms - now) : 1;
@@ -292,7 +279,7 @@ static void on_forward_request(node_t *n, raft_id_t from, const uint8_t *b, size
     if (!q)
         return;
     q->origin = from;
-    q->fwd_id = get_u64(b + 1);
+    q->fwd_id = get_le64(b + 1);
     q->kind = (req_kind_t)b[9];
     uint32_t timeout = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 |
                        (uint32_t)b[13] << 24;
@@ -336,9 +323,9 @@ static void on_forward_response(node_t *n, const uint8_t *b, size_t len)
 {
     if (len < 18)
         return;
-    uint64_t fwd_id = get_u64(b + 1);
+    uint64_t fwd_id = get_le64(b + 1);
     node_status_t st = (node_status_t)b[9];
-    raft_index_t index = get_u64(b + 10);
+    raft_index_t index = get_le64(b + 10);
     for (request_t **pp = &n->pending; *pp; pp = &(*pp)->next) {
         request_t *q = *pp;
         if (q->wait != WAIT_FORWARD || q->fwd_id != fwd_id)

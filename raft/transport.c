@@ -19,6 +19,7 @@
  * the PROOF when the session exists, and at enqueue time after that. Every
  * frame in is verified before it is decoded (incoming_open_frame). */
 #include "raft/transport.h"
+#include "common/bytes.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -565,18 +566,13 @@ static int incoming_read_hello(incoming_t *c)
     return 1;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static size_t incoming_frame_missing(const incoming_t *c)
 {
     bytebuf_t *b = (bytebuf_t *)&c->buf;
     if (b->len < RAFT_FRAME_HEADER)
         return RAFT_FRAME_HEADER - b->len;
     size_t tag = c->session ? PEERAUTH_TAG_LEN : 0;
-    size_t total = RAFT_FRAME_HEADER + (size_t)le32(bytebuf_head(b)) + tag;
+    size_t total = RAFT_FRAME_HEADER + (size_t)get_le32(bytebuf_head(b)) + tag;
     return total > b->len ? total - b->len : 0;
 }
 
@@ -626,7 +622,7 @@ static bool incoming_read_frames(incoming_t *c)
 {
     size_t tag = c->session ? PEERAUTH_TAG_LEN : 0;
     while (c->buf.len >= RAFT_FRAME_HEADER) {
-        uint32_t body_len = le32(bytebuf_head(&c->buf));
+        uint32_t body_len = get_le32(bytebuf_head(&c->buf));
         if (body_len == 0 || body_len > RAFT_FRAME_MAX) {
             incoming_reject(c, body_len ? "frame larger than the limit" : "empty frame");
             return false;
@@ -922,14 +918,14 @@ static bool peer_seal_queue(peer_t *p, const uint8_t proof[PEERAUTH_PROOF_LEN])
     bytebuf_t sealed = { 0 };
     size_t frames = 0;
     for (size_t at = 0; at + RAFT_FRAME_HEADER <= p->queue.len; frames++)
-        at += RAFT_FRAME_HEADER + le32(bytebuf_head(&p->queue) + at);
+        at += RAFT_FRAME_HEADER + get_le32(bytebuf_head(&p->queue) + at);
     if (!bytebuf_reserve(&sealed, PEERAUTH_PROOF_LEN + p->queue.len + frames * PEERAUTH_TAG_LEN))
         return false;
     memcpy(bytebuf_tail(&sealed), proof, PEERAUTH_PROOF_LEN);
     sealed.len = PEERAUTH_PROOF_LEN;
     for (size_t at = 0; at + RAFT_FRAME_HEADER <= p->queue.len;) {
         const uint8_t *frame = bytebuf_head(&p->queue) + at;
-        size_t body = le32(frame);
+        size_t body = get_le32(frame);
         memcpy(bytebuf_tail(&sealed), frame, RAFT_FRAME_HEADER + body);
         peerauth_seal(p->session, bytebuf_tail(&sealed), body);
         sealed.len += RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;

@@ -119,9 +119,9 @@ static void encode_segment_header(uint64_t first_index, uint8_t out[WAL_SEGMENT_
 {
     memset(out, 0, WAL_SEGMENT_HEADER_SIZE);
     memcpy(out, SEGMENT_MAGIC, sizeof SEGMENT_MAGIC);
-    storage_put_le32(out + 8, SEGMENT_VERSION);
-    storage_put_le64(out + 16, first_index);
-    storage_put_le32(out + 24, crc32c(0, out, 24));
+    put_le32(out + 8, SEGMENT_VERSION);
+    put_le64(out + 16, first_index);
+    put_le32(out + 24, crc32c(0, out, 24));
 }
 
 static uint32_t record_crc(const uint8_t *rec, uint32_t len)
@@ -131,21 +131,21 @@ static uint32_t record_crc(const uint8_t *rec, uint32_t len)
 
 static void encode_record(const struct wal_record *r, uint8_t *out)
 {
-    storage_put_le32(out, r->len);
+    put_le32(out, r->len);
     out[8] = r->type;
-    storage_put_le64(out + 9, r->term);
-    storage_put_le64(out + 17, r->index);
+    put_le64(out + 9, r->term);
+    put_le64(out + 17, r->index);
     if (r->len)
         memcpy(out + WAL_RECORD_HEADER_SIZE, r->data, r->len);
-    storage_put_le32(out + 4, record_crc(out, r->len));
+    put_le32(out + 4, record_crc(out, r->len));
 }
 
 static void decode_record(const uint8_t *p, struct wal_record *r)
 {
-    r->len = storage_get_le32(p);
+    r->len = get_le32(p);
     r->type = p[8];
-    r->term = storage_get_le64(p + 9);
-    r->index = storage_get_le64(p + 17);
+    r->term = get_le64(p + 9);
+    r->index = get_le64(p + 17);
     r->data = p + WAL_RECORD_HEADER_SIZE;
 }
 
@@ -510,7 +510,7 @@ static int verify_record(const struct wal *w, const struct segment *s, uint64_t 
     uint64_t index = s->first_index + slot;
     char path[4200];
     if ((uint64_t)r->len + WAL_RECORD_HEADER_SIZE != size ||
-        storage_get_le32(p + 4) != record_crc(p, r->len) || r->index != index) {
+        get_le32(p + 4) != record_crc(p, r->len) || r->index != index) {
         segment_path(w, s->first_index, path, sizeof path);
         return storage_fail(err, -EBADMSG, "%s: offset %" PRIu32 ": record %" PRIu64
                             " changed on disk since it was written (bad length, CRC or index)",
@@ -840,7 +840,7 @@ static int record_defect(struct window *win, uint64_t off, const char **defect, 
     int rc = window_get(win, off, WAL_RECORD_HEADER_SIZE, &p, err);
     if (rc < 0)
         return rc;
-    *len = storage_get_le32(p);
+    *len = get_le32(p);
     if (*len > WAL_MAX_PAYLOAD)
         *defect = "impossible record length";
     else if (WAL_RECORD_HEADER_SIZE + (uint64_t)*len > rem)
@@ -850,7 +850,7 @@ static int record_defect(struct window *win, uint64_t off, const char **defect, 
     rc = window_get(win, off, WAL_RECORD_HEADER_SIZE + (size_t)*len, &p, err);
     if (rc < 0)
         return rc;
-    if (storage_get_le32(p + 4) != record_crc(p, *len))
+    if (get_le32(p + 4) != record_crc(p, *len))
         *defect = "bad record CRC";
     return 0;
 }
@@ -925,7 +925,7 @@ static int valid_record_after(struct window *win, uint64_t from, bool *found, ui
         int rc = window_get(win, p, WAL_RECORD_HEADER_SIZE, &h, err);
         if (rc < 0)
             return rc;
-        uint32_t len = storage_get_le32(h);
+        uint32_t len = get_le32(h);
         if (len > WAL_MAX_PAYLOAD || p + WAL_RECORD_HEADER_SIZE + len > win->size ||
             all_zero(h, WAL_RECORD_HEADER_SIZE))
             continue;
@@ -955,15 +955,15 @@ static int check_segment_header(struct window *win, uint64_t name_index, struct 
             return rc;
         if (memcmp(h, SEGMENT_MAGIC, sizeof SEGMENT_MAGIC) != 0)
             why = "bad segment magic", at = 0;
-        else if (storage_get_le32(h + 24) != crc32c(0, h, 24))
+        else if (get_le32(h + 24) != crc32c(0, h, 24))
             why = "segment header checksum mismatch", at = 24;
-        else if (storage_get_le32(h + 28) != 0)
+        else if (get_le32(h + 28) != 0)
             why = "nonzero segment header padding", at = 28;
-        else if (storage_get_le32(h + 12) != 0) /* inside the CRC, but 0 is all we write */
+        else if (get_le32(h + 12) != 0) /* inside the CRC, but 0 is all we write */
             why = "nonzero segment header padding", at = 12;
-        else if (storage_get_le32(h + 8) != SEGMENT_VERSION)
+        else if (get_le32(h + 8) != SEGMENT_VERSION)
             why = "unsupported segment version", at = 8;
-        else if (storage_get_le64(h + 16) != name_index || name_index == 0)
+        else if (get_le64(h + 16) != name_index || name_index == 0)
             why = "first index in the header does not match the file name", at = 16;
         else if (name_index == UINT64_MAX)
             why = "first index past the last usable log index", at = 16;

@@ -163,7 +163,7 @@ static void test_nonzero_reserved_field_is_refused(void **state)
     uint8_t buf[HARDSTATE_SIZE];
     hardstate_encode(&hs, buf);
     buf[15] = 0x20;
-    storage_put_le32(buf + 40, crc32c(0, buf, 40));
+    put_le32(buf + 40, crc32c(0, buf, 40));
     size_t bad = 0;
     const char *why = NULL;
     assert_int_equal(hardstate_decode(buf, sizeof buf, &out, &bad, &why), -EBADMSG);
