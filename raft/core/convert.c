@@ -8,6 +8,7 @@
  */
 #include "raft/core/raft_int.h"
 
+#include <assert.h>
 
 /* §5.2: "election timeouts are chosen randomly from a fixed interval" —
  * here [election_ticks, 2 * election_ticks). */
@@ -66,6 +67,7 @@ void convert_to_precandidate(raft_t *r)
 void convert_to_candidate(raft_t *r)
 {
     convert_leave_leadership(r);
+    assert(r->term + 1 < RAFT_TERM_LIMIT); /* election_start checked */
     convert_set_term(r, r->term + 1);
     r->vote = r->id;
     r->role = RAFT_CANDIDATE;
@@ -78,6 +80,8 @@ void convert_to_candidate(raft_t *r)
  * ReadIndex precondition) can commit without waiting for a client. */
 void convert_to_leader(raft_t *r)
 {
+    /* Only a candidate that won its election becomes leader (§5.2). */
+    assert(r->role == RAFT_CANDIDATE && r->vote == r->id);
     r->role = RAFT_LEADER;
     r->leader = r->id;
     r->transfer_to = 0;

@@ -12,6 +12,7 @@
  */
 #include "raft/core/raft_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,7 @@ const raft_entry_t *log_get(const raft_log_t *l, raft_index_t i)
 {
     if (i <= l->snap_index || i > log_last_index(l))
         return NULL;
+    assert(l->e[i - l->snap_index - 1].index == i);
     return &l->e[i - l->snap_index - 1];
 }
 
@@ -115,6 +117,9 @@ void log_truncate(raft_t *r, raft_index_t from)
     raft_log_t *l = &r->log;
     if (from <= l->snap_index || from > log_last_index(l))
         return;
+    /* State Machine Safety (Figure 3): a committed entry is never removed;
+     * replication_recv_append refuses such an append before it gets here. */
+    assert(from > r->commit);
     size_t keep = (size_t)(from - l->snap_index - 1);
     for (size_t i = keep; i < l->n; i++)
         out_garbage(r, (void *)l->e[i].data);
@@ -137,6 +142,8 @@ void log_compact(raft_t *r, raft_index_t index)
     raft_log_t *l = &r->log;
     if (index <= l->snap_index || index > log_last_index(l))
         return;
+    /* §7: only applied entries go into a snapshot (raft_compact checks). */
+    assert(index <= r->applied && r->applied <= r->commit);
     size_t drop = (size_t)(index - l->snap_index);
     raft_term_t t = log_term(l, index);
     for (size_t i = 0; i < drop; i++)

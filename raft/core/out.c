@@ -9,6 +9,7 @@
  */
 #include "raft/core/raft_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ static raft_msg_t *out_slot(raft_t *r)
 
 void out_send(raft_t *r, raft_msg_t *m)
 {
+    assert(m->to != 0 && m->to != r->id);   /* never to self or nobody */
     m->from = r->id;
     raft_msg_t *slot = out_slot(r);
     if (!slot)

@@ -15,6 +15,7 @@
  */
 #include "raft/core/raft_int.h"
 
+#include <assert.h>
 #include <string.h>
 
 raft_peer_t *progress_find(raft_t *r, raft_id_t id)
@@ -128,6 +129,7 @@ bool progress_maybe_update(raft_peer_t *p, raft_index_t index)
     }
     if (p->next < index + 1)
         p->next = index + 1;
+    assert(p->match < p->next);   /* Figure 2: matchIndex < nextIndex */
     return updated;
 }
 

@@ -10,6 +10,7 @@
 #include "raft/core/raft_int.h"
 
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,7 @@ bool replication_maybe_commit(raft_t *r)
     if (log_term(&r->log, n) != r->term &&
         !(r->o.bugs & RAFT_BUG_COMMIT_OLD_TERM))
         return false;
+    assert(n <= log_last_index(&r->log)); /* a quorum stores entries <= n */
     r->commit = n;
     membership_on_commit(r);
     if (r->role == RAFT_LEADER)
