@@ -129,15 +129,25 @@ void cluster_decode_result(const uint8_t *reply, size_t reply_len, kv_result_t *
     memcpy(res->msg, reply + 2, m);
 }
 
-/* A status worth another attempt with the same bytes before the deadline. */
-bool cluster_retryable(node_status_t st)
+/* The one retry and "maybe applied" policy of both write paths
+ * (cluster_propose here, the asynchronous `kv set/del` in cluster_admin.c).
+ * An attempt ended with st, not NODE_OK. Retrying the same bytes is safe:
+ * they carry (client id, seq), so the state machine applies them once
+ * (thesis §6.3), and NODE_ELOST says the entry was not applied at all.
+ * Returns true to send the same bytes again: the leader was unknown or
+ * changed and now < deadline_ms. Else *answer is what to tell the client:
+ * never "not applied" (an error other than a timeout) once any attempt
+ * may still commit (NODE_EMAYBE, remembered in *maybe_applied). */
+bool cluster_write_retry(node_status_t st, bool *maybe_applied, uint64_t now,
+                         uint64_t deadline_ms, node_status_t *answer)
 {
-    return st == NODE_ENOLEADER || st == NODE_ELOST || st == NODE_EMAYBE;
+    *maybe_applied |= st == NODE_EMAYBE;
+    *answer = *maybe_applied ? NODE_ETIMEOUT : st;
+    bool retryable = st == NODE_ENOLEADER || st == NODE_ELOST || st == NODE_EMAYBE;
+    return retryable && now < deadline_ms;
 }
 
-/* Proposes until applied or the deadline passes. Retrying the same bytes is
- * safe: they carry (client id, seq), so the state machine applies them once
- * (thesis §6.3), and NODE_ELOST says the entry was not applied at all. */
+/* Proposes until applied or the deadline passes (cluster_write_retry). */
 outcome_t cluster_propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned timeout_ms)
 {
     outcome_t out = { .node = NODE_ETIMEOUT };
@@ -145,26 +155,21 @@ outcome_t cluster_propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned
     bool maybe_applied = false; /* an earlier attempt may still commit */
     for (;;) {
         uint64_t now = clock_now_ms();
-        if (now >= deadline) {
-            if (maybe_applied)
-                out.node = NODE_ETIMEOUT; /* never claim "not applied" then */
+        if (now >= deadline)
             return out;
-        }
         uint8_t *reply = NULL;
         size_t reply_len = 0;
-        out.node = node_propose(c->node, cmd, len, (unsigned)(deadline - now), &reply, &reply_len);
-        if (out.node == NODE_OK) {
+        node_status_t st = node_propose(c->node, cmd, len, (unsigned)(deadline - now),
+                                        &reply, &reply_len);
+        if (st == NODE_OK) {
+            out.node = NODE_OK;
             cluster_decode_result(reply, reply_len, &out.res);
             free(reply);
             return out;
         }
         free(reply);
-        maybe_applied |= out.node == NODE_EMAYBE;
-        if (!cluster_retryable(out.node)) {
-            if (maybe_applied && out.node != NODE_ETIMEOUT)
-                out.node = NODE_ETIMEOUT;
+        if (!cluster_write_retry(st, &maybe_applied, clock_now_ms(), deadline, &out.node))
             return out;
-        }
         clock_sleep_ms(RETRY_PAUSE_MS);
     }
 }

@@ -97,11 +97,9 @@ static void write_op_end(write_op_t *op, const outcome_t *o)
     free(op);
 }
 
-/* The node's answer to one attempt (on the Raft thread). Same rules as
- * cluster_propose(): retry the same bytes (session dedup applies them once) while
- * the leader is unknown or changed, and never answer "not applied" once an
- * attempt may have committed. The retry needs no pause: without a leader
- * the node parks the request until one is known. */
+/* The node's answer to one attempt (on the Raft thread), under the same
+ * policy as cluster_propose (cluster_write_retry). The retry needs no
+ * pause: without a leader the node parks the request until one is known. */
 static void write_attempt_done(void *arg, node_status_t st, uint8_t *reply, size_t reply_len)
 {
     write_op_t *op = arg;
@@ -113,15 +111,16 @@ static void write_attempt_done(void *arg, node_status_t st, uint8_t *reply, size
         return;
     }
     free(reply);
-    op->maybe_applied |= st == NODE_EMAYBE;
     uint64_t now = clock_now_ms();
-    if (cluster_retryable(st) && now < op->deadline_ms) {
+    if (cluster_write_retry(st, &op->maybe_applied, now, op->deadline_ms, &o.node)) {
         st = node_propose_async(op->c->node, op->cmd, op->len, (unsigned)(op->deadline_ms - now),
                                 write_attempt_done, op);
         if (st == NODE_OK)
             return;
+        /* Refused at once (shutting down, too big): answered as an attempt
+         * that will not be retried. */
+        (void)cluster_write_retry(st, &op->maybe_applied, now, now, &o.node);
     }
-    o.node = op->maybe_applied ? NODE_ETIMEOUT : st;
     write_op_end(op, &o);
 }
 

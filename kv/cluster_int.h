@@ -59,7 +59,8 @@ typedef struct outcome {
 /* cluster.c */
 uint64_t cluster_random_u64(void);
 void cluster_decode_result(const uint8_t *reply, size_t reply_len, kv_result_t *res);
-bool cluster_retryable(node_status_t st);
+bool cluster_write_retry(node_status_t st, bool *maybe_applied, uint64_t now,
+                         uint64_t deadline_ms, node_status_t *answer);
 outcome_t cluster_propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned timeout_ms);
 
 /* cluster_admin.c */
