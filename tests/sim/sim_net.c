@@ -125,6 +125,11 @@ bool sim_net_pop_due(struct sim_net *net, uint64_t now, struct sim_packet *out)
     return true;
 }
 
+void sim_net_requeue(struct sim_net *net, const struct sim_packet *p)
+{
+    heap_push(net, *p);
+}
+
 bool sim_net_link_up(const struct sim_net *net, int from, int to)
 {
     return net->link[from][to];

@@ -68,6 +68,10 @@ enum sim_send_outcome sim_net_send(struct sim_net *net, uint64_t now, int from,
  * sim_net_link_up tells whether the packet survives its arrival). */
 bool sim_net_pop_due(struct sim_net *net, uint64_t now, struct sim_packet *out);
 
+/* Puts back a packet popped by sim_net_pop_due (raft-sim --script holds
+ * some back while delivering others); the network owns it again. */
+void sim_net_requeue(struct sim_net *net, const struct sim_packet *p);
+
 bool sim_net_link_up(const struct sim_net *net, int from, int to);
 void sim_net_set_link(struct sim_net *net, int from, int to, bool up);
 /* Restores every link. */
