@@ -104,7 +104,7 @@ static void note_role(struct script *s, struct sim_node *nd)
     struct sim_world *w = s->w;
     raft_role_t role = raft_role(nd->r);
     raft_term_t term = raft_term(nd->r);
-    if (role != nd->last_role)
+    if (role != nd->last_role || (role == RAFT_CANDIDATE && term != nd->last_term))
         sim_trace_note(&w->trace, w->now, nd->slot, "becomes %s in term %llu (last index %llu)",
                        raft_role_name(role), (unsigned long long)term,
                        (unsigned long long)raft_last_index(nd->r));
@@ -417,10 +417,16 @@ static void cmd_campaign(struct script *s, const struct cmd *c)
     struct sim_node *nd = live_node(s, c, 1);
     if (!nd)
         return;
+    raft_role_t role0 = raft_role(nd->r);
+    raft_term_t term0 = raft_term(nd->r);
     for (int t = 0; t < 4 * SIM_ELECTION_TICKS; t++) {
-        if (raft_role(nd->r) == RAFT_PRECANDIDATE || raft_role(nd->r) == RAFT_CANDIDATE)
-            return;
         tick_nodes(s, 1u << nd->slot);
+        raft_role_t role = raft_role(nd->r);
+        /* A new round: it became a (pre-)candidate, or a candidate timed
+         * out and moved to the next term. */
+        if ((role == RAFT_PRECANDIDATE || role == RAFT_CANDIDATE) &&
+            (role != role0 || raft_term(nd->r) != term0))
+            return;
     }
     fprintf(s->out, "n%d did not campaign within %d ticks\n", nd->slot + 1,
             4 * SIM_ELECTION_TICKS);
