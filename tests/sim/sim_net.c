@@ -93,7 +93,7 @@ static void queue_copy(struct sim_net *net, uint64_t now, int from, int to,
 {
     struct sim_packet p = {
         .deliver_at = now + delay,
-        .order = sim_rng_next(net->rng),
+        .order = net->fifo ? net->sent++ : sim_rng_next(net->rng),
         .from = from,
         .to = to,
         .payload = payload,

@@ -43,6 +43,10 @@ struct sim_net {
     struct sim_rng *rng;                     /* borrowed from the run */
     sim_payload_free_fn free_payload;
     sim_payload_clone_fn clone_payload;
+    /* Messages due the same tick arrive in the order sent, not shuffled
+     * (raft-sim --script, so a transcript reads as a conversation). */
+    bool fifo;
+    uint64_t sent;
 };
 
 enum sim_send_outcome {

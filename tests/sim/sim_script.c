@@ -380,6 +380,7 @@ static void cmd_start(struct script *s, const struct cmd *c)
     sim_rng_seed(&w->rng, seed);
     sim_rng_seed(&w->garbage_rng, seed);
     sim_net_init(&w->net, w->n, &w->rng, sim_msg_free, sim_msg_clone);
+    w->net.fifo = true;
     sim_trace_init(&w->trace, false, NULL);
     w->trace.sink = script_event;
     w->trace.sink_ctx = s;
