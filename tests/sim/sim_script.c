@@ -878,6 +878,9 @@ static char *execute(struct script *s, char *line)
     }
     fclose(s->out);
     s->out = NULL;
+    /* A mistyped command must not pass unnoticed. */
+    if (len && (!strncmp(buf, "error: ", 7) || strstr(buf, "\nerror: ")))
+        s->expect_failed = true;
     if (len == 0) {
         free(buf);
         buf = strdup("ok\n");

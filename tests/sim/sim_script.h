@@ -20,8 +20,9 @@
 
 /* Runs the script in path against a core with `bugs` (0: correct) and
  * writes the transcript to out (or back to path when rewrite is set).
- * Returns 0 if it ran and every `expect` held, 1 if an expect failed or
- * a safety check fired, 2 if the script cannot be read or parsed. */
+ * Returns 0 if it ran and every `expect` held, 1 if an expect failed, a
+ * command was wrong ("error: ..." in its output) or a safety check fired,
+ * 2 if the script cannot be read or written. */
 int sim_script_run(const char *path, raft_bug_t bugs, bool rewrite, FILE *out);
 
 #endif
