@@ -15,14 +15,22 @@ pass=0; fail=0
 for f in "${files[@]}"; do
   if [ -n "$rewrite" ]; then
     "$sim" --script "$f" --rewrite; rc=$?
-    [ $rc -le 1 ] && echo "rewrote $f" || { echo "FAILED to rewrite $f"; fail=$((fail + 1)); }
+    case $rc in
+      0) echo "rewrote $f" ;;
+      1) echo "rewrote $f, but an expect failed, a command was wrong or a safety check fired" ;;
+      *) echo "FAILED to rewrite $f"; fail=$((fail + 1)) ;;
+    esac
     continue
   fi
-  if "$sim" --script "$f" | diff -u "$f" -; then
-    pass=$((pass + 1))
-  else
+  out=$("$sim" --script "$f"); rc=$?
+  if ! printf '%s\n' "$out" | diff -u "$f" -; then
     echo "sim-scripts: $f: transcript differs (make sim-scripts-rewrite stores it if intended)"
     fail=$((fail + 1))
+  elif [ $rc -ne 0 ]; then
+    echo "sim-scripts: $f: an expect failed, a command was wrong or a safety check fired (exit $rc)"
+    fail=$((fail + 1))
+  else
+    pass=$((pass + 1))
   fi
 done
 if [ -z "$rewrite" ]; then
