@@ -1,6 +1,7 @@
 /* tests/sim/sim_script.c — raft-sim --script: the interpreter of scripted
- * scenarios (see sim_script.h for the file format, docs/raft.md "Scripted
- * scenarios" for the commands).
+ * scenarios: the command language and the transcript (see sim_script.h for
+ * the file format, docs/raft.md "Scripted scenarios" for the commands;
+ * sim_script_world.c holds the cluster the commands drive).
  *
  * A script drives the same simulated servers as the random runs
  * (sim_node.c: core, disk, Ready loop; sim_net.c: the network; sim_check.c:
@@ -19,229 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/sim/sim_world.h"
+#include "tests/sim/sim_script_int.h"
 
 #define MAX_ARGS 24
 #define MAX_LINE 512
-/* stabilize gives up after this many delivery rounds (a livelock). */
-#define STABILIZE_ROUNDS 1000
 /* The client id proposals carry: above SIM_CLIENTS, so no simulated client
  * claims them (sim_clients_on_apply). */
 #define SCRIPT_CLIENT SIM_MAX_CLIENTS
-
-static const struct sim_scenario script_scenario = {
-    .name = "script",
-    .what = "raft-sim --script: only what the script does",
-};
-
-struct script {
-    struct sim_world *w;           /* NULL until `start` */
-    struct sim_options opt;
-    raft_bug_t bugs;
-    FILE *out;                     /* the running command's output */
-    bool heartbeats;               /* show Heartbeat(Resp) lines */
-    bool expect_failed;
-    bool stopped;                  /* a safety check fired: run nothing more */
-    uint64_t seq;                  /* last proposal's sequence number */
-    raft_index_t commit[SIM_MAX_NODES];
-};
-
-/* ---- what a command prints ------------------------------------------------ */
-
-static bool is_heartbeat(const struct sim_trace_event *e)
-{
-    return e->kind != SIM_EV_NOTE && (e->msg.shape == SIM_SHAPE_HEARTBEAT ||
-                                      e->msg.shape == SIM_SHAPE_HEARTBEAT_RESP);
-}
-
-/* The trace sink: which events a script shows. Every message is shown once,
- * when it is sent; a delivery is shown only when the message did not
- * simply arrive (lost to a cut link or a down node). Lines are formatted by
- * sim_trace_print, the one place the trace format lives. */
-static void script_event(void *ctx, const struct sim_trace_event *e)
-{
-    struct script *s = ctx;
-    if (!s->out || (is_heartbeat(e) && !s->heartbeats))
-        return;
-    if (e->kind == SIM_EV_DELIVER && strcmp(e->outcome, "delivered") == 0)
-        return;
-    sim_trace_print(e, s->out);
-}
-
-/* ---- the world ------------------------------------------------------------ */
-
-static void world_free(struct script *s)
-{
-    struct sim_world *w = s->w;
-    if (!w)
-        return;
-    for (int i = 0; i < w->n; i++)
-        sim_node_destroy(&w->nodes[i]);
-    sim_net_destroy(&w->net);
-    sim_check_free(&w->chk);
-    free(w);
-    s->w = NULL;
-}
-
-static bool node_start(struct script *s, struct sim_node *nd, int voters)
-{
-    struct sim_world *w = s->w;
-    raft_members_t keep = w->base_opts.bootstrap;
-    /* A node outside the founding voters starts empty and learns the
-     * configuration from a leader once added (thesis §4.2.1). */
-    if (nd->slot >= voters)
-        memset(&w->base_opts.bootstrap, 0, sizeof w->base_opts.bootstrap);
-    bool ok = sim_node_start(w, nd);
-    w->base_opts.bootstrap = keep;
-    s->commit[nd->slot] = ok ? raft_commit(nd->r) : 0;
-    return ok;
-}
-
-/* Role changes are printed when seen, which is before the messages they
- * cause leave (those wait for the next Ready batch). */
-static void note_role(struct script *s, struct sim_node *nd)
-{
-    struct sim_world *w = s->w;
-    raft_role_t role = raft_role(nd->r);
-    raft_term_t term = raft_term(nd->r);
-    if (role != nd->last_role || (role == RAFT_CANDIDATE && term != nd->last_term))
-        sim_trace_note(&w->trace, w->now, nd->slot, "becomes %s in term %llu (last index %llu)",
-                       raft_role_name(role), (unsigned long long)term,
-                       (unsigned long long)raft_last_index(nd->r));
-    nd->last_role = role;
-    nd->last_term = term;
-}
-
-static void note_commit(struct script *s, struct sim_node *nd)
-{
-    raft_index_t c = raft_commit(nd->r);
-    if (c != s->commit[nd->slot])
-        sim_trace_note(&s->w->trace, s->w->now, nd->slot, "commit advanced to %llu",
-                       (unsigned long long)c);
-    s->commit[nd->slot] = c;
-}
-
-/* What sim_run.c checks after every step: the core's invariants, Election
- * Safety and Leader Completeness. */
-static void check_node(struct script *s, struct sim_node *nd)
-{
-    struct sim_world *w = s->w;
-    const char *broken = raft_check_invariants(nd->r);
-    if (broken) {
-        sim_check_fail(&w->chk, "Core invariant", "n%d: %s", nd->slot + 1, broken);
-        return;
-    }
-    if (raft_role(nd->r) != RAFT_LEADER)
-        return;
-    sim_check_leader(&w->chk, nd->slot, raft_term(nd->r));
-    sim_check_leader_log(&w->chk, nd->slot, nd->r, 1);
-}
-
-/* Carries out every node's Ready batches (persist, send, apply, advance). */
-static void process_all(struct script *s)
-{
-    struct sim_world *w = s->w;
-    for (int i = 0; i < w->n && !w->chk.failed; i++) {
-        struct sim_node *nd = &w->nodes[i];
-        if (!nd->up)
-            continue;
-        note_role(s, nd);
-        note_commit(s, nd);
-        sim_node_process(w, nd);
-        if (w->chk.failed || !nd->up)
-            continue;
-        note_role(s, nd);
-        note_commit(s, nd);
-        check_node(s, nd);
-    }
-}
-
-static bool any_ready(const struct sim_world *w)
-{
-    for (int i = 0; i < w->n; i++)
-        if (w->nodes[i].up && raft_has_ready(w->nodes[i].r))
-            return true;
-    return false;
-}
-
-/* Filter on messages in flight: from / to slot, -1 for any. */
-struct msg_filter {
-    int from, to;
-};
-
-static bool filter_match(const struct msg_filter *f, const struct sim_packet *p)
-{
-    return (f->from < 0 || f->from == p->from) && (f->to < 0 || f->to == p->to);
-}
-
-/* Takes every message in flight now; those matching f are delivered
- * (deliver) or dropped (!deliver), the others go back. Returns how many
- * matched. Messages sent meanwhile wait for the next round. */
-static size_t deliver_round(struct script *s, const struct msg_filter *f, bool deliver)
-{
-    struct sim_world *w = s->w;
-    size_t n = sim_net_in_flight(&w->net), matched = 0;
-    if (n == 0)
-        return 0;
-    struct sim_packet *all = malloc(n * sizeof *all);
-    if (!all) {
-        fprintf(stderr, "raft-sim: out of memory\n");
-        abort();
-    }
-    size_t got = 0;
-    while (got < n && sim_net_pop_due(&w->net, UINT64_MAX, &all[got]))
-        got++;
-    for (size_t i = 0; i < got; i++) {
-        struct sim_packet *p = &all[i];
-        if (!filter_match(f, p) || w->chk.failed) {
-            sim_net_requeue(&w->net, p);
-            continue;
-        }
-        matched++;
-        struct sim_msg_view v;
-        sim_msg_view(p->payload, &v);
-        if (!deliver) {
-            sim_trace_message(&w->trace, w->now, SIM_EV_DELIVER, p->from, p->to, &v,
-                              "dropped by the script", 0);
-            sim_msg_free(p->payload);
-        } else if (!sim_net_link_up(&w->net, p->from, p->to)) {
-            sim_trace_message(&w->trace, w->now, SIM_EV_DELIVER, p->from, p->to, &v,
-                              "lost: link cut", 0);
-            sim_msg_free(p->payload);
-        } else {
-            sim_node_receive(w, &w->nodes[p->to], p->from, p->payload);
-        }
-    }
-    free(all);
-    process_all(s);
-    return matched;
-}
-
-/* Delivers until no message is in flight and no core has work left. */
-static void stabilize(struct script *s)
-{
-    struct sim_world *w = s->w;
-    struct msg_filter any = { -1, -1 };
-    process_all(s);
-    for (int round = 0; round < STABILIZE_ROUNDS && !w->chk.failed; round++) {
-        if (sim_net_in_flight(&w->net) == 0 && !any_ready(w))
-            return;
-        deliver_round(s, &any, true);
-    }
-    if (!w->chk.failed)
-        fprintf(s->out, "stabilize: still busy after %d rounds\n", STABILIZE_ROUNDS);
-}
-
-/* One tick of the clock for the given nodes (mask of slots). */
-static void tick_nodes(struct script *s, unsigned mask)
-{
-    struct sim_world *w = s->w;
-    w->now++;
-    for (int i = 0; i < w->n; i++)
-        if (mask & (1u << i))
-            sim_node_tick(w, &w->nodes[i]);
-    process_all(s);
-}
 
 /* ---- command arguments ---------------------------------------------------- */
 
@@ -365,45 +150,10 @@ static void cmd_start(struct script *s, const struct cmd *c)
     }
     if (!voters || voters > nodes)
         voters = nodes;
-    world_free(s);
-    struct sim_world *w = calloc(1, sizeof *w);
-    if (!w) {
-        fprintf(stderr, "raft-sim: out of memory\n");
-        abort();
-    }
-    s->w = w;
-    s->opt = (struct sim_options){ .seed = seed, .nodes = (int)nodes, .steps = UINT64_MAX,
-                                   .bugs = s->bugs, .out = stdout };
-    w->opt = &s->opt;
-    w->sc = script_scenario;
-    w->n = (int)nodes;
-    sim_rng_seed(&w->rng, seed);
-    sim_rng_seed(&w->garbage_rng, seed);
-    sim_net_init(&w->net, w->n, &w->rng, sim_msg_free, sim_msg_clone);
-    w->net.fifo = true;
-    sim_trace_init(&w->trace, false, NULL);
-    w->trace.sink = script_event;
-    w->trace.sink_ctx = s;
-    sim_check_init(&w->chk);
-    sim_clients_init(w);
-    raft_options_t *o = &w->base_opts;
-    raft_options_init(o);
-    o->bootstrap.n_voters = (uint32_t)voters;
-    for (uint64_t i = 0; i < voters; i++)
-        o->bootstrap.voters[i] = (raft_id_t)i + 1;
-    o->election_ticks = SIM_ELECTION_TICKS;
-    o->heartbeat_ticks = SIM_HEARTBEAT_TICKS;
-    o->max_entries_per_msg = (uint32_t)batch;
-    o->max_inflight = (uint32_t)inflight;
-    o->pre_vote = prevote;
-    o->check_quorum = cq;
-    o->snapshot_chunk_bytes = 4096;
-    o->bugs = s->bugs;
-    for (int i = 0; i < w->n; i++) {
-        sim_node_init(w, &w->nodes[i], i);
-        if (!node_start(s, &w->nodes[i], (int)voters))
-            return;
-    }
+    struct script_setup set = { nodes, voters, batch, inflight, seed, prevote, cq };
+    if (!script_world_create(s, &set))
+        return;
+    struct sim_world *w = s->w;
     fprintf(s->out, "%d servers, voters n1..n%d, election timeout %d..%d ticks, heartbeat %d, "
                     "prevote=%s checkquorum=%s\n",
             w->n, (int)voters, SIM_ELECTION_TICKS, 2 * SIM_ELECTION_TICKS - 1,
@@ -421,7 +171,7 @@ static void cmd_campaign(struct script *s, const struct cmd *c)
     raft_role_t role0 = raft_role(nd->r);
     raft_term_t term0 = raft_term(nd->r);
     for (int t = 0; t < 4 * SIM_ELECTION_TICKS; t++) {
-        tick_nodes(s, 1u << nd->slot);
+        script_tick_nodes(s, 1u << nd->slot);
         raft_role_t role = raft_role(nd->r);
         /* A new round: it became a (pre-)candidate, or a candidate timed
          * out and moved to the next term. */
@@ -447,7 +197,7 @@ static void cmd_tick(struct script *s, const struct cmd *c)
     if (!node_mask(s, c, first, &mask))
         return;
     for (uint64_t i = 0; i < n && !s->w->chk.failed; i++)
-        tick_nodes(s, mask);
+        script_tick_nodes(s, mask);
 }
 
 /* run N: N ticks of every clock, each followed by stabilize: time passing
@@ -463,8 +213,8 @@ static void cmd_run(struct script *s, const struct cmd *c)
     }
     unsigned all = (1u << s->w->n) - 1;
     for (uint64_t i = 0; i < n && !s->w->chk.failed; i++) {
-        tick_nodes(s, all);
-        stabilize(s);
+        script_tick_nodes(s, all);
+        script_stabilize(s);
     }
 }
 
@@ -488,7 +238,7 @@ static void cmd_deliver(struct script *s, const struct cmd *c, bool deliver)
         if ((*slot = node_arg(s, v)) < 0)
             return;
     }
-    if (deliver_round(s, &f, deliver) == 0)
+    if (script_deliver_round(s, &f, deliver) == 0)
         fprintf(s->out, "no message in flight matches\n");
 }
 
@@ -571,7 +321,7 @@ static void cmd_propose(struct script *s, const struct cmd *c)
     fprintf(s->out, "n%d appends x=%llu at index %llu (term %llu)\n", nd->slot + 1,
             (unsigned long long)value, (unsigned long long)index,
             (unsigned long long)raft_term(nd->r));
-    process_all(s);
+    script_process_all(s);
 }
 
 static void cmd_crash(struct script *s, const struct cmd *c)
@@ -593,7 +343,7 @@ static void cmd_restart(struct script *s, const struct cmd *c)
         fprintf(s->out, "error: n%d is up\n", slot + 1);
         return;
     }
-    if (!node_start(s, nd, (int)s->w->base_opts.bootstrap.n_voters))
+    if (!script_node_start(s, nd, (int)s->w->base_opts.bootstrap.n_voters))
         return;
     fprintf(s->out, "n%d restarts from its disk: term=%llu vote=%llu snapshot=%llu entries=%zu\n",
             slot + 1, (unsigned long long)nd->disk.hs.term, (unsigned long long)nd->disk.hs.vote,
@@ -634,7 +384,7 @@ static void cmd_leader_op(struct script *s, const struct cmd *c)
                 target + 1, (unsigned long long)index);
     else
         fprintf(s->out, "n%d starts transferring leadership to n%d\n", nd->slot + 1, target + 1);
-    process_all(s);
+    script_process_all(s);
 }
 
 /* compact nX: nX's state machine snapshots itself at its applied index and
@@ -814,7 +564,7 @@ static void run_command(struct script *s, const struct cmd *c)
     else if (!strcmp(n, "deliver") || !strcmp(n, "drop"))
         cmd_deliver(s, c, !strcmp(n, "deliver"));
     else if (!strcmp(n, "stabilize") && need_world(s))
-        stabilize(s);
+        script_stabilize(s);
     else if (!strcmp(n, "partition")) {
         cmd_partition(s, c);
         print_links(s);
@@ -945,7 +695,7 @@ int sim_script_run(const char *path, raft_bug_t bugs, bool rewrite, FILE *out)
             fputc('\n', t);
     }
     fclose(t);
-    world_free(&s);
+    script_world_free(&s);
     for (size_t i = 0; i < n; i++)
         free(lines[i]);
     free(lines);
