@@ -93,7 +93,7 @@ static int set_log_level(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
 {
     int level = log_level_parse(v);
     if (level < 0)
-        return format_error(e, "log.level: \"%s\" is not one of debug, info, warn, error, off", v);
+        return format_error(e, "log.level: \"%s\" is not one of trace, debug, info, warn, error, off", v);
     c->log_level = level;
     return 0;
 }
@@ -238,7 +238,7 @@ static const option_t options[] = {
     { "raft.snapshot.entries", "N", "entries applied between state-machine snapshots and log compactions, or 64 MiB of log, whichever first (default 100000)", set_snapshot_entries },
     { "cluster.key.file", "FILE", "cluster key file: peers authenticate each other with it (make one with `dns-raft keygen`)", set_cluster_key_file },
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
-    { "log.level", "LEVEL", "debug, info, warn, error or off (default info)", set_log_level },
+    { "log.level", "LEVEL", "trace, debug, info, warn, error or off (default info)", set_log_level },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
     { "admin.addr", "HOST:PORT", "also serve the admin protocol here, e.g. 127.0.0.1:8400 (default: only on the Raft port)", set_admin_addr },
     { "admin.token.file", "FILE", "file holding the admin token; every admin connection must then `auth TOKEN` first (kv ping excepted)", set_admin_token_file },

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 static _Atomic int current_level = LOG_INFO;
-static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
+static const char *const level_names[] = { "trace", "debug", "info", "warn", "error", "off" };
 
 void log_set_level(enum log_level level) { atomic_store(&current_level, (int)level); }
 enum log_level log_get_level(void) { return (enum log_level)atomic_load(&current_level); }

@@ -7,11 +7,12 @@
 
 #include <stdarg.h>
 
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
+/* LOG_TRACE: every Raft decision, one line each (docs/operations.md). */
+enum log_level { LOG_TRACE = 0, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-/* Parses "debug", "info", "warn", "error", "off"; returns -1 if unknown. */
+/* Parses "trace", "debug", "info", "warn", "error", "off"; returns -1 if unknown. */
 int log_level_parse(const char *name);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -362,16 +362,41 @@ static bool is_founder(const node_t *n)
     return access(path, F_OK) == 0;
 }
 
-/* The core's trace lines (raft_options.trace) go to the logger at the
- * matching level, under the module name the core used before it had none. */
-static void core_trace_to_log(void *ctx, raft_trace_kind_t kind, const char *text)
+/* Names servers in trace lines as the operator did (-id); Raft thread. */
+static const char *node_trace_name(void *ctx, raft_id_t id)
 {
-    (void)ctx;
+    const node_t *n = ctx;
+    if (id == n->id)
+        return n->name;
+    const addrbook_entry_t *e = addrbook_get(&n->book, id);
+    return e && e->name[0] ? e->name : NULL;
+}
+
+static enum log_level node_trace_level(raft_trace_kind_t kind)
+{
     switch (kind) {
-    case RAFT_TRACE_DEBUG: log_debug("raft", "%s", text); break;
-    case RAFT_TRACE_WARN:  log_warn("raft", "%s", text); break;
-    case RAFT_TRACE_ERROR: log_error("raft", "%s", text); break;
+    case RAFT_TRACE_WARN: return LOG_WARN;
+    case RAFT_TRACE_ERROR: return LOG_ERROR;
+    case RAFT_TRACE_ROLE:
+    case RAFT_TRACE_SNAPSHOT:
+    case RAFT_TRACE_TRANSFER: return LOG_DEBUG;
+    default: return LOG_TRACE;  /* votes, rejected appends, commits */
     }
+}
+
+/* The core's trace events (raft_options.trace) become log lines under
+ * module "raft": "<name> <event>", the event in raft-sim's words
+ * (raft_trace_format). -log.level trace shows every decision; debug only
+ * role changes, snapshots and transfers, as before. */
+static void node_trace_to_log(void *ctx, const raft_trace_event_t *e)
+{
+    const node_t *n = ctx;
+    enum log_level level = node_trace_level(e->kind);
+    if (level < log_get_level())
+        return;
+    char line[400];
+    raft_trace_format(e, node_trace_name, ctx, line, sizeof line);
+    log_msg(level, "raft", "%s %s", n->name, line);
 }
 
 static raft_t *make_core(node_t *n, char *err, size_t err_len)
@@ -387,7 +412,8 @@ static raft_t *make_core(node_t *n, char *err, size_t err_len)
     ro.bugs = n->o.bugs;
     ro.snapshot_check = node_check_snapshot;
     ro.snapshot_check_ctx = n;
-    ro.trace = core_trace_to_log;
+    ro.trace = node_trace_to_log;
+    ro.trace_ctx = n;
     if (n->disk.fresh && n->o.bootstrap && mark_founder(n, err, err_len) != 0)
         return NULL;
     /* The founding configuration {self} is in no log entry, so a founder

@@ -43,29 +43,37 @@ static void convert_leave_leadership(raft_t *r)
 /* Figure 2 "All Servers": "If RPC request or response contains term T >
  * currentTerm: set currentTerm = T, convert to follower". Also used when a
  * candidate learns of a legitimate leader in its own term (§5.2). */
-void convert_to_follower(raft_t *r, raft_term_t term, raft_id_t leader)
+void convert_to_follower(raft_t *r, raft_term_t term, raft_id_t leader,
+                         raft_trace_reason_t why, raft_id_t from)
 {
+    raft_role_t old = r->role;
+    raft_term_t old_term = r->term;
     convert_leave_leadership(r);
     convert_set_term(r, term);
     r->role = RAFT_FOLLOWER;
     r->leader = leader;
     convert_reset_election_timer(r);
+    if (old != RAFT_FOLLOWER || old_term != term)
+        trace_role(r, old, why, from);
 }
 
 /* Thesis §9.6: a pre-candidate asks whether it could win before disturbing
  * anyone: its term and vote stay as they are. */
-void convert_to_precandidate(raft_t *r)
+void convert_to_precandidate(raft_t *r, raft_trace_reason_t why, raft_id_t from)
 {
+    raft_role_t old = r->role;
     convert_leave_leadership(r);
     r->role = RAFT_PRECANDIDATE;
     r->leader = 0;
     convert_reset_election_timer(r);
+    trace_role(r, old, why, from);
 }
 
 /* Figure 2 "Candidates": "increment currentTerm, vote for self, reset
  * election timer". */
-void convert_to_candidate(raft_t *r)
+void convert_to_candidate(raft_t *r, raft_trace_reason_t why, raft_id_t from)
 {
+    raft_role_t old = r->role;
     convert_leave_leadership(r);
     assert(r->term + 1 < RAFT_TERM_LIMIT); /* election_start checked */
     convert_set_term(r, r->term + 1);
@@ -73,6 +81,7 @@ void convert_to_candidate(raft_t *r)
     r->role = RAFT_CANDIDATE;
     r->leader = 0;
     convert_reset_election_timer(r);
+    trace_role(r, old, why, from);
 }
 
 /* Figure 2 "Leaders": reinitialize nextIndex/matchIndex; §5.4.2 / thesis
@@ -83,6 +92,7 @@ void convert_to_leader(raft_t *r)
     /* Only a candidate that won its election becomes leader (§5.2). */
     assert(r->role == RAFT_CANDIDATE && r->vote == r->id);
     r->role = RAFT_LEADER;
+    trace_role(r, RAFT_CANDIDATE, RAFT_WHY_WON, 0);
     r->leader = r->id;
     r->transfer_to = 0;
     convert_reset_election_timer(r);
@@ -92,12 +102,9 @@ void convert_to_leader(raft_t *r)
     /* Thesis §4.1: a leader does not know whether a configuration entry in
      * its log from an earlier term committed; refuse a new change until
      * everything up to here has (etcd's pendingConfIndex). */
-    r->pending_conf_index = log_last_index(&r->log);
-    if (log_append_copy(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0) != 0)
-        core_trace(r, RAFT_TRACE_WARN, "node %llu: no memory for the no-op entry",
-                 (unsigned long long)r->id);
-    core_trace(r, RAFT_TRACE_DEBUG, "node %llu became leader in term %llu",
-              (unsigned long long)r->id, (unsigned long long)r->term);
+    r->pending_conf_index = rlog_last_index(&r->log);
+    if (rlog_append_copy(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0) != 0)
+        trace_text(r, RAFT_TRACE_WARN, "no memory for the no-op entry");
     replication_broadcast_append(r);
     /* A single-voter cluster commits as soon as the no-op is durable;
      * nothing to do here (raft_advance counts the leader's own log). */

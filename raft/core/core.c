@@ -11,7 +11,7 @@
  */
 #include "raft/core/raft_int.h"
 
-#include <stdarg.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +26,11 @@ uint64_t core_random(raft_t *r)
     return z ^ (z >> 31);
 }
 
-void core_trace(const raft_t *r, raft_trace_kind_t kind, const char *fmt, ...)
+void core_set_commit(raft_t *r, raft_index_t index)
 {
-    if (!r->o.trace)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    r->o.trace(r->o.trace_ctx, kind, line);
+    assert(index > r->commit && index <= rlog_last_index(&r->log));
+    r->commit = index;
+    trace_commit(r);
 }
 
 const char *raft_strerror(int err)
@@ -128,18 +123,18 @@ static int core_load_entries(raft_t *r, const raft_entry_t *e, size_t n)
     if (n && !e)
         return RAFT_ECORRUPT;
     for (size_t i = 0; i < n; i++) {
-        if (e[i].index != log_last_index(&r->log) + 1 || e[i].index >= RAFT_INDEX_LIMIT ||
-            e[i].term < log_last_term(&r->log) || e[i].term == 0 ||
+        if (e[i].index != rlog_last_index(&r->log) + 1 || e[i].index >= RAFT_INDEX_LIMIT ||
+            e[i].term < rlog_last_term(&r->log) || e[i].term == 0 ||
             e[i].term >= RAFT_TERM_LIMIT ||
             (e[i].len && !e[i].data) || e[i].type < RAFT_ENTRY_NORMAL ||
             e[i].type > RAFT_ENTRY_CONFIG)
             return RAFT_ECORRUPT;
-        int rc = log_append_copy(&r->log, e[i].term, e[i].type, e[i].data,
-                                 e[i].len);
+        int rc = rlog_append_copy(&r->log, e[i].term, e[i].type, e[i].data,
+                                  e[i].len);
         if (rc != 0)
             return rc;
     }
-    r->log.stable = log_last_index(&r->log);
+    r->log.stable = rlog_last_index(&r->log);
     return 0;
 }
 
@@ -149,13 +144,12 @@ static int core_load_entries(raft_t *r, const raft_entry_t *e, size_t n)
 static int core_load_hard_state(raft_t *r, const raft_hard_state_t *hs)
 {
     if (hs->term >= RAFT_TERM_LIMIT) {
-        core_trace(r, RAFT_TRACE_ERROR, "node %llu: persisted term %llu is at or above the limit 2^63: "
-                  "corrupt or forged", (unsigned long long)r->id,
-                  (unsigned long long)hs->term);
+        trace_text(r, RAFT_TRACE_ERROR, "persisted term %llu is at or above the limit 2^63: "
+                  "corrupt or forged", (unsigned long long)hs->term);
         return RAFT_ECORRUPT;
     }
-    if (hs->term < log_last_term(&r->log) ||
-        hs->commit > log_last_index(&r->log))
+    if (hs->term < rlog_last_term(&r->log) ||
+        hs->commit > rlog_last_index(&r->log))
         return RAFT_ECORRUPT;
     r->term = r->max_term_seen = hs->term;
     r->vote = hs->vote;
@@ -190,7 +184,7 @@ raft_t *raft_new(const raft_options_t *opts, const raft_persisted_t *p,
     r->o = *opts;
     r->id = opts->id;
     r->rng = opts->seed ^ (opts->id * 0x9e3779b97f4a7c15ULL);
-    log_init(&r->log);
+    rlog_init(&r->log);
     if (p) {
         rc = core_load(r, p);
         if (rc != 0)
@@ -214,7 +208,7 @@ void raft_free(raft_t *r)
 {
     if (!r)
         return;
-    log_destroy(r);
+    rlog_destroy(r);
     out_destroy(r);
     free(r->snap_buf);
     free(r->inbound.buf);
@@ -238,15 +232,18 @@ static bool core_handle_higher_term(raft_t *r, const raft_msg_t *m)
         /* Thesis §4.2.3: while a leader is known alive, a vote request
          * (e.g. from a removed or partitioned server) is ignored — unless
          * the leader itself asked for it with TimeoutNow. */
-        if (r->o.check_quorum && !m->u.vote.transfer && election_in_lease(r))
+        if (r->o.check_quorum && !m->u.vote.transfer && election_in_lease(r)) {
+            trace_vote(r, m, false, RAFT_WHY_LEASE, r->leader);
             return false;
+        }
         if (m->u.vote.prevote)
             return true;  /* thesis §9.6: a pre-vote moves no term */
     }
     if (m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.prevote &&
         m->u.vote_resp.granted)
         return true;      /* our own future term, echoed back */
-    convert_to_follower(r, m->term, core_is_leader_msg(m->type) ? m->from : 0);
+    convert_to_follower(r, m->term, core_is_leader_msg(m->type) ? m->from : 0,
+                        RAFT_WHY_HIGHER_TERM, m->from);
     return true;
 }
 
@@ -258,6 +255,7 @@ static void core_handle_lower_term(raft_t *r, const raft_msg_t *m)
 {
     bool tell = r->o.check_quorum || r->o.pre_vote;
     if (tell && (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
+        trace_append_reject(r, m, RAFT_WHY_STALE_TERM, 0, 0);
         raft_msg_t resp = { .type = RAFT_MSG_APPEND_RESP, .to = m->from,
                             .term = r->term };
         out_send(r, &resp);
@@ -266,6 +264,7 @@ static void core_handle_lower_term(raft_t *r, const raft_msg_t *m)
          * rejection carrying our term, so a candidate that is behind adopts
          * it. Staying silent can deadlock elections: a candidate below us
          * whose vote we would need never learns our term (sim seed 658). */
+        trace_vote(r, m, false, RAFT_WHY_STALE_TERM, 0);
         raft_msg_t resp = { .type = RAFT_MSG_VOTE_RESP, .to = m->from,
                             .term = r->term };
         resp.u.vote_resp.prevote = m->u.vote.prevote;
@@ -288,14 +287,13 @@ static bool core_accept_leader(raft_t *r, const raft_msg_t *m)
      * term). */
     if (r->role == RAFT_LEADER ||
         (r->role == RAFT_FOLLOWER && r->leader != 0 && r->leader != m->from)) {
-        core_trace(r, RAFT_TRACE_WARN, "node %llu: %s from %llu, a second leader in term "
-                 "%llu (leader %llu), ignored", (unsigned long long)r->id,
-                 raft_msg_type_name(m->type), (unsigned long long)m->from,
+        trace_text(r, RAFT_TRACE_WARN, "%s from %llu, a second leader in term "
+                 "%llu (leader %llu), ignored", raft_msg_type_name(m->type), (unsigned long long)m->from,
                  (unsigned long long)r->term, (unsigned long long)r->leader);
         return false;
     }
     if (r->role != RAFT_FOLLOWER)
-        convert_to_follower(r, r->term, m->from);
+        convert_to_follower(r, r->term, m->from, RAFT_WHY_LEADER_HEARD, m->from);
     return true;
 }
 
@@ -353,8 +351,8 @@ int raft_step(raft_t *r, const raft_msg_t *m)
      * it could not add 1 to (raft.h RAFT_TERM_LIMIT). */
     const char *why = raft_msg_check(m);
     if (why) {
-        core_trace(r, RAFT_TRACE_WARN, "node %llu: %s from %llu in term %llu dropped: %s",
-                 (unsigned long long)r->id, raft_msg_type_name(m->type),
+        trace_text(r, RAFT_TRACE_WARN, "%s from %llu in term %llu dropped: %s",
+                 raft_msg_type_name(m->type),
                  (unsigned long long)m->from, (unsigned long long)m->term, why);
         return RAFT_EINVAL;
     }
@@ -395,11 +393,11 @@ int raft_propose(raft_t *r, const void *data, size_t len, raft_index_t *index)
         return RAFT_ETOOBIG;
     if (len && !data)
         return RAFT_EINVAL;
-    int rc = log_append_copy(&r->log, r->term, RAFT_ENTRY_NORMAL, data, len);
+    int rc = rlog_append_copy(&r->log, r->term, RAFT_ENTRY_NORMAL, data, len);
     if (rc != 0)
         return rc;
     if (index)
-        *index = log_last_index(&r->log);
+        *index = rlog_last_index(&r->log);
     for (uint32_t i = 0; i < r->n_peers; i++)
         replication_send_append(r, &r->peers[i], false);
     return 0;
@@ -410,7 +408,7 @@ int raft_propose(raft_t *r, const void *data, size_t len, raft_index_t *index)
 static raft_members_t core_members_at(const raft_t *r, raft_index_t index)
 {
     for (raft_index_t i = index; i > r->log.snap_index; i--) {
-        const raft_entry_t *e = log_get(&r->log, i);
+        const raft_entry_t *e = rlog_get(&r->log, i);
         raft_members_t m;
         if (e->type == RAFT_ENTRY_CONFIG &&
             raft_config_decode(e->data, e->len, &m, NULL, NULL) == 0)
@@ -439,13 +437,13 @@ int raft_compact(raft_t *r, raft_index_t index, const void *data, size_t len)
         return RAFT_ENOMEM;
     if (len)
         memcpy(copy, data, len);
-    raft_snapshot_t s = { .index = index, .term = log_term(&r->log, index),
+    raft_snapshot_t s = { .index = index, .term = rlog_term(&r->log, index),
                           .members = members,
                           .data = copy, .len = len };
     out_garbage(r, r->snap_buf);
     r->snap_buf = copy;
     r->snap = s;
-    log_compact(r, index);
+    rlog_compact(r, index);
     return 0;
 }
 
@@ -459,7 +457,7 @@ raft_id_t raft_leader(const raft_t *r) { return r->leader; }
 raft_index_t raft_commit(const raft_t *r) { return r->commit; }
 raft_index_t raft_applied(const raft_t *r) { return r->applied; }
 raft_index_t raft_first_index(const raft_t *r) { return r->log.snap_index + 1; }
-raft_index_t raft_last_index(const raft_t *r) { return log_last_index(&r->log); }
+raft_index_t raft_last_index(const raft_t *r) { return rlog_last_index(&r->log); }
 const raft_snapshot_t *raft_snapshot(const raft_t *r) { return &r->snap; }
 const raft_members_t *raft_members(const raft_t *r) { return &r->members; }
 raft_index_t raft_members_index(const raft_t *r) { return r->members_index; }
@@ -467,12 +465,12 @@ raft_id_t raft_transfer_target(const raft_t *r) { return r->transfer_to; }
 
 raft_term_t raft_log_term(const raft_t *r, raft_index_t index)
 {
-    return log_term(&r->log, index);
+    return rlog_term(&r->log, index);
 }
 
 const raft_entry_t *raft_log_entry(const raft_t *r, raft_index_t index)
 {
-    return log_get(&r->log, index);
+    return rlog_get(&r->log, index);
 }
 
 int raft_progress(const raft_t *r, raft_id_t id, raft_progress_t *out)

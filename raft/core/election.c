@@ -54,7 +54,7 @@ void election_tick(raft_t *r)
         convert_reset_election_timer(r);
         return;
     }
-    election_start(r, r->o.pre_vote, false);
+    election_start(r, r->o.pre_vote, false, RAFT_WHY_TIMEOUT, 0);
 }
 
 static void election_send_requests(raft_t *r, bool pre_vote, bool transfer)
@@ -69,8 +69,8 @@ static void election_send_requests(raft_t *r, bool pre_vote, bool transfer)
         m.term = pre_vote ? r->term + 1 : r->term;
         m.u.vote.prevote = pre_vote;
         m.u.vote.transfer = transfer;
-        m.u.vote.last_index = log_last_index(&r->log);
-        m.u.vote.last_term = log_last_term(&r->log);
+        m.u.vote.last_index = rlog_last_index(&r->log);
+        m.u.vote.last_term = rlog_last_term(&r->log);
         out_send(r, &m);
     }
 }
@@ -97,11 +97,11 @@ static void election_won(raft_t *r)
 {
     if (r->role == RAFT_PRECANDIDATE) {
         if (r->o.bugs & RAFT_BUG_PREVOTE_IS_VOTE) {
-            convert_to_candidate(r);
+            convert_to_candidate(r, RAFT_WHY_PREVOTE_WON, 0);
             convert_to_leader(r);
             return;
         }
-        election_start(r, false, false);
+        election_start(r, false, false, RAFT_WHY_PREVOTE_WON, 0);
         return;
     }
     convert_to_leader(r);
@@ -115,33 +115,31 @@ static void election_check_result(raft_t *r)
     else if (election_tally(r, -1) >= q)
         /* §5.2: lost (or the pre-vote showed we cannot win): back to
          * follower in the same term and wait for a leader or a timeout. */
-        convert_to_follower(r, r->term, 0);
+        convert_to_follower(r, r->term, 0, RAFT_WHY_LOST, 0);
 }
 
 /* Starts a pre-vote (thesis §9.6) or a real election (§5.2). Both use
  * term + 1 (Figure 2 "Candidates: increment currentTerm"), which must stay
  * below RAFT_TERM_LIMIT: at the limit the node refuses to campaign rather
  * than wrap to term 0, where no vote could ever be won (raft.h). */
-void election_start(raft_t *r, bool pre_vote, bool transfer)
+void election_start(raft_t *r, bool pre_vote, bool transfer, raft_trace_reason_t why,
+                    raft_id_t from)
 {
     if (!election_may_campaign(r))
         return;
     if (r->term + 1 >= RAFT_TERM_LIMIT) {
         if (!r->term_limit_logged)
-            core_trace(r, RAFT_TRACE_ERROR, "node %llu: term %llu is at the limit 2^63 - 1: cannot campaign "
-                      "(a forged or corrupt term); the cluster needs operator repair",
-                      (unsigned long long)r->id, (unsigned long long)r->term);
+            trace_text(r, RAFT_TRACE_ERROR, "term %llu is at the limit 2^63 - 1: cannot campaign "
+                       "(a forged or corrupt term); the cluster needs operator repair",
+                       (unsigned long long)r->term);
         r->term_limit_logged = true;
         convert_reset_election_timer(r);
         return;
     }
     if (pre_vote)
-        convert_to_precandidate(r);
+        convert_to_precandidate(r, why, from);
     else
-        convert_to_candidate(r);
-    core_trace(r, RAFT_TRACE_DEBUG, "node %llu starts %s in term %llu",
-              (unsigned long long)r->id, pre_vote ? "pre-vote" : "election",
-              (unsigned long long)(pre_vote ? r->term + 1 : r->term));
+        convert_to_candidate(r, why, from);
     /* Tally: reuse the progress table for votes, self votes for itself. */
     progress_reset_all(r);
     election_record(r, r->id, true);
@@ -153,21 +151,41 @@ void election_start(raft_t *r, bool pre_vote, bool transfer)
  *   1. "Reply false if term < currentTerm" (done by raft_step);
  *   2. "If votedFor is null or candidateId, and candidate's log is at least
  *      as up-to-date as receiver's log, grant vote". */
-void election_recv_vote(raft_t *r, const raft_msg_t *m)
+/* Why this server may not vote for m's sender regardless of logs, or
+ * RAFT_WHY_NONE; *other gets whom it voted for or follows. */
+static raft_trace_reason_t election_vote_barrier(const raft_t *r, const raft_msg_t *m,
+                                                 raft_id_t *other)
 {
     const raft_vote_t *v = &m->u.vote;
-    bool can_vote;
     if (v->prevote) {
         /* A pre-vote is only a question about the future term: any node may
          * say yes, but not while it still hears from a leader (thesis §9.6)
          * unless the leader itself asked for the election (transfer). */
-        can_vote = m->term > r->term && (v->transfer || !election_in_lease(r));
-    } else {
-        can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0);
+        *other = r->leader;
+        if (m->term <= r->term)
+            return RAFT_WHY_STALE_TERM;
+        return v->transfer || !election_in_lease(r) ? RAFT_WHY_NONE : RAFT_WHY_LEASE;
     }
+    if (r->vote != 0 && r->vote != m->from) {
+        *other = r->vote;
+        return RAFT_WHY_VOTED;
+    }
+    /* The `leader == 0` condition: see docs/raft.md, deviations. */
+    *other = r->leader;
+    return r->vote == 0 && r->leader != 0 ? RAFT_WHY_HAS_LEADER : RAFT_WHY_NONE;
+}
+
+void election_recv_vote(raft_t *r, const raft_msg_t *m)
+{
+    const raft_vote_t *v = &m->u.vote;
+    raft_id_t other = 0;
+    raft_trace_reason_t why = election_vote_barrier(r, m, &other);
     bool up_to_date = (r->o.bugs & RAFT_BUG_VOTE_ANY_LOG) ||
-        log_is_up_to_date(&r->log, v->last_index, v->last_term);
-    bool grant = can_vote && up_to_date;
+        rlog_is_up_to_date(&r->log, v->last_index, v->last_term);
+    if (why == RAFT_WHY_NONE && !up_to_date)
+        why = RAFT_WHY_LOG_BEHIND;  /* §5.4.1 election restriction */
+    bool grant = why == RAFT_WHY_NONE;
+    trace_vote(r, m, grant, why, other);
 
     raft_msg_t resp = { .type = RAFT_MSG_VOTE_RESP, .to = m->from };
     /* A granted pre-vote answers in the candidate's future term so the

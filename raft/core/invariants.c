@@ -14,7 +14,7 @@
 static const char *invariants_log(const raft_t *r)
 {
     const raft_log_t *l = &r->log;
-    raft_index_t last = log_last_index(l);
+    raft_index_t last = rlog_last_index(l);
     if (l->stable > last)
         return "stable index beyond last index";
     if (r->commit > last)
@@ -25,7 +25,7 @@ static const char *invariants_log(const raft_t *r)
         return "snapshot index differs from log offset";
     if (l->snap_index > r->commit)
         return "snapshot covers uncommitted entries";
-    if (log_last_term(l) > r->term)
+    if (rlog_last_term(l) > r->term)
         return "log has an entry from a future term";
     size_t from = l->n > INVARIANT_LOG_TAIL ? l->n - INVARIANT_LOG_TAIL : 0;
     for (size_t i = from; i < l->n; i++) {
@@ -49,7 +49,7 @@ static const char *invariants_role(const raft_t *r)
         /* Figure 2: a candidate votes for itself; a leader was one. */
         if (r->vote != r->id)
             return "leader did not vote for itself";
-        if (log_last_term(&r->log) != r->term)
+        if (rlog_last_term(&r->log) != r->term)
             return "leader's log lacks an entry of its term";
         break;
     case RAFT_CANDIDATE:
@@ -77,7 +77,7 @@ static const char *invariants_progress(const raft_t *r)
 {
     if (r->role != RAFT_LEADER)
         return NULL;
-    raft_index_t last = log_last_index(&r->log);
+    raft_index_t last = rlog_last_index(&r->log);
     for (uint32_t i = 0; i < r->n_peers; i++) {
         const raft_peer_t *p = &r->peers[i];
         if (p->match > last)

@@ -80,7 +80,7 @@ static raft_index_t membership_latest_at(const raft_t *r, raft_index_t upto,
 {
     raft_index_t first = r->log.snap_index + 1;
     for (raft_index_t i = upto; i >= first && i > 0; i--) {
-        const raft_entry_t *e = log_get(&r->log, i);
+        const raft_entry_t *e = rlog_get(&r->log, i);
         if (e->type == RAFT_ENTRY_CONFIG &&
             raft_config_decode(e->data, e->len, out, NULL, NULL) == 0)
             return i;
@@ -214,8 +214,8 @@ void membership_apply_entry(raft_t *r, const raft_entry_t *e)
         return;
     raft_members_t m;
     if (raft_config_decode(e->data, e->len, &m, NULL, NULL) != 0) {
-        core_trace(r, RAFT_TRACE_WARN, "node %llu: malformed config entry %llu ignored",
-                 (unsigned long long)r->id, (unsigned long long)e->index);
+        trace_text(r, RAFT_TRACE_WARN, "malformed config entry %llu ignored",
+                 (unsigned long long)e->index);
         return;
     }
     membership_set(r, &m, e->index);
@@ -227,7 +227,7 @@ void membership_apply_entry(raft_t *r, const raft_entry_t *e)
 void membership_recompute(raft_t *r)
 {
     raft_members_t m;
-    raft_index_t at = membership_latest_at(r, log_last_index(&r->log), &m);
+    raft_index_t at = membership_latest_at(r, rlog_last_index(&r->log), &m);
     membership_set(r, &m, at);
 }
 
@@ -238,9 +238,7 @@ void membership_on_commit(raft_t *r)
 {
     if (r->role == RAFT_LEADER && r->commit >= r->members_index &&
         !membership_is_voter(r, r->id)) {
-        core_trace(r, RAFT_TRACE_DEBUG, "node %llu: removed from the configuration, steps "
-                  "down", (unsigned long long)r->id);
-        convert_to_follower(r, r->term, 0);
+        convert_to_follower(r, r->term, 0, RAFT_WHY_REMOVED, 0);
     }
 }
 
@@ -271,14 +269,14 @@ static int membership_propose(raft_t *r, const raft_members_t *m,
     int rc = membership_encode(m, ctx, ctx_len, &buf, &len);
     if (rc != 0)
         return rc;
-    rc = log_append_owned(&r->log, r->term, RAFT_ENTRY_CONFIG, buf, len);
+    rc = rlog_append_owned(&r->log, r->term, RAFT_ENTRY_CONFIG, buf, len);
     if (rc != 0) {
         free(buf);
         return rc;
     }
-    raft_index_t idx = log_last_index(&r->log);
+    raft_index_t idx = rlog_last_index(&r->log);
     r->pending_conf_index = idx;
-    membership_apply_entry(r, log_get(&r->log, idx));
+    membership_apply_entry(r, rlog_get(&r->log, idx));
     if (index)
         *index = idx;
     replication_broadcast_append(r);

@@ -64,7 +64,7 @@ void out_send_append(raft_t *r, raft_msg_t *m, raft_index_t lo, size_t n)
                  sizeof(*r->pool)) != 0)
         return;
     for (size_t i = 0; i < n; i++)
-        r->pool[off + i] = *log_get(&r->log, lo + i);
+        r->pool[off + i] = *rlog_get(&r->log, lo + i);
     m->from = r->id;
     raft_msg_t *slot = out_slot(r);
     if (!slot)
@@ -153,7 +153,7 @@ bool raft_has_ready(const raft_t *r)
     raft_hard_state_t hs = out_hard_state(r);
     return !out_hs_equal(&hs, &r->hs_reported) || r->snap_to_install ||
            r->log.truncated_from != 0 ||
-           log_last_index(&r->log) > r->log.stable || r->n_out > 0 ||
+           rlog_last_index(&r->log) > r->log.stable || r->n_out > 0 ||
            r->commit >= out_apply_from(r) || r->n_reads_ready > 0;
 }
 
@@ -165,9 +165,9 @@ void raft_ready(raft_t *r, raft_ready_t *rd)
     rd->snapshot = r->snap_to_install ? &r->snap : NULL;
     rd->truncate_from = r->log.truncated_from;
 
-    raft_index_t last = log_last_index(&r->log);
+    raft_index_t last = rlog_last_index(&r->log);
     if (last > r->log.stable) {
-        rd->entries = log_get(&r->log, r->log.stable + 1);
+        rd->entries = rlog_get(&r->log, r->log.stable + 1);
         rd->n_entries = (size_t)(last - r->log.stable);
     }
 
@@ -182,7 +182,7 @@ void raft_ready(raft_t *r, raft_ready_t *rd)
 
     raft_index_t from = out_apply_from(r);
     if (r->commit >= from) {
-        rd->committed = log_get(&r->log, from);
+        rd->committed = rlog_get(&r->log, from);
         rd->n_committed = rd->committed ? (size_t)(r->commit - from + 1) : 0;
     }
     rd->reads = r->n_reads_ready ? r->reads_ready : NULL;
@@ -212,7 +212,7 @@ void raft_advance(raft_t *r, const raft_ready_t *rd)
             r->applied = r->snap.index;
     }
     if (r->rd.last_entry > r->log.stable &&
-        r->rd.last_entry <= log_last_index(&r->log))
+        r->rd.last_entry <= rlog_last_index(&r->log))
         r->log.stable = r->rd.last_entry;
     r->log.truncated_from = 0;
     if (r->rd.applied_to > r->applied)

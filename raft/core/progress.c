@@ -39,7 +39,7 @@ static void progress_init_peer(raft_t *r, raft_peer_t *p, raft_id_t id,
     p->voter = voter;
     /* Figure 2: "nextIndex: initialized to leader last log index + 1",
      * "matchIndex: initialized to 0". */
-    p->next = log_last_index(&r->log) + 1;
+    p->next = rlog_last_index(&r->log) + 1;
     p->match = 0;
     p->state = RAFT_PROGRESS_PROBE;
     if (id == r->id)

@@ -333,15 +333,88 @@ const char *raft_msg_type_name(raft_msg_type_t t);
 const char *raft_msg_format(const raft_msg_t *m, char *buf, size_t size);
 
 /* ---- configuration of one core ------------------------------------------ */
-/* What a trace line is about (raft_options.trace). */
+/* ---- trace events (raft_options.trace) ------------------------------------ */
+/* What the core reports, as data: the runtime turns an event into a log
+ * line, the simulation into its trace, both with raft_trace_format so a
+ * student sees the same line in either. Each decision says why. */
 typedef enum raft_trace_kind {
-    RAFT_TRACE_DEBUG = 0,   /* a step worth following: role change,
-                               snapshot sent or installed, transfer */
-    RAFT_TRACE_WARN,        /* odd input survived: a second leader in a
-                               term, a malformed config entry */
+    RAFT_TRACE_ROLE = 0,    /* role or term changed: role (new), old_role,
+                               reason; index/log_term = our last entry;
+                               peer = whose term or leadership we adopt */
+    RAFT_TRACE_VOTE,        /* answered a RequestVote (Figure 2) or pre-vote
+                               (thesis §9.6): peer, granted, prevote,
+                               reason, other (whom we voted for or follow);
+                               index/log_term = the candidate's last entry,
+                               our_index/our_term = ours; peer_term = the
+                               request's term */
+    RAFT_TRACE_APPEND_REJECT, /* refused an AppendEntries (Figure 2 rule 2):
+                               peer, reason; index/log_term = its prev
+                               entry; our_index/our_term = our last entry
+                               (missing) or our term at index (conflict) */
+    RAFT_TRACE_COMMIT,      /* commitIndex advanced to index */
+    RAFT_TRACE_SNAPSHOT,    /* peer != 0: sends snapshot (index, log_term)
+                               to peer; peer == 0: installs it (§7) */
+    RAFT_TRACE_TRANSFER,    /* leadership transfer (thesis §3.10): reason
+                               TRANSFER_START to peer, or TIMEOUT_NOW from
+                               peer */
+    RAFT_TRACE_WARN,        /* odd input survived (text): a second leader in
+                               a term, a malformed config entry */
     RAFT_TRACE_ERROR,       /* input refused because it would break safety
-                               or the term limit */
+                               or the term limit (text) */
 } raft_trace_kind_t;
+#define RAFT_TRACE_KINDS (RAFT_TRACE_ERROR + 1)
+
+typedef enum raft_trace_reason {
+    RAFT_WHY_NONE = 0,
+    /* RAFT_TRACE_ROLE */
+    RAFT_WHY_TIMEOUT,       /* election timeout elapsed (§5.2) */
+    RAFT_WHY_PREVOTE_WON,   /* a majority would vote for us (thesis §9.6) */
+    RAFT_WHY_TIMEOUT_NOW,   /* the leader asked us to campaign (§3.10) */
+    RAFT_WHY_WON,           /* votes from a majority (§5.2) */
+    RAFT_WHY_LOST,          /* a majority denied us (§5.2) */
+    RAFT_WHY_HIGHER_TERM,   /* a message of a higher term from peer */
+    RAFT_WHY_LEADER_HEARD,  /* the leader of our term (peer) spoke (§5.2) */
+    RAFT_WHY_NO_QUORUM,     /* CheckQuorum: no majority heard (thesis §6.2) */
+    RAFT_WHY_REMOVED,       /* our removal committed (thesis §4.2.2) */
+    /* RAFT_TRACE_VOTE, RAFT_TRACE_APPEND_REJECT */
+    RAFT_WHY_STALE_TERM,    /* the request's term (peer_term) is not above
+                               ours (votes: below; pre-votes: not above) */
+    RAFT_WHY_LOG_BEHIND,    /* the candidate's log is behind ours (§5.4.1) */
+    RAFT_WHY_VOTED,         /* already voted for `other` in this term */
+    RAFT_WHY_HAS_LEADER,    /* follows leader `other` in this term */
+    RAFT_WHY_LEASE,         /* a leader (other) was heard within the election
+                               timeout: a pre-vote is denied, a vote ignored
+                               (thesis §4.2.3, §9.6) */
+    RAFT_WHY_MISSING,       /* our log ends before the prev entry */
+    RAFT_WHY_CONFLICT,      /* our entry at prev index has another term */
+    /* RAFT_TRACE_TRANSFER */
+    RAFT_WHY_TRANSFER_START,
+} raft_trace_reason_t;
+
+typedef struct raft_trace_event {
+    raft_trace_kind_t kind;
+    raft_id_t node;             /* who reports */
+    raft_term_t term;           /* its current term (after the change) */
+    raft_trace_reason_t reason;
+    raft_id_t peer, other;      /* see the kinds; 0: none */
+    int role, old_role;         /* raft_role_t, for RAFT_TRACE_ROLE */
+    bool granted, prevote;      /* RAFT_TRACE_VOTE */
+    raft_term_t peer_term;
+    raft_index_t index, our_index;
+    raft_term_t log_term, our_term;
+    const char *text;           /* WARN/ERROR; valid during the call only */
+} raft_trace_event_t;
+
+/* The short name of a kind, for filters: "role", "vote", "append-reject",
+ * "commit", "snapshot", "transfer", "warn", "error"; NULL if out of range. */
+const char *raft_trace_kind_name(raft_trace_kind_t kind);
+/* How a trace line names a server: NULL (or a NULL result) gives "n<id>". */
+typedef const char *(*raft_trace_name_fn)(void *ctx, raft_id_t id);
+/* One line for e, without the reporting node (the caller prefixes it), e.g.
+ * "denies vote to n3 in term 4: its log (5,2) is behind ours (6,3)".
+ * Returns buf. */
+const char *raft_trace_format(const raft_trace_event_t *e, raft_trace_name_fn name,
+                              void *name_ctx, char *buf, size_t size);
 
 typedef struct raft_options {
     raft_id_t id;               /* this node, nonzero */
@@ -374,10 +447,10 @@ typedef struct raft_options {
     const char *(*snapshot_check)(void *ctx, const raft_snapshot_t *s);
     void *snapshot_check_ctx;
     /* Optional: how the core reports what it does, since it owns no logger,
-     * clock or I/O. Called synchronously inside raft_step/raft_tick/... with
-     * one formatted line (no newline, valid only during the call). NULL
-     * reports nothing. */
-    void (*trace)(void *ctx, raft_trace_kind_t kind, const char *text);
+     * clock or I/O. Called synchronously inside raft_step/raft_tick/...,
+     * at the moment of the decision: a role change is reported before the
+     * messages it causes are queued. NULL reports nothing. */
+    void (*trace)(void *ctx, const raft_trace_event_t *e);
     void *trace_ctx;
 } raft_options_t;
 

@@ -2,10 +2,10 @@
  *
  * Not part of the public API: only the .c files of raft/ include it. Each module owns a
  * slice of struct raft and exposes a few functions here, prefixed with its
- * name (log*, progress*, election*, replication*, membership*, readindex*,
+ * name (rlog*, progress*, election*, replication*, membership*, readindex*,
  * transfer*, convert*, out*):
  *
- *   log.c          in-memory log: entries after the snapshot, stable mark
+ *   rlog.c         in-memory Raft log: entries after the snapshot, stable mark
  *   progress.c     leader's per-member progress and in-flight window
  *   convert.c      role changes (follower, pre-candidate, candidate, leader)
  *   election.c     timeouts, (pre-)vote requests and replies
@@ -17,6 +17,7 @@
  *   core.c         creation, raft_step dispatch on terms, tick, propose,
  *                  compaction, introspection
  *   msg.c          message copy/free/format for transports and traces
+ *   trace.c        trace events (raft.h): building, naming, formatting
  *   invariants.c   raft_check_invariants
  */
 #ifndef RAFT_RAFT_INT_H
@@ -24,7 +25,7 @@
 
 #include "raft/core/raft.h"
 
-/* ---- log.c --------------------------------------------------------------- */
+/* ---- rlog.c --------------------------------------------------------------- */
 /* Entries (snap_index, snap_index + n]. Each entry's data is malloc'd and
  * owned by the log; entries leaving the log (truncation, compaction) hand
  * their data to the garbage list, freed at raft_advance, because messages of
@@ -145,31 +146,31 @@ struct raft {
     } rd;
 };
 
-/* log.c */
-void log_init(raft_log_t *l);
-void log_destroy(raft_t *r);
-raft_index_t log_last_index(const raft_log_t *l);
-raft_term_t log_last_term(const raft_log_t *l);
-raft_term_t log_term(const raft_log_t *l, raft_index_t i);
-const raft_entry_t *log_get(const raft_log_t *l, raft_index_t i);
+/* rlog.c */
+void rlog_init(raft_log_t *l);
+void rlog_destroy(raft_t *r);
+raft_index_t rlog_last_index(const raft_log_t *l);
+raft_term_t rlog_last_term(const raft_log_t *l);
+raft_term_t rlog_term(const raft_log_t *l, raft_index_t i);
+const raft_entry_t *rlog_get(const raft_log_t *l, raft_index_t i);
 /* Appends one entry at last_index + 1, taking ownership of data (malloc'd or
  * NULL). Returns RAFT_ENOMEM (data then still the caller's). */
-int log_append_owned(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
-                     uint8_t *data, size_t len);
+int rlog_append_owned(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
+                      uint8_t *data, size_t len);
 /* Copies data. */
-int log_append_copy(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
-                    const void *data, size_t len);
+int rlog_append_copy(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
+                     const void *data, size_t len);
 /* Drops entries >= from (from > snap_index). */
-void log_truncate(raft_t *r, raft_index_t from);
+void rlog_truncate(raft_t *r, raft_index_t from);
 /* Drops entries <= index (snap_index < index <= last). */
-void log_compact(raft_t *r, raft_index_t index);
+void rlog_compact(raft_t *r, raft_index_t index);
 /* Drops everything; the log now starts after (index, term). */
-void log_reset(raft_t *r, raft_index_t index, raft_term_t term);
+void rlog_reset(raft_t *r, raft_index_t index, raft_term_t term);
 /* Largest index <= i whose term <= term (fast back-off, §5.3 hint). */
-raft_index_t log_find_conflict_by_term(const raft_log_t *l, raft_index_t i,
-                                       raft_term_t term);
-bool log_is_up_to_date(const raft_log_t *l, raft_index_t last_index,
-                       raft_term_t last_term);
+raft_index_t rlog_find_conflict_by_term(const raft_log_t *l, raft_index_t i,
+                                        raft_term_t term);
+bool rlog_is_up_to_date(const raft_log_t *l, raft_index_t last_index,
+                        raft_term_t last_term);
 
 /* progress.c */
 raft_peer_t *progress_find(raft_t *r, raft_id_t id);
@@ -189,15 +190,19 @@ bool progress_quorum_active(const raft_t *r);
 raft_index_t progress_quorum_match(const raft_t *r);
 
 /* convert.c */
-void convert_to_follower(raft_t *r, raft_term_t term, raft_id_t leader);
-void convert_to_precandidate(raft_t *r);
-void convert_to_candidate(raft_t *r);
+/* Each reports the change (trace_role) before anything it causes is sent;
+ * why and from say what caused it (raft.h raft_trace_reason_t). */
+void convert_to_follower(raft_t *r, raft_term_t term, raft_id_t leader,
+                         raft_trace_reason_t why, raft_id_t from);
+void convert_to_precandidate(raft_t *r, raft_trace_reason_t why, raft_id_t from);
+void convert_to_candidate(raft_t *r, raft_trace_reason_t why, raft_id_t from);
 void convert_to_leader(raft_t *r);
 void convert_reset_election_timer(raft_t *r);
 
 /* election.c */
 void election_tick(raft_t *r);
-void election_start(raft_t *r, bool pre_vote, bool transfer);
+void election_start(raft_t *r, bool pre_vote, bool transfer, raft_trace_reason_t why,
+                    raft_id_t from);
 void election_recv_vote(raft_t *r, const raft_msg_t *m);
 void election_recv_vote_resp(raft_t *r, const raft_msg_t *m);
 bool election_in_lease(const raft_t *r);
@@ -255,8 +260,27 @@ raft_hard_state_t out_hard_state(const raft_t *r);
 
 /* core.c */
 uint64_t core_random(raft_t *r);
-/* Formats one line and hands it to r->o.trace, if set (raft.h). */
-void core_trace(const raft_t *r, raft_trace_kind_t kind, const char *fmt, ...)
+/* Sets commitIndex to index (> the old one) and reports it: the one place
+ * commitIndex advances once the core runs (Figure 2 rule 5, "Leaders" last
+ * rule, snapshots). */
+void core_set_commit(raft_t *r, raft_index_t index);
+
+/* trace.c: reports to r->o.trace, if set (raft.h). Each call builds the
+ * event only when a callback is set, so tracing off costs one branch. */
+/* RAFT_TRACE_WARN / RAFT_TRACE_ERROR with one formatted line. */
+void trace_text(const raft_t *r, raft_trace_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The role (or term) just changed from old_role; peer as in raft.h. */
+void trace_role(const raft_t *r, raft_role_t old_role, raft_trace_reason_t why,
+                raft_id_t peer);
+/* A (pre-)vote request m answered (granted or not, why, other). */
+void trace_vote(const raft_t *r, const raft_msg_t *m, bool granted,
+                raft_trace_reason_t why, raft_id_t other);
+/* AppendEntries m refused: why, our_index/our_term as in raft.h. */
+void trace_append_reject(const raft_t *r, const raft_msg_t *m, raft_trace_reason_t why,
+                         raft_index_t our_index, raft_term_t our_term);
+void trace_commit(const raft_t *r);
+void trace_snapshot(const raft_t *r, raft_id_t to, raft_index_t index, raft_term_t term);
+void trace_transfer(const raft_t *r, raft_trace_reason_t why, raft_id_t peer);
 
 #endif

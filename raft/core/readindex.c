@@ -91,7 +91,7 @@ void readindex_check_quorum(raft_t *r)
 {
     if (r->role != RAFT_LEADER || r->n_reads_pending == 0)
         return;
-    if (log_term(&r->log, r->commit) != r->term)
+    if (rlog_term(&r->log, r->commit) != r->term)
         return;
     uint64_t confirmed = readindex_confirmed_seq(r);
     size_t kept = 0;

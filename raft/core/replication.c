@@ -47,9 +47,7 @@ static void replication_start_snapshot(raft_t *r, raft_peer_t *p)
     if (r->snap.index == 0)
         return;  /* nothing compacted: cannot happen, but stay safe */
     progress_become_snapshot(p, r->snap.index);
-    core_trace(r, RAFT_TRACE_DEBUG, "node %llu sends snapshot %llu to %llu",
-              (unsigned long long)r->id, (unsigned long long)r->snap.index,
-              (unsigned long long)p->id);
+    trace_snapshot(r, p->id, r->snap.index, r->snap.term);
     replication_send_snapshot_chunk(r, p);
 }
 
@@ -57,10 +55,10 @@ static void replication_start_snapshot(raft_t *r, raft_peer_t *p)
  * so an entry larger than max_bytes_per_msg still gets through. */
 static size_t replication_batch(const raft_t *r, raft_index_t from)
 {
-    raft_index_t last = log_last_index(&r->log);
+    raft_index_t last = rlog_last_index(&r->log);
     size_t n = 0, bytes = 0;
     while (from + n <= last && n < r->o.max_entries_per_msg) {
-        const raft_entry_t *e = log_get(&r->log, from + n);
+        const raft_entry_t *e = rlog_get(&r->log, from + n);
         if (n > 0 && bytes + e->len > r->o.max_bytes_per_msg)
             break;
         bytes += e->len;
@@ -78,7 +76,7 @@ void replication_send_append(raft_t *r, raft_peer_t *p, bool send_if_empty)
     if (p->id == r->id || progress_is_paused(r, p))
         return;
     raft_index_t prev = p->next - 1;
-    raft_term_t prev_term = log_term(&r->log, prev);
+    raft_term_t prev_term = rlog_term(&r->log, prev);
     if (prev < r->log.snap_index || (prev_term == 0 && prev > 0)) {
         replication_start_snapshot(r, p);
         return;
@@ -140,11 +138,11 @@ bool replication_maybe_commit(raft_t *r)
     raft_index_t n = progress_quorum_match(r);
     if (n <= r->commit)
         return false;
-    if (log_term(&r->log, n) != r->term &&
+    if (rlog_term(&r->log, n) != r->term &&
         !(r->o.bugs & RAFT_BUG_COMMIT_OLD_TERM))
         return false;
-    assert(n <= log_last_index(&r->log)); /* a quorum stores entries <= n */
-    r->commit = n;
+    assert(n <= rlog_last_index(&r->log)); /* a quorum stores entries <= n */
+    core_set_commit(r, n);
     membership_on_commit(r);
     if (r->role == RAFT_LEADER)
         readindex_check_quorum(r);
@@ -157,7 +155,7 @@ static void replication_send_more(raft_t *r, raft_peer_t *p)
 {
     /* Keep the pipeline full: several batches per reply when the window
      * allows (bounded by max_inflight). */
-    raft_index_t last = log_last_index(&r->log);
+    raft_index_t last = rlog_last_index(&r->log);
     while (p->next <= last && !progress_is_paused(r, p)) {
         raft_index_t before = p->next;
         replication_send_append(r, p, false);
@@ -181,8 +179,8 @@ void replication_recv_append_resp(raft_t *r, const raft_msg_t *m)
          * log could still agree with the follower's. */
         raft_index_t hint = a->hint_index;
         if (a->hint_term > 0)
-            hint = log_find_conflict_by_term(&r->log, a->hint_index,
-                                             a->hint_term);
+            hint = rlog_find_conflict_by_term(&r->log, a->hint_index,
+                                              a->hint_term);
         if (progress_maybe_decr_to(p, a->index, hint)) {
             if (p->state == RAFT_PROGRESS_REPLICATE)
                 progress_become_probe(p);
@@ -190,7 +188,7 @@ void replication_recv_append_resp(raft_t *r, const raft_msg_t *m)
         }
         return;
     }
-    if (a->index > log_last_index(&r->log))
+    if (a->index > rlog_last_index(&r->log))
         return;  /* hostile or from another term's log: ignore */
     bool updated = progress_maybe_update(p, a->index);
     progress_inflight_free_to(p, a->index);
@@ -232,7 +230,7 @@ void replication_recv_heartbeat_resp(raft_t *r, const raft_msg_t *m)
         p->read_seq_acked = m->u.heartbeat_resp.read_seq;
     if (p->state == RAFT_PROGRESS_SNAPSHOT)
         replication_send_snapshot_chunk(r, p);  /* retransmit */
-    else if (p->match < log_last_index(&r->log))
+    else if (p->match < rlog_last_index(&r->log))
         replication_send_append(r, p, p->state == RAFT_PROGRESS_PROBE);
     readindex_check_quorum(r);
 }
@@ -249,7 +247,7 @@ void replication_recv_snapshot_resp(raft_t *r, const raft_msg_t *m)
     if (p->state != RAFT_PROGRESS_SNAPSHOT || s->index != p->snap_index)
         return;
     if (s->done) {
-        if (s->match_index <= log_last_index(&r->log))
+        if (s->match_index <= rlog_last_index(&r->log))
             progress_maybe_update(p, s->match_index);
         progress_become_probe(p);
         if (replication_maybe_commit(r))
@@ -279,9 +277,7 @@ void replication_leader_tick(raft_t *r)
          * timeout elapses without a successful round of heartbeats to a
          * majority of its cluster". */
         if (r->o.check_quorum && !progress_quorum_active(r)) {
-            core_trace(r, RAFT_TRACE_DEBUG, "node %llu: no quorum heard, steps down",
-                      (unsigned long long)r->id);
-            convert_to_follower(r, r->term, 0);
+            convert_to_follower(r, r->term, 0, RAFT_WHY_NO_QUORUM, 0);
             return;
         }
         for (uint32_t i = 0; i < r->n_peers; i++)
@@ -321,21 +317,20 @@ static bool replication_store_entries(raft_t *r, const raft_append_t *a)
     for (size_t i = 0; i < a->n_entries; i++) {
         const raft_entry_t *e = &a->entries[i];
         raft_index_t idx = a->prev_index + 1 + i;
-        raft_term_t have = log_term(&r->log, idx);
-        if (idx <= log_last_index(&r->log) && have == e->term)
+        raft_term_t have = rlog_term(&r->log, idx);
+        if (idx <= rlog_last_index(&r->log) && have == e->term)
             continue;  /* rule 4: "Append any new entries not already in
                           the log" — this one is already there */
-        if (idx <= log_last_index(&r->log)) {
+        if (idx <= rlog_last_index(&r->log)) {
             /* Rule 3. A committed entry can never conflict (Figure 3 Log
              * Matching, Leader Completeness, State Machine Safety): an
              * append asking to truncate at or below commitIndex is forged
              * or comes from a broken leader. Refuse it whole and say so;
              * never comply. */
             if (idx <= r->commit) {
-                core_trace(r, RAFT_TRACE_ERROR, "node %llu: append from %llu in term %llu "
+                trace_text(r, RAFT_TRACE_ERROR, "append from %llu in term %llu "
                           "would truncate committed entry %llu (term %llu, "
                           "commit %llu) with one of term %llu: refused",
-                          (unsigned long long)r->id,
                           (unsigned long long)r->leader,
                           (unsigned long long)r->term,
                           (unsigned long long)idx, (unsigned long long)have,
@@ -343,12 +338,12 @@ static bool replication_store_entries(raft_t *r, const raft_append_t *a)
                           (unsigned long long)e->term);
                 return false;
             }
-            log_truncate(r, idx);
+            rlog_truncate(r, idx);
             membership_recompute(r);
         }
-        if (log_append_copy(&r->log, e->term, e->type, e->data, e->len) != 0)
+        if (rlog_append_copy(&r->log, e->term, e->type, e->data, e->len) != 0)
             return false;
-        membership_apply_entry(r, log_get(&r->log, idx));
+        membership_apply_entry(r, rlog_get(&r->log, idx));
     }
     return true;
 }
@@ -389,26 +384,25 @@ static bool replication_committed_prefix_agrees(raft_t *r, const raft_append_t *
     const char *what = NULL;
     raft_index_t at = a->prev_index;
     raft_term_t ours = 0, theirs = a->prev_term;
-    if (at >= lo && at <= hi && log_term(&r->log, at) != a->prev_term) {
+    if (at >= lo && at <= hi && rlog_term(&r->log, at) != a->prev_term) {
         what = "prev entry";
-        ours = log_term(&r->log, at);
+        ours = rlog_term(&r->log, at);
     }
     for (size_t i = 0; !what && i < a->n_entries; i++) {
         at = a->entries[i].index;
         if (at < lo || at > hi)
             continue;
-        if (log_term(&r->log, at) != a->entries[i].term) {
+        if (rlog_term(&r->log, at) != a->entries[i].term) {
             what = "entry";
-            ours = log_term(&r->log, at);
+            ours = rlog_term(&r->log, at);
             theirs = a->entries[i].term;
         }
     }
     if (!what)
         return true;
-    core_trace(r, RAFT_TRACE_ERROR, "node %llu: append from %llu in term %llu disagrees with committed %s %llu "
+    trace_text(r, RAFT_TRACE_ERROR, "append from %llu in term %llu disagrees with committed %s %llu "
               "(term %llu here, %llu in the message, commit %llu): refused; the leader's message "
-              "or this node's commit index is forged", (unsigned long long)r->id,
-              (unsigned long long)r->leader, (unsigned long long)r->term, what,
+              "or this node's commit index is forged", (unsigned long long)r->leader, (unsigned long long)r->term, what,
               (unsigned long long)at, (unsigned long long)ours, (unsigned long long)theirs,
               (unsigned long long)r->commit);
     return false;
@@ -432,17 +426,23 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     }
     /* Rule 2: "Reply false if log doesn't contain an entry at prevLogIndex
      * whose term matches prevLogTerm". */
-    bool matches = log_term(&r->log, a->prev_index) == a->prev_term &&
-                   a->prev_index <= log_last_index(&r->log);
+    bool matches = rlog_term(&r->log, a->prev_index) == a->prev_term &&
+                   a->prev_index <= rlog_last_index(&r->log);
     if (!matches && (r->o.bugs & RAFT_BUG_SKIP_LOG_MATCH) &&
-        a->prev_index <= log_last_index(&r->log))
+        a->prev_index <= rlog_last_index(&r->log))
         matches = true;
     if (!matches) {
-        raft_index_t hint = a->prev_index < log_last_index(&r->log)
-                                ? a->prev_index : log_last_index(&r->log);
-        hint = log_find_conflict_by_term(&r->log, hint, a->prev_term);
+        raft_index_t last = rlog_last_index(&r->log);
+        if (a->prev_index > last)
+            trace_append_reject(r, m, RAFT_WHY_MISSING, last, rlog_last_term(&r->log));
+        else
+            trace_append_reject(r, m, RAFT_WHY_CONFLICT, a->prev_index,
+                                rlog_term(&r->log, a->prev_index));
+        raft_index_t hint = a->prev_index < rlog_last_index(&r->log)
+                                ? a->prev_index : rlog_last_index(&r->log);
+        hint = rlog_find_conflict_by_term(&r->log, hint, a->prev_term);
         replication_reply_append(r, m->from, false, a->prev_index, hint,
-                                 log_term(&r->log, hint));
+                                 rlog_term(&r->log, hint));
         return;
     }
     if (!replication_store_entries(r, a))
@@ -453,7 +453,7 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
     if (a->commit > r->commit) {
         raft_index_t c = a->commit < last_new ? a->commit : last_new;
         if (c > r->commit)
-            r->commit = c;
+            core_set_commit(r, c);
     }
     replication_reply_append(r, m->from, true, last_new, 0, 0);
 }
@@ -468,9 +468,9 @@ void replication_recv_append(raft_t *r, const raft_msg_t *m)
  * for an AppendEntries, which proves the match. */
 static raft_index_t replication_heartbeat_commit_bound(const raft_t *r)
 {
-    if (log_last_term(&r->log) != r->term)
+    if (rlog_last_term(&r->log) != r->term)
         return r->commit;
-    return log_last_index(&r->log);
+    return rlog_last_index(&r->log);
 }
 
 void replication_recv_heartbeat(raft_t *r, const raft_msg_t *m)
@@ -482,7 +482,7 @@ void replication_recv_heartbeat(raft_t *r, const raft_msg_t *m)
     if (c > bound)
         c = bound;
     if (c > r->commit)
-        r->commit = c;
+        core_set_commit(r, c);
     raft_msg_t resp = { .type = RAFT_MSG_HEARTBEAT_RESP, .to = m->from,
                         .term = r->term };
     resp.u.heartbeat_resp.read_seq = m->u.heartbeat.read_seq;
@@ -533,12 +533,12 @@ static bool replication_install_snapshot(raft_t *r)
 {
     raft_index_t idx = r->inbound.index;
     raft_term_t term = r->inbound.term;
-    if (log_term(&r->log, idx) == term && idx <= log_last_index(&r->log)) {
+    if (rlog_term(&r->log, idx) == term && idx <= rlog_last_index(&r->log)) {
         /* Step 6: "If existing log entry has same index and term as
          * snapshot's last included entry, retain log entries following it
          * and reply": the entries up to idx are ours already and match. */
         if (idx > r->commit)
-            r->commit = idx;
+            core_set_commit(r, idx);
         replication_inbound_reset(r);
         return true;
     }
@@ -546,9 +546,8 @@ static bool replication_install_snapshot(raft_t *r)
      * old log, state and files in place (checked before step 7). */
     const char *why = replication_snapshot_content_error(r);
     if (why) {
-        core_trace(r, RAFT_TRACE_ERROR, "node %llu: snapshot %llu/%llu from %llu refused, "
-                  "log and state kept: %s", (unsigned long long)r->id,
-                  (unsigned long long)idx, (unsigned long long)term,
+        trace_text(r, RAFT_TRACE_ERROR, "snapshot %llu/%llu from %llu refused, "
+                  "log and state kept: %s", (unsigned long long)idx, (unsigned long long)term,
                   (unsigned long long)r->inbound.from, why);
         replication_inbound_reset(r);
         return false;
@@ -565,14 +564,15 @@ static bool replication_install_snapshot(raft_t *r)
     r->snap.len = (size_t)r->inbound.total;
     r->inbound.buf = NULL;
     r->inbound.cap = 0;
-    log_reset(r, idx, term);
+    rlog_reset(r, idx, term);
+    raft_index_t old_commit = r->commit;
     r->commit = idx;
     r->snap_to_install = true;
     membership_recompute(r);
     replication_inbound_reset(r);
-    core_trace(r, RAFT_TRACE_DEBUG, "node %llu installs snapshot %llu/%llu",
-              (unsigned long long)r->id, (unsigned long long)idx,
-              (unsigned long long)term);
+    trace_snapshot(r, 0, idx, term);
+    if (idx > old_commit)
+        trace_commit(r);
     return true;
 }
 

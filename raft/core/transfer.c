@@ -52,9 +52,8 @@ int raft_transfer_leadership(raft_t *r, raft_id_t to)
     r->transfer_to = to;
     /* The abort timer is the leader's election timer (thesis §3.10). */
     r->election_elapsed = 0;
-    core_trace(r, RAFT_TRACE_DEBUG, "node %llu transfers leadership to %llu",
-              (unsigned long long)r->id, (unsigned long long)to);
-    if (p->match == log_last_index(&r->log))
+    trace_transfer(r, RAFT_WHY_TRANSFER_START, to);
+    if (p->match == rlog_last_index(&r->log))
         transfer_send_timeout_now(r, to);
     else
         replication_send_append(r, p, true);
@@ -64,7 +63,7 @@ int raft_transfer_leadership(raft_t *r, raft_id_t to)
 /* Step 3, once the target's log matches ours. */
 void transfer_maybe_send_timeout_now(raft_t *r, raft_peer_t *p)
 {
-    if (r->transfer_to == p->id && p->match == log_last_index(&r->log))
+    if (r->transfer_to == p->id && p->match == rlog_last_index(&r->log))
         transfer_send_timeout_now(r, p->id);
 }
 
@@ -77,10 +76,8 @@ void transfer_abort(raft_t *r)
  * pre-vote, which the lease would make fail (thesis §3.10, §9.6). */
 void transfer_recv_timeout_now(raft_t *r, const raft_msg_t *m)
 {
-    (void)m;
     if (r->role == RAFT_LEADER || !membership_is_voter(r, r->id))
         return;
-    core_trace(r, RAFT_TRACE_DEBUG, "node %llu: TimeoutNow from %llu, campaigns",
-              (unsigned long long)r->id, (unsigned long long)m->from);
-    election_start(r, false, true);
+    trace_transfer(r, RAFT_WHY_TIMEOUT_NOW, m->from);
+    election_start(r, false, true, RAFT_WHY_TIMEOUT_NOW, m->from);
 }

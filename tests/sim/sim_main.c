@@ -3,7 +3,11 @@
  * teeth check (every deliberately broken core must be caught).
  *
  *   raft-sim --seed S [--nodes N] [--steps M] [--scenario X] [--bug B]
- *            replay one run and print its full trace
+ *            [--hide KINDS] [--node nN] [--columns]
+ *            replay one run and print its full trace (--trace alone: seed 1),
+ *            without the kinds of lines listed (--hide heartbeat,append-ok),
+ *            only about one node (--node n1), with every node's term, role,
+ *            vote and commit in front of each line (--columns)
  *   raft-sim --seeds N [--first F] [--steps M] [--nodes N] [--scenario X]
  *            [--bug B] [--workers W] [--verbose]
  *            [--keep-going]
@@ -36,6 +40,7 @@
 #include "tests/sim/sim_run.h"
 #include "tests/sim/sim_scenario.h"
 #include "tests/sim/sim_script.h"
+#include "tests/sim/sim_trace.h"
 
 #define MAX_WORKERS 16
 #define TEST_SEEDS 500
@@ -44,7 +49,9 @@
 #define TEETH_SEEDS 400
 
 struct args {
-    bool single, test, teeth, verbose, keep_going, rewrite;
+    bool single, test, teeth, verbose, keep_going, rewrite, trace, columns;
+    uint32_t hide;   /* sim_trace.h classes */
+    int only_node;   /* slot; -1: all */
     const char *script;
     uint64_t seed, seeds, first, steps;
     int nodes;       /* 0: from the seed */
@@ -72,7 +79,10 @@ static void usage(FILE *out)
             "                | --script FILE [--rewrite]\n"
             "                [--steps M] [--nodes 3|5] [--scenario NAME] [--bug NAME]\n"
             "                [--workers W] [--verbose] [--keep-going]\n"
-            "scenarios:\n");
+            "                [--trace] [--hide KIND,...] [--node nN] [--columns]\n"
+            "trace kinds (for --hide): ");
+    sim_trace_print_classes(out);
+    fprintf(out, "scenarios:\n");
     for (int i = 0; i < sim_scenario_count; i++)
         fprintf(out, "  %-16s %s\n", sim_scenarios[i].name, sim_scenarios[i].what);
     fprintf(out, "bugs (deliberately broken cores, for --bug and --teeth):\n"
@@ -93,7 +103,8 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){ .steps = DEFAULT_STEPS, .first = 1, .scenario = -1, .workers = 2 };
+    *a = (struct args){ .steps = DEFAULT_STEPS, .first = 1, .scenario = -1, .workers = 2,
+                        .seed = 1, .only_node = -1 };
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -107,6 +118,10 @@ static bool parse_args(int argc, char **argv, struct args *a)
             a->keep_going = true, takes = false;
         } else if (!strcmp(f, "--rewrite")) {
             a->rewrite = true, takes = false;
+        } else if (!strcmp(f, "--trace")) {
+            a->trace = true, takes = false;
+        } else if (!strcmp(f, "--columns")) {
+            a->columns = true, takes = false;
         } else if (!strcmp(f, "--verbose")) {
             a->verbose = true, takes = false;
         } else if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
@@ -115,6 +130,12 @@ static bool parse_args(int argc, char **argv, struct args *a)
         } else if (!v) {
             fprintf(stderr, "raft-sim: %s needs a value\n", f);
             return false;
+        } else if (!strcmp(f, "--hide")) {
+            if (!sim_trace_parse_hide(v, &a->hide))
+                return false;
+        } else if (!strcmp(f, "--node") && (v[0] == 'n' || v[0] == 'N') &&
+                   parse_u64(v + 1, &n) && n >= 1 && n <= 5) {
+            a->only_node = (int)n - 1;
         } else if (!strcmp(f, "--script")) {
             a->script = v;
         } else if (!strcmp(f, "--seed") && parse_u64(v, &a->seed)) {
@@ -146,7 +167,7 @@ static bool parse_args(int argc, char **argv, struct args *a)
         if (takes)
             i++;
     }
-    if (!a->single && !a->test && !a->teeth && !a->seeds && !a->script) {
+    if (!a->single && !a->test && !a->teeth && !a->seeds && !a->script && !a->trace) {
         usage(stderr);
         return false;
     }
@@ -160,6 +181,7 @@ static struct sim_options options_for_seed(const struct args *a, uint64_t seed, 
         .steps = a->steps,
         .bugs = a->bugs,
         .report_trace = true,
+        .only_node = -1,
         .out = out,
     };
     uint64_t count = (uint64_t)sim_scenario_count;
@@ -374,6 +396,9 @@ static int run_single(const struct args *a)
 {
     struct sim_options o = options_for_seed(a, a->seed, stdout);
     o.echo = true;
+    o.hide = a->hide;
+    o.only_node = a->only_node;
+    o.columns = a->columns;
     struct sim_result res;
     bool ok = sim_run(&o, &res);
     if (ok)
@@ -450,7 +475,7 @@ int main(int argc, char **argv)
         log_set_level(LOG_OFF);
         return sim_script_run(a.script, a.bugs, a.rewrite, stdout);
     }
-    if (a.single)
+    if (a.single || (a.trace && !a.seeds && !a.test && !a.teeth))
         return run_single(&a);
     log_set_level(LOG_OFF);
     int rc = 0;

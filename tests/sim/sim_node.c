@@ -246,10 +246,20 @@ void sim_node_destroy(struct sim_node *nd)
     nd->disk.snap_data = NULL;
 }
 
+/* The core reports its decisions into the run's trace, at the moment it
+ * makes them (before the messages they cause leave in the Ready batch). */
+static void node_core_trace(void *ctx, const raft_trace_event_t *e)
+{
+    struct sim_world *w = ctx;
+    sim_trace_core(&w->trace, w->now, e);
+}
+
 bool sim_node_start(struct sim_world *w, struct sim_node *nd)
 {
     raft_options_t o = w->base_opts;
     o.id = nd->id;
+    o.trace = node_core_trace;
+    o.trace_ctx = w;
     o.seed = sim_hash_mix(w->opt->seed, ((uint64_t)nd->slot << 32) | nd->incarnation);
     raft_entry_t *ents = xmalloc(nd->disk.n * sizeof *ents);
     for (size_t i = 0; i < nd->disk.n; i++)

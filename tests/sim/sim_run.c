@@ -81,6 +81,29 @@ static void setup_core_options(struct sim_world *w)
     o->bugs = w->opt->bugs;
 }
 
+/* --columns: each node's state in front of an echoed line, e.g.
+ * "L t3 v1 c7     | F t3 v1 c7     | down           | ": role (Follower,
+ * Pre-candidate, Candidate, Leader), term, vote, commit index. */
+static void state_columns(void *ctx, char *buf, size_t len)
+{
+    const struct sim_world *w = ctx;
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < w->n && at < len; i++) {
+        const struct sim_node *nd = &w->nodes[i];
+        char c[48] = "down";
+        if (nd->up && nd->r)
+            snprintf(c, sizeof c, "%c t%llu v%llu c%llu", "FPCL"[raft_role(nd->r)],
+                     (unsigned long long)raft_term(nd->r),
+                     (unsigned long long)raft_vote(nd->r),
+                     (unsigned long long)raft_commit(nd->r));
+        int k = snprintf(buf + at, len - at, "%-15s| ", c);
+        if (k < 0)
+            break;
+        at += (size_t)k;
+    }
+}
+
 static void world_init(struct sim_world *w, const struct sim_options *o)
 {
     memset(w, 0, sizeof *w);
@@ -93,6 +116,12 @@ static void world_init(struct sim_world *w, const struct sim_options *o)
     w->net.faults = (struct sim_net_faults){ w->sc.drop_ppm, w->sc.dup_ppm, w->sc.delay_min,
                                              w->sc.delay_max };
     sim_trace_init(&w->trace, o->echo, o->out);
+    w->trace.hide = o->hide;
+    w->trace.node = o->only_node;
+    if (o->columns) {
+        w->trace.columns = state_columns;
+        w->trace.columns_ctx = w;
+    }
     sim_check_init(&w->chk);
     uint64_t quiet_len = o->steps >= 2000 ? (o->steps / 10 > 1000 ? o->steps / 10 : 1000)
                                           : o->steps / 2;
@@ -145,10 +174,7 @@ static void note_role_change(struct sim_world *w, struct sim_node *nd)
     raft_term_t term = raft_term(nd->r);
     if (role == nd->last_role && term == nd->last_term)
         return;
-    if (role != nd->last_role)
-        sim_trace_note(&w->trace, w->now, nd->slot, "becomes %s in term %llu (last index %llu)",
-                       raft_role_name(role), (unsigned long long)term,
-                       (unsigned long long)raft_last_index(nd->r));
+    /* The core itself reports role changes (raft_options.trace). */
     if (role == RAFT_LEADER && (role != nd->last_role || term != nd->last_term)) {
         w->stats.leaders++;
         /* Figure 8 needs leaders that die right after their election, with

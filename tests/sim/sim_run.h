@@ -24,6 +24,9 @@ struct sim_options {
     raft_bug_t bugs;     /* deliberately broken core variant; 0 = correct */
     bool echo;           /* print every trace line as it happens */
     bool report_trace;   /* on failure, print the last trace lines */
+    uint32_t hide;       /* trace classes not echoed (sim_trace.h, --hide) */
+    int only_node;       /* echo only this slot's lines (--node); -1: all */
+    bool columns;        /* echo every node's term, role, vote, commit */
     FILE *out;           /* where reports go */
 };
 

@@ -21,7 +21,6 @@ struct script {
     bool expect_failed;
     bool stopped;                  /* a safety check fired: run nothing more */
     uint64_t seq;                  /* last proposal's sequence number */
-    raft_index_t commit[SIM_MAX_NODES];
 };
 
 /* What `start` asks for. */

@@ -20,7 +20,8 @@ static const struct sim_scenario script_scenario = {
 
 static bool is_heartbeat(const struct sim_trace_event *e)
 {
-    return e->kind != SIM_EV_NOTE && (e->msg.shape == SIM_SHAPE_HEARTBEAT ||
+    return (e->kind == SIM_EV_SEND || e->kind == SIM_EV_DELIVER) &&
+           (e->msg.shape == SIM_SHAPE_HEARTBEAT ||
                                       e->msg.shape == SIM_SHAPE_HEARTBEAT_RESP);
 }
 
@@ -63,32 +64,7 @@ bool script_node_start(struct script *s, struct sim_node *nd, int voters)
         memset(&w->base_opts.bootstrap, 0, sizeof w->base_opts.bootstrap);
     bool ok = sim_node_start(w, nd);
     w->base_opts.bootstrap = keep;
-    s->commit[nd->slot] = ok ? raft_commit(nd->r) : 0;
     return ok;
-}
-
-/* Role changes are printed when seen, which is before the messages they
- * cause leave (those wait for the next Ready batch). */
-static void note_role(struct script *s, struct sim_node *nd)
-{
-    struct sim_world *w = s->w;
-    raft_role_t role = raft_role(nd->r);
-    raft_term_t term = raft_term(nd->r);
-    if (role != nd->last_role || (role == RAFT_CANDIDATE && term != nd->last_term))
-        sim_trace_note(&w->trace, w->now, nd->slot, "becomes %s in term %llu (last index %llu)",
-                       raft_role_name(role), (unsigned long long)term,
-                       (unsigned long long)raft_last_index(nd->r));
-    nd->last_role = role;
-    nd->last_term = term;
-}
-
-static void note_commit(struct script *s, struct sim_node *nd)
-{
-    raft_index_t c = raft_commit(nd->r);
-    if (c != s->commit[nd->slot])
-        sim_trace_note(&s->w->trace, s->w->now, nd->slot, "commit advanced to %llu",
-                       (unsigned long long)c);
-    s->commit[nd->slot] = c;
 }
 
 /* What sim_run.c checks after every step: the core's invariants, Election
@@ -115,13 +91,11 @@ void script_process_all(struct script *s)
         struct sim_node *nd = &w->nodes[i];
         if (!nd->up)
             continue;
-        note_role(s, nd);
-        note_commit(s, nd);
+        /* Role changes and commits are the core's own trace events, printed
+         * when it decides, so before the messages they cause. */
         sim_node_process(w, nd);
         if (w->chk.failed || !nd->up)
             continue;
-        note_role(s, nd);
-        note_commit(s, nd);
         check_node(s, nd);
     }
 }

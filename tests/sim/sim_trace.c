@@ -1,8 +1,25 @@
-/* tests/sim/sim_trace.c — recording events in a ring and printing them. */
+/* tests/sim/sim_trace.c — recording events in a ring, filtering them
+ * (--hide, --node) and printing them (with --columns). */
 #include "tests/sim/sim_trace.h"
 
 #include <stdarg.h>
 #include <string.h>
+
+static const char *const class_names[SIM_CLASS_COUNT] = {
+    [SIM_CLASS_HEARTBEAT] = "heartbeat",
+    [SIM_CLASS_APPEND] = "append",
+    [SIM_CLASS_APPEND_OK] = "append-ok",
+    [SIM_CLASS_APPEND_REJECT] = "append-reject",
+    [SIM_CLASS_VOTE] = "vote",
+    [SIM_CLASS_PREVOTE] = "prevote",
+    [SIM_CLASS_SNAPSHOT] = "snapshot",
+    [SIM_CLASS_READ] = "read",
+    [SIM_CLASS_TRANSFER] = "transfer",
+    [SIM_CLASS_ROLE] = "role",
+    [SIM_CLASS_COMMIT] = "commit",
+    [SIM_CLASS_WARN] = "warn",
+    [SIM_CLASS_NOTE] = "note",
+};
 
 void sim_trace_init(struct sim_trace *t, bool echo, FILE *out)
 {
@@ -11,6 +28,93 @@ void sim_trace_init(struct sim_trace *t, bool echo, FILE *out)
     t->out = out;
     t->sink = NULL;
     t->sink_ctx = NULL;
+    t->hide = 0;
+    t->node = -1;
+    t->columns = NULL;
+    t->columns_ctx = NULL;
+}
+
+bool sim_trace_parse_hide(const char *list, uint32_t *mask)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    *mask = 0;
+    for (char *save = NULL, *name = strtok_r(buf, ",", &save); name;
+         name = strtok_r(NULL, ",", &save)) {
+        int c = 0;
+        while (c < SIM_CLASS_COUNT && strcmp(class_names[c], name) != 0)
+            c++;
+        if (c == SIM_CLASS_COUNT) {
+            fprintf(stderr, "raft-sim: --hide: unknown kind '%s'\n", name);
+            return false;
+        }
+        *mask |= 1u << c;
+    }
+    return true;
+}
+
+void sim_trace_print_classes(FILE *out)
+{
+    for (int c = 0; c < SIM_CLASS_COUNT; c++)
+        fprintf(out, "%s%s", c ? " " : "", class_names[c]);
+    fputc('\n', out);
+}
+
+static enum sim_trace_class message_class(const struct sim_msg_view *m)
+{
+    switch (m->shape) {
+    case SIM_SHAPE_APPEND: return SIM_CLASS_APPEND;
+    case SIM_SHAPE_APPEND_RESP: return m->reject ? SIM_CLASS_APPEND_REJECT : SIM_CLASS_APPEND_OK;
+    case SIM_SHAPE_HEARTBEAT:
+    case SIM_SHAPE_HEARTBEAT_RESP: return SIM_CLASS_HEARTBEAT;
+    case SIM_SHAPE_VOTE:
+    case SIM_SHAPE_VOTE_RESP:
+        return strncmp(m->type, "Pre", 3) == 0 ? SIM_CLASS_PREVOTE : SIM_CLASS_VOTE;
+    case SIM_SHAPE_SNAPSHOT:
+    case SIM_SHAPE_SNAPSHOT_RESP: return SIM_CLASS_SNAPSHOT;
+    case SIM_SHAPE_READ_INDEX:
+    case SIM_SHAPE_READ_INDEX_RESP: return SIM_CLASS_READ;
+    case SIM_SHAPE_PLAIN: return SIM_CLASS_TRANSFER;
+    }
+    return SIM_CLASS_NOTE;
+}
+
+static enum sim_trace_class core_class(const raft_trace_event_t *e)
+{
+    switch (e->kind) {
+    case RAFT_TRACE_ROLE: return SIM_CLASS_ROLE;
+    case RAFT_TRACE_VOTE: return e->prevote ? SIM_CLASS_PREVOTE : SIM_CLASS_VOTE;
+    case RAFT_TRACE_APPEND_REJECT: return SIM_CLASS_APPEND_REJECT;
+    case RAFT_TRACE_COMMIT: return SIM_CLASS_COMMIT;
+    case RAFT_TRACE_SNAPSHOT: return SIM_CLASS_SNAPSHOT;
+    case RAFT_TRACE_TRANSFER: return SIM_CLASS_TRANSFER;
+    case RAFT_TRACE_WARN:
+    case RAFT_TRACE_ERROR: return SIM_CLASS_WARN;
+    }
+    return SIM_CLASS_NOTE;
+}
+
+static enum sim_trace_class event_class(const struct sim_trace_event *e)
+{
+    switch (e->kind) {
+    case SIM_EV_SEND:
+    case SIM_EV_DELIVER: return message_class(&e->msg);
+    case SIM_EV_CORE: return core_class(&e->core);
+    case SIM_EV_NOTE: break;
+    }
+    return SIM_CLASS_NOTE;
+}
+
+/* --node shows a node's own lines, the messages it sends or gets, and the
+ * lines about the whole run (partitions, heals). */
+bool sim_trace_shown(const struct sim_trace *t, const struct sim_trace_event *e)
+{
+    if (t->hide & (1u << event_class(e)))
+        return false;
+    if (t->node < 0 || e->from < 0)
+        return true;
+    bool message = e->kind == SIM_EV_SEND || e->kind == SIM_EV_DELIVER;
+    return e->from == t->node || (message && e->to == t->node);
 }
 
 static void format_msg(const struct sim_msg_view *m, char *buf, size_t len)
@@ -66,7 +170,7 @@ static void format_msg(const struct sim_msg_view *m, char *buf, size_t len)
 
 void sim_trace_print(const struct sim_trace_event *e, FILE *out)
 {
-    char body[200];
+    char body[400];
     switch (e->kind) {
     case SIM_EV_SEND:
     case SIM_EV_DELIVER:
@@ -77,6 +181,16 @@ void sim_trace_print(const struct sim_trace_event *e, FILE *out)
         else
             fprintf(out, "[tick %llu] n%d -> n%d %s : %s\n", (unsigned long long)e->tick,
                     e->from + 1, e->to + 1, body, e->outcome);
+        break;
+    case SIM_EV_CORE:
+        if (e->core.kind == RAFT_TRACE_WARN || e->core.kind == RAFT_TRACE_ERROR) {
+            raft_trace_event_t c = e->core;
+            c.text = e->note;
+            raft_trace_format(&c, NULL, NULL, body, sizeof body);
+        } else {
+            raft_trace_format(&e->core, NULL, NULL, body, sizeof body);
+        }
+        fprintf(out, "[tick %llu] n%d %s\n", (unsigned long long)e->tick, e->from + 1, body);
         break;
     case SIM_EV_NOTE:
         if (e->from >= 0)
@@ -92,6 +206,24 @@ static struct sim_trace_event *next_slot(struct sim_trace *t)
     return &t->ring[t->count++ % SIM_TRACE_KEEP];
 }
 
+/* Hands a recorded event to the sink or echoes it, if the filters let it
+ * through; echoed lines get the state columns in front when asked. */
+static void show(struct sim_trace *t, const struct sim_trace_event *e)
+{
+    if (!(t->sink || t->echo) || !sim_trace_shown(t, e))
+        return;
+    if (t->sink) {
+        t->sink(t->sink_ctx, e);
+        return;
+    }
+    if (t->columns) {
+        char cols[256];
+        t->columns(t->columns_ctx, cols, sizeof cols);
+        fputs(cols, t->out);
+    }
+    sim_trace_print(e, t->out);
+}
+
 void sim_trace_message(struct sim_trace *t, uint64_t tick, enum sim_trace_kind kind,
                        int from, int to, const struct sim_msg_view *msg,
                        const char *outcome, uint32_t delay)
@@ -104,10 +236,7 @@ void sim_trace_message(struct sim_trace *t, uint64_t tick, enum sim_trace_kind k
     e->outcome = outcome;
     e->delay = delay;
     e->msg = *msg;
-    if (t->sink)
-        t->sink(t->sink_ctx, e);
-    else if (t->echo)
-        sim_trace_print(e, t->out);
+    show(t, e);
 }
 
 void sim_trace_note(struct sim_trace *t, uint64_t tick, int node, const char *fmt, ...)
@@ -121,10 +250,22 @@ void sim_trace_note(struct sim_trace *t, uint64_t tick, int node, const char *fm
     va_start(ap, fmt);
     vsnprintf(e->note, sizeof e->note, fmt, ap);
     va_end(ap);
-    if (t->sink)
-        t->sink(t->sink_ctx, e);
-    else if (t->echo)
-        sim_trace_print(e, t->out);
+    show(t, e);
+}
+
+void sim_trace_core(struct sim_trace *t, uint64_t tick, const raft_trace_event_t *c)
+{
+    struct sim_trace_event *e = next_slot(t);
+    e->tick = tick;
+    e->kind = SIM_EV_CORE;
+    e->from = (int)c->node - 1;
+    e->to = -1;
+    e->core = *c;
+    e->core.text = NULL;
+    e->note[0] = '\0';
+    if (c->text)
+        snprintf(e->note, sizeof e->note, "%s", c->text);
+    show(t, e);
 }
 
 void sim_trace_dump(const struct sim_trace *t, FILE *out, unsigned max)

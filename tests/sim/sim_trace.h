@@ -6,13 +6,20 @@
  * text only when printed. With `echo` set (replay, --verbose) every event is
  * also printed as it happens. Lines look like
  *   [tick 1203] n2 -> n3 AppendEntries term=4 prev=(57,3) n=12 commit=55 : dropped
- */
+ *   [tick 1204] n3 denies vote to n1 for term 5: already voted for n2
+ * The second kind comes from the core itself (raft_options.trace), at the
+ * moment it decides, in the words raft_trace_format gives it everywhere.
+ *
+ * What is printed can be narrowed (raft-sim --hide, --node) and prefixed
+ * with every node's state (--columns); see sim_trace_parse_hide. */
 #ifndef SIM_TRACE_H
 #define SIM_TRACE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "raft/core/raft.h"
 
 #define SIM_TRACE_KEEP 200
 #define SIM_TRACE_NOTE 120
@@ -45,6 +52,25 @@ enum sim_trace_kind {
     SIM_EV_SEND,            /* from -> to, msg, outcome text */
     SIM_EV_DELIVER,         /* from -> to, msg, outcome text */
     SIM_EV_NOTE,            /* free text about one node or the run */
+    SIM_EV_CORE,            /* an event the core reported (raft.h) */
+};
+
+/* What --hide names: a class of lines. */
+enum sim_trace_class {
+    SIM_CLASS_HEARTBEAT,    /* Heartbeat, HeartbeatResp */
+    SIM_CLASS_APPEND,       /* AppendEntries */
+    SIM_CLASS_APPEND_OK,    /* AppendEntriesResp ok */
+    SIM_CLASS_APPEND_REJECT,/* AppendEntriesResp reject, and why (core) */
+    SIM_CLASS_VOTE,         /* RequestVote(Resp), votes granted/denied */
+    SIM_CLASS_PREVOTE,      /* PreVote(Resp), pre-votes granted/denied */
+    SIM_CLASS_SNAPSHOT,     /* InstallSnapshot(Resp), snapshots */
+    SIM_CLASS_READ,         /* ReadIndex(Resp) */
+    SIM_CLASS_TRANSFER,     /* TimeoutNow, leadership transfers */
+    SIM_CLASS_ROLE,         /* role and term changes */
+    SIM_CLASS_COMMIT,       /* commit advanced */
+    SIM_CLASS_WARN,         /* the core's warnings and errors */
+    SIM_CLASS_NOTE,         /* the simulator's notes: clients, faults, applies */
+    SIM_CLASS_COUNT,
 };
 
 struct sim_trace_event {
@@ -54,6 +80,7 @@ struct sim_trace_event {
     const char *outcome;    /* static string for message events */
     uint32_t delay;         /* for SIM_EV_SEND: ticks in flight */
     struct sim_msg_view msg;
+    raft_trace_event_t core; /* SIM_EV_CORE; its text, if any, is in note */
     char note[SIM_TRACE_NOTE];
 };
 
@@ -68,6 +95,13 @@ struct sim_trace {
     FILE *out;
     sim_trace_sink_fn sink; /* NULL: none */
     void *sink_ctx;
+    /* What echo and the sink show (all by default). */
+    uint32_t hide;          /* bits 1 << enum sim_trace_class */
+    int node;               /* only lines about this slot; -1: every node */
+    /* --columns: writes every node's state (term, role, vote, commit) in
+     * front of each echoed line; NULL: no columns. */
+    void (*columns)(void *ctx, char *buf, size_t len);
+    void *columns_ctx;
 };
 
 void sim_trace_init(struct sim_trace *t, bool echo, FILE *out);
@@ -76,6 +110,16 @@ void sim_trace_message(struct sim_trace *t, uint64_t tick, enum sim_trace_kind k
                        const char *outcome, uint32_t delay);
 void sim_trace_note(struct sim_trace *t, uint64_t tick, int node, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Records an event a core reported (raft_options.trace) for the node whose
+ * id is e->node (slot = id - 1). */
+void sim_trace_core(struct sim_trace *t, uint64_t tick, const raft_trace_event_t *e);
+/* Parses a comma-separated list of class names ("heartbeat,append-ok")
+ * into *mask; false (and the bad name on stderr) if one is unknown. */
+bool sim_trace_parse_hide(const char *list, uint32_t *mask);
+/* Lists the class names, for usage. */
+void sim_trace_print_classes(FILE *out);
+/* Whether the filters let e through. */
+bool sim_trace_shown(const struct sim_trace *t, const struct sim_trace_event *e);
 /* Prints one event as one line: the only place a trace line is formatted. */
 void sim_trace_print(const struct sim_trace_event *e, FILE *out);
 /* Prints the last `max` recorded events, oldest first. */

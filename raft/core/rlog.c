@@ -1,4 +1,4 @@
-/* raft/core/log.c — the in-memory Raft log.
+/* raft/core/rlog.c — the in-memory Raft log.
  *
  * Owns the entries after the latest snapshot: e[0] has index snap_index + 1.
  * The whole log lives in memory (the runtime keeps the durable copy); the
@@ -16,26 +16,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-void log_init(raft_log_t *l)
+void rlog_init(raft_log_t *l)
 {
     memset(l, 0, sizeof(*l));
 }
 
-void log_destroy(raft_t *r)
+void rlog_destroy(raft_t *r)
 {
     raft_log_t *l = &r->log;
     for (size_t i = 0; i < l->n; i++)
         free((void *)l->e[i].data);
     free(l->e);
-    log_init(l);
+    rlog_init(l);
 }
 
-raft_index_t log_last_index(const raft_log_t *l)
+raft_index_t rlog_last_index(const raft_log_t *l)
 {
     return l->snap_index + l->n;
 }
 
-raft_term_t log_last_term(const raft_log_t *l)
+raft_term_t rlog_last_term(const raft_log_t *l)
 {
     return l->n ? l->e[l->n - 1].term : l->snap_term;
 }
@@ -43,24 +43,24 @@ raft_term_t log_last_term(const raft_log_t *l)
 /* Term of entry i; the snapshot's last included term for i == snap_index
  * (what the Log Matching check needs right after a snapshot); 0 when the
  * entry is unknown (compacted away or beyond the end). */
-raft_term_t log_term(const raft_log_t *l, raft_index_t i)
+raft_term_t rlog_term(const raft_log_t *l, raft_index_t i)
 {
     if (i == l->snap_index)
         return l->snap_term;
-    if (i < l->snap_index || i > log_last_index(l))
+    if (i < l->snap_index || i > rlog_last_index(l))
         return 0;
     return l->e[i - l->snap_index - 1].term;
 }
 
-const raft_entry_t *log_get(const raft_log_t *l, raft_index_t i)
+const raft_entry_t *rlog_get(const raft_log_t *l, raft_index_t i)
 {
-    if (i <= l->snap_index || i > log_last_index(l))
+    if (i <= l->snap_index || i > rlog_last_index(l))
         return NULL;
     assert(l->e[i - l->snap_index - 1].index == i);
     return &l->e[i - l->snap_index - 1];
 }
 
-static int log_reserve(raft_log_t *l, size_t extra)
+static int rlog_reserve(raft_log_t *l, size_t extra)
 {
     if (l->n + extra <= l->cap)
         return 0;
@@ -75,14 +75,14 @@ static int log_reserve(raft_log_t *l, size_t extra)
     return 0;
 }
 
-int log_append_owned(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
-                     uint8_t *data, size_t len)
+int rlog_append_owned(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
+                      uint8_t *data, size_t len)
 {
-    if (log_reserve(l, 1) != 0)
+    if (rlog_reserve(l, 1) != 0)
         return RAFT_ENOMEM;
     raft_entry_t *e = &l->e[l->n];
     e->term = term;
-    e->index = log_last_index(l) + 1;
+    e->index = rlog_last_index(l) + 1;
     e->type = type;
     e->data = len ? data : NULL;
     e->len = len;
@@ -92,8 +92,8 @@ int log_append_owned(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
     return 0;
 }
 
-int log_append_copy(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
-                    const void *data, size_t len)
+int rlog_append_copy(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
+                     const void *data, size_t len)
 {
     uint8_t *copy = NULL;
     if (len) {
@@ -102,7 +102,7 @@ int log_append_copy(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
             return RAFT_ENOMEM;
         memcpy(copy, data, len);
     }
-    int rc = log_append_owned(l, term, type, copy, len);
+    int rc = rlog_append_owned(l, term, type, copy, len);
     if (rc != 0)
         free(copy);
     return rc;
@@ -112,10 +112,10 @@ int log_append_copy(raft_log_t *l, raft_term_t term, raft_entry_type_t type,
  * with a new one (same index but different terms), delete the existing
  * entry and all that follow it". If durable entries go, the runtime must
  * delete them too: remembered in truncated_from for the next ready. */
-void log_truncate(raft_t *r, raft_index_t from)
+void rlog_truncate(raft_t *r, raft_index_t from)
 {
     raft_log_t *l = &r->log;
-    if (from <= l->snap_index || from > log_last_index(l))
+    if (from <= l->snap_index || from > rlog_last_index(l))
         return;
     /* State Machine Safety (Figure 3): a committed entry is never removed;
      * replication_recv_append refuses such an append before it gets here. */
@@ -137,15 +137,15 @@ void log_truncate(raft_t *r, raft_index_t from)
 
 /* §7: once the state machine has a snapshot up to index, the entries up to
  * it are no longer needed. Compaction is rare, so a memmove is fine. */
-void log_compact(raft_t *r, raft_index_t index)
+void rlog_compact(raft_t *r, raft_index_t index)
 {
     raft_log_t *l = &r->log;
-    if (index <= l->snap_index || index > log_last_index(l))
+    if (index <= l->snap_index || index > rlog_last_index(l))
         return;
     /* §7: only applied entries go into a snapshot (raft_compact checks). */
     assert(index <= r->applied && r->applied <= r->commit);
     size_t drop = (size_t)(index - l->snap_index);
-    raft_term_t t = log_term(l, index);
+    raft_term_t t = rlog_term(l, index);
     for (size_t i = 0; i < drop; i++)
         out_garbage(r, (void *)l->e[i].data);
     memmove(l->e, l->e + drop, (l->n - drop) * sizeof(*l->e));
@@ -159,7 +159,7 @@ void log_compact(raft_t *r, raft_index_t index)
 /* Figure 13 step 7: "Discard the entire log". The snapshot that replaces it
  * is reported in the same batch and tells the runtime to drop its durable
  * log, so no truncation point is needed. */
-void log_reset(raft_t *r, raft_index_t index, raft_term_t term)
+void rlog_reset(raft_t *r, raft_index_t index, raft_term_t term)
 {
     raft_log_t *l = &r->log;
     for (size_t i = 0; i < l->n; i++)
@@ -176,13 +176,13 @@ void log_reset(raft_t *r, raft_index_t index, raft_term_t term)
  * conflicting entry and the first index it stores for that term"), in the
  * form etcd uses: the largest index <= i whose term is <= term. Every entry
  * after it is certain to conflict, so the leader can skip them all. */
-raft_index_t log_find_conflict_by_term(const raft_log_t *l, raft_index_t i,
-                                       raft_term_t term)
+raft_index_t rlog_find_conflict_by_term(const raft_log_t *l, raft_index_t i,
+                                        raft_term_t term)
 {
-    if (i > log_last_index(l))
-        i = log_last_index(l);
+    if (i > rlog_last_index(l))
+        i = rlog_last_index(l);
     while (i > l->snap_index) {
-        if (log_term(l, i) <= term)
+        if (rlog_term(l, i) <= term)
             return i;
         i--;
     }
@@ -192,11 +192,11 @@ raft_index_t log_find_conflict_by_term(const raft_log_t *l, raft_index_t i,
 /* §5.4.1: "If the logs have last entries with different terms, then the log
  * with the later term is more up-to-date. If the logs end with the same
  * term, then whichever log is longer is more up-to-date." */
-bool log_is_up_to_date(const raft_log_t *l, raft_index_t last_index,
-                       raft_term_t last_term)
+bool rlog_is_up_to_date(const raft_log_t *l, raft_index_t last_index,
+                        raft_term_t last_term)
 {
-    raft_term_t my_term = log_last_term(l);
+    raft_term_t my_term = rlog_last_term(l);
     if (last_term != my_term)
         return last_term > my_term;
-    return last_index >= log_last_index(l);
+    return last_index >= rlog_last_index(l);
 }
