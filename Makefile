@@ -54,7 +54,7 @@ LIBS_ALL        := $(LIBS_FOR_kv)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 # Tests of the pure core: linked with libraftcore.a and nothing else.
-CORE_TESTS := test_raft_paper test_raft_thesis test_raft_hostile test_raft_figure2
+CORE_TESTS := test_raft_paper test_raft_thesis test_raft_hostile test_raft_figure2 test_raft_trace
 # The libraries test_<layer>_<what> links ($(1) = <layer>_<what>).
 libs_for = $(if $(filter test_$(1),$(CORE_TESTS)),$(LIBS_FOR_raftcore),$(LIBS_FOR_$(firstword $(subst _, ,$(1)))))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
