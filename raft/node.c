@@ -3,9 +3,10 @@
  * the disk, transport.c for peers), applies committed entries to the state
  * machine, and answers the threads waiting on requests (node.h).
  *
- * Requests. Another thread fills a request_t, queues it under n->mu and
- * wakes the loop (one eventfd write per burst: only the request that finds
- * the queue empty wakes it). The Raft thread starts it (node_req_start): a
+ * Requests. Another thread fills a request_t, pushes it on the hand-off
+ * list n->incoming (common/handoff.h) under n->mu, which orders it with the
+ * stop, and wakes the loop (one eventfd write per burst: only the request
+ * that finds the list empty wakes it). The Raft thread starts it (node_req_start): a
  * proposal becomes a log entry whose (index, term) the request then waits
  * for among committed entries; a read becomes a ReadIndex context; a
  * membership change a config entry. A follower sends proposals and

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/handoff.h"
 #include "common/loop.h"
 #include "raft/addrbook.h"
 #include "raft/node_disk.h"
@@ -45,6 +46,7 @@ typedef enum req_wait {
 } req_wait_t;
 
 typedef struct request {
+    handoff_link_t link;      /* in n->incoming until the Raft thread takes it */
     req_kind_t kind;
     uint8_t *data;
     size_t len;
@@ -89,7 +91,7 @@ struct node {
     bool book_dirty;          /* address book changed since last saved */
     /* shared with other threads */
     pthread_mutex_t mu;
-    request_t *incoming;
+    handoff_t incoming;       /* submitted requests; pushed under mu */
     bool stopping;
     /* Raft thread only */
     request_t *pending;

@@ -5,6 +5,8 @@
  */
 #include "raft/node_int.h"
 
+#include "common/bytebuf.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -355,29 +357,17 @@ void node_process_one_ready(node_t *n)
     node_pending_sweep(n, sweep_applied);
 }
 
-/* Growable buffer behind the snapshot writer. */
+/* The snapshot writer appends to a byte buffer (common/bytebuf.h). */
 typedef struct membuf_writer {
     raft_snap_writer_t w;
-    uint8_t *data;
-    size_t len, cap;
+    bytebuf_t buf;
 } membuf_writer_t;
 
 static int membuf_write(raft_snap_writer_t *w, const void *data, size_t len)
 {
     membuf_writer_t *m = (membuf_writer_t *)w;
-    if (m->len + len > m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        while (cap < m->len + len)
-            cap *= 2;
-        uint8_t *d = realloc(m->data, cap);
-        if (!d)
-            return -1;
-        m->data = d;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, data, len);
-    m->len += len;
-    return 0;
+    bytebuf_put(&m->buf, data, len);
+    return m->buf.failed ? -1 : 0;
 }
 
 typedef struct membuf_reader {
@@ -447,7 +437,7 @@ static void maybe_snapshot(node_t *n)
     if (applied < raft_snapshot(n->r)->index + n->o.snapshot_every &&
         n->bytes_since_snapshot < n->o.snapshot_bytes)
         return;
-    membuf_writer_t w = { { membuf_write }, NULL, 0, 0 };
+    membuf_writer_t w = { { membuf_write }, { 0 } };
     uint8_t book[8192 + CLUSTER_TRAILER_LEN];
     size_t blen = addrbook_encode(&n->book, book);
     if (n->ident.replicated) {
@@ -459,10 +449,10 @@ static void maybe_snapshot(node_t *n)
     if (membuf_write(&w.w, hdr, 4) != 0 || membuf_write(&w.w, book, blen) != 0 ||
         n->o.fsm.snapshot(n->o.fsm.ctx, &w.w) != 0) {
         log_warn("raft", "state machine snapshot failed; will retry later");
-        free(w.data);
+        bytebuf_free(&w.buf);
         return;
     }
-    if (raft_compact(n->r, applied, w.data, w.len) == 0) {
+    if (raft_compact(n->r, applied, bytebuf_head(&w.buf), w.buf.len) == 0) {
         n->bytes_since_snapshot = 0;
         struct storage_error se = { 0 };
         if (node_disk_save_snapshot(&n->disk, raft_snapshot(n->r), &se) != 0)
@@ -470,9 +460,9 @@ static void maybe_snapshot(node_t *n)
                      (unsigned long long)applied, se.msg);
         else
             log_info("raft", "snapshot at index %llu (%zu bytes)", (unsigned long long)applied,
-                     w.len);
+                     w.buf.len);
     }
-    free(w.data);
+    bytebuf_free(&w.buf);
 }
 
 void node_after_batch(void *ctx)

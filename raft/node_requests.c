@@ -242,21 +242,12 @@ void node_req_start(node_t *n, request_t *q)
 
 void node_drain_incoming(node_t *n)
 {
-    pthread_mutex_lock(&n->mu);
-    request_t *q = n->incoming;
-    n->incoming = NULL;
-    pthread_mutex_unlock(&n->mu);
-    /* The queue is LIFO; restore arrival order so proposals keep theirs. */
-    request_t *rev = NULL;
-    while (q) {
-        request_t *next = q->next;
-        q->next = rev;
-        rev = q;
-        q = next;
-    }
-    for (q = rev; q;) {
-        request_t *next = q->next;
-        q->next = NULL;
+    /* Oldest first, so proposals keep their arrival order. */
+    handoff_link_t *l = handoff_take_all(&n->incoming);
+    while (l) {
+        request_t *q = (request_t *)((char *)l - offsetof(request_t, link));
+        l = l->next;
+        q->link.next = NULL;
         if (!n->thread_started) {
             node_req_finish(n, q, NODE_ESHUTDOWN);
         } else if (q->kind == REQ_STATUS) {
@@ -265,7 +256,6 @@ void node_drain_incoming(node_t *n)
         } else {
             node_req_start(n, q);
         }
-        q = next;
     }
 }
 
@@ -487,9 +477,7 @@ static node_status_t submit(node_t *n, request_t *q)
     /* Only the request that finds the queue empty wakes the loop: the Raft
      * thread drains the whole queue on that wake-up, so under load one
      * eventfd write serves a burst of proposals instead of one each. */
-    bool first = n->incoming == NULL;
-    q->next = n->incoming;
-    n->incoming = q;
+    bool first = handoff_push(&n->incoming, &q->link);
     pthread_mutex_unlock(&n->mu);
     if (first)
         loop_wake(n->loop);

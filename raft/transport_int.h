@@ -7,6 +7,8 @@
 
 #include "raft/transport.h"
 
+#include "common/bytebuf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,48 +37,7 @@ enum {
     LOG_BURST = 10,
 };
 
-/* ---- byte queue ------------------------------------------------------------ */
-
-typedef struct bytebuf {
-    uint8_t *data;
-    size_t start, len, cap;
-} bytebuf_t;
-
-static inline bool bytebuf_reserve(bytebuf_t *b, size_t extra)
-{
-    if (b->start > 0 && b->start + b->len + extra > b->cap) {
-        memmove(b->data, b->data + b->start, b->len);
-        b->start = 0;
-    }
-    if (b->len + extra <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra)
-        cap *= 2;
-    uint8_t *d = realloc(b->data, cap);
-    if (!d)
-        return false;
-    b->data = d;
-    b->cap = cap;
-    return true;
-}
-
-static uint8_t *bytebuf_tail(bytebuf_t *b) { return b->data + b->start + b->len; }
-static uint8_t *bytebuf_head(bytebuf_t *b) { return b->data + b->start; }
-
-static inline void bytebuf_consume(bytebuf_t *b, size_t n)
-{
-    b->start += n;
-    b->len -= n;
-    if (b->len == 0)
-        b->start = 0;
-}
-
-static inline void bytebuf_free(bytebuf_t *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
+/* ---- byte queue: common/bytebuf.h ------------------------------------------ */
 
 /* ---- state ------------------------------------------------------------------ */
 

@@ -376,26 +376,26 @@ static void test_idle_partial_load_expires_by_log_index(void **state)
 /* Hand-builds a one-chunk load from raw records (here: no SOA). */
 static uint8_t *chunk_without_soa(size_t *len)
 {
-    kv_buf_t b;
-    kv_buf_init(&b);
-    kv_buf_put_u8(&b, KV_CMD_VERSION);
-    kv_buf_put_u8(&b, KV_CMD_ZONE_CHUNK);
-    kv_buf_put_u64(&b, 0);
-    kv_buf_put_u64(&b, 0);
-    kv_buf_put(&b, FOO, sizeof FOO);
-    kv_buf_put_u8(&b, 3);
-    kv_buf_put(&b, "id2", 3);
-    kv_buf_put_u64(&b, 77);
-    kv_buf_put_u32(&b, 0);
-    kv_buf_put_u32(&b, 1);
-    kv_buf_put_u32(&b, 1);
-    kv_buf_put(&b, "\3www" FOO, 4 + sizeof FOO);
-    kv_buf_put_u16(&b, 1);
-    kv_buf_put_u16(&b, 1);
-    kv_buf_put_u32(&b, 60);
-    kv_buf_put_u16(&b, 4);
-    kv_buf_put(&b, "\x0a\x00\x00\x01", 4);
-    return kv_buf_take(&b, len);
+    bytebuf_t b;
+    bytebuf_init(&b);
+    bytebuf_put_u8(&b, KV_CMD_VERSION);
+    bytebuf_put_u8(&b, KV_CMD_ZONE_CHUNK);
+    bytebuf_put_u64(&b, 0);
+    bytebuf_put_u64(&b, 0);
+    bytebuf_put(&b, FOO, sizeof FOO);
+    bytebuf_put_u8(&b, 3);
+    bytebuf_put(&b, "id2", 3);
+    bytebuf_put_u64(&b, 77);
+    bytebuf_put_u32(&b, 0);
+    bytebuf_put_u32(&b, 1);
+    bytebuf_put_u32(&b, 1);
+    bytebuf_put(&b, "\3www" FOO, 4 + sizeof FOO);
+    bytebuf_put_u16(&b, 1);
+    bytebuf_put_u16(&b, 1);
+    bytebuf_put_u32(&b, 60);
+    bytebuf_put_u16(&b, 4);
+    bytebuf_put(&b, "\x0a\x00\x00\x01", 4);
+    return bytebuf_take(&b, len);
 }
 
 static void test_bad_zone_keeps_previous_version(void **state)
@@ -576,7 +576,7 @@ static void test_session_cap_evicts_least_recently_used(void **state)
 /* ---- snapshots ---- */
 
 typedef struct membuf {
-    kv_buf_t b;
+    bytebuf_t b;
     int fail_after; /* writes before failing; -1 never */
 } membuf_t;
 
@@ -587,7 +587,7 @@ static int mem_write(void *arg, const void *data, size_t len)
         return -1;
     if (m->fail_after > 0)
         m->fail_after--;
-    kv_buf_put(&m->b, data, len);
+    bytebuf_put(&m->b, data, len);
     return m->b.failed ? -1 : 0;
 }
 
@@ -609,10 +609,10 @@ static ssize_t mem_read(void *arg, void *buf, size_t len)
     return (ssize_t)n;
 }
 
-static kv_buf_t snapshot(sm_t *sm)
+static bytebuf_t snapshot(sm_t *sm)
 {
     membuf_t m = { .fail_after = -1 };
-    kv_buf_init(&m.b);
+    bytebuf_init(&m.b);
     assert_int_equal(sm_snapshot(sm, mem_write, &m), 0);
     return m.b;
 }
@@ -663,7 +663,7 @@ static void test_snapshot_check_leaves_state_alone(void **state)
     kv_chunks_t partial;
     uint64_t idx = build_rich_state(a, &partial);
     kv_chunks_free(&partial);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
 
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
@@ -692,7 +692,7 @@ static void test_snapshot_check_leaves_state_alone(void **state)
     assert_int_equal(sm_applied_index(b), 1);
     expect_kv(b, "mine", "x");
     expect_kv(b, "foo", NULL);
-    kv_buf_free(&snap);
+    bytebuf_free(&snap);
     sm_free(a);
     sm_free(b);
 }
@@ -703,7 +703,7 @@ static void test_snapshot_restore_identical_state(void **state)
     sm_t *a = sm_new(NULL, NULL);
     kv_chunks_t partial;
     uint64_t idx = build_rich_state(a, &partial);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
 
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
@@ -721,7 +721,7 @@ static void test_snapshot_restore_identical_state(void **state)
     assert_int_equal(serial, 11);
     assert_int_equal(sm_staged_count(b), 1);
 
-    kv_buf_t again = snapshot(b);
+    bytebuf_t again = snapshot(b);
     assert_int_equal(again.len, snap.len);
     assert_memory_equal(again.data, snap.data, snap.len);
 
@@ -741,14 +741,14 @@ static void test_snapshot_restore_identical_state(void **state)
     assert_true(r.duplicate);
     expect_kv(b, "foo", "bar");
     apply_set(a, idx, 5, 1, "foo", "retry");
-    kv_buf_t sa = snapshot(a), sb = snapshot(b);
+    bytebuf_t sa = snapshot(a), sb = snapshot(b);
     assert_int_equal(sa.len, sb.len);
     assert_memory_equal(sa.data, sb.data, sa.len);
 
-    kv_buf_free(&sa);
-    kv_buf_free(&sb);
-    kv_buf_free(&again);
-    kv_buf_free(&snap);
+    bytebuf_free(&sa);
+    bytebuf_free(&sb);
+    bytebuf_free(&again);
+    bytebuf_free(&snap);
     kv_chunks_free(&partial);
     sm_free(a);
     sm_free(b);
@@ -758,7 +758,7 @@ static void test_restore_removes_zones_absent_from_snapshot(void **state)
 {
     (void)state;
     sm_t *empty = sm_new(NULL, NULL);
-    kv_buf_t snap = snapshot(empty);
+    bytebuf_t snap = snapshot(empty);
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
     zone_t *z = make_zone("foo.com", 1, 1);
@@ -771,18 +771,18 @@ static void test_restore_removes_zones_absent_from_snapshot(void **state)
     assert_int_equal(sm_applied_index(b), 0);
     kv_chunks_free(&ch);
     zone_free(z);
-    kv_buf_free(&snap);
+    bytebuf_free(&snap);
     sm_free(empty);
     sm_free(b);
 }
 
 /* After a refused restore the state is exactly what it was. */
-static void expect_untouched(sm_t *b, const kv_buf_t *before)
+static void expect_untouched(sm_t *b, const bytebuf_t *before)
 {
-    kv_buf_t now = snapshot(b);
+    bytebuf_t now = snapshot(b);
     assert_int_equal(now.len, before->len);
     assert_memory_equal(now.data, before->data, now.len);
-    kv_buf_free(&now);
+    bytebuf_free(&now);
 }
 
 static void test_corrupt_snapshots_refused(void **state)
@@ -791,11 +791,11 @@ static void test_corrupt_snapshots_refused(void **state)
     sm_t *a = sm_new(NULL, NULL);
     kv_chunks_t partial;
     build_rich_state(a, &partial);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
 
     sm_t *b = sm_new(NULL, NULL);
     apply_set(b, 1, 0, 0, "mine", "keep");
-    kv_buf_t before = snapshot(b);
+    bytebuf_t before = snapshot(b);
     log_set_level(LOG_OFF); /* thousands of refusals follow */
     uint8_t *copy = malloc(snap.len + 1);
     assert_non_null(copy);
@@ -845,8 +845,8 @@ static void test_corrupt_snapshots_refused(void **state)
     expect_untouched(b, &before);
     log_set_level(LOG_ERROR);
     free(copy);
-    kv_buf_free(&before);
-    kv_buf_free(&snap);
+    bytebuf_free(&before);
+    bytebuf_free(&snap);
     kv_chunks_free(&partial);
     sm_free(a);
     sm_free(b);
@@ -861,9 +861,9 @@ static void test_snapshot_writer_failure(void **state)
     log_set_level(LOG_OFF);
     for (int n = 0; n < 3; n++) {
         membuf_t m = { .fail_after = n };
-        kv_buf_init(&m.b);
+        bytebuf_init(&m.b);
         assert_int_equal(sm_snapshot(a, mem_write, &m), -1);
-        kv_buf_free(&m.b);
+        bytebuf_free(&m.b);
     }
     log_set_level(LOG_ERROR);
     kv_chunks_free(&partial);
@@ -986,24 +986,24 @@ static void test_replicas_agree(void **state)
             assert_int_equal(ra.duplicate, rb.duplicate);
             assert_string_equal(ra.msg, rb.msg);
             if (i + 1 == half) { /* c joins from a snapshot halfway */
-                kv_buf_t s = snapshot(a);
+                bytebuf_t s = snapshot(a);
                 const char *err = NULL;
                 assert_int_equal(restore(c, s.data, s.len, 0, &err), 0);
-                kv_buf_free(&s);
+                bytebuf_free(&s);
             } else if (i + 1 > half) {
                 kv_result_t rc = apply(c, i + 1, l.e[i], l.len[i]);
                 assert_int_equal(rc.status, ra.status);
                 assert_string_equal(rc.msg, ra.msg);
             }
         }
-        kv_buf_t sa = snapshot(a), sb = snapshot(b), sc = snapshot(c);
+        bytebuf_t sa = snapshot(a), sb = snapshot(b), sc = snapshot(c);
         assert_int_equal(sa.len, sb.len);
         assert_memory_equal(sa.data, sb.data, sa.len);
         assert_int_equal(sa.len, sc.len);
         assert_memory_equal(sa.data, sc.data, sa.len);
-        kv_buf_free(&sa);
-        kv_buf_free(&sb);
-        kv_buf_free(&sc);
+        bytebuf_free(&sa);
+        bytebuf_free(&sb);
+        bytebuf_free(&sc);
         sm_free(a);
         sm_free(b);
         sm_free(c);
