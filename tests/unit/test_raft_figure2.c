@@ -13,8 +13,9 @@
  * the end of this file points there instead of repeating it.
  *
  * Each test was checked to fail with its rule broken: a RAFT_BUG_* switch
- * where one exists (those tests run both ways here), else a temporary edit
- * of the core named in the comment ("Broken by: ...").
+ * where one exists (those tests run both ways here), and in every case the
+ * temporary edit of the core named in its comment ("Broken by: ..."): with
+ * the edit, that test fails (2026-12-07, 33 edits, one at a time).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -233,7 +234,7 @@ static void test_rv2_bug_switch_votes_for_older_log(void **state)
  * and the reply carries our term so the stale leader steps down. (With
  * PreVote and CheckQuorum both off the append is dropped silently: see
  * test_deviation_stale_append_silent_without_prevote_and_checkquorum.)
- * Broken by: raft_step dispatching messages of a lower term. */
+ * Broken by: core_handle_lower_term telling nothing (tell = false). */
 static void test_ae1_stale_leader_rejected_with_our_term(void **state)
 {
     (void)state;
@@ -563,7 +564,7 @@ static void test_candidate_starts_election(void **state)
  * Reference: Figure 2, §5.2. Of five, the candidate's own vote and one
  * grant are not enough, a repeated grant from the same voter counts once,
  * a second voter makes three.
- * Broken by: election_record counting a voter's every reply. */
+ * Broken by: election_check_result counting one grant more than it got. */
 static void test_candidate_majority_becomes_leader(void **state)
 {
     (void)state;
@@ -676,8 +677,7 @@ static void test_leader_announces_itself_then_heartbeats_when_idle(void **state)
  * Reference: Figure 2, §5.3. The entry joins the log in the leader's term
  * at once; it reaches the state machine (rd.committed, where the runtime
  * answers the client) only after a majority holds it.
- * Broken by: raft_propose not appending (returning the index it would
- * have). */
+ * Broken by: raft_propose committing the entry at once. */
 static void test_leader_appends_command_applies_after_commit(void **state)
 {
     (void)state;
@@ -713,7 +713,7 @@ static void test_leader_appends_command_applies_after_commit(void **state)
  * with log entries starting at nextIndex. If successful: update nextIndex
  * and matchIndex for follower (§5.3)."
  * Reference: Figure 2, §5.3.
- * Broken by: progress_maybe_update not moving match. */
+ * Broken by: replication_recv_append_resp skipping progress_maybe_update. */
 static void test_leader_sends_from_next_index_and_updates_on_success(void **state)
 {
     (void)state;
@@ -799,9 +799,8 @@ static void test_leader_commits_on_majority_match(void **state)
  * vote grant leaves in the same batch as the term and vote to persist; an
  * append acknowledgement in the same batch as the entries it vouches for,
  * and the runtime sends rd.msgs only after persisting that batch.
- * Broken by: RAFT_BUG_FORGET_VOTE (the vote is then missing from the hard
- * state), or election_recv_vote setting r->vote after out_send in a later
- * batch. */
+ * Broken by: out_hard_state leaving the vote out, as RAFT_BUG_FORGET_VOTE
+ * does. */
 static void test_persist_grant_and_ack_travel_with_their_state(void **state)
 {
     (void)state;
@@ -912,8 +911,8 @@ static void test_ack_withdrawn_when_batch_truncates_its_entries(void **state)
  * hold it; ours counts the leader's own log only once durable.
  * Reference: thesis §10.2.1; raft.h "The leader counts its own log ...
  * only for entries acknowledged through raft_advance".
- * Broken by: progress counting the leader's last index, not its stable
- * index, as its own match. */
+ * Broken by: raft_propose counting the leader's own copy as matched at
+ * once (progress_maybe_update on self with the last index). */
 static void test_leader_counts_own_entry_only_once_durable(void **state)
 {
     (void)state;
@@ -974,7 +973,7 @@ static void test_prevote_refused_while_leader_heard(void **state)
  * despite their lease.
  * Reference: thesis §3.10, §9.6.
  * Broken by: transfer_recv_timeout_now calling election_start with
- * pre_vote = r->o.pre_vote, or the vote without .transfer. */
+ * pre_vote = r->o.pre_vote. */
 static void test_timeout_now_campaigns_at_once_past_leases(void **state)
 {
     (void)state;
