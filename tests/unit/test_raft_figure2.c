@@ -155,7 +155,7 @@ static void test_lower_term_vote_request_is_answered_with_our_term(void **state)
  * as up-to-date as receiver's log, grant vote (§5.2, §5.4)."
  * Reference: Figure 2, §5.2. The vote-free half: a vote is granted when
  * votedFor is null, and granted again to the same candidate (a duplicate
- * or retried request), and the grant is what gets persisted.
+ * or retried request).
  * Broken by: election_recv_vote granting only when r->vote == 0. */
 static void test_rv2_grants_when_vote_null_or_same_candidate(void **state)
 {
