@@ -362,7 +362,6 @@ typedef enum raft_trace_kind {
     RAFT_TRACE_ERROR,       /* input refused because it would break safety
                                or the term limit (text) */
 } raft_trace_kind_t;
-#define RAFT_TRACE_KINDS (RAFT_TRACE_ERROR + 1)
 
 typedef enum raft_trace_reason {
     RAFT_WHY_NONE = 0,
