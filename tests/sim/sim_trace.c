@@ -168,7 +168,8 @@ static void format_msg(const struct sim_msg_view *m, char *buf, size_t len)
     }
 }
 
-void sim_trace_print(const struct sim_trace_event *e, FILE *out)
+/* Everything after "[tick T] ". */
+static void print_body(const struct sim_trace_event *e, FILE *out)
 {
     char body[400];
     switch (e->kind) {
@@ -176,11 +177,10 @@ void sim_trace_print(const struct sim_trace_event *e, FILE *out)
     case SIM_EV_DELIVER:
         format_msg(&e->msg, body, sizeof body);
         if (e->kind == SIM_EV_SEND && e->delay)
-            fprintf(out, "[tick %llu] n%d -> n%d %s : %s +%u\n", (unsigned long long)e->tick,
-                    e->from + 1, e->to + 1, body, e->outcome, e->delay);
+            fprintf(out, "n%d -> n%d %s : %s +%u\n", e->from + 1, e->to + 1, body,
+                    e->outcome, e->delay);
         else
-            fprintf(out, "[tick %llu] n%d -> n%d %s : %s\n", (unsigned long long)e->tick,
-                    e->from + 1, e->to + 1, body, e->outcome);
+            fprintf(out, "n%d -> n%d %s : %s\n", e->from + 1, e->to + 1, body, e->outcome);
         break;
     case SIM_EV_CORE:
         if (e->core.kind == RAFT_TRACE_WARN || e->core.kind == RAFT_TRACE_ERROR) {
@@ -190,15 +190,21 @@ void sim_trace_print(const struct sim_trace_event *e, FILE *out)
         } else {
             raft_trace_format(&e->core, NULL, NULL, body, sizeof body);
         }
-        fprintf(out, "[tick %llu] n%d %s\n", (unsigned long long)e->tick, e->from + 1, body);
+        fprintf(out, "n%d %s\n", e->from + 1, body);
         break;
     case SIM_EV_NOTE:
         if (e->from >= 0)
-            fprintf(out, "[tick %llu] n%d %s\n", (unsigned long long)e->tick, e->from + 1, e->note);
+            fprintf(out, "n%d %s\n", e->from + 1, e->note);
         else
-            fprintf(out, "[tick %llu] %s\n", (unsigned long long)e->tick, e->note);
+            fprintf(out, "%s\n", e->note);
         break;
     }
+}
+
+void sim_trace_print(const struct sim_trace_event *e, FILE *out)
+{
+    fprintf(out, "[tick %llu] ", (unsigned long long)e->tick);
+    print_body(e, out);
 }
 
 static struct sim_trace_event *next_slot(struct sim_trace *t)
@@ -216,12 +222,14 @@ static void show(struct sim_trace *t, const struct sim_trace_event *e)
         t->sink(t->sink_ctx, e);
         return;
     }
-    if (t->columns) {
-        char cols[256];
-        t->columns(t->columns_ctx, cols, sizeof cols);
-        fputs(cols, t->out);
+    if (!t->columns) {
+        sim_trace_print(e, t->out);
+        return;
     }
-    sim_trace_print(e, t->out);
+    char cols[256];
+    t->columns(t->columns_ctx, cols, sizeof cols);
+    fprintf(t->out, "[tick %llu] %s", (unsigned long long)e->tick, cols);
+    print_body(e, t->out);
 }
 
 void sim_trace_message(struct sim_trace *t, uint64_t tick, enum sim_trace_kind kind,
