@@ -81,7 +81,7 @@ static void setup_core_options(struct sim_world *w)
     o->bugs = w->opt->bugs;
 }
 
-/* --columns: each node's state in front of an echoed line, e.g.
+/* --columns: each node's state after the tick of an echoed line, e.g.
  * "L t3 v1 c7     | F t3 v1 c7     | down           | ": role (Follower,
  * Pre-candidate, Candidate, Leader), term, vote, commit index. */
 static void state_columns(void *ctx, char *buf, size_t len)
