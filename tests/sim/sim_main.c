@@ -7,7 +7,7 @@
  *            replay one run and print its full trace (--trace alone: seed 1),
  *            without the kinds of lines listed (--hide heartbeat,append-ok),
  *            only about one node (--node n1), with every node's term, role,
- *            vote and commit in front of each line (--columns)
+ *            vote and commit after the tick of each line (--columns)
  *   raft-sim --seeds N [--first F] [--steps M] [--nodes N] [--scenario X]
  *            [--bug B] [--workers W] [--verbose]
  *            [--keep-going]

@@ -98,8 +98,8 @@ struct sim_trace {
     /* What echo and the sink show (all by default). */
     uint32_t hide;          /* bits 1 << enum sim_trace_class */
     int node;               /* only lines about this slot; -1: every node */
-    /* --columns: writes every node's state (term, role, vote, commit) in
-     * front of each echoed line; NULL: no columns. */
+    /* --columns: writes every node's state (term, role, vote, commit) into
+     * each echoed line, after its tick; NULL: no columns. */
     void (*columns)(void *ctx, char *buf, size_t len);
     void *columns_ctx;
 };
