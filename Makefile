@@ -65,9 +65,12 @@ BIN        := bin/dns-raft
 .PHONY: all deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
 all: $(BIN)
 
+# Each archive is made afresh: `ar rcs` into an old one would keep the
+# members of files since moved or deleted, and the linker would take them.
 define layer_rules
 $(LIB_$(1)): $(call lib_objs,$(1))
 	@mkdir -p $$(dir $$@)
+	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_rules,$(l))))
