@@ -12,11 +12,12 @@
  * reloads the zone files; SIGINT/SIGTERM stop gracefully (leadership handed
  * over first) and exit 0.
  *
- * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config,
- * 1 when the node cannot start (a port in use, unreadable data dir, ...).
+ * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config
+ * (a TSIG key file included), 1 when the node cannot start (a port in use,
+ * unreadable data dir, ...).
  *
- * Ownership: main owns the config, the zone database handle, the cluster
- * and the DNS server; all are freed before exit. */
+ * Ownership: main owns the config, the TSIG key store, the zone database
+ * handle, the cluster and the DNS server; all are freed before exit. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "dns/server.h"
+#include "dns/tsig.h"
 #include "kv/cluster.h"
 #include "zone/db.h"
 
@@ -57,7 +59,28 @@ static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t 
     }
 }
 
-static int run(const config_t *cfg, const sigset_t *set)
+/* Reads every -tsig.keyfile into one store. NULL (with the reason logged)
+ * when a file is missing or wrong. */
+static tsig_keystore_t *load_tsig_keys(const config_t *cfg)
+{
+    tsig_keystore_t *keys = tsig_keystore_new();
+    if (keys == NULL) {
+        log_error("main", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->tsig_keyfile_count; i++) {
+        char err[TSIG_ERR_MAX];
+        if (tsig_keystore_load_file(keys, cfg->tsig_keyfiles[i], err) != 0) {
+            log_error("main", "tsig.keyfile %s", err);
+            tsig_keystore_free(keys);
+            return NULL;
+        }
+    }
+    log_info("main", "%zu TSIG keys loaded", tsig_keystore_count(keys));
+    return keys;
+}
+
+static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
     char data_dir[512];
@@ -71,7 +94,8 @@ static int run(const config_t *cfg, const sigset_t *set)
         return 1;
     }
     char err[DNS_SERVER_ERR_MAX];
-    dns_server_opts_t opts = { .addr = cfg->dns_addr, .workers = cfg->dns_workers };
+    dns_server_opts_t opts = { .addr = cfg->dns_addr, .workers = cfg->dns_workers,
+                               .tsig_keys = tsig_keys };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
@@ -123,7 +147,9 @@ int main(int argc, char *argv[])
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
-    int rc = run(&cfg, &signals);
+    tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
+    int rc = tsig_keys ? run(&cfg, tsig_keys, &signals) : 2;
+    tsig_keystore_free(tsig_keys);
     config_free(&cfg);
     return rc;
 }

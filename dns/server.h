@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "dns/tsig.h"
 #include "zone/db.h"
 
 #define DNS_SERVER_ERR_MAX ADDR_ERR_MAX
@@ -28,6 +29,9 @@ typedef struct dns_server_opts {
     unsigned workers;       /* UDP worker threads; 0 = one per online CPU */
     unsigned tcp_max_conns; /* 0 = DNS_SERVER_TCP_MAX_CONNS */
     unsigned tcp_idle_ms;   /* 0 = DNS_SERVER_TCP_IDLE_MS */
+    /* TSIG keys (-tsig.keyfile), or NULL. Not used yet: UPDATE will verify
+     * with them. The caller owns the store; it must outlive the server. */
+    const tsig_keystore_t *tsig_keys;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a
