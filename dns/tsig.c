@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,16 +579,26 @@ int tsig_keystore_load_file(tsig_keystore_t *ks, const char *path, char err[TSIG
 
 /* ---- HMAC ------------------------------------------------------------- */
 
+/* OpenSSL's HMAC, fetched once for the process (a fetch per message costs
+ * a provider lookup under a lock). Never freed: it lives as long as the
+ * process, reachable from this pointer. */
+static EVP_MAC *hmac_impl;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void fetch_hmac(void)
+{
+    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static EVP_MAC_CTX *mac_begin(const tsig_key_t *key)
 {
     const alg_info_t *a = alg_info(key->alg);
     if (a == NULL)
         return NULL;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL)
+    pthread_once(&hmac_once, fetch_hmac);
+    if (hmac_impl == NULL)
         return NULL;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac); /* the context keeps its own reference */
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_impl);
     if (ctx == NULL)
         return NULL;
     OSSL_PARAM params[] = {
