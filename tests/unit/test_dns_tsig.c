@@ -688,11 +688,10 @@ static void test_stream_receiver_checks_the_chain(void **state)
     tsig_keystore_free(ks);
 }
 
-/* Our own sender interleaved with unsigned messages: §5.3.1 allows up to
- * 99 in a row, covered by the next signed MAC. Built by hand from the
- * chain rule: sign message 3 over message 2 + message 3 as one body is not
- * what a sender does, so this only checks the limit. */
-static void test_stream_unsigned_limit(void **state)
+/* §5.3.1: unsigned messages between signed ones are covered by the next
+ * MAC (dnspython's stream with its second message unsigned), at most 99
+ * in a row. */
+static void test_stream_unsigned_messages(void **state)
 {
     (void)state;
     tsig_keystore_t *ks = vector_keys();
@@ -700,6 +699,25 @@ static void test_stream_unsigned_limit(void **state)
     assert_int_equal(tsig_verify_request(ks, VEC_AXFR_REQ, sizeof VEC_AXFR_REQ, T, &req), TSIG_VALID);
     tsig_stream_t s;
     bool was_signed;
+    assert_int_equal(tsig_stream_start_receiver(&s, req.key, req.mac, req.mac_len), 0);
+    assert_int_equal(tsig_stream_verify(&s, VEC_AXFR_GAP_1, sizeof VEC_AXFR_GAP_1, T, &was_signed),
+                     TSIG_NOERROR);
+    assert_true(was_signed);
+    assert_int_equal(tsig_stream_verify(&s, VEC_AXFR_GAP_2, sizeof VEC_AXFR_GAP_2, T, &was_signed),
+                     TSIG_NOERROR);
+    assert_false(was_signed);
+    assert_int_equal(tsig_stream_verify(&s, VEC_AXFR_GAP_3, sizeof VEC_AXFR_GAP_3, T, &was_signed),
+                     TSIG_NOERROR);
+    assert_true(was_signed);
+    tsig_stream_end(&s);
+    /* Without the unsigned message the third MAC does not match. */
+    assert_int_equal(tsig_stream_start_receiver(&s, req.key, req.mac, req.mac_len), 0);
+    assert_int_equal(tsig_stream_verify(&s, VEC_AXFR_GAP_1, sizeof VEC_AXFR_GAP_1, T, &was_signed),
+                     TSIG_NOERROR);
+    assert_int_equal(tsig_stream_verify(&s, VEC_AXFR_GAP_3, sizeof VEC_AXFR_GAP_3, T, &was_signed),
+                     TSIG_BADSIG);
+    tsig_stream_end(&s);
+    /* The limit. */
     assert_int_equal(tsig_stream_start_receiver(&s, req.key, req.mac, req.mac_len), 0);
     assert_int_equal(tsig_stream_verify(&s, AXFR[0], AXFR_LEN[0], T, &was_signed), TSIG_NOERROR);
     for (int i = 0; i < TSIG_MAX_UNSIGNED; i++)
@@ -730,7 +748,7 @@ int main(void)
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_stream_sender_matches_dnspython),
         cmocka_unit_test(test_stream_receiver_checks_the_chain),
-        cmocka_unit_test(test_stream_unsigned_limit),
+        cmocka_unit_test(test_stream_unsigned_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@ the same on every run. The vectors:
   axfr_1..3      the same signed by dnspython as one multi-message stream
                  (RFC 8945 §5.3.1) at T+1, T+2, T+3: our stream signer must
                  give these octets, and our stream verifier accept them.
+  axfr_gap_1..3  the same stream with the second message unsigned.
 """
 import base64
 import os
@@ -101,6 +102,23 @@ def make_vectors():
         ctx = m.tsig_ctx
         m.tsig = None
         v["axfr_body_%d" % i] = m.to_wire()
+
+    # The same answer with its second message unsigned (§5.3.1 allows up
+    # to 99 in a row): the third message's MAC covers it whole.
+    ctx = None
+    for i in (1, 2, 3):
+        m = dns.message.make_response(areq)
+        m.answer.append(dns.rrset.from_text("r%d.example.com." % i, 60, "IN", "A",
+                                            "192.0.2.%d" % i))
+        at(T + i)
+        if i == 2:
+            m.tsig = None
+            wire = m.to_wire()
+            ctx.update(wire)
+        else:
+            wire = m.to_wire(multi=True, tsig_ctx=ctx)
+            ctx = m.tsig_ctx
+        v["axfr_gap_%d" % i] = wire
     return v
 
 
