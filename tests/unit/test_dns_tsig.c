@@ -1,7 +1,7 @@
 /* tests/unit/test_dns_tsig.c — TSIG (dns/tsig.c, RFC 8945): BIND key files
  * (tsig-keygen's output, every error with its file:line), verification of
- * requests signed by dnspython (tests/unit/tsig_vectors.h, made by
- * tsig_vectors.py), every way a request can fail (BADSIG for any flipped
+ * requests signed by dnspython, BIND's nsupdate and Knot's knsupdate
+ * (tests/unit/tsig_vectors.h, made by tsig_vectors.py), every way a request can fail (BADSIG for any flipped
  * bit, BADKEY, BADTIME at the fudge's edge, the MAC truncation rules,
  * misplaced TSIG RRs), responses byte-identical to dnspython's, and a
  * three-message transfer chain both ways.
@@ -242,6 +242,33 @@ static void test_dnspython_requests_verify(void **state)
     /* The body alone is unsigned. */
     assert_int_equal(tsig_verify_request(ks, VEC_RESP_256_BODY, sizeof VEC_RESP_256_BODY, T, &req),
                      TSIG_UNSIGNED);
+    tsig_keystore_free(ks);
+}
+
+/* UPDATEs signed by the real clients (BIND's nsupdate -k, Knot's
+ * knsupdate), captured by tsig_vectors.py --with-clients at their own time:
+ * BADTIME far from it (which is checked after the MAC), VALID at it. */
+static void test_real_clients_verify(void **state)
+{
+    (void)state;
+    tsig_keystore_t *ks = vector_keys();
+    const uint8_t *const msgs[2] = { VEC_NSUPDATE, VEC_KNSUPDATE };
+    const size_t lens[2] = { sizeof VEC_NSUPDATE, sizeof VEC_KNSUPDATE };
+    const char *const keys[2] = { "\12update-key", "\3xfr\3key\7example" };
+    for (int i = 0; i < 2; i++) {
+        tsig_request_t req;
+        assert_int_equal(tsig_verify_request(ks, msgs[i], lens[i], 0, &req), TSIG_NOTAUTH);
+        assert_int_equal(req.error, TSIG_BADTIME);
+        assert_int_equal(DNS_OPCODE(rd16(msgs[i] + 2)), 5); /* UPDATE */
+        assert_int_equal(tsig_verify_request(ks, msgs[i], lens[i], req.time_signed + 1, &req),
+                         TSIG_VALID);
+        assert_ptr_equal(req.key, tsig_keystore_find(ks, (const uint8_t *)keys[i]));
+        uint8_t bad[256];
+        memcpy(bad, msgs[i], lens[i]);
+        bad[lens[i] / 3] ^= 0x04;
+        assert_int_not_equal(tsig_verify_request(ks, bad, lens[i], req.time_signed, &req),
+                             TSIG_VALID);
+    }
     tsig_keystore_free(ks);
 }
 
@@ -738,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_bad_key_files),
         cmocka_unit_test(test_nul_byte_and_files),
         cmocka_unit_test(test_dnspython_requests_verify),
+        cmocka_unit_test(test_real_clients_verify),
         cmocka_unit_test(test_any_flipped_bit_fails),
         cmocka_unit_test(test_badkey),
         cmocka_unit_test(test_badtime_at_the_fudge),
