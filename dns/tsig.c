@@ -478,10 +478,11 @@ static int parse_key(lexer_t *lx, tsig_keystore_t *ks, size_t first_new)
     }
     if (expect(lx, TOK_SEMI, "';' after '}'") != 0)
         goto out;
-    if (tsig_keystore_find(ks, d.key.name) != NULL) {
-        const tsig_key_t *dup = tsig_keystore_find(ks, d.key.name);
+    const tsig_key_t *dup = tsig_keystore_find(ks, d.key.name);
+    if (dup != NULL) {
+        bool earlier_file = (size_t)(dup - ks->keys) < first_new;
         lex_error(lx, name.line, "key \"%.*s\" defined twice%s", (int)name.n, name.s,
-                  (size_t)(dup - ks->keys) < first_new ? " (already loaded from another file)" : "");
+                  earlier_file ? " (already loaded from another file)" : "");
         goto out;
     }
     if (ks->count >= TSIG_MAX_KEYS) {

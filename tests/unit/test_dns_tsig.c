@@ -1,8 +1,8 @@
 /* tests/unit/test_dns_tsig.c — TSIG (dns/tsig.c, RFC 8945): BIND key files
  * (tsig-keygen's output, every error with its file:line), verification of
  * requests signed by dnspython, BIND's nsupdate and Knot's knsupdate
- * (tests/unit/tsig_vectors.h, made by tsig_vectors.py), every way a request can fail (BADSIG for any flipped
- * bit, BADKEY, BADTIME at the fudge's edge, the MAC truncation rules,
+ * (tests/unit/tsig_vectors.h, made by tsig_vectors.py), every way a
+ * request can fail (BADSIG for any flipped bit, BADKEY, BADTIME at the fudge's edge, the MAC truncation rules,
  * misplaced TSIG RRs), responses byte-identical to dnspython's, and a
  * three-message transfer chain both ways.
  *
