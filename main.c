@@ -14,12 +14,13 @@
  *
  * `dns-raft keygen` prints a fresh cluster key file (-cluster.key.file).
  *
- * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config,
- * 1 when the node cannot start (a port in use, unreadable data dir, ...),
- * 3 when a stop did not finish in time or a second SIGTERM/SIGINT came.
+ * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config
+ * (a TSIG key file included), 1 when the node cannot start (a port in use,
+ * unreadable data dir, ...), 3 when a stop did not finish in time or a
+ * second SIGTERM/SIGINT came.
  *
- * Ownership: main owns the config, the zone database handle, the cluster
- * and the DNS server; all are freed before exit. */
+ * Ownership: main owns the config, the TSIG key store, the zone database
+ * handle, the cluster and the DNS server; all are freed before exit. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "common/log.h"
 #include "common/stopguard.h"
 #include "dns/server.h"
+#include "dns/tsig.h"
 #include "kv/cluster.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
@@ -92,7 +94,28 @@ static bool load_cluster_key(const config_t *cfg, peerauth_ring_t *ring)
     return true;
 }
 
-static int run(const config_t *cfg, const sigset_t *set)
+/* Reads every -tsig.keyfile into one store. NULL (with the reason logged)
+ * when a file is missing or wrong. */
+static tsig_keystore_t *load_tsig_keys(const config_t *cfg)
+{
+    tsig_keystore_t *keys = tsig_keystore_new();
+    if (keys == NULL) {
+        log_error("main", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->tsig_keyfile_count; i++) {
+        char err[TSIG_ERR_MAX];
+        if (tsig_keystore_load_file(keys, cfg->tsig_keyfiles[i], err) != 0) {
+            log_error("main", "tsig.keyfile %s", err);
+            tsig_keystore_free(keys);
+            return NULL;
+        }
+    }
+    log_info("main", "%zu TSIG keys loaded", tsig_keystore_count(keys));
+    return keys;
+}
+
+static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
     static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
@@ -117,6 +140,7 @@ static int run(const config_t *cfg, const sigset_t *set)
         .rrl = { .rate = cfg->dns_rrl_rate, .slip = cfg->dns_rrl_slip,
                  .ipv4_prefix = cfg->dns_rrl_ipv4_prefix, .ipv6_prefix = cfg->dns_rrl_ipv6_prefix,
                  .table_size = cfg->dns_rrl_table_size },
+        .tsig_keys = tsig_keys,
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
@@ -179,7 +203,9 @@ int main(int argc, char *argv[])
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
-    int rc = run(&cfg, &signals);
+    tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
+    int rc = tsig_keys ? run(&cfg, tsig_keys, &signals) : 2;
+    tsig_keystore_free(tsig_keys);
     config_free(&cfg);
     return rc;
 }

@@ -89,6 +89,37 @@ static void clear_zone_files(config_t *c)
     c->zone_file_count = 0;
 }
 
+static int add_tsig_keyfile(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    if (*v == '\0')
+        return format_error(e, "tsig.keyfile: empty file name");
+    if (c->tsig_keyfile_count == CONFIG_MAX_TSIG_KEYFILES)
+        return format_error(e, "tsig.keyfile: more than %d files", CONFIG_MAX_TSIG_KEYFILES);
+    char **grown = realloc(c->tsig_keyfiles, (c->tsig_keyfile_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return format_error(e, "out of memory");
+    c->tsig_keyfiles = grown;
+    if ((grown[c->tsig_keyfile_count] = strdup(v)) == NULL)
+        return format_error(e, "out of memory");
+    c->tsig_keyfile_count++;
+    return 0;
+}
+
+static void clear_tsig_keyfiles(config_t *c)
+{
+    for (size_t i = 0; i < c->tsig_keyfile_count; i++)
+        free(c->tsig_keyfiles[i]);
+    free(c->tsig_keyfiles);
+    c->tsig_keyfiles = NULL;
+    c->tsig_keyfile_count = 0;
+}
+
+/* The settings that may repeat (and be YAML lists). */
+static bool is_list_option(setter_fn set)
+{
+    return set == add_zone_file || set == add_tsig_keyfile;
+}
+
 static int set_log_level(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
 {
     int level = log_level_parse(v);
@@ -253,6 +284,7 @@ static const option_t options[] = {
     { "dns.rrl.ipv6.prefix", "BITS", "rate-limit IPv6 sources by this prefix length (default 56)", set_rrl_ipv6_prefix },
     { "dns.rrl.table.size", "N", "rate-limit buckets (8 bytes each, rounded up to a power of two; default 262144)", set_rrl_table_size },
     { "stop.timeout", "MS", "after SIGTERM/SIGINT, exit with status 3 if the stop is not done in MS ms (default 10000)", set_stop_timeout },
+    { "tsig.keyfile", "FILE", "TSIG keys, BIND format as tsig-keygen writes them; repeat for several", add_tsig_keyfile },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -293,6 +325,7 @@ void config_free(config_t *cfg)
     free(cfg->admin_addr);
     free(cfg->admin_token_file);
     clear_zone_files(cfg);
+    clear_tsig_keyfiles(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -360,12 +393,16 @@ static enum config_result tokenize_flags(int argc, char *const argv[], flag_valu
 static int apply_flags(config_t *cfg, const flag_value_t *flags, size_t count,
                        char err[CONFIG_ERR_MAX])
 {
-    bool zone_files_from_flags = false;
+    bool zone_files_from_flags = false, keyfiles_from_flags = false;
     for (size_t i = 0; i < count; i++) {
         const option_t *opt = flags[i].option;
         if (opt->set == add_zone_file && !zone_files_from_flags) {
             clear_zone_files(cfg); /* flags replace the config file's list */
             zone_files_from_flags = true;
+        }
+        if (opt->set == add_tsig_keyfile && !keyfiles_from_flags) {
+            clear_tsig_keyfiles(cfg);
+            keyfiles_from_flags = true;
         }
         char why[CONFIG_ERR_MAX];
         if (opt->set(cfg, flags[i].value, why) != 0)
@@ -498,11 +535,11 @@ static int apply_yaml_scalar(yaml_reader_t *r, config_t *cfg, const option_t *op
     return 0;
 }
 
-/* zone.file may be a list of strings. */
+/* zone.file and tsig.keyfile may be lists of strings. */
 static int apply_yaml_sequence(yaml_reader_t *r, config_t *cfg, const option_t *opt,
                                const yaml_event_t *start)
 {
-    if (opt->set != add_zone_file)
+    if (!is_list_option(opt->set))
         return format_error(r->err, "%s:%zu: %s takes a single value, not a list", r->path,
                             event_line(start), opt->name);
     for (;;) {
@@ -536,7 +573,7 @@ static int apply_yaml_value(yaml_reader_t *r, config_t *cfg, const option_t *opt
         rc = apply_yaml_sequence(r, cfg, opt, &ev);
     else
         rc = format_error(r->err, "%s:%zu: %s: expected a string%s", r->path, event_line(&ev),
-                          opt->name, opt->set == add_zone_file ? " or a list of strings" : "");
+                          opt->name, is_list_option(opt->set) ? " or a list of strings" : "");
     yaml_event_delete(&ev);
     return rc;
 }

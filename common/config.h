@@ -5,8 +5,9 @@
  * Flags: `-name value`, `-name=value`, `--name value`, `--name=value`; `-h`,
  * `-help`, `--help` ask for usage; `--` ends the flags. `-zone.file` may
  * repeat. YAML: a flat mapping whose keys are the flag names without the
- * dash (`dns.addr: ":8600"`); `zone.file` is a string or a list of strings.
- * Any zone.file given as a flag replaces the file's whole list.
+ * dash (`dns.addr: ":8600"`); `zone.file` and `tsig.keyfile` are a string
+ * or a list of strings, and may repeat as flags; any given as a flag
+ * replaces the file's whole list.
  *
  * Ownership: a config_t owns every string it points to; config_free frees
  * them. */
@@ -18,6 +19,7 @@
 
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_ZONE_FILES 256
+#define CONFIG_MAX_TSIG_KEYFILES 64
 #define CONFIG_MAX_WORKERS 1024
 
 typedef struct config {
@@ -30,6 +32,8 @@ typedef struct config {
     char *cluster_key_file; /* -cluster.key.file; NULL: no peer authentication */
     char **zone_files;
     size_t zone_file_count;
+    char **tsig_keyfiles; /* BIND key files (dns/tsig.h), -tsig.keyfile repeated */
+    size_t tsig_keyfile_count;
     int log_level;      /* enum log_level */
     unsigned dns_workers; /* 0: one per online CPU */
     unsigned raft_heartbeat_ms; /* 0: default */

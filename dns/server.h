@@ -19,6 +19,7 @@
 
 #include "common/addr.h"
 #include "dns/rrl.h"
+#include "dns/tsig.h"
 #include "zone/db.h"
 
 #define DNS_SERVER_ERR_MAX ADDR_ERR_MAX
@@ -37,6 +38,9 @@ typedef struct dns_server_opts {
     unsigned tcp_message_ms; /* 0 = DNS_SERVER_TCP_MESSAGE_MS */
     size_t tcp_buffer_max;  /* bytes across connections; 0 = DNS_SERVER_TCP_BUFFER_MAX */
     rrl_config_t rrl;       /* rrl.rate 0 = no response rate limiting */
+    /* TSIG keys (-tsig.keyfile), or NULL. Not used yet: UPDATE will verify
+     * with them. The caller owns the store; it must outlive the server. */
+    const tsig_keystore_t *tsig_keys;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a
