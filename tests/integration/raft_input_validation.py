@@ -36,6 +36,9 @@ def raft_id(name):
     return h or 1
 
 
+FRAME_CLUSTER = 66  # raft/node.c: RAFT_FRAME_APP_MIN + 2
+
+
 def connect_as(node, sender):
     """A peer connection to node posing as sender (same name and address,
     so the hello itself changes nothing)."""
@@ -96,6 +99,11 @@ def garbage_snapshot(c, nodes):
     fields += b"".join(struct.pack("<Q", raft_id(n.name)) for n in nodes)
     fields += struct.pack("<QQBI", len(data), 0, 1, len(data)) + data
     s = connect_as(follower, leader)
+    # A node hands the core nothing from a peer that has not named its
+    # cluster (raft/node_identity.h); the id is no secret (`raft status`),
+    # so the attacker names it first and the snapshot reaches the checks.
+    cid = bytes.fromhex(st["cluster"])
+    s.sendall(struct.pack("<I", 19) + bytes([FRAME_CLUSTER, 1, 0]) + cid)
     s.sendall(frame(MSG_SNAPSHOT, leader, follower, st["term"], fields))
     wait_for("%s to handle the snapshot" % follower.name, 5,
              lambda: "refused, log and state kept" in follower.log() or
