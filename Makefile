@@ -51,7 +51,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: all deps test unit sim sim-test asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
+.PHONY: all deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
 all: $(BIN)
 
 define layer_rules
@@ -91,6 +91,15 @@ sim: $(if $(SIM_SRCS),$(SIM_BIN))
 
 sim-test: $(if $(SIM_SRCS),$(SIM_BIN))
 	@if [ -n "$(SIM_SRCS)" ]; then $(SIM_BIN) --test; fi
+	@$(MAKE) --no-print-directory sim-scripts
+
+# Golden scripted scenarios (tests/sim/scripts/, raft-sim --script): each
+# transcript must match its file, and the Figure 8 script must catch a
+# broken core. sim-scripts-rewrite stores new transcripts (review the diff).
+sim-scripts: $(SIM_BIN)
+	@scripts/run-sim-scripts.sh $(SIM_BIN)
+sim-scripts-rewrite: $(SIM_BIN)
+	@scripts/run-sim-scripts.sh $(SIM_BIN) --rewrite
 
 # Set up, build, and run the README's 3-node cluster on zones/ (Ctrl-C stops it).
 demo: deps all

@@ -11,6 +11,9 @@
  *            --keep-going: then one line per failing seed, for triage)
  *   raft-sim --test [--seeds N] [--steps M]   500 x 10,000 + teeth
  *   raft-sim --teeth [--steps M]              only the teeth check
+ *   raft-sim --script FILE [--bug B] [--rewrite]
+ *            run a scripted scenario (sim_script.c) and print its transcript
+ *            (or store it in FILE as the new expected output)
  *
  * Unless --nodes / --scenario are given, the seed picks them: scenario =
  * seed mod count, nodes = 3 or 5 alternating every full round of scenarios,
@@ -32,6 +35,7 @@
 #include "common/log.h"
 #include "tests/sim/sim_run.h"
 #include "tests/sim/sim_scenario.h"
+#include "tests/sim/sim_script.h"
 
 #define MAX_WORKERS 16
 #define TEST_SEEDS 500
@@ -40,7 +44,8 @@
 #define TEETH_SEEDS 400
 
 struct args {
-    bool single, test, teeth, verbose, keep_going;
+    bool single, test, teeth, verbose, keep_going, rewrite;
+    const char *script;
     uint64_t seed, seeds, first, steps;
     int nodes;       /* 0: from the seed */
     int scenario;    /* -1: from the seed */
@@ -64,6 +69,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: raft-sim --seed S | --seeds N [--first F] | --test | --teeth\n"
+            "                | --script FILE [--rewrite]\n"
             "                [--steps M] [--nodes 3|5] [--scenario NAME] [--bug NAME]\n"
             "                [--workers W] [--verbose] [--keep-going]\n"
             "scenarios:\n");
@@ -99,6 +105,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
             a->teeth = true, takes = false;
         } else if (!strcmp(f, "--keep-going")) {
             a->keep_going = true, takes = false;
+        } else if (!strcmp(f, "--rewrite")) {
+            a->rewrite = true, takes = false;
         } else if (!strcmp(f, "--verbose")) {
             a->verbose = true, takes = false;
         } else if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
@@ -107,6 +115,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
         } else if (!v) {
             fprintf(stderr, "raft-sim: %s needs a value\n", f);
             return false;
+        } else if (!strcmp(f, "--script")) {
+            a->script = v;
         } else if (!strcmp(f, "--seed") && parse_u64(v, &a->seed)) {
             a->single = true;
         } else if (!strcmp(f, "--seeds") && parse_u64(v, &a->seeds) && a->seeds > 0) {
@@ -136,7 +146,7 @@ static bool parse_args(int argc, char **argv, struct args *a)
         if (takes)
             i++;
     }
-    if (!a->single && !a->test && !a->teeth && !a->seeds) {
+    if (!a->single && !a->test && !a->teeth && !a->seeds && !a->script) {
         usage(stderr);
         return false;
     }
@@ -436,6 +446,10 @@ int main(int argc, char **argv)
         return 2;
     /* The cores log (e.g. a broken variant meeting a second leader); that is
      * noise across thousands of runs, so only a replay shows it. */
+    if (a.script) {
+        log_set_level(LOG_OFF);
+        return sim_script_run(a.script, a.bugs, a.rewrite, stdout);
+    }
     if (a.single)
         return run_single(&a);
     log_set_level(LOG_OFF);

@@ -93,7 +93,7 @@ static void queue_copy(struct sim_net *net, uint64_t now, int from, int to,
 {
     struct sim_packet p = {
         .deliver_at = now + delay,
-        .order = sim_rng_next(net->rng),
+        .order = net->fifo ? net->sent++ : sim_rng_next(net->rng),
         .from = from,
         .to = to,
         .payload = payload,
@@ -123,6 +123,11 @@ bool sim_net_pop_due(struct sim_net *net, uint64_t now, struct sim_packet *out)
         return false;
     *out = heap_pop(net);
     return true;
+}
+
+void sim_net_requeue(struct sim_net *net, const struct sim_packet *p)
+{
+    heap_push(net, *p);
 }
 
 bool sim_net_link_up(const struct sim_net *net, int from, int to)

@@ -43,6 +43,10 @@ struct sim_net {
     struct sim_rng *rng;                     /* borrowed from the run */
     sim_payload_free_fn free_payload;
     sim_payload_clone_fn clone_payload;
+    /* Messages due the same tick arrive in the order sent, not shuffled
+     * (raft-sim --script, so a transcript reads as a conversation). */
+    bool fifo;
+    uint64_t sent;
 };
 
 enum sim_send_outcome {
@@ -67,6 +71,10 @@ enum sim_send_outcome sim_net_send(struct sim_net *net, uint64_t now, int from,
  * The caller owns out->payload afterwards (and must check the link itself:
  * sim_net_link_up tells whether the packet survives its arrival). */
 bool sim_net_pop_due(struct sim_net *net, uint64_t now, struct sim_packet *out);
+
+/* Puts back a packet popped by sim_net_pop_due (raft-sim --script holds
+ * some back while delivering others); the network owns it again. */
+void sim_net_requeue(struct sim_net *net, const struct sim_packet *p);
 
 bool sim_net_link_up(const struct sim_net *net, int from, int to);
 void sim_net_set_link(struct sim_net *net, int from, int to, bool up);

@@ -9,6 +9,8 @@ void sim_trace_init(struct sim_trace *t, bool echo, FILE *out)
     t->count = 0;
     t->echo = echo;
     t->out = out;
+    t->sink = NULL;
+    t->sink_ctx = NULL;
 }
 
 static void format_msg(const struct sim_msg_view *m, char *buf, size_t len)
@@ -62,7 +64,7 @@ static void format_msg(const struct sim_msg_view *m, char *buf, size_t len)
     }
 }
 
-static void print_event(const struct sim_trace_event *e, FILE *out)
+void sim_trace_print(const struct sim_trace_event *e, FILE *out)
 {
     char body[200];
     switch (e->kind) {
@@ -102,8 +104,10 @@ void sim_trace_message(struct sim_trace *t, uint64_t tick, enum sim_trace_kind k
     e->outcome = outcome;
     e->delay = delay;
     e->msg = *msg;
-    if (t->echo)
-        print_event(e, t->out);
+    if (t->sink)
+        t->sink(t->sink_ctx, e);
+    else if (t->echo)
+        sim_trace_print(e, t->out);
 }
 
 void sim_trace_note(struct sim_trace *t, uint64_t tick, int node, const char *fmt, ...)
@@ -117,8 +121,10 @@ void sim_trace_note(struct sim_trace *t, uint64_t tick, int node, const char *fm
     va_start(ap, fmt);
     vsnprintf(e->note, sizeof e->note, fmt, ap);
     va_end(ap);
-    if (t->echo)
-        print_event(e, t->out);
+    if (t->sink)
+        t->sink(t->sink_ctx, e);
+    else if (t->echo)
+        sim_trace_print(e, t->out);
 }
 
 void sim_trace_dump(const struct sim_trace *t, FILE *out, unsigned max)
@@ -127,5 +133,5 @@ void sim_trace_dump(const struct sim_trace *t, FILE *out, unsigned max)
     if (keep > max)
         keep = max;
     for (uint64_t i = t->count - keep; i < t->count; i++)
-        print_event(&t->ring[i % SIM_TRACE_KEEP], out);
+        sim_trace_print(&t->ring[i % SIM_TRACE_KEEP], out);
 }

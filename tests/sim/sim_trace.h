@@ -57,11 +57,17 @@ struct sim_trace_event {
     char note[SIM_TRACE_NOTE];
 };
 
+/* Called with every event as it is recorded, instead of echoing it
+ * (raft-sim --script filters and prints events itself). */
+typedef void (*sim_trace_sink_fn)(void *ctx, const struct sim_trace_event *e);
+
 struct sim_trace {
     struct sim_trace_event ring[SIM_TRACE_KEEP];
     uint64_t count;         /* events ever recorded */
     bool echo;              /* print every event as it is recorded */
     FILE *out;
+    sim_trace_sink_fn sink; /* NULL: none */
+    void *sink_ctx;
 };
 
 void sim_trace_init(struct sim_trace *t, bool echo, FILE *out);
@@ -70,6 +76,8 @@ void sim_trace_message(struct sim_trace *t, uint64_t tick, enum sim_trace_kind k
                        const char *outcome, uint32_t delay);
 void sim_trace_note(struct sim_trace *t, uint64_t tick, int node, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Prints one event as one line: the only place a trace line is formatted. */
+void sim_trace_print(const struct sim_trace_event *e, FILE *out);
 /* Prints the last `max` recorded events, oldest first. */
 void sim_trace_dump(const struct sim_trace *t, FILE *out, unsigned max);
 

@@ -399,3 +399,88 @@ bool net_logs_equal(const net_t *net, raft_id_t a, raft_id_t b)
             return false;
     return true;
 }
+
+/* ---- hand-driven cores ---------------------------------------------------------- */
+
+raft_t *make_core_opts(const raft_options_t *o, const raft_term_t *terms,
+                       size_t n, raft_term_t term, raft_index_t commit)
+{
+    raft_entry_t e[32];
+    assert_true(n <= 32);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (raft_entry_t){ .term = terms[i], .index = i + 1,
+                               .type = RAFT_ENTRY_NORMAL };
+    raft_persisted_t p = { .hard_state = { .term = term, .commit = commit },
+                           .entries = e, .n_entries = n };
+    int err = 0;
+    raft_t *r = raft_new(o, &p, &err);
+    if (!r)
+        fail_msg("raft_new: %s", raft_strerror(err));
+    return r;
+}
+
+raft_t *make_core(raft_id_t id, uint32_t n_voters, const raft_term_t *terms,
+                  size_t n, raft_term_t term, raft_index_t commit,
+                  raft_bug_t bugs)
+{
+    raft_options_t o;
+    raft_options_init(&o);
+    o.id = id;
+    o.seed = id;
+    o.bugs = bugs;
+    for (raft_id_t v = 1; v <= n_voters; v++)
+        o.bootstrap.voters[o.bootstrap.n_voters++] = v;
+    return make_core_opts(&o, terms, n, term, commit);
+}
+
+size_t drain(raft_t *r, raft_msg_type_t type)
+{
+    size_t n = 0;
+    while (raft_has_ready(r)) {
+        raft_ready_t rd;
+        raft_ready(r, &rd);
+        for (size_t i = 0; i < rd.n_msgs; i++)
+            n += rd.msgs[i].type == type;
+        raft_advance(r, &rd);
+        NET_CHECK(r);
+    }
+    return n;
+}
+
+void step(raft_t *r, raft_msg_t m)
+{
+    m.to = raft_id(r);
+    assert_int_equal(raft_step(r, &m), 0);
+    NET_CHECK(r);
+}
+
+void win_election(raft_t *r, const raft_id_t *from, size_t n)
+{
+    while (raft_role(r) == RAFT_FOLLOWER)
+        raft_tick(r);
+    drain(r, RAFT_MSG_VOTE);
+    if (raft_role(r) == RAFT_PRECANDIDATE) {
+        for (size_t i = 0; i < n; i++)
+            step(r, (raft_msg_t){ .type = RAFT_MSG_VOTE_RESP, .from = from[i],
+                                  .term = raft_term(r) + 1,
+                                  .u.vote_resp = { .prevote = true,
+                                                   .granted = true } });
+        drain(r, RAFT_MSG_VOTE);
+    }
+    assert_int_equal(raft_role(r), RAFT_CANDIDATE);
+    for (size_t i = 0; i < n; i++)
+        step(r, (raft_msg_t){ .type = RAFT_MSG_VOTE_RESP, .from = from[i],
+                              .term = raft_term(r),
+                              .u.vote_resp = { .granted = true } });
+    assert_int_equal(raft_role(r), RAFT_LEADER);
+    drain(r, RAFT_MSG_APPEND);
+}
+
+void append_ok(raft_t *r, raft_id_t from, raft_index_t index)
+{
+    step(r, (raft_msg_t){ .type = RAFT_MSG_APPEND_RESP, .from = from,
+                          .term = raft_term(r),
+                          .u.append_resp = { .success = true,
+                                             .index = index } });
+    drain(r, RAFT_MSG_APPEND);
+}

@@ -97,4 +97,25 @@ int net_compact(net_t *net, raft_id_t id);
  * where both still hold them, and the same last index. */
 bool net_logs_equal(const net_t *net, raft_id_t a, raft_id_t b);
 
+/* ---- hand-driven cores (no network) -------------------------------------------
+ * One core stepped by the test itself, for tests that check one rule at a
+ * time (test_raft_paper.c, test_raft_figure2.c). */
+
+/* A core of voters 1..n_voters restarted from a persisted log whose entry
+ * i+1 has term terms[i], with hard state (term, vote 0, commit). */
+raft_t *make_core(raft_id_t id, uint32_t n_voters, const raft_term_t *terms,
+                  size_t n, raft_term_t term, raft_index_t commit,
+                  raft_bug_t bugs);
+/* The same from options the caller prepared (id, bootstrap, pre_vote...). */
+raft_t *make_core_opts(const raft_options_t *o, const raft_term_t *terms,
+                       size_t n, raft_term_t term, raft_index_t commit);
+/* Runs ready/advance until nothing is left; counts messages of a type. */
+size_t drain(raft_t *r, raft_msg_type_t type);
+/* Steps m into r (m.to set to r), expecting success and sound invariants. */
+void step(raft_t *r, raft_msg_t m);
+/* Makes r leader by feeding it (pre-)vote grants from `from`. */
+void win_election(raft_t *r, const raft_id_t *from, size_t n);
+/* A successful AppendEntries reply from `from` matching up to index. */
+void append_ok(raft_t *r, raft_id_t from, raft_index_t index);
+
 #endif

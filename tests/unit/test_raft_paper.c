@@ -1,9 +1,9 @@
 /* tests/unit/test_raft_paper.c — the scenarios of the Raft paper, run on
  * the core (raft/): elections (§5.2) and split votes, Figure 7's follower
  * logs repaired by a new leader, Figure 8's commit rule, a leader cut off
- * in a minority, a stale leader's proposals discarded, a lagging follower
- * brought up to date with a chunked snapshot (§7), and a vote that survives
- * a crash (Figure 2 "persistent state"). */
+ * in a minority, a stale leader's proposals discarded, and a lagging
+ * follower brought up to date with a chunked snapshot (§7). One test per
+ * sentence of Figure 2 itself is in test_raft_figure2.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,87 +14,6 @@
 #include <string.h>
 
 #include "raft_test_net.c"
-
-/* ---- helpers for hand-driven cores ------------------------------------------ */
-
-/* A core restarted from a persisted log whose entry i+1 has term terms[i]. */
-static raft_t *make_core(raft_id_t id, uint32_t n_voters,
-                         const raft_term_t *terms, size_t n, raft_term_t term,
-                         raft_index_t commit, raft_bug_t bugs)
-{
-    raft_options_t o;
-    raft_options_init(&o);
-    o.id = id;
-    o.seed = id;
-    o.bugs = bugs;
-    for (raft_id_t v = 1; v <= n_voters; v++)
-        o.bootstrap.voters[o.bootstrap.n_voters++] = v;
-    raft_entry_t e[32];
-    assert_true(n <= 32);
-    for (size_t i = 0; i < n; i++)
-        e[i] = (raft_entry_t){ .term = terms[i], .index = i + 1,
-                               .type = RAFT_ENTRY_NORMAL };
-    raft_persisted_t p = { .hard_state = { .term = term, .commit = commit },
-                           .entries = e, .n_entries = n };
-    int err = 0;
-    raft_t *r = raft_new(&o, &p, &err);
-    if (!r)
-        fail_msg("raft_new: %s", raft_strerror(err));
-    return r;
-}
-
-/* Runs one ready/advance round and counts the messages of a type. */
-static size_t drain(raft_t *r, raft_msg_type_t type)
-{
-    size_t n = 0;
-    while (raft_has_ready(r)) {
-        raft_ready_t rd;
-        raft_ready(r, &rd);
-        for (size_t i = 0; i < rd.n_msgs; i++)
-            n += rd.msgs[i].type == type;
-        raft_advance(r, &rd);
-        assert_null(raft_check_invariants(r));
-    }
-    return n;
-}
-
-static void step(raft_t *r, raft_msg_t m)
-{
-    m.to = raft_id(r);
-    assert_int_equal(raft_step(r, &m), 0);
-    assert_null(raft_check_invariants(r));
-}
-
-/* Makes r leader by feeding it pre-vote and vote grants from `from`. */
-static void win_election(raft_t *r, const raft_id_t *from, size_t n)
-{
-    while (raft_role(r) == RAFT_FOLLOWER)
-        raft_tick(r);
-    drain(r, RAFT_MSG_VOTE);
-    assert_int_equal(raft_role(r), RAFT_PRECANDIDATE);
-    for (size_t i = 0; i < n; i++)
-        step(r, (raft_msg_t){ .type = RAFT_MSG_VOTE_RESP, .from = from[i],
-                              .term = raft_term(r) + 1,
-                              .u.vote_resp = { .prevote = true,
-                                               .granted = true } });
-    assert_int_equal(raft_role(r), RAFT_CANDIDATE);
-    drain(r, RAFT_MSG_VOTE);
-    for (size_t i = 0; i < n; i++)
-        step(r, (raft_msg_t){ .type = RAFT_MSG_VOTE_RESP, .from = from[i],
-                              .term = raft_term(r),
-                              .u.vote_resp = { .granted = true } });
-    assert_int_equal(raft_role(r), RAFT_LEADER);
-    drain(r, RAFT_MSG_APPEND);
-}
-
-static void append_ok(raft_t *r, raft_id_t from, raft_index_t index)
-{
-    step(r, (raft_msg_t){ .type = RAFT_MSG_APPEND_RESP, .from = from,
-                          .term = raft_term(r),
-                          .u.append_resp = { .success = true,
-                                             .index = index } });
-    drain(r, RAFT_MSG_APPEND);
-}
 
 /* ---- §5.2 elections ----------------------------------------------------------- */
 
@@ -363,42 +282,6 @@ static void test_figure8_network_bug_breaks_state_machine_safety(void **state)
     assert_true(run_figure8_network(RAFT_BUG_COMMIT_OLD_TERM));
 }
 
-/* Figure 2 "respond after updating stable storage", within one batch: a
- * follower acknowledges entries 1-2 to the leader of term 7, then (before
- * anything is persisted) the leader of term 8 overwrites them. The batch
- * must not carry the term-7 acknowledgement: once it is durable, the
- * entries it vouches for are gone. */
-static void test_ack_withdrawn_when_batch_truncates_its_entries(void **state)
-{
-    (void)state;
-    raft_t *f = make_core(1, 3, NULL, 0, 7, 0, RAFT_BUG_NONE);
-    raft_entry_t old[2] = { { .term = 7, .index = 1, .type = RAFT_ENTRY_NORMAL },
-                            { .term = 7, .index = 2, .type = RAFT_ENTRY_NORMAL } };
-    raft_msg_t a = { .type = RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 7,
-                     .u.append = { .entries = old, .n_entries = 2 } };
-    assert_int_equal(raft_step(f, &a), 0);
-    raft_entry_t newer = { .term = 8, .index = 1, .type = RAFT_ENTRY_NORMAL };
-    raft_msg_t b = { .type = RAFT_MSG_APPEND, .from = 3, .to = 1, .term = 8,
-                     .u.append = { .entries = &newer, .n_entries = 1 } };
-    assert_int_equal(raft_step(f, &b), 0);
-    raft_ready_t rd;
-    raft_ready(f, &rd);
-    assert_int_equal(rd.n_entries, 1);
-    assert_int_equal(rd.entries[0].term, 8);
-    size_t acks = 0;
-    for (size_t i = 0; i < rd.n_msgs; i++) {
-        const raft_msg_t *m = &rd.msgs[i];
-        if (m->type != RAFT_MSG_APPEND_RESP || !m->u.append_resp.success)
-            continue;
-        assert_int_equal(m->to, 3);  /* only the true one, to term 8 */
-        assert_int_equal(m->u.append_resp.index, 1);
-        acks++;
-    }
-    assert_int_equal(acks, 1);
-    raft_advance(f, &rd);
-    raft_free(f);
-}
-
 /* ---- partitions ----------------------------------------------------------------- */
 
 /* A leader cut off with a minority cannot commit (a majority never
@@ -516,45 +399,6 @@ static void test_snapshot_sent_to_lagging_follower(void **state)
     net_free(&net);
 }
 
-/* ---- Figure 2 persistent state ----------------------------------------------------- */
-
-/* A vote is persisted before the grant is sent; after a crash the node
- * still refuses a second candidate in the same term. The broken variant
- * (c) forgets it and votes twice. */
-static void run_vote_survives_crash(raft_bug_t bugs, bool want_second_grant)
-{
-    net_t net;
-    net_init(&net, 3);
-    net.nodes[2].opts.bugs = bugs;
-    net.nodes[2].opts.check_quorum = false;
-    net_start(&net);
-    raft_msg_t vote = { .type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 5,
-                        .u.vote = { .last_index = 0, .last_term = 0 } };
-    assert_int_equal(raft_step(net.nodes[2].r, &vote), 0);
-    net_flush(&net, 2);
-    assert_int_equal(raft_vote(net.nodes[2].r), 1);
-    net_crash(&net, 2);
-    net_restart(&net, 2);
-    assert_int_equal(raft_term(net.nodes[2].r), 5);
-    vote.from = 3;
-    assert_int_equal(raft_step(net.nodes[2].r, &vote), 0);
-    assert_int_equal(raft_vote(net.nodes[2].r) == 3, want_second_grant);
-    net_drop_queue(&net);
-    net_free(&net);
-}
-
-static void test_vote_persisted_across_crash(void **state)
-{
-    (void)state;
-    run_vote_survives_crash(RAFT_BUG_NONE, false);
-}
-
-static void test_vote_bug_switch_votes_twice(void **state)
-{
-    (void)state;
-    run_vote_survives_crash(RAFT_BUG_FORGET_VOTE, true);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,12 +409,9 @@ int main(void)
         cmocka_unit_test(test_figure8_bug_switch_commits_old_term),
         cmocka_unit_test(test_figure8_network_old_entry_never_applied),
         cmocka_unit_test(test_figure8_network_bug_breaks_state_machine_safety),
-        cmocka_unit_test(test_ack_withdrawn_when_batch_truncates_its_entries),
         cmocka_unit_test(test_leader_in_minority_cannot_commit),
         cmocka_unit_test(test_stale_leader_proposals_discarded),
         cmocka_unit_test(test_snapshot_sent_to_lagging_follower),
-        cmocka_unit_test(test_vote_persisted_across_crash),
-        cmocka_unit_test(test_vote_bug_switch_votes_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
