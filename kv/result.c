@@ -47,3 +47,10 @@ void kv_result_from_bytes(const uint8_t *reply, size_t len, kv_result_t *res)
         m = KV_RESULT_MSG_MAX - 1;
     memcpy(res->msg, reply + KV_RESULT_BYTES_FIXED, m);
 }
+
+int kv_result_update_rcode(const uint8_t *reply, size_t reply_len)
+{
+    if (!reply || reply_len < KV_RESULT_BYTES_FIXED || reply[0] != KV_OK)
+        return -1;
+    return reply[2];
+}

@@ -39,6 +39,11 @@ uint8_t *kv_result_to_bytes(const kv_result_t *res, size_t *len);
 /* Decodes reply bytes; anything shorter than the fixed part decodes as
  * KV_ERR_MALFORMED. */
 void kv_result_from_bytes(const uint8_t *reply, size_t len, kv_result_t *res);
+/* The RFC 2136 rcode of an applied UPDATE from the proposal's reply bytes,
+ * or -1 when the entry did not apply (status not KV_OK, or a short reply):
+ * answer SERVFAIL then. (The bytes do not say which command they answer;
+ * call it only for an UPDATE's reply.) */
+int kv_result_update_rcode(const uint8_t *reply, size_t reply_len);
 
 /* Text for a status ("ok", "malformed command", ...). */
 const char *kv_status_text(enum kv_status status);
