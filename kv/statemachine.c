@@ -369,6 +369,18 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
     }
 }
 
+/* ---- dynamic updates (RFC 2136) ---- */
+
+static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
+{
+    (void)sm;
+    (void)cmd;
+    (void)index;
+    res->status = KV_OK;
+    res->rcode = 4; /* NOTIMP until the apply side lands */
+    set_msg(res, "update not implemented yet");
+}
+
 /* ---- apply ---- */
 
 static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
@@ -378,6 +390,7 @@ static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t 
     case KV_CMD_DEL: apply_del(sm, cmd, res); break;
     case KV_CMD_ZONE_CHUNK: apply_zone_chunk(sm, cmd, index, res); break;
     case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, index, res); break;
+    case KV_CMD_UPDATE: apply_update(sm, cmd, index, res); break;
     }
 }
 
