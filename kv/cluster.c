@@ -132,6 +132,8 @@ static int fsm_check(void *ctx, raft_index_t index, raft_snap_reader_t *r)
     return 0;
 }
 
+node_t *cluster_node(cluster_t *c) { return c->node; }
+
 /* ---- proposing commands ------------------------------------------------------------- */
 
 typedef struct outcome {
