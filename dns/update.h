@@ -30,7 +30,9 @@
 #include "dns/tsig.h"
 #include "zone/name.h"
 
+#ifndef DNS_OPCODE_UPDATE /* also in dns/upd_msg.h (the state machine's parser) */
 #define DNS_OPCODE_UPDATE 5
+#endif
 /* RFC 2136 §2.2 rcodes beyond those of dns/wire.h. */
 #define DNS_RCODE_YXDOMAIN 6
 #define DNS_RCODE_YXRRSET 7

@@ -24,6 +24,8 @@ key: update-key}]`; the leader loads example.com.
 - compare-and-set: three clients on three nodes race UPDATEs guarded by
   the same "RRset exists with this value" prerequisite, 10 rounds: exactly
   one wins each round, the others get NXRRSET;
+- bad ACL rules (an unknown key, a prefix with host bits, an unknown
+  field) stop the daemon at start with exit status 2 and file:line;
 - with two nodes stopped (no quorum), an UPDATE is answered SERVFAIL within
   -dns.update.timeout (1500 ms here), and over TCP too.
 """
@@ -343,11 +345,29 @@ def no_quorum(cluster, survivor, others):
     ok("no quorum: SERVFAIL after about -dns.update.timeout (UDP and TCP)")
 
 
+def bad_acl_refused(c, keyfile):
+    """A rule naming a key that no key file defines, or a bad prefix, stops
+    the daemon at start (exit 2, file:line: reason)."""
+    for rule, why in (("    key: no-such-key\n", "no such TSIG key"),
+                      ("    address: 10.0.0.1/8\n", "bits set beyond"),
+                      ("    colour: red\n", "unknown key")):
+        cfg = c.write_file("bad.yaml", "tsig.keyfile: %s\nacl:\n  - zones: [\"*\"]\n"
+                           "    actions: [update]\n%s" % (keyfile, rule))
+        n = c.add_node("bad%d" % len(c.nodes), join=None, extra=["-config", cfg])
+        p = subprocess.run(n.argv(), capture_output=True, timeout=30, cwd=c.dir)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        check(p.returncode == 2 and why in out and "bad.yaml:" in out,
+              "bad acl (%s): exit %d, %s" % (rule.strip(), p.returncode, out.strip()[-300:]))
+        c.nodes.remove(n)
+    ok("bad ACL rules stop the daemon at start with exit 2 and file:line: reason")
+
+
 def main():
     with Cluster("dns-update") as c:
         keyfile = c.write_file("update.key", 'key "update-key" {\n\talgorithm hmac-sha256;\n'
                                '\tsecret "%s";\n};\n' % SECRET)
         cfg = c.write_file("node.yaml", config_text(keyfile))
+        bad_acl_refused(c, keyfile)
         zone = c.write_file("example.com.zone", make_zone(ZONE, [("www", "A", "192.0.2.2")]))
         n0 = c.add_node("n0", zone_files=[zone], join=None, extra=["-config", cfg])
         n0.start()
