@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_dns_update.c — libFuzzer target for the UPDATE request
+/* tests/fuzz/fuzz_dns_updreq.c — libFuzzer target for the UPDATE request
  * path on the DNS side: dns_update_check (header, zone section, section
  * walk, TSIG verification with a store of two keys, the ACL of a fixed
  * config), then what the server does with the verdict: the response
