@@ -1162,7 +1162,8 @@ static void umsg_rr(umsg_t *m, const char *owner_wire, uint16_t type, uint16_t r
     u16be(m, (uint16_t)(ttl >> 16));
     u16be(m, (uint16_t)ttl);
     u16be(m, rdlen);
-    memcpy(m->b + m->len, rdata, rdlen);
+    if (rdlen)
+        memcpy(m->b + m->len, rdata, rdlen);
     m->len += rdlen;
 }
 
