@@ -33,6 +33,7 @@
 #include "dns/acl.h"
 #include "dns/server.h"
 #include "dns/tsig.h"
+#include "kv/command.h"
 #include "kv/cluster.h"
 #include "kv/dnsupdate.h"
 #include "raft/peerauth.h"
@@ -149,6 +150,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
                const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
+    kv_update_set_serial_policy((enum kv_serial_policy)cfg->zone_serial_policy);
     static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
     if (cfg->cluster_key_file && !load_cluster_key(cfg, &ring))
         return 2;
@@ -192,6 +194,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .name = cfg->id, .raft_addr = cfg->raft_addr, .data_dir = data_dir,
         .join = cfg->raft_join, .zone_files = cfg->zone_files,
         .n_zone_files = cfg->zone_file_count, .zonedb = db,
+        .journal_max = cfg->zone_journal_max, .journal_max_mib = cfg->zone_journal_max_mib,
         .heartbeat_ms = cfg->raft_heartbeat_ms, .election_ms = cfg->raft_election_ms,
         .snapshot_entries = cfg->raft_snapshot_entries,
         .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,

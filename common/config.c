@@ -263,11 +263,35 @@ static int set_update_timeout(config_t *c, const char *v, char e[CONFIG_ERR_MAX]
     return parse_uint("dns.update.timeout", v, 1, 600000, &c->dns_update_timeout_ms, e);
 }
 
+static int set_serial_policy(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    static const char *const names[] = { "increment", "unixtime", "dateserial" };
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->zone_serial_policy = i;
+            return 0;
+        }
+    return format_error(e, "zone.serial.policy: \"%s\" is not increment, unixtime or dateserial", v);
+}
+
+static int set_journal_max(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("zone.journal.max", v, 1, 1000000, &c->zone_journal_max, e);
+}
+
+static int set_journal_max_mib(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("zone.journal.max.mib", v, 1, 65536, &c->zone_journal_max_mib, e);
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
     { "dns.addr", "HOST:PORT", "DNS address, UDP and TCP; \":PORT\" = every address (default \"" DEFAULT_DNS_ADDR "\")", set_dns_addr },
     { "zone.file", "FILE", "zone file to serve; repeat for several", add_zone_file },
+    { "zone.serial.policy", "POLICY", "how an UPDATE moves the SOA serial: increment, unixtime or dateserial (default increment)", set_serial_policy },
+    { "zone.journal.max", "N", "changesets kept per zone (for IXFR) (default 1000)", set_journal_max },
+    { "zone.journal.max.mib", "MIB", "bytes of changesets kept per zone, in MiB (default 64)", set_journal_max_mib },
     { "raft.join", "HOST:PORT", "Raft address of a member to join (used when the data dir is empty)", set_raft_join },
     { "data.dir", "DIR", "Raft log, snapshots and state (default data/ID)", set_data_dir },
     { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },

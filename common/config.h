@@ -56,6 +56,12 @@ typedef struct config {
     char *cluster_key_file; /* -cluster.key.file; NULL: no peer authentication */
     char **zone_files;
     size_t zone_file_count;
+    /* Dynamic updates (issue #14): the SOA serial policy, 0 increment,
+     * 1 unixtime, 2 dateserial (kv/command.h enum kv_serial_policy), and
+     * the per-zone journal bounds (0: default). */
+    unsigned zone_serial_policy;
+    unsigned zone_journal_max;
+    unsigned zone_journal_max_mib;
     char **tsig_keyfiles; /* BIND key files (dns/tsig.h), -tsig.keyfile repeated */
     size_t tsig_keyfile_count;
     int log_level;      /* enum log_level */

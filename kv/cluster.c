@@ -952,6 +952,9 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         cluster_stop(c);
         return NULL;
     }
+    sm_set_journal_limits(c->sm, o->journal_max ? o->journal_max : SM_JOURNAL_MAX,
+                          o->journal_max_mib ? (size_t)o->journal_max_mib << 20
+                                             : SM_JOURNAL_MAX_BYTES);
     addr_spec_t a;
     char aerr[ADDR_ERR_MAX];
     bool named = addr_spec_parse(o->raft_addr, &a, aerr) == 0 && !a.any;

@@ -32,6 +32,8 @@ typedef struct cluster_options {
     char *const *zone_files;
     size_t n_zone_files;
     zonedb_handle_t *zonedb; /* where applied zones are published */
+    unsigned journal_max;          /* -zone.journal.max; 0: default */
+    unsigned journal_max_mib;      /* -zone.journal.max.mib; 0: default */
     unsigned election_ms;    /* 0: default */
     unsigned heartbeat_ms;   /* 0: default */
     uint64_t snapshot_entries; /* 0: default */
