@@ -22,13 +22,14 @@ enum kv_status {
 typedef struct kv_result {
     enum kv_status status;
     bool duplicate;              /* served from the session cache, not applied again */
-    /* KV_CMD_UPDATE only, when status is KV_OK: the RFC 2136 rcode of the
+    char msg[KV_RESULT_MSG_MAX]; /* human-readable detail, "" when none */
+    /* (last, so positional initializers of the fields above still work)
+     * KV_CMD_UPDATE only, when status is KV_OK: the RFC 2136 rcode of the
      * update (enum dns_rcode values: 0 NOERROR, 1 FORMERR, 2 SERVFAIL,
      * 3 NXDOMAIN, 4 NOTIMP, 5 REFUSED, 6 YXDOMAIN, 7 YXRRSET, 8 NXRRSET,
      * 9 NOTAUTH, 10 NOTZONE). Any other status means the entry did not
      * apply as an update: answer SERVFAIL. 0 for every other command. */
     uint8_t rcode;
-    char msg[KV_RESULT_MSG_MAX]; /* human-readable detail, "" when none */
 } kv_result_t;
 
 /* The bytes a proposer gets back for an applied entry (the Raft apply

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_dns_update.c — libFuzzer target for RFC 2136 UPDATE
+/* tests/fuzz/fuzz_dns_updmsg.c — libFuzzer target for RFC 2136 UPDATE
  * parsing (dns/upd_msg.c) and applying (zone/update.c) against a fixed zone:
  * the message is carried in a Raft command and parsed and applied on every
  * replica, so hostile bytes must give an rcode, never a crash.
