@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "common/addr.h"
+#include "common/config_acl.h"
 #include "common/log.h"
 
 #define DEFAULT_RAFT_ADDR ":8300"
@@ -257,11 +258,40 @@ static int set_rrl_table_size(config_t *c, const char *v, char e[CONFIG_ERR_MAX]
     return parse_uint("dns.rrl.table.size", v, 2, 1u << 26, &c->dns_rrl_table_size, e);
 }
 
+static int set_update_timeout(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.update.timeout", v, 1, 600000, &c->dns_update_timeout_ms, e);
+}
+
+static int set_serial_policy(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    static const char *const names[] = { "increment", "unixtime", "dateserial" };
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->zone_serial_policy = i;
+            return 0;
+        }
+    return format_error(e, "zone.serial.policy: \"%s\" is not increment, unixtime or dateserial", v);
+}
+
+static int set_journal_max(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("zone.journal.max", v, 1, 1000000, &c->zone_journal_max, e);
+}
+
+static int set_journal_max_mib(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("zone.journal.max.mib", v, 1, 65536, &c->zone_journal_max_mib, e);
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
     { "dns.addr", "HOST:PORT", "DNS address, UDP and TCP; \":PORT\" = every address (default \"" DEFAULT_DNS_ADDR "\")", set_dns_addr },
     { "zone.file", "FILE", "zone file to serve; repeat for several", add_zone_file },
+    { "zone.serial.policy", "POLICY", "how an UPDATE moves the SOA serial: increment, unixtime or dateserial (default increment)", set_serial_policy },
+    { "zone.journal.max", "N", "changesets kept per zone (for IXFR) (default 1000)", set_journal_max },
+    { "zone.journal.max.mib", "MIB", "bytes of changesets kept per zone, in MiB (default 64)", set_journal_max_mib },
     { "raft.join", "HOST:PORT", "Raft address of a member to join (used when the data dir is empty)", set_raft_join },
     { "data.dir", "DIR", "Raft log, snapshots and state (default data/ID)", set_data_dir },
     { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },
@@ -285,6 +315,7 @@ static const option_t options[] = {
     { "dns.rrl.table.size", "N", "rate-limit buckets (8 bytes each, rounded up to a power of two; default 262144)", set_rrl_table_size },
     { "stop.timeout", "MS", "after SIGTERM/SIGINT, exit with status 3 if the stop is not done in MS ms (default 10000)", set_stop_timeout },
     { "tsig.keyfile", "FILE", "TSIG keys, BIND format as tsig-keygen writes them; repeat for several", add_tsig_keyfile },
+    { "dns.update.timeout", "MS", "an UPDATE not applied within MS is answered SERVFAIL (default 5000); who may UPDATE is the YAML `acl:` list", set_update_timeout },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -326,6 +357,7 @@ void config_free(config_t *cfg)
     free(cfg->admin_token_file);
     clear_zone_files(cfg);
     clear_tsig_keyfiles(cfg);
+    config_acl_free(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -497,6 +529,7 @@ typedef struct yaml_reader {
     const char *path;
     char *err;
     bool seen[OPTION_COUNT];
+    bool seen_acl;
 } yaml_reader_t;
 
 static int next_event(yaml_reader_t *r, yaml_event_t *ev)
@@ -596,6 +629,17 @@ static int read_mapping(yaml_reader_t *r, config_t *cfg)
         } else {
             const char *key = (const char *)ev.data.scalar.value;
             opt = find_option(key, ev.data.scalar.length);
+            if (strcmp(key, "acl") == 0 && ev.data.scalar.length == 3) {
+                /* Not a flag: a list of mappings (common/config_acl.c). */
+                rc = r->seen_acl ? format_error(r->err, "%s:%zu: key \"acl\" given twice", r->path,
+                                                event_line(&ev))
+                                 : config_acl_read_yaml(cfg, &r->parser, r->path, r->err);
+                r->seen_acl = true;
+                yaml_event_delete(&ev);
+                if (rc != 0)
+                    return -1;
+                continue;
+            }
             if (opt == NULL || opt->set == set_config_file)
                 rc = format_error(r->err, "%s:%zu: unknown key \"%s\"", r->path, event_line(&ev), key);
             else if (r->seen[opt - options])
