@@ -378,6 +378,10 @@ static void reload_zone(sm_t *sm, sm_zone_t *cur, zone_t *fz, const sm_staging_t
 {
     char text[NAME_MAX_TEXT];
     name_to_text(fz->origin, text, sizeof text);
+    if (strcmp(cur->node_id, from->node_id) != 0)
+        log_warn("kv", "zone %s loaded by node %s replaces the one loaded by node %s (the later "
+                       "load wins: its difference from the previous file applies)",
+                 text, from->node_id, cur->node_id);
     zone_changeset_t fcs;
     if (zone_diff(cur->file, fz, &fcs) < 0)
         out_of_memory("zone diff");

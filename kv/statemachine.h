@@ -19,6 +19,16 @@
  * no chunk for SM_STAGING_IDLE_ENTRIES log entries (its loader gave up or
  * died) is dropped — counted in entries, not seconds, so replicas agree.
  *
+ * File versions and dynamic updates (issue #14): the first load of an origin
+ * publishes the file as the zone. The state keeps the last file version per
+ * zone; a later load applies diff(previous file, new file) to the current
+ * zone (zone/update.h zone_apply_changeset), so records added or removed by
+ * UPDATE stay; a result that breaks a zone rule is refused (KV_ERR_BAD_ZONE)
+ * and changes nothing. An UPDATE command (RFC 2136) is parsed and applied
+ * to the zone it names (zone/update.h); its rcode is the result's rcode.
+ * Every change that alters a zone appends a changeset to that zone's
+ * journal, bounded by sm_set_journal_limits.
+ *
  * Threads: sm_apply, sm_snapshot and sm_restore are called by one thread (the
  * Raft apply thread), never concurrently. The readers (sm_kv_get,
  * sm_applied_index, sm_zone_list, sm_zone_with) may run on any thread; they

@@ -622,6 +622,115 @@ int zone_changeset_make(zone_changeset_t *cs, uint32_t serial_from, uint32_t ser
     return rc;
 }
 
+/* ---- applying a changeset (reloads) ----
+ *
+ * A reload's difference may touch every record of a big zone, so lookups go
+ * through an index of the records the zone had (sorted by owner, type and
+ * rdata) instead of the working set's linear scans: O(n log n) in all. */
+
+typedef struct widx {
+    ws_t *w;
+    size_t *v; /* indices into w->v of the zone's records, sorted */
+    size_t n;
+} widx_t;
+
+static _Thread_local const ws_t *sort_ws;
+
+static int widx_cmp(const void *pa, const void *pb)
+{
+    const zone_rr_t *a = &sort_ws->v[*(const size_t *)pa].rr;
+    const zone_rr_t *b = &sort_ws->v[*(const size_t *)pb].rr;
+    return rr_key_cmp(a, b);
+}
+
+static int widx_build(widx_t *x, ws_t *w)
+{
+    x->w = w;
+    x->n = w->n;
+    x->v = malloc((w->n ? w->n : 1) * sizeof *x->v);
+    if (!x->v)
+        return -1;
+    for (size_t i = 0; i < w->n; i++)
+        x->v[i] = i;
+    sort_ws = w;
+    qsort(x->v, x->n, sizeof *x->v, widx_cmp);
+    sort_ws = NULL;
+    return 0;
+}
+
+/* First sorted position whose record is not before rr; with rdata false,
+ * only owner and type count. */
+static size_t widx_lower(const widx_t *x, const zone_rr_t *rr, bool rdata)
+{
+    size_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const zone_rr_t *m = &x->w->v[x->v[mid]].rr;
+        int c = name_compare_canonical(m->owner, rr->owner);
+        if (c == 0 && m->type != rr->type)
+            c = m->type < rr->type ? -1 : 1;
+        if (c == 0 && rdata)
+            c = rdata_cmp(m->type, m->rdata, m->rdlen, rr->rdata, rr->rdlen);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The live zone record equal to rr (not TTL), or -1. */
+static long widx_find(const widx_t *x, const zone_rr_t *rr)
+{
+    size_t p = widx_lower(x, rr, true);
+    if (p == x->n)
+        return -1;
+    size_t i = x->v[p];
+    const zone_rr_t *m = &x->w->v[i].rr;
+    if (x->w->v[i].dead || m->type != rr->type || !name_equal(m->owner, rr->owner) ||
+        !rdata_equal(m, rr))
+        return -1;
+    return (long)i;
+}
+
+/* Gives the zone's records of rr's RRset rr's TTL. */
+static void widx_set_ttl(widx_t *x, const zone_rr_t *rr)
+{
+    for (size_t p = widx_lower(x, rr, false); p < x->n; p++) {
+        wrr_t *e = &x->w->v[x->v[p]];
+        if (e->rr.type != rr->type || !name_equal(e->rr.owner, rr->owner))
+            break;
+        if (!e->dead && e->rr.ttl != rr->ttl) {
+            e->rr.ttl = rr->ttl;
+            x->w->changed = true;
+        }
+    }
+}
+
+static void apply_cs_records(widx_t *x, const zone_changeset_t *cs)
+{
+    ws_t *w = x->w;
+    for (size_t i = 0; i < cs->nremoved; i++) {
+        if (cs->removed[i].type == RR_TYPE_SOA)
+            continue; /* the SOA moves only through an added, newer SOA */
+        long k = widx_find(x, &cs->removed[i]);
+        if (k >= 0)
+            ws_kill(w, (size_t)k);
+    }
+    for (size_t i = 0; i < cs->nadded && !w->oom; i++) {
+        const zone_rr_t *r = &cs->added[i];
+        if (r->type == RR_TYPE_SOA) {
+            add_soa(w, r);
+            continue;
+        }
+        if (widx_find(x, r) < 0) {
+            ws_push(w, r); /* records added by one changeset share their RRset's TTL */
+            w->changed = true;
+        }
+        widx_set_ttl(x, r);
+    }
+}
+
 zone_t *zone_apply_changeset(const zone_t *zone, const zone_changeset_t *cs,
                              enum zone_serial_policy policy, uint64_t now,
                              bool *unchanged, char err[ZONE_ERR_MAX])
@@ -630,32 +739,16 @@ zone_t *zone_apply_changeset(const zone_t *zone, const zone_changeset_t *cs,
     if (err)
         err[0] = 0;
     ws_t *w = malloc(sizeof *w);
-    if (!w || ws_load(w, zone) < 0) {
+    widx_t x = { 0 };
+    if (!w || ws_load(w, zone) < 0 || widx_build(&x, w) < 0) {
         if (w)
             free(w->v);
         free(w);
+        free(x.v);
         set_err(err, "out of memory%s", "");
         return NULL;
     }
-    for (size_t i = 0; i < cs->nremoved; i++) {
-        if (cs->removed[i].type == RR_TYPE_SOA)
-            continue; /* the SOA moves only through an added, newer SOA */
-        long k = find_rr(w, &cs->removed[i]);
-        if (k >= 0)
-            ws_kill(w, (size_t)k);
-    }
-    for (size_t i = 0; i < cs->nadded && !w->oom; i++) {
-        const zone_rr_t *r = &cs->added[i];
-        if (r->type == RR_TYPE_SOA) {
-            add_soa(w, r);
-        } else if (find_rr(w, r) < 0) {
-            ws_push(w, r);
-            w->changed = true;
-            rrset_set_ttl(w, r->owner, r->type, r->ttl);
-        } else {
-            rrset_set_ttl(w, r->owner, r->type, r->ttl);
-        }
-    }
+    apply_cs_records(&x, cs);
     zone_t *out = NULL;
     if (w->oom) {
         set_err(err, "out of memory%s", "");
@@ -666,6 +759,7 @@ zone_t *zone_apply_changeset(const zone_t *zone, const zone_changeset_t *cs,
             bump_serial(w, policy, now);
         out = ws_build(w, zone->origin, err);
     }
+    free(x.v);
     free(w->v);
     free(w);
     return out;
