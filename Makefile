@@ -3,14 +3,18 @@
 # Each layer is a static library built from every .c file in its folder, so a
 # new module needs no Makefile edit:
 #
-#   common/ -> build/libcommon.a   (logging, small helpers every layer uses)
-#   zone/   -> build/libzone.a     (names, RR types, zone files, zone database)
-#   dns/    -> build/libdns.a      (wire format, answers, UDP/TCP server)
-#   raft/   -> build/libraft.a     (consensus core and node runtime)
-#   kv/     -> build/libkv.a       (replicated state machine, admin protocol)
+#   common/    -> build/libcommon.a   (logging, event loop, hand-off list,
+#                                      CRC32C, storage I/O: plumbing)
+#   zone/      -> build/libzone.a     (names, RR types, zone files, zone database)
+#   dns/       -> build/libdns.a      (wire format, answers, UDP/TCP server)
+#   raft/core/ -> build/libraftcore.a (the pure Raft core: libc only)
+#   raft/      -> build/libraft.a     (node runtime: disk, network, threads)
+#   kv/        -> build/libkv.a       (replicated state machine, admin protocol)
 #
 # Unit tests are tests/unit/test_<layer>_*.c; each links the libraries its
-# layer depends on (see LIBS_FOR_*). The Raft simulation is tests/sim/*.c.
+# layer depends on (see LIBS_FOR_*), except CORE_TESTS, which link
+# libraftcore.a alone to show the core needs nothing else. The Raft
+# simulation is tests/sim/*.c.
 # `make test` runs everything, then the same unit and simulation tests again
 # under ASan+UBSan (BUILD=build-asan).
 
@@ -27,25 +31,32 @@ PREFIX  ?= /usr/local
 SEEDS   ?= 100000
 STEPS   ?= 10000
 
-LAYERS := common zone dns raft kv
-lib_srcs = $(wildcard $(1)/*.c)
+LAYERS := common zone dns raftcore raft kv
+dir_raftcore := raft/core
+lib_srcs = $(wildcard $(or $(dir_$(1)),$(1))/*.c)
 lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
 
 LIB_common := $(BUILD)/libcommon.a
 LIB_zone   := $(BUILD)/libzone.a
 LIB_dns    := $(BUILD)/libdns.a
+LIB_raftcore := $(BUILD)/libraftcore.a
 LIB_raft   := $(BUILD)/libraft.a
 LIB_kv     := $(BUILD)/libkv.a
 
-# Link order: dependants first (kv -> raft, dns -> zone -> common).
+# Link order: dependants first (kv -> raft -> raftcore, dns -> zone -> common).
 LIBS_FOR_common := $(LIB_common)
 LIBS_FOR_zone   := $(LIB_zone) $(LIB_common)
 LIBS_FOR_dns    := $(LIB_dns) $(LIB_zone) $(LIB_common)
-LIBS_FOR_raft   := $(LIB_raft) $(LIB_common)
-LIBS_FOR_kv     := $(LIB_kv) $(LIB_raft) $(LIB_dns) $(LIB_zone) $(LIB_common)
+LIBS_FOR_raftcore := $(LIB_raftcore)
+LIBS_FOR_raft   := $(LIB_raft) $(LIB_raftcore) $(LIB_common)
+LIBS_FOR_kv     := $(LIB_kv) $(LIB_raft) $(LIB_raftcore) $(LIB_dns) $(LIB_zone) $(LIB_common)
 LIBS_ALL        := $(LIBS_FOR_kv)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+# Tests of the pure core: linked with libraftcore.a and nothing else.
+CORE_TESTS := test_raft_paper test_raft_thesis test_raft_hostile test_raft_figure2
+# The libraries test_<layer>_<what> links ($(1) = <layer>_<what>).
+libs_for = $(if $(filter test_$(1),$(CORE_TESTS)),$(LIBS_FOR_raftcore),$(LIBS_FOR_$(firstword $(subst _, ,$(1)))))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
@@ -54,9 +65,12 @@ BIN        := bin/dns-raft
 .PHONY: all deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
 all: $(BIN)
 
+# Each archive is made afresh: `ar rcs` into an old one would keep the
+# members of files since moved or deleted, and the linker would take them.
 define layer_rules
 $(LIB_$(1)): $(call lib_objs,$(1))
 	@mkdir -p $$(dir $$@)
+	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_rules,$(l))))
@@ -71,9 +85,9 @@ $(BIN): $(BUILD)/main.o $(LIBS_ALL)
 
 # tests/unit/test_<layer>_<what>.c links the libraries of <layer>.
 .SECONDEXPANSION:
-$(BUILD)/tests/test_%: tests/unit/test_%.c $$(LIBS_FOR_$$(firstword $$(subst _, ,$$*)))
+$(BUILD)/tests/test_%: tests/unit/test_%.c $$(call libs_for,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS_FOR_$(firstword $(subst _, ,$*))) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $< $(call libs_for,$*) $(LDFLAGS) $(if $(filter test_$*,$(CORE_TESTS)),,$(LDLIBS)) -lcmocka
 
 $(SIM_BIN): $(SIM_SRCS) $(LIBS_FOR_raft)
 	@mkdir -p $(dir $@)
@@ -118,7 +132,7 @@ asan:
 	@DNSRAFT_BIN=$(CURDIR)/build-asan/dns-raft scripts/run-integration.sh --label sanitizers tests/sanitizers/*.py
 
 # The tests that run several threads, again under ThreadSanitizer.
-TSAN_TESTS := test_raft_node test_raft_transport test_raft_handoff test_raft_loop test_dns_server test_dns_server_update test_dns_rrl test_zone_db test_kv_statemachine test_kv_adminserver
+TSAN_TESTS := test_raft_node test_raft_transport test_common_handoff test_common_loop test_dns_server test_dns_server_update test_dns_rrl test_zone_db test_kv_statemachine test_kv_adminserver
 tsan:
 	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build-tsan/tests/%,$(filter $(TSAN_TESTS),$(notdir $(UNIT_BINS))))

@@ -4,9 +4,9 @@
  *
  * Not built by the Makefile. Build and run from the repository root:
  *
- *   make build/libraft.a build/libcommon.a
+ *   make build/libraftcore.a
  *   cc -std=c11 -D_GNU_SOURCE -O2 -I. -o build/raft-core-bench \
- *      bench/raft-core-bench.c build/libraft.a build/libcommon.a \
+ *      bench/raft-core-bench.c build/libraftcore.a \
  *      -Wl,--wrap=malloc -Wl,--wrap=realloc
  *   build/raft-core-bench [PROPOSALS [BATCH]]
  *
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 void *__real_malloc(size_t n);
 void *__real_realloc(void *p, size_t n);

@@ -4,7 +4,7 @@
  * Not built by the Makefile. Build and run from the repository root:
  *
  *   cc -std=c11 -D_GNU_SOURCE -O2 -pthread -I. -o build/wal-bench bench/wal-bench.c \
- *      raft/wal.c raft/storage_io.c raft/crc32c.c common/log.c
+ *      raft/wal.c raft/wal_recover.c common/storage_io.c common/crc32c.c common/log.c
  *   build/wal-bench [DIR [SECONDS]]     # DIR on the disk to measure (default /var/tmp)
  *
  * For each batch size it appends for SECONDS (default 2) into a fresh log

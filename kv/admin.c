@@ -332,15 +332,3 @@ int admin_format_rr(char *out, size_t cap, const zone_rr_t *rr)
     return finish_line(out, cap, (size_t)n + (size_t)r);
 }
 
-/* ---- peek ---- */
-
-admin_peek_t admin_peek(const uint8_t *buf, size_t len)
-{
-    static const uint8_t magic[RAFT_WIRE_MAGIC_LEN] = RAFT_WIRE_MAGIC;
-    if (len == 0)
-        return ADMIN_PEEK_NEED_MORE;
-    size_t n = len < RAFT_WIRE_MAGIC_LEN ? len : RAFT_WIRE_MAGIC_LEN;
-    if (memcmp(buf, magic, n) != 0)
-        return ADMIN_PEEK_TEXT;
-    return n == RAFT_WIRE_MAGIC_LEN ? ADMIN_PEEK_PEER : ADMIN_PEEK_NEED_MORE;
-}

@@ -107,16 +107,4 @@ int admin_format_zone_info(char *out, size_t cap, const sm_zone_info_t *info);
 #define ADMIN_RR_TEXT_MAX (NAME_MAX_TEXT + 48 + RRTYPE_TEXT_MAX + RDATA_TEXT_MAX)
 int admin_format_rr(char *out, size_t cap, const zone_rr_t *rr);
 
-/* ---- telling peers from people ----
- * A Raft peer opens with RAFT_WIRE_MAGIC (raft/codec.h, "\xD7RF\x01"); its
- * first byte is not ASCII and the sequence is not printable text, so no
- * admin command can start with it. */
-typedef enum admin_peek {
-    ADMIN_PEEK_NEED_MORE, /* could still become the magic: read more */
-    ADMIN_PEEK_PEER,      /* the magic: hand the connection to Raft */
-    ADMIN_PEEK_TEXT,      /* anything else: an admin session */
-} admin_peek_t;
-
-admin_peek_t admin_peek(const uint8_t *buf, size_t len);
-
 #endif

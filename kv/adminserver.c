@@ -53,8 +53,8 @@
 #include "kv/admin.h"
 #include "kv/adminauth.h"
 #include "kv/linereader.h"
-#include "raft/handoff.h"
-#include "raft/loop.h"
+#include "common/handoff.h"
+#include "common/loop.h"
 
 enum {
     TICK_MS = 10,          /* resolution of the closing timers */

@@ -3,7 +3,7 @@
  * to be peers (raft/transport.h hands them over with their first bytes).
  *
  * Threads: one admin thread runs every connection with an event loop
- * (raft/loop.h: epoll, a tick for the closing timers, an eventfd for
+ * (common/loop.h: epoll, a tick for the closing timers, an eventfd for
  * answers); at most ADMIN_MAX_CONNS connections at once. No thread waits
  * for Raft: each request line becomes a call (admin_call_t) handed to the
  * embedder's exec function on the admin thread, which must not block. The
@@ -11,7 +11,7 @@
  * Raft thread's completion callback for a write (raft/node.h,
  * node_propose_async), or a worker thread (admin_call_spawn) for a command
  * that blocks. Calls ended by other threads reach the admin thread through
- * a lock-free hand-off (raft/handoff.h) with one eventfd write per burst,
+ * a lock-free hand-off (common/handoff.h) with one eventfd write per burst,
  * so the replies of one Raft batch cost one wake-up.
  *
  * Order: one call at a time per connection. The next line waits in the

@@ -1,92 +1,9 @@
-/* kv/bytes.c — little-endian output buffer and input cursor (kv/bytes.h).
- * The buffer remembers an allocation failure instead of reporting it on every
- * put, so an encoder writes straight-line code and checks once at the end. */
+/* kv/bytes.c — the bounds-checked little-endian input cursor (kv/bytes.h);
+ * the output buffer is common/bytebuf.c. */
 #include "kv/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void kv_buf_init(kv_buf_t *b)
-{
-    memset(b, 0, sizeof *b);
-}
-
-void kv_buf_free(kv_buf_t *b)
-{
-    free(b->data);
-    kv_buf_init(b);
-}
-
-bool kv_buf_reserve(kv_buf_t *b, size_t n)
-{
-    if (b->failed)
-        return false;
-    if (n <= b->cap - b->len)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n) {
-        if (cap > SIZE_MAX / 2) {
-            b->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->data, cap);
-    if (!p) {
-        b->failed = true;
-        return false;
-    }
-    b->data = p;
-    b->cap = cap;
-    return true;
-}
-
-void kv_buf_put(kv_buf_t *b, const void *data, size_t n)
-{
-    if (n == 0 || !kv_buf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-}
-
-void kv_buf_put_u8(kv_buf_t *b, uint8_t v)
-{
-    kv_buf_put(b, &v, 1);
-}
-
-void kv_buf_put_u16(kv_buf_t *b, uint16_t v)
-{
-    uint8_t t[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-    kv_buf_put(b, t, 2);
-}
-
-void kv_buf_put_u32(kv_buf_t *b, uint32_t v)
-{
-    uint8_t t[4];
-    kv_store_le32(t, v);
-    kv_buf_put(b, t, 4);
-}
-
-void kv_buf_put_u64(kv_buf_t *b, uint64_t v)
-{
-    uint8_t t[8];
-    kv_store_le64(t, v);
-    kv_buf_put(b, t, 8);
-}
-
-void kv_buf_patch_u32(kv_buf_t *b, size_t at, uint32_t v)
-{
-    if (!b->failed && at + 4 <= b->len)
-        kv_store_le32(b->data + at, v);
-}
-
-uint8_t *kv_buf_take(kv_buf_t *b, size_t *len)
-{
-    uint8_t *p = b->data;
-    *len = b->len;
-    kv_buf_init(b);
-    return p;
-}
 
 bool kv_get_bytes(kv_cursor_t *c, size_t n, const uint8_t **out)
 {
@@ -112,7 +29,7 @@ bool kv_get_u16(kv_cursor_t *c, uint16_t *v)
     const uint8_t *p;
     if (!kv_get_bytes(c, 2, &p))
         return false;
-    *v = kv_le16(p);
+    *v = get_le16(p);
     return true;
 }
 
@@ -121,7 +38,7 @@ bool kv_get_u32(kv_cursor_t *c, uint32_t *v)
     const uint8_t *p;
     if (!kv_get_bytes(c, 4, &p))
         return false;
-    *v = kv_le32(p);
+    *v = get_le32(p);
     return true;
 }
 
@@ -130,36 +47,7 @@ bool kv_get_u64(kv_cursor_t *c, uint64_t *v)
     const uint8_t *p;
     if (!kv_get_bytes(c, 8, &p))
         return false;
-    *v = kv_le64(p);
+    *v = get_le64(p);
     return true;
 }
 
-uint16_t kv_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-uint32_t kv_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-uint64_t kv_le64(const uint8_t *p)
-{
-    return (uint64_t)kv_le32(p) | ((uint64_t)kv_le32(p + 4) << 32);
-}
-
-void kv_store_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-void kv_store_le64(uint8_t *p, uint64_t v)
-{
-    kv_store_le32(p, (uint32_t)v);
-    kv_store_le32(p + 4, (uint32_t)(v >> 32));
-}

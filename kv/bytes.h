@@ -1,9 +1,8 @@
 /* kv/bytes.h — explicit little-endian encoding helpers for the log-entry and
- * snapshot formats: a growable output buffer and a bounds-checked input
- * cursor. Nothing here depends on the host byte order or on struct layout.
- *
- * Ownership: a kv_buf_t owns its data (free with kv_buf_free, or take it with
- * kv_buf_take). A kv_cursor_t only borrows the bytes it reads. */
+ * snapshot formats: the output buffer is common/bytebuf.h (bytebuf_put_u32
+ * ...), the bounds-checked input cursor is here. Nothing here depends on the
+ * host byte order or on struct layout. A kv_cursor_t only borrows the bytes
+ * it reads. */
 #ifndef KV_BYTES_H
 #define KV_BYTES_H
 
@@ -11,26 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct kv_buf {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
-    bool failed; /* an allocation failed; every later put is a no-op */
-} kv_buf_t;
-
-void kv_buf_init(kv_buf_t *b);
-void kv_buf_free(kv_buf_t *b);
-/* Makes room for n more bytes; false (and b->failed) on allocation failure. */
-bool kv_buf_reserve(kv_buf_t *b, size_t n);
-void kv_buf_put(kv_buf_t *b, const void *data, size_t n);
-void kv_buf_put_u8(kv_buf_t *b, uint8_t v);
-void kv_buf_put_u16(kv_buf_t *b, uint16_t v);
-void kv_buf_put_u32(kv_buf_t *b, uint32_t v);
-void kv_buf_put_u64(kv_buf_t *b, uint64_t v);
-/* Overwrites 4 bytes already written at `at` (for counts known later). */
-void kv_buf_patch_u32(kv_buf_t *b, size_t at, uint32_t v);
-/* Hands the data to the caller (who frees it) and resets b. */
-uint8_t *kv_buf_take(kv_buf_t *b, size_t *len);
+#include "common/bytebuf.h"
+#include "common/bytes.h"
 
 typedef struct kv_cursor {
     const uint8_t *p;
@@ -45,11 +26,6 @@ bool kv_get_u64(kv_cursor_t *c, uint64_t *v);
 /* Points *out at the next n bytes (no copy). */
 bool kv_get_bytes(kv_cursor_t *c, size_t n, const uint8_t **out);
 
-/* Little-endian loads/stores on raw memory. */
-uint16_t kv_le16(const uint8_t *p);
-uint32_t kv_le32(const uint8_t *p);
-uint64_t kv_le64(const uint8_t *p);
-void kv_store_le32(uint8_t *p, uint32_t v);
-void kv_store_le64(uint8_t *p, uint64_t v);
+/* Little-endian loads/stores on raw memory: common/bytes.h. */
 
 #endif

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 #include "zone/db.h"
 
 typedef struct cluster_options {

@@ -37,14 +37,14 @@ size_t kv_record_size(const zone_rr_t *rr)
     return name_wire_len(rr->owner) + RECORD_FIXED + rr->rdlen;
 }
 
-void kv_record_put(kv_buf_t *b, const zone_rr_t *rr)
+void kv_record_put(bytebuf_t *b, const zone_rr_t *rr)
 {
-    kv_buf_put(b, rr->owner, name_wire_len(rr->owner));
-    kv_buf_put_u16(b, rr->type);
-    kv_buf_put_u16(b, rr->rclass);
-    kv_buf_put_u32(b, rr->ttl);
-    kv_buf_put_u16(b, rr->rdlen);
-    kv_buf_put(b, rr->rdata, rr->rdlen);
+    bytebuf_put(b, rr->owner, name_wire_len(rr->owner));
+    bytebuf_put_u16(b, rr->type);
+    bytebuf_put_u16(b, rr->rclass);
+    bytebuf_put_u32(b, rr->ttl);
+    bytebuf_put_u16(b, rr->rdlen);
+    bytebuf_put(b, rr->rdata, rr->rdlen);
 }
 
 /* Reads one record at the cursor; false when it is malformed. */
@@ -222,21 +222,21 @@ int kv_cmd_decode(const uint8_t *buf, size_t len, kv_cmd_t *cmd, const char **er
 
 /* ---- encoding ---- */
 
-static void put_header(kv_buf_t *b, uint8_t type, uint64_t client_id, uint64_t seq)
+static void put_header(bytebuf_t *b, uint8_t type, uint64_t client_id, uint64_t seq)
 {
-    kv_buf_put_u8(b, KV_CMD_VERSION);
-    kv_buf_put_u8(b, type);
-    kv_buf_put_u64(b, client_id);
-    kv_buf_put_u64(b, seq);
+    bytebuf_put_u8(b, KV_CMD_VERSION);
+    bytebuf_put_u8(b, type);
+    bytebuf_put_u64(b, client_id);
+    bytebuf_put_u64(b, seq);
 }
 
-static int finish(kv_buf_t *b, uint8_t **out, size_t *out_len, const char **err)
+static int finish(bytebuf_t *b, uint8_t **out, size_t *out_len, const char **err)
 {
     if (b->failed) {
-        kv_buf_free(b);
+        bytebuf_free(b);
         return fail(err, "out of memory");
     }
-    *out = kv_buf_take(b, out_len);
+    *out = bytebuf_take(b, out_len);
     return 0;
 }
 
@@ -249,13 +249,13 @@ int kv_cmd_encode_set(uint64_t client_id, uint64_t seq, const uint8_t *key, size
         why = kv_value_check(value, value_len);
     if (why)
         return fail(err, why);
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     put_header(&b, KV_CMD_SET, client_id, seq);
-    kv_buf_put_u16(&b, (uint16_t)key_len);
-    kv_buf_put(&b, key, key_len);
-    kv_buf_put_u32(&b, (uint32_t)value_len);
-    kv_buf_put(&b, value, value_len);
+    bytebuf_put_u16(&b, (uint16_t)key_len);
+    bytebuf_put(&b, key, key_len);
+    bytebuf_put_u32(&b, (uint32_t)value_len);
+    bytebuf_put(&b, value, value_len);
     return finish(&b, out, out_len, err);
 }
 
@@ -265,11 +265,11 @@ int kv_cmd_encode_del(uint64_t client_id, uint64_t seq, const uint8_t *key, size
     const char *why = kv_key_check(key, key_len);
     if (why)
         return fail(err, why);
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     put_header(&b, KV_CMD_DEL, client_id, seq);
-    kv_buf_put_u16(&b, (uint16_t)key_len);
-    kv_buf_put(&b, key, key_len);
+    bytebuf_put_u16(&b, (uint16_t)key_len);
+    bytebuf_put(&b, key, key_len);
     return finish(&b, out, out_len, err);
 }
 
@@ -279,10 +279,10 @@ int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *orig
     size_t n = kv_wire_name_len(origin, NAME_MAX_WIRE);
     if (n == 0)
         return fail(err, "bad origin name");
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     put_header(&b, KV_CMD_ZONE_DEL, client_id, seq);
-    kv_buf_put(&b, origin, n);
+    bytebuf_put(&b, origin, n);
     return finish(&b, out, out_len, err);
 }
 
@@ -318,22 +318,22 @@ int kv_cmd_encode_update_at(const uint8_t *msg, size_t msg_len, const uint8_t *k
     size_t total = KV_CMD_HEADER_LEN + 1 + 8 + 1 + klen + 2 + msg_len;
     if (total > cap)
         return -1;
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     put_header(&b, KV_CMD_UPDATE, 0, 0);
-    kv_buf_put_u8(&b, (uint8_t)policy);
-    kv_buf_put_u64(&b, now);
-    kv_buf_put_u8(&b, key_name_wire ? 1 : 0);
+    bytebuf_put_u8(&b, (uint8_t)policy);
+    bytebuf_put_u64(&b, now);
+    bytebuf_put_u8(&b, key_name_wire ? 1 : 0);
     if (key_name_wire)
-        kv_buf_put(&b, key_name_wire, klen);
-    kv_buf_put_u16(&b, (uint16_t)msg_len);
-    kv_buf_put(&b, msg, msg_len);
+        bytebuf_put(&b, key_name_wire, klen);
+    bytebuf_put_u16(&b, (uint16_t)msg_len);
+    bytebuf_put(&b, msg, msg_len);
     if (b.failed || b.len != total) {
-        kv_buf_free(&b);
+        bytebuf_free(&b);
         return -1;
     }
     memcpy(out, b.data, total);
-    kv_buf_free(&b);
+    bytebuf_free(&b);
     return (int)total;
 }
 
@@ -385,19 +385,19 @@ static int chunks_alloc(kv_chunks_t *out, size_t count)
     return out->data && out->len ? 0 : -1;
 }
 
-static void encode_one_chunk(kv_buf_t *b, const zone_t *zone, const char *node_id,
+static void encode_one_chunk(bytebuf_t *b, const zone_t *zone, const char *node_id,
                              uint64_t load_id, uint64_t client_id, uint64_t seq,
                              uint32_t no, uint32_t total, size_t from, size_t to)
 {
     size_t nlen = strlen(node_id);
     put_header(b, KV_CMD_ZONE_CHUNK, client_id, seq);
-    kv_buf_put(b, zone->origin, name_wire_len(zone->origin));
-    kv_buf_put_u8(b, (uint8_t)nlen);
-    kv_buf_put(b, node_id, nlen);
-    kv_buf_put_u64(b, load_id);
-    kv_buf_put_u32(b, no);
-    kv_buf_put_u32(b, total);
-    kv_buf_put_u32(b, (uint32_t)(to - from));
+    bytebuf_put(b, zone->origin, name_wire_len(zone->origin));
+    bytebuf_put_u8(b, (uint8_t)nlen);
+    bytebuf_put(b, node_id, nlen);
+    bytebuf_put_u64(b, load_id);
+    bytebuf_put_u32(b, no);
+    bytebuf_put_u32(b, total);
+    bytebuf_put_u32(b, (uint32_t)(to - from));
     for (size_t i = from; i < to; i++)
         kv_record_put(b, &zone->rrs[i]);
 }
@@ -431,8 +431,8 @@ int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load
     plan_chunks(zone, prefix, max_len, first);
     first[total] = zone->count;
     for (size_t k = 0; k < total; k++) {
-        kv_buf_t b;
-        kv_buf_init(&b);
+        bytebuf_t b;
+        bytebuf_init(&b);
         encode_one_chunk(&b, zone, node_id, load_id, client_id, first_seq + k,
                          (uint32_t)k, (uint32_t)total, first[k], first[k + 1]);
         if (finish(&b, &out->data[k], &out->len[k], err) < 0) {

@@ -152,8 +152,8 @@ void kv_chunks_free(kv_chunks_t *chunks);
 /* Encoded size of one record. */
 size_t kv_record_size(const zone_rr_t *rr);
 /* Appends one record in the format above. */
-struct kv_buf;
-void kv_record_put(struct kv_buf *b, const zone_rr_t *rr);
+struct bytebuf;
+void kv_record_put(struct bytebuf *b, const zone_rr_t *rr);
 /* Checks that buf[0..len) is exactly `count` well-formed records. */
 bool kv_records_valid(const uint8_t *buf, size_t len, uint64_t count);
 /* Iterates records already checked by kv_records_valid (or decoded by

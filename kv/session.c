@@ -203,21 +203,21 @@ void kv_sessions_sweep(kv_sessions_t *t, uint64_t index)
  * u32 count; per session: u64 client, u64 last_index, u64 forgotten_upto,
  * u8 n; per entry: u64 seq, u8 status, u16 msg_len, msg. */
 
-void kv_sessions_save(const kv_sessions_t *t, kv_buf_t *b)
+void kv_sessions_save(const kv_sessions_t *t, bytebuf_t *b)
 {
-    kv_buf_put_u32(b, (uint32_t)t->count);
+    bytebuf_put_u32(b, (uint32_t)t->count);
     for (size_t i = 0; i < t->count; i++) {
         const session_t *s = t->v[i];
-        kv_buf_put_u64(b, t->ids[i]);
-        kv_buf_put_u64(b, s->last_index);
-        kv_buf_put_u64(b, s->forgotten_upto);
-        kv_buf_put_u8(b, (uint8_t)s->n);
+        bytebuf_put_u64(b, t->ids[i]);
+        bytebuf_put_u64(b, s->last_index);
+        bytebuf_put_u64(b, s->forgotten_upto);
+        bytebuf_put_u8(b, (uint8_t)s->n);
         for (uint32_t k = 0; k < s->n; k++) {
             size_t mlen = s->win[k].msg ? strlen(s->win[k].msg) : 0;
-            kv_buf_put_u64(b, s->win[k].seq);
-            kv_buf_put_u8(b, s->win[k].status);
-            kv_buf_put_u16(b, (uint16_t)mlen);
-            kv_buf_put(b, s->win[k].msg, mlen);
+            bytebuf_put_u64(b, s->win[k].seq);
+            bytebuf_put_u8(b, s->win[k].status);
+            bytebuf_put_u16(b, (uint16_t)mlen);
+            bytebuf_put(b, s->win[k].msg, mlen);
         }
     }
 }

@@ -46,7 +46,7 @@ void kv_sessions_sweep(kv_sessions_t *t, uint64_t index);
 size_t kv_sessions_count(const kv_sessions_t *t);
 
 /* Snapshot section: appends the whole table (in client id order). */
-void kv_sessions_save(const kv_sessions_t *t, kv_buf_t *b);
+void kv_sessions_save(const kv_sessions_t *t, bytebuf_t *b);
 /* Reads a section written by kv_sessions_save into an empty table. Returns
  * 0, or -1 when the bytes are malformed or memory runs out. */
 int kv_sessions_load(kv_sessions_t *t, kv_cursor_t *c);

@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "kv/command.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "kv/sm_state.h"
 
 static const uint8_t MAGIC[4] = { 'D', 'R', 'K', 'V' };
@@ -25,7 +25,7 @@ static const uint8_t MAGIC[4] = { 'D', 'R', 'K', 'V' };
 typedef struct sink {
     sm_write_fn write;
     void *arg;
-    kv_buf_t buf;
+    bytebuf_t buf;
     uint32_t crc;
     uint64_t total;
     bool failed;
@@ -50,11 +50,11 @@ static void sink_maybe_flush(sink_t *k)
         sink_flush(k);
 }
 
-static void put_node_id(kv_buf_t *b, const char *node_id)
+static void put_node_id(bytebuf_t *b, const char *node_id)
 {
     size_t n = strlen(node_id);
-    kv_buf_put_u8(b, (uint8_t)n);
-    kv_buf_put(b, node_id, n);
+    bytebuf_put_u8(b, (uint8_t)n);
+    bytebuf_put(b, node_id, n);
 }
 
 static void write_kv(sink_t *k, const kv_store_t *store)
@@ -65,12 +65,12 @@ static void write_kv(sink_t *k, const kv_store_t *store)
         k->failed = true;
         return;
     }
-    kv_buf_put_u64(&k->buf, n);
+    bytebuf_put_u64(&k->buf, n);
     for (size_t i = 0; i < n && !k->failed; i++) {
-        kv_buf_put_u16(&k->buf, (uint16_t)e[i].key_len);
-        kv_buf_put(&k->buf, e[i].key, e[i].key_len);
-        kv_buf_put_u32(&k->buf, (uint32_t)e[i].value_len);
-        kv_buf_put(&k->buf, e[i].value, e[i].value_len);
+        bytebuf_put_u16(&k->buf, (uint16_t)e[i].key_len);
+        bytebuf_put(&k->buf, e[i].key, e[i].key_len);
+        bytebuf_put_u32(&k->buf, (uint32_t)e[i].value_len);
+        bytebuf_put(&k->buf, e[i].value, e[i].value_len);
         sink_maybe_flush(k);
     }
     free(e);
@@ -94,21 +94,21 @@ static uint64_t rr_list_bytes(const zone_rr_t *rrs, size_t n)
 
 static void write_records(sink_t *k, const zone_t *zone)
 {
-    kv_buf_put_u64(&k->buf, zone->count);
-    kv_buf_put_u64(&k->buf, rr_list_bytes(zone->rrs, zone->count));
+    bytebuf_put_u64(&k->buf, zone->count);
+    bytebuf_put_u64(&k->buf, rr_list_bytes(zone->rrs, zone->count));
     write_rr_list(k, zone->rrs, zone->count);
 }
 
 static void write_journal(sink_t *k, const sm_journal_t *j)
 {
-    kv_buf_put_u32(&k->buf, (uint32_t)j->n);
+    bytebuf_put_u32(&k->buf, (uint32_t)j->n);
     for (size_t i = 0; i < j->n && !k->failed; i++) {
         const zone_changeset_t *cs = &j->v[i];
-        kv_buf_put_u32(&k->buf, cs->serial_from);
-        kv_buf_put_u32(&k->buf, cs->serial_to);
-        kv_buf_put_u64(&k->buf, cs->nremoved);
-        kv_buf_put_u64(&k->buf, cs->nadded);
-        kv_buf_put_u64(&k->buf, rr_list_bytes(cs->removed, cs->nremoved) +
+        bytebuf_put_u32(&k->buf, cs->serial_from);
+        bytebuf_put_u32(&k->buf, cs->serial_to);
+        bytebuf_put_u64(&k->buf, cs->nremoved);
+        bytebuf_put_u64(&k->buf, cs->nadded);
+        bytebuf_put_u64(&k->buf, rr_list_bytes(cs->removed, cs->nremoved) +
                                     rr_list_bytes(cs->added, cs->nadded));
         write_rr_list(k, cs->removed, cs->nremoved);
         write_rr_list(k, cs->added, cs->nadded);
@@ -118,12 +118,12 @@ static void write_journal(sink_t *k, const sm_journal_t *j)
 static void write_zone(sink_t *k, const sm_zone_t *z)
 {
     const zone_t *zone = z->zone;
-    kv_buf_put(&k->buf, zone->origin, name_wire_len(zone->origin));
+    bytebuf_put(&k->buf, zone->origin, name_wire_len(zone->origin));
     put_node_id(&k->buf, z->node_id);
-    kv_buf_put_u64(&k->buf, z->load_id);
-    kv_buf_put_u64(&k->buf, z->index);
+    bytebuf_put_u64(&k->buf, z->load_id);
+    bytebuf_put_u64(&k->buf, z->index);
     write_records(k, zone);
-    kv_buf_put_u8(&k->buf, z->file == z->zone);
+    bytebuf_put_u8(&k->buf, z->file == z->zone);
     if (z->file != z->zone)
         write_records(k, z->file);
     write_journal(k, &z->journal);
@@ -131,14 +131,14 @@ static void write_zone(sink_t *k, const sm_zone_t *z)
 
 static void write_staged(sink_t *k, const sm_staging_t *s)
 {
-    kv_buf_put(&k->buf, s->origin, name_wire_len(s->origin));
+    bytebuf_put(&k->buf, s->origin, name_wire_len(s->origin));
     put_node_id(&k->buf, s->node_id);
-    kv_buf_put_u64(&k->buf, s->load_id);
-    kv_buf_put_u32(&k->buf, s->total);
-    kv_buf_put_u32(&k->buf, s->next);
-    kv_buf_put_u64(&k->buf, s->last_index);
-    kv_buf_put_u64(&k->buf, s->rr_count);
-    kv_buf_put_u64(&k->buf, s->records.len);
+    bytebuf_put_u64(&k->buf, s->load_id);
+    bytebuf_put_u32(&k->buf, s->total);
+    bytebuf_put_u32(&k->buf, s->next);
+    bytebuf_put_u64(&k->buf, s->last_index);
+    bytebuf_put_u64(&k->buf, s->rr_count);
+    bytebuf_put_u64(&k->buf, s->records.len);
     sink_flush(k);
     /* The staged records are already one contiguous encoded blob. */
     if (!k->failed && s->records.len) {
@@ -151,40 +151,40 @@ static void write_staged(sink_t *k, const sm_staging_t *s)
 
 static void write_sessions(sink_t *k, const kv_sessions_t *sessions)
 {
-    kv_buf_t sec;
-    kv_buf_init(&sec);
+    bytebuf_t sec;
+    bytebuf_init(&sec);
     kv_sessions_save(sessions, &sec);
     if (sec.failed)
         k->failed = true;
-    kv_buf_put_u64(&k->buf, sec.len);
-    kv_buf_put(&k->buf, sec.data, sec.len);
-    kv_buf_free(&sec);
+    bytebuf_put_u64(&k->buf, sec.len);
+    bytebuf_put(&k->buf, sec.data, sec.len);
+    bytebuf_free(&sec);
 }
 
 int sm_snapshot(sm_t *sm, sm_write_fn write, void *arg)
 {
     const sm_state_t *st = &sm->st; /* apply thread: nobody else changes it */
     sink_t k = { .write = write, .arg = arg };
-    kv_buf_init(&k.buf);
-    kv_buf_put(&k.buf, MAGIC, sizeof MAGIC);
-    kv_buf_put_u8(&k.buf, SM_SNAPSHOT_VERSION);
-    kv_buf_put_u64(&k.buf, st->applied);
+    bytebuf_init(&k.buf);
+    bytebuf_put(&k.buf, MAGIC, sizeof MAGIC);
+    bytebuf_put_u8(&k.buf, SM_SNAPSHOT_VERSION);
+    bytebuf_put_u64(&k.buf, st->applied);
     write_kv(&k, st->store);
-    kv_buf_put_u32(&k.buf, (uint32_t)st->nzones);
+    bytebuf_put_u32(&k.buf, (uint32_t)st->nzones);
     for (size_t i = 0; i < st->nzones && !k.failed; i++)
         write_zone(&k, &st->zones[i]);
-    kv_buf_put_u32(&k.buf, (uint32_t)st->nstaged);
+    bytebuf_put_u32(&k.buf, (uint32_t)st->nstaged);
     for (size_t i = 0; i < st->nstaged && !k.failed; i++)
         write_staged(&k, &st->staged[i]);
     write_sessions(&k, st->sessions);
     sink_flush(&k);
     if (!k.failed) { /* the trailer is outside the CRC it carries */
-        kv_buf_put_u64(&k.buf, k.total);
-        kv_buf_put_u32(&k.buf, k.crc);
+        bytebuf_put_u64(&k.buf, k.total);
+        bytebuf_put_u32(&k.buf, k.crc);
         if (k.buf.failed || write(arg, k.buf.data, k.buf.len) < 0)
             k.failed = true;
     }
-    kv_buf_free(&k.buf);
+    bytebuf_free(&k.buf);
     if (k.failed)
         log_error("kv", "snapshot at index %llu failed", (unsigned long long)st->applied);
     return k.failed ? -1 : 0;
@@ -243,7 +243,7 @@ static bool src_u16(source_t *s, uint16_t *v)
     uint8_t t[2];
     if (!src_read(s, t, 2))
         return false;
-    *v = kv_le16(t);
+    *v = get_le16(t);
     return true;
 }
 
@@ -252,7 +252,7 @@ static bool src_u32(source_t *s, uint32_t *v)
     uint8_t t[4];
     if (!src_read(s, t, 4))
         return false;
-    *v = kv_le32(t);
+    *v = get_le32(t);
     return true;
 }
 
@@ -261,7 +261,7 @@ static bool src_u64(source_t *s, uint64_t *v)
     uint8_t t[8];
     if (!src_read(s, t, 8))
         return false;
-    *v = kv_le64(t);
+    *v = get_le64(t);
     return true;
 }
 
@@ -301,11 +301,11 @@ static bool src_node_id(source_t *s, char out[KV_NODE_ID_MAX + 1])
 
 /* Reads a blob of `len` bytes, growing the buffer as data actually arrives
  * so a corrupt length fails at the end of the stream, not in malloc. */
-static bool src_blob(source_t *s, uint64_t len, kv_buf_t *out)
+static bool src_blob(source_t *s, uint64_t len, bytebuf_t *out)
 {
     while (len > 0) {
         size_t piece = len < READ_PIECE ? (size_t)len : READ_PIECE;
-        if (!kv_buf_reserve(out, piece))
+        if (!bytebuf_reserve(out, piece))
             return src_fail(s, "out of memory");
         if (!src_read(s, out->data + out->len, piece))
             return false;
@@ -344,7 +344,7 @@ static bool read_kv(source_t *s, sm_state_t *st)
 
 /* Reads rr_count (when with_count) and a records blob and checks the
  * records (only when with_count; a journal entry checks its own). */
-static bool read_records(source_t *s, uint64_t *rr_count, kv_buf_t *blob, bool with_count)
+static bool read_records(source_t *s, uint64_t *rr_count, bytebuf_t *blob, bool with_count)
 {
     uint64_t len;
     if ((with_count && !src_u64(s, rr_count)) || !src_u64(s, &len) || !src_blob(s, len, blob))
@@ -361,16 +361,16 @@ static bool read_changeset(source_t *s, zone_changeset_t *cs)
 {
     uint32_t from, to;
     uint64_t nrem, nadd, count;
-    kv_buf_t blob;
-    kv_buf_init(&blob);
+    bytebuf_t blob;
+    bytebuf_init(&blob);
     if (!src_u32(s, &from) || !src_u32(s, &to) || !src_u64(s, &nrem) || !src_u64(s, &nadd) ||
         !read_records(s, &count, &blob, false)) {
-        kv_buf_free(&blob);
+        bytebuf_free(&blob);
         return false;
     }
     (void)count;
     if (nrem > blob.len || nadd > blob.len || !kv_records_valid(blob.data, blob.len, nrem + nadd)) {
-        kv_buf_free(&blob);
+        bytebuf_free(&blob);
         return src_fail(s, "bad journal");
     }
     zone_rr_t *rrs = malloc((nrem + nadd + 1) * sizeof *rrs);
@@ -381,7 +381,7 @@ static bool read_changeset(source_t *s, zone_changeset_t *cs)
     if (ok && zone_changeset_make(cs, from, to, rrs, nrem, rrs + nrem, nadd) < 0)
         ok = false;
     free(rrs);
-    kv_buf_free(&blob);
+    bytebuf_free(&blob);
     return ok ? true : src_fail(s, "out of memory");
 }
 
@@ -405,15 +405,15 @@ static bool read_journal(source_t *s, sm_journal_t *j)
 static zone_t *read_zone_records(source_t *s, const uint8_t *origin)
 {
     uint64_t rr_count;
-    kv_buf_t blob;
-    kv_buf_init(&blob);
+    bytebuf_t blob;
+    bytebuf_init(&blob);
     if (!read_records(s, &rr_count, &blob, true)) {
-        kv_buf_free(&blob);
+        bytebuf_free(&blob);
         return NULL;
     }
     char err[ZONE_ERR_MAX] = "";
     zone_t *z = sm_zone_build(origin, blob.data, blob.len, rr_count, err);
-    kv_buf_free(&blob);
+    bytebuf_free(&blob);
     if (!z) {
         log_warn("kv", "snapshot zone refused: %s", err);
         src_fail(s, "bad zone");
@@ -472,20 +472,20 @@ static bool read_staged(source_t *s, sm_state_t *st)
 {
     sm_staging_t g;
     memset(&g, 0, sizeof g);
-    kv_buf_init(&g.records);
+    bytebuf_init(&g.records);
     if (!src_name(s, g.origin) || !src_node_id(s, g.node_id) || !src_u64(s, &g.load_id) ||
         !src_u32(s, &g.total) || !src_u32(s, &g.next) || !src_u64(s, &g.last_index) ||
         !read_records(s, &g.rr_count, &g.records, true)) {
-        kv_buf_free(&g.records);
+        bytebuf_free(&g.records);
         return false;
     }
     if (g.total > KV_ZONE_MAX_CHUNKS || g.next == 0 || g.next >= g.total ||
         g.last_index > st->applied || staged_exists(st, g.origin)) {
-        kv_buf_free(&g.records);
+        bytebuf_free(&g.records);
         return src_fail(s, "bad staged load");
     }
     if (sm_staged_append(st, &g) < 0) {
-        kv_buf_free(&g.records);
+        bytebuf_free(&g.records);
         return src_fail(s, "out of memory");
     }
     return true;
@@ -498,15 +498,15 @@ static bool read_sessions(source_t *s, sm_state_t *st)
         return false;
     if (len > SESSIONS_MAX_BYTES)
         return src_fail(s, "bad sessions");
-    kv_buf_t sec;
-    kv_buf_init(&sec);
+    bytebuf_t sec;
+    bytebuf_init(&sec);
     bool ok = src_blob(s, len, &sec);
     if (ok) {
         kv_cursor_t c = { sec.data, sec.len };
         if (kv_sessions_load(st->sessions, &c) < 0 || c.left != 0)
             ok = src_fail(s, "bad sessions");
     }
-    kv_buf_free(&sec);
+    bytebuf_free(&sec);
     return ok;
 }
 
@@ -530,9 +530,9 @@ static bool read_trailer(source_t *s)
     uint32_t crc = s->crc;
     if (!src_read_raw(s, t, sizeof t))
         return false;
-    if (kv_le64(t) != total)
+    if (get_le64(t) != total)
         return src_fail(s, "snapshot length mismatch");
-    if (kv_le32(t + 8) != crc)
+    if (get_le32(t + 8) != crc)
         return src_fail(s, "snapshot checksum mismatch");
     ssize_t got = s->read(s->arg, &extra, 1);
     if (got != 0)

@@ -43,7 +43,7 @@ typedef struct sm_staging {
     uint32_t next;  /* the chunk expected next */
     uint64_t rr_count;
     uint64_t last_index; /* log index of the last chunk applied */
-    kv_buf_t records; /* the records of chunks 0..next-1, concatenated */
+    bytebuf_t records; /* the records of chunks 0..next-1, concatenated */
 } sm_staging_t;
 
 typedef struct sm_state {

@@ -59,7 +59,7 @@ void sm_state_free(sm_state_t *st)
         sm_zone_entry_free(&st->zones[i]);
     free(st->zones);
     for (size_t i = 0; i < st->nstaged; i++)
-        kv_buf_free(&st->staged[i].records);
+        bytebuf_free(&st->staged[i].records);
     free(st->staged);
     memset(st, 0, sizeof *st);
 }
@@ -112,7 +112,7 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s)
 static void staged_drop(sm_state_t *st, sm_staging_t *s)
 {
     size_t i = (size_t)(s - st->staged);
-    kv_buf_free(&s->records);
+    bytebuf_free(&s->records);
     memmove(&st->staged[i], &st->staged[i + 1], (st->nstaged - i - 1) * sizeof *st->staged);
     st->nstaged--;
 }
@@ -438,7 +438,7 @@ static sm_staging_t *start_load(sm_t *sm, const kv_cmd_t *cmd, uint64_t index)
     memcpy(s.node_id, cmd->node_id, cmd->node_id_len);
     s.load_id = cmd->load_id;
     s.total = cmd->chunk_total;
-    kv_buf_init(&s.records);
+    bytebuf_init(&s.records);
     if (sm_staged_append(&sm->st, &s) < 0)
         out_of_memory("zone staging");
     return &sm->st.staged[sm->st.nstaged - 1];
@@ -484,7 +484,7 @@ static void apply_zone_chunk(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_r
                 cmd->chunk_no, (unsigned long long)cmd->load_id);
         return;
     }
-    kv_buf_put(&s->records, cmd->records, cmd->records_len);
+    bytebuf_put(&s->records, cmd->records, cmd->records_len);
     if (s->records.failed)
         out_of_memory("zone staging");
     s->rr_count += cmd->rr_count;

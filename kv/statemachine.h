@@ -137,7 +137,7 @@ size_t sm_staged_count(sm_t *sm);
  *              u64 rr_count, u64 records_len, records
  *   sessions   u64 len, then the kv_sessions_save section
  *   trailer    u64 length of everything above, u32 CRC-32C of it
- *              (raft/crc32c.h: the hardware CRC the WAL uses too)
+ *              (common/crc32c.h: the hardware CRC the WAL uses too)
  * Maps, zones and sessions are written in sorted order, so equal states give
  * equal bytes. Records use the format of kv/command.h. */
 #define SM_SNAPSHOT_VERSION 2 /* version 1 (no file versions, no journals) still restores */

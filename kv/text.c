@@ -43,18 +43,6 @@ static size_t utf8_decode_one(const uint8_t *buf, size_t len, size_t i, uint32_t
     return need;
 }
 
-bool kv_utf8_valid(const uint8_t *buf, size_t len)
-{
-    uint32_t cp;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_decode_one(buf, len, i, &cp);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 static bool is_control(uint32_t cp)
 {
     return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);

@@ -23,8 +23,6 @@
 #define KV_VALUE_MAX 65536
 #define KV_NODE_ID_MAX 64
 
-/* True when buf[0..len) is strictly valid UTF-8. */
-bool kv_utf8_valid(const uint8_t *buf, size_t len);
 /* NULL when the key is acceptable, otherwise a static reason such as
  * "key is not valid UTF-8". */
 const char *kv_key_check(const uint8_t *key, size_t len);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 #define ADDRBOOK_MAX (4 * RAFT_MAX_MEMBERS)
 #define ADDRBOOK_NAME_MAX 64

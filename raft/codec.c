@@ -7,9 +7,10 @@
  * left (each entry needs at least ENTRY_HEADER bytes) before anything is
  * allocated, so a hostile frame cannot make us allocate more than its size.
  * A frame whose bytes decode is then checked for meaning by raft_msg_check
- * (raft/validate.c: terms and indexes below 2^63, entry terms, snapshot
+ * (raft/core/validate.c: terms and indexes below 2^63, entry terms, snapshot
  * metadata), so the core never sees a term it could not add 1 to. */
 #include "raft/codec.h"
+#include "common/bytes.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -31,14 +32,14 @@ static void put_u8(writer_t *w, uint8_t v) { *w->p++ = v; }
 
 static void put_u32(writer_t *w, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        *w->p++ = (uint8_t)(v >> (8 * i));
+    put_le32(w->p, v);
+    w->p += 4;
 }
 
 static void put_u64(writer_t *w, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        *w->p++ = (uint8_t)(v >> (8 * i));
+    put_le64(w->p, v);
+    w->p += 8;
 }
 
 static void put_bytes(writer_t *w, const uint8_t *data, size_t len)
@@ -77,9 +78,7 @@ static uint32_t get_u32(reader_t *r, const char *why)
 {
     if (!need(r, 4, why))
         return 0;
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)r->p[i] << (8 * i);
+    uint32_t v = get_le32(r->p);
     r->p += 4;
     r->left -= 4;
     return v;
@@ -89,9 +88,7 @@ static uint64_t get_u64(reader_t *r, const char *why)
 {
     if (!need(r, 8, why))
         return 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
+    uint64_t v = get_le64(r->p);
     r->p += 8;
     r->left -= 8;
     return v;

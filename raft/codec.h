@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 #define RAFT_WIRE_MAGIC "\xD7RF\x01"
 #define RAFT_WIRE_MAGIC_LEN 4

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t HARDSTATE_MAGIC[8] = { 'R', 'A', 'F', 'T', 'H', 'S', 'T', 0 };
 #define HARDSTATE_VERSION 1
@@ -18,11 +18,11 @@ void hardstate_encode(const struct hardstate *hs, uint8_t out[HARDSTATE_SIZE])
 {
     memset(out, 0, HARDSTATE_SIZE);
     memcpy(out, HARDSTATE_MAGIC, sizeof HARDSTATE_MAGIC);
-    storage_put_le32(out + 8, HARDSTATE_VERSION);
-    storage_put_le64(out + 16, hs->term);
-    storage_put_le64(out + 24, hs->vote);
-    storage_put_le64(out + 32, hs->commit);
-    storage_put_le32(out + HARDSTATE_CRC_OFFSET, crc32c(0, out, HARDSTATE_CRC_OFFSET));
+    put_le32(out + 8, HARDSTATE_VERSION);
+    put_le64(out + 16, hs->term);
+    put_le64(out + 24, hs->vote);
+    put_le64(out + 32, hs->commit);
+    put_le32(out + HARDSTATE_CRC_OFFSET, crc32c(0, out, HARDSTATE_CRC_OFFSET));
 }
 
 int hardstate_decode(const uint8_t *buf, size_t len, struct hardstate *hs,
@@ -40,33 +40,33 @@ int hardstate_decode(const uint8_t *buf, size_t len, struct hardstate *hs,
     }
     /* The checksum before the version: a flipped version bit is corruption,
      * not a file from the future. */
-    if (storage_get_le32(buf + HARDSTATE_CRC_OFFSET) != crc32c(0, buf, HARDSTATE_CRC_OFFSET)) {
+    if (get_le32(buf + HARDSTATE_CRC_OFFSET) != crc32c(0, buf, HARDSTATE_CRC_OFFSET)) {
         *bad_offset = HARDSTATE_CRC_OFFSET;
         *why = "checksum mismatch";
         return -EBADMSG;
     }
     /* The pad after the checksum is outside it; zero is the only valid
      * value, so no byte of the file can change unnoticed. */
-    if (storage_get_le32(buf + HARDSTATE_CRC_OFFSET + 4) != 0) {
+    if (get_le32(buf + HARDSTATE_CRC_OFFSET + 4) != 0) {
         *bad_offset = HARDSTATE_CRC_OFFSET + 4;
         *why = "nonzero padding";
         return -EBADMSG;
     }
     /* The reserved word at 12 is inside the checksum but must be zero too:
      * otherwise two files would decode to the same state. */
-    if (storage_get_le32(buf + 12) != 0) {
+    if (get_le32(buf + 12) != 0) {
         *bad_offset = 12;
         *why = "nonzero reserved field";
         return -EBADMSG;
     }
-    if (storage_get_le32(buf + 8) != HARDSTATE_VERSION) {
+    if (get_le32(buf + 8) != HARDSTATE_VERSION) {
         *bad_offset = 8;
         *why = "unsupported version";
         return -EBADMSG;
     }
-    hs->term = storage_get_le64(buf + 16);
-    hs->vote = storage_get_le64(buf + 24);
-    hs->commit = storage_get_le64(buf + 32);
+    hs->term = get_le64(buf + 16);
+    hs->vote = get_le64(buf + 24);
+    hs->commit = get_le64(buf + 32);
     return 0;
 }
 

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "raft/storage_io.h"
+#include "common/storage_io.h"
 
 #define HARDSTATE_FILE "hardstate"
 #define HARDSTATE_SIZE 48

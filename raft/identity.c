@@ -11,7 +11,7 @@
 
 #include <openssl/rand.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t IDENTITY_MAGIC[8] = { 'R', 'A', 'F', 'T', 'I', 'D', 'N', 0 };
 static const uint8_t ENTRY_MAGIC[8] = { 0xff, 'R', 'A', 'F', 'T', 'C', 'I', 'D' };
@@ -32,12 +32,12 @@ size_t identity_encode(const struct identity *id, uint8_t *out)
     size_t nl = strnlen(id->name, ADDRBOOK_NAME_MAX - 1);
     memset(out, 0, IDENTITY_HEADER);
     memcpy(out, IDENTITY_MAGIC, sizeof IDENTITY_MAGIC);
-    storage_put_le32(out + 8, IDENTITY_VERSION);
-    storage_put_le32(out + 12, (uint32_t)nl);
+    put_le32(out + 8, IDENTITY_VERSION);
+    put_le32(out + 12, (uint32_t)nl);
     if (id->has_cluster)
         memcpy(out + 16, id->cluster, CLUSTER_ID_LEN);
     memcpy(out + IDENTITY_HEADER, id->name, nl);
-    storage_put_le32(out + IDENTITY_HEADER + nl, crc32c(0, out, IDENTITY_HEADER + nl));
+    put_le32(out + IDENTITY_HEADER + nl, crc32c(0, out, IDENTITY_HEADER + nl));
     return IDENTITY_HEADER + nl + 4;
 }
 
@@ -56,7 +56,7 @@ int identity_decode(const uint8_t *buf, size_t len, struct identity *id, size_t 
         return bad(bad_offset, why, len, "file too short");
     if (memcmp(buf, IDENTITY_MAGIC, sizeof IDENTITY_MAGIC) != 0)
         return bad(bad_offset, why, 0, "bad magic");
-    uint32_t nl = storage_get_le32(buf + 12);
+    uint32_t nl = get_le32(buf + 12);
     if (nl == 0 || nl >= ADDRBOOK_NAME_MAX)
         return bad(bad_offset, why, 12, "bad name length");
     if (len != IDENTITY_HEADER + nl + 4)
@@ -64,9 +64,9 @@ int identity_decode(const uint8_t *buf, size_t len, struct identity *id, size_t 
                    len < IDENTITY_HEADER + nl + 4 ? "file too short" : "file too long");
     /* The checksum before the version: a flipped version bit is corruption,
      * not a file from the future (as in hardstate.c). */
-    if (storage_get_le32(buf + IDENTITY_HEADER + nl) != crc32c(0, buf, IDENTITY_HEADER + nl))
+    if (get_le32(buf + IDENTITY_HEADER + nl) != crc32c(0, buf, IDENTITY_HEADER + nl))
         return bad(bad_offset, why, IDENTITY_HEADER + nl, "checksum mismatch");
-    if (storage_get_le32(buf + 8) != IDENTITY_VERSION)
+    if (get_le32(buf + 8) != IDENTITY_VERSION)
         return bad(bad_offset, why, 8, "unsupported version");
     if (memchr(buf + IDENTITY_HEADER, '\0', nl) != NULL)
         return bad(bad_offset, why, IDENTITY_HEADER, "NUL in the node name");
@@ -160,7 +160,7 @@ bool cluster_entry_decode(const uint8_t *data, size_t len, uint8_t id[CLUSTER_ID
 void cluster_trailer_encode(const uint8_t id[CLUSTER_ID_LEN], uint8_t out[CLUSTER_TRAILER_LEN])
 {
     memcpy(out, TRAILER_MAGIC, sizeof TRAILER_MAGIC);
-    storage_put_le32(out + 4, 0);
+    put_le32(out + 4, 0);
     memcpy(out + 8, id, CLUSTER_ID_LEN);
 }
 
@@ -169,7 +169,7 @@ int cluster_trailer_decode(const uint8_t *p, size_t len, uint8_t id[CLUSTER_ID_L
     if (len == 0)
         return 0;
     if (len != CLUSTER_TRAILER_LEN || memcmp(p, TRAILER_MAGIC, sizeof TRAILER_MAGIC) != 0 ||
-        storage_get_le32(p + 4) != 0 || all_zero(p + 8, CLUSTER_ID_LEN))
+        get_le32(p + 4) != 0 || all_zero(p + 8, CLUSTER_ID_LEN))
         return -1;
     memcpy(id, p + 8, CLUSTER_ID_LEN);
     return 1;

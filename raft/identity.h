@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "raft/addrbook.h"
-#include "raft/storage_io.h"
+#include "common/storage_io.h"
 
 #define IDENTITY_FILE "identity"
 #define IDENTITY_SIZE_MAX (36 + ADDRBOOK_NAME_MAX - 1)

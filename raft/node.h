@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 /* ---- the state machine a node drives ------------------------------------ */
 

@@ -39,13 +39,13 @@ static int mkdir_parents(const char *dir)
 
 static size_t members_encode(const raft_members_t *m, uint8_t *out)
 {
-    storage_put_le32(out, m->n_voters);
-    storage_put_le32(out + 4, m->n_learners);
+    put_le32(out, m->n_voters);
+    put_le32(out + 4, m->n_learners);
     size_t off = 8;
     for (uint32_t i = 0; i < m->n_voters; i++, off += 8)
-        storage_put_le64(out + off, m->voters[i]);
+        put_le64(out + off, m->voters[i]);
     for (uint32_t i = 0; i < m->n_learners; i++, off += 8)
-        storage_put_le64(out + off, m->learners[i]);
+        put_le64(out + off, m->learners[i]);
     return off;
 }
 
@@ -54,15 +54,15 @@ static int members_decode(const uint8_t *in, size_t len, raft_members_t *m)
     memset(m, 0, sizeof *m);
     if (len < 8)
         return -1;
-    uint32_t nv = storage_get_le32(in), nl = storage_get_le32(in + 4);
+    uint32_t nv = get_le32(in), nl = get_le32(in + 4);
     if (nv > RAFT_MAX_MEMBERS || nl > RAFT_MAX_MEMBERS || len != 8 + 8 * ((size_t)nv + nl))
         return -1;
     m->n_voters = nv;
     m->n_learners = nl;
     for (uint32_t i = 0; i < nv; i++)
-        m->voters[i] = storage_get_le64(in + 8 + 8 * i);
+        m->voters[i] = get_le64(in + 8 + 8 * i);
     for (uint32_t i = 0; i < nl; i++)
-        m->learners[i] = storage_get_le64(in + 8 + 8 * ((size_t)nv + i));
+        m->learners[i] = get_le64(in + 8 + 8 * ((size_t)nv + i));
     return 0;
 }
 
@@ -73,7 +73,7 @@ int node_envelope_split_cluster(const uint8_t *data, size_t len, addrbook_t *boo
     *has_cluster = false;
     if (len < 4)
         return -1;
-    uint32_t blen = storage_get_le32(data);
+    uint32_t blen = get_le32(data);
     if (blen > len - 4)
         return -1;
     long used = addrbook_decode(book, data + 4, blen);

@@ -16,8 +16,8 @@
 #include <stddef.h>
 
 #include "raft/addrbook.h"
-#include "raft/raft.h"
-#include "raft/storage_io.h"
+#include "raft/core/raft.h"
+#include "common/storage_io.h"
 #include "raft/wal.h"
 
 typedef struct node_disk {

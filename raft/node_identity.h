@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "raft/identity.h"
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 /* What a peer told us of its cluster (cluster frames). */
 typedef struct identity_peer {

@@ -10,6 +10,7 @@
  * OpenSSL 3 reuses the precomputed HMAC pads: the key schedule is paid once
  * per connection, not per frame. */
 #include "raft/peerauth.h"
+#include "common/bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -307,20 +308,6 @@ bool peerauth_open(peerauth_session_t *s, const uint8_t *frame, size_t body_len)
 
 /* ---- handshake messages --------------------------------------------------------- */
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static bool printable(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -397,7 +384,7 @@ size_t peerauth_dialer_hello(peerauth_hs_t *hs, const peerauth_ring_t *ring,
     p[5] = PEERAUTH_FLAG_AUTH;
     p[6] = (uint8_t)name_len;
     p[7] = (uint8_t)addr_len;
-    put_u64(p + 8, self->id);
+    put_le64(p + 8, self->id);
     memcpy(p + 16, hs->key->id, PEERAUTH_KEYID_LEN);
     if (RAND_bytes(p + 24, PEERAUTH_NONCE_LEN) != 1)
         return 0;
@@ -416,7 +403,7 @@ static int parse_hello(peerauth_hs_t *hs, const char **why)
     size_t name_len = in[6], addr_len = in[7];
     const uint8_t *name = in + PEERAUTH_HELLO_FIXED, *addr = name + name_len;
     memset(&hs->peer, 0, sizeof hs->peer);
-    hs->peer.id = get_u64(in + 8);
+    hs->peer.id = get_le64(in + 8);
     if (hs->peer.id == 0) {
         *why = "sender id 0";
         return -1;
@@ -485,7 +472,7 @@ int peerauth_acceptor_challenge(peerauth_hs_t *hs, const peerauth_ring_t *ring,
     p[5] = PEERAUTH_KIND_CHALLENGE;
     p[6] = (uint8_t)name_len;
     p[7] = 0;
-    put_u64(p + 8, self->id);
+    put_le64(p + 8, self->id);
     if (RAND_bytes(p + RAFT_HELLO_LEN, PEERAUTH_NONCE_LEN) != 1) {
         *why = "no randomness";
         return -1;
@@ -558,7 +545,7 @@ peerauth_session_t *peerauth_dialer_finish(peerauth_hs_t *hs, const uint8_t *in,
         return NULL;
     }
     memset(&hs->peer, 0, sizeof hs->peer);
-    hs->peer.id = get_u64(in + 8);
+    hs->peer.id = get_le64(in + 8);
     if (!printable(name, name_len)) {
         *why = "unprintable name in challenge";
         return NULL;

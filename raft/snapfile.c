@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 static const uint8_t SNAP_MAGIC[8] = { 'R', 'A', 'F', 'T', 'S', 'N', 'A', 'P' };
 static const uint8_t SNAP_END_MAGIC[8] = { 'S', 'N', 'A', 'P', 'E', 'N', 'D', 0 };
@@ -218,15 +218,15 @@ static int check_header(const char *path, const uint8_t *h, uint64_t size, struc
 {
     if (memcmp(h, SNAP_MAGIC, sizeof SNAP_MAGIC) != 0)
         return bad(err, path, 0, "bad magic");
-    if (storage_get_le32(h + 32) != crc32c(0, h, 32))
+    if (get_le32(h + 32) != crc32c(0, h, 32))
         return bad(err, path, 32, "header checksum mismatch");
-    if (storage_get_le32(h + 36) != 0)
+    if (get_le32(h + 36) != 0)
         return bad(err, path, 36, "nonzero header padding");
-    if (storage_get_le32(h + 8) != SNAP_VERSION)
+    if (get_le32(h + 8) != SNAP_VERSION)
         return bad(err, path, 8, "unsupported version");
-    m->config_len = storage_get_le32(h + 12);
-    m->index = storage_get_le64(h + 16);
-    m->term = storage_get_le64(h + 24);
+    m->config_len = get_le32(h + 12);
+    m->index = get_le64(h + 16);
+    m->term = get_le64(h + 24);
     if (m->config_len > SNAP_MAX_CONFIG ||
         m->config_len > size - SNAP_HEADER_SIZE - SNAP_TRAILER_SIZE)
         return bad(err, path, 12, "config length out of bounds");
@@ -239,9 +239,9 @@ static int check_trailer(const char *path, const uint8_t *t, uint64_t size, stru
     uint64_t at = size - SNAP_TRAILER_SIZE;
     if (memcmp(t + 16, SNAP_END_MAGIC, sizeof SNAP_END_MAGIC) != 0)
         return bad(err, path, at + 16, "bad end magic (incomplete file?)");
-    if (storage_get_le32(t + 12) != 0)
+    if (get_le32(t + 12) != 0)
         return bad(err, path, at + 12, "nonzero trailer padding");
-    m->data_len = storage_get_le64(t);
+    m->data_len = get_le64(t);
     if (m->data_len != size - SNAP_HEADER_SIZE - SNAP_TRAILER_SIZE - m->config_len)
         return bad(err, path, at, "data length does not match the file size");
     return 0;
@@ -280,7 +280,7 @@ static int check_file(int fd, const char *path, struct checked *c, struct storag
         c->crc_prefix = crc;
         rc = crc_range(fd, path, data_start, size - SNAP_TRAILER_SIZE + 8, &crc, err);
     }
-    if (rc == 0 && crc != storage_get_le32(t + 8))
+    if (rc == 0 && crc != get_le32(t + 8))
         rc = bad(err, path, size - SNAP_TRAILER_SIZE + 8, "content checksum mismatch");
     if (rc < 0) {
         free(c->config);
@@ -411,11 +411,11 @@ int snap_writer_begin(const char *data_dir, uint64_t index, uint64_t term, const
     w->config_len = config_len;
     uint8_t h[SNAP_HEADER_SIZE] = { 0 };
     memcpy(h, SNAP_MAGIC, sizeof SNAP_MAGIC);
-    storage_put_le32(h + 8, SNAP_VERSION);
-    storage_put_le32(h + 12, config_len);
-    storage_put_le64(h + 16, index);
-    storage_put_le64(h + 24, term);
-    storage_put_le32(h + 32, crc32c(0, h, 32));
+    put_le32(h + 8, SNAP_VERSION);
+    put_le32(h + 12, config_len);
+    put_le64(h + 16, index);
+    put_le64(h + 24, term);
+    put_le32(h + 32, crc32c(0, h, 32));
     rc = sink_write(&w->sink, h, sizeof h, err);
     if (rc == 0 && config_len)
         rc = sink_write(&w->sink, config, config_len, err);
@@ -439,10 +439,10 @@ int snap_writer_write(struct snap_writer *w, const void *chunk, size_t len,
 int snap_writer_commit(struct snap_writer *w, struct snap_meta *meta, struct storage_error *err)
 {
     uint8_t t[SNAP_TRAILER_SIZE] = { 0 };
-    storage_put_le64(t, w->data_len);
+    put_le64(t, w->data_len);
     int rc = sink_write(&w->sink, t, 8, err);
     if (rc == 0) {
-        storage_put_le32(t + 8, w->sink.crc);
+        put_le32(t + 8, w->sink.crc);
         memcpy(t + 16, SNAP_END_MAGIC, sizeof SNAP_END_MAGIC);
         rc = sink_write(&w->sink, t + 8, SNAP_TRAILER_SIZE - 8, err);
     }
@@ -652,7 +652,7 @@ int snap_reader_read(struct snap_reader *r, void *buf, size_t cap, size_t *got,
         rc = read_exact(r->fd, r->path, m->file_size - SNAP_TRAILER_SIZE, t, sizeof t, err);
         if (rc < 0)
             return rc;
-        if (crc32c(r->crc, t, 8) != storage_get_le32(t + 8))
+        if (crc32c(r->crc, t, 8) != get_le32(t + 8))
             return bad(err, r->path, m->file_size - SNAP_TRAILER_SIZE + 8,
                        "content changed after the snapshot was opened");
     }

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/storage_io.h"
+#include "common/storage_io.h"
 
 #define SNAP_DIR "snap"
 #define SNAP_HEADER_SIZE 40

@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "raft/codec.h"
-#include "raft/loop.h"
+#include "common/loop.h"
 #include "raft/peerauth.h"
 
 #define TRANSPORT_QUEUE_MAX (64u << 20)
@@ -93,7 +93,6 @@ uint16_t transport_port(const transport_t *t);
 /* Sets or changes where peer `id` is reached (a dial spec: "host:port", or
  * ":port" for this host). */
 void transport_set_peer(transport_t *t, raft_id_t id, const char *addr);
-void transport_remove_peer(transport_t *t, raft_id_t id);
 /* Address last set for id, or NULL. */
 const char *transport_peer_addr(const transport_t *t, raft_id_t id);
 
@@ -120,8 +119,5 @@ size_t transport_peer_count(const transport_t *t);
 size_t transport_incoming_count(const transport_t *t);
 /* Read-buffer bytes held by all incoming connections together. */
 size_t transport_incoming_bytes(const transport_t *t);
-
-/* Messages dropped so far (full queues, unknown peers). */
-uint64_t transport_dropped(const transport_t *t);
 
 #endif

@@ -15,7 +15,7 @@
  * (measured in docs/storage.md). So a segment's records end where a
  * header of zeros starts, not at the end of the file. No record header is
  * ever all zero (index >= 1), and the zeros tell apart bytes that never
- * reached the disk from damaged ones after a crash (see scan_records).
+ * reached the disk from damaged ones after a crash (see scan_records in wal_recover.c).
  *
  * Ordering rules that keep the directory recoverable after any crash:
  *  - a segment file appears only complete with its header (written to a
@@ -26,7 +26,7 @@
  *  - segments are deleted one at a time with a directory fsync after each,
  *    newest first when cutting a suffix and oldest first when dropping a
  *    prefix, so a crash part-way leaves a contiguous run of segments. */
-#include "raft/wal.h"
+#include "raft/wal_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,49 +40,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
-
-static const uint8_t SEGMENT_MAGIC[8] = { 'R', 'A', 'F', 'T', 'W', 'A', 'L', 0 };
-#define SEGMENT_VERSION 1
-#define SEGMENT_NAME_LEN 20 /* 16 hex digits + ".wal" */
-#define MAX_SEGMENT_LIMIT (1ull << 30)
-/* Largest file recovery will read: a full segment plus one maximal record
- * that started just below the limit. */
-#define MAX_SEGMENT_FILE (MAX_SEGMENT_LIMIT + WAL_RECORD_HEADER_SIZE + WAL_MAX_PAYLOAD)
-/* Buffered records are written once they reach this many bytes. */
-#define WRITE_BUFFER_FLUSH (1u << 20)
-#define ITER_CHUNK (1u << 20)
-#define RECOVERY_CHUNK (1u << 20)
-/* Zeros written ahead of the records in the last segment. */
-#define PREALLOC_STEP (1u << 20)
-/* The unit a disk writes atomically: a crash loses whole sectors. */
-#define SECTOR 512u
-
-struct segment {
-    uint64_t first_index;  /* from the header (and the file name) */
-    uint64_t count;        /* records held */
-    uint64_t cap;
-    uint32_t *offsets;     /* offsets[i]: file offset of record first_index + i */
-    uint64_t *terms;
-    uint64_t size;         /* header + records, buffered ones included */
-};
-
-struct wal {
-    char dir[4096];        /* DATA/wal */
-    uint64_t segment_limit;
-    struct segment *segs;  /* oldest first; owned */
-    size_t nsegs, segs_cap;
-    int fd;                /* the last segment, written with pwrite; -1 when there is none */
-    int lock_fd;           /* DATA/wal itself, flock'ed: one writer per log */
-    uint64_t flushed;      /* bytes of the last segment already in its file */
-    uint64_t zeroed;       /* file bytes [0, zeroed) exist: records, then zeros */
-    uint8_t *buf;          /* encoded records not yet written; owned */
-    size_t buf_len, buf_cap;
-    uint64_t buf_records;
-    int rfd;               /* cached read descriptor of an older segment */
-    uint64_t rfd_first;
-    bool failed;           /* a sync or cut-back failed: reopen to continue */
-};
+#include "common/crc32c.h"
 
 /* ---- names, encoding ------------------------------------------------- */
 
@@ -91,7 +49,7 @@ static void segment_name(uint64_t first_index, char out[SEGMENT_NAME_LEN + 1])
     snprintf(out, SEGMENT_NAME_LEN + 1, "%016" PRIx64 ".wal", first_index);
 }
 
-static void segment_path(const struct wal *w, uint64_t first_index, char *out, size_t cap)
+void wal_segment_path(const struct wal *w, uint64_t first_index, char *out, size_t cap)
 {
     char name[SEGMENT_NAME_LEN + 1];
     segment_name(first_index, name);
@@ -99,7 +57,7 @@ static void segment_path(const struct wal *w, uint64_t first_index, char *out, s
 }
 
 /* Parses "<16 lowercase hex>.wal"; false for any other name. */
-static bool parse_segment_name(const char *name, uint64_t *first_index)
+bool wal_parse_segment_name(const char *name, uint64_t *first_index)
 {
     if (strlen(name) != SEGMENT_NAME_LEN || strcmp(name + 16, ".wal") != 0)
         return false;
@@ -119,39 +77,39 @@ static void encode_segment_header(uint64_t first_index, uint8_t out[WAL_SEGMENT_
 {
     memset(out, 0, WAL_SEGMENT_HEADER_SIZE);
     memcpy(out, SEGMENT_MAGIC, sizeof SEGMENT_MAGIC);
-    storage_put_le32(out + 8, SEGMENT_VERSION);
-    storage_put_le64(out + 16, first_index);
-    storage_put_le32(out + 24, crc32c(0, out, 24));
+    put_le32(out + 8, SEGMENT_VERSION);
+    put_le64(out + 16, first_index);
+    put_le32(out + 24, crc32c(0, out, 24));
 }
 
-static uint32_t record_crc(const uint8_t *rec, uint32_t len)
+uint32_t wal_record_crc(const uint8_t *rec, uint32_t len)
 {
     return crc32c(0, rec + 8, WAL_RECORD_HEADER_SIZE - 8 + (size_t)len);
 }
 
 static void encode_record(const struct wal_record *r, uint8_t *out)
 {
-    storage_put_le32(out, r->len);
+    put_le32(out, r->len);
     out[8] = r->type;
-    storage_put_le64(out + 9, r->term);
-    storage_put_le64(out + 17, r->index);
+    put_le64(out + 9, r->term);
+    put_le64(out + 17, r->index);
     if (r->len)
         memcpy(out + WAL_RECORD_HEADER_SIZE, r->data, r->len);
-    storage_put_le32(out + 4, record_crc(out, r->len));
+    put_le32(out + 4, wal_record_crc(out, r->len));
 }
 
-static void decode_record(const uint8_t *p, struct wal_record *r)
+void wal_decode_record(const uint8_t *p, struct wal_record *r)
 {
-    r->len = storage_get_le32(p);
+    r->len = get_le32(p);
     r->type = p[8];
-    r->term = storage_get_le64(p + 9);
-    r->index = storage_get_le64(p + 17);
+    r->term = get_le64(p + 9);
+    r->index = get_le64(p + 17);
     r->data = p + WAL_RECORD_HEADER_SIZE;
 }
 
 /* ---- the in-memory index --------------------------------------------- */
 
-static int segment_push(struct segment *s, uint64_t offset, uint64_t term)
+int wal_segment_push(struct segment *s, uint64_t offset, uint64_t term)
 {
     if (s->count == s->cap) {
         uint64_t cap = s->cap ? s->cap * 2 : 1024;
@@ -177,12 +135,12 @@ static void segment_free(struct segment *s)
     free(s->terms);
 }
 
-static struct segment *last_segment(struct wal *w)
+struct segment *wal_last_segment(struct wal *w)
 {
     return w->nsegs ? &w->segs[w->nsegs - 1] : NULL;
 }
 
-static int add_segment(struct wal *w, uint64_t first_index, uint64_t size)
+int wal_add_segment(struct wal *w, uint64_t first_index, uint64_t size)
 {
     if (w->nsegs == w->segs_cap) {
         size_t cap = w->segs_cap ? w->segs_cap * 2 : 16;
@@ -196,7 +154,7 @@ static int add_segment(struct wal *w, uint64_t first_index, uint64_t size)
     return 0;
 }
 
-static uint64_t next_of(const struct wal *w)
+uint64_t wal_next_of(const struct wal *w)
 {
     const struct segment *s = &w->segs[w->nsegs - 1];
     return s->first_index + s->count;
@@ -204,19 +162,19 @@ static uint64_t next_of(const struct wal *w)
 
 uint64_t wal_first_index(const struct wal *w)
 {
-    if (!w->nsegs || w->segs[0].first_index == next_of(w))
+    if (!w->nsegs || w->segs[0].first_index == wal_next_of(w))
         return 0;
     return w->segs[0].first_index;
 }
 
 uint64_t wal_last_index(const struct wal *w)
 {
-    return wal_first_index(w) ? next_of(w) - 1 : 0;
+    return wal_first_index(w) ? wal_next_of(w) - 1 : 0;
 }
 
 uint64_t wal_next_index(const struct wal *w)
 {
-    return w->nsegs ? next_of(w) : 0;
+    return w->nsegs ? wal_next_of(w) : 0;
 }
 
 size_t wal_segment_count(const struct wal *w)
@@ -228,7 +186,7 @@ size_t wal_segment_count(const struct wal *w)
 static int locate(const struct wal *w, uint64_t index, size_t *seg, uint64_t *slot)
 {
     uint64_t first = wal_first_index(w);
-    if (!first || index < first || index >= next_of(w))
+    if (!first || index < first || index >= wal_next_of(w))
         return -ERANGE;
     size_t lo = 0, hi = w->nsegs; /* the answer is the last segment starting <= index */
     while (hi - lo > 1) {
@@ -319,9 +277,9 @@ static int flush(struct wal *w, struct storage_error *err)
 {
     if (w->buf_len == 0)
         return 0;
-    struct segment *s = last_segment(w);
+    struct segment *s = wal_last_segment(w);
     char path[4200];
-    segment_path(w, s->first_index, path, sizeof path);
+    wal_segment_path(w, s->first_index, path, sizeof path);
     int rc = preallocate(w, w->flushed + w->buf_len);
     if (rc == 0)
         rc = storage_pwrite_all(w->fd, w->buf, w->buf_len, (off_t)w->flushed);
@@ -344,11 +302,11 @@ static int flush(struct wal *w, struct storage_error *err)
                         path, w->flushed, strerror(-rc), wal_last_index(w));
 }
 
-static int open_for_append(struct wal *w, struct storage_error *err)
+int wal_open_for_append(struct wal *w, struct storage_error *err)
 {
-    struct segment *s = last_segment(w);
+    struct segment *s = wal_last_segment(w);
     char path[4200];
-    segment_path(w, s->first_index, path, sizeof path);
+    wal_segment_path(w, s->first_index, path, sizeof path);
     w->fd = open(path, O_RDWR | O_CLOEXEC);
     if (w->fd < 0)
         return storage_fail(err, -errno, "%s: open: %s", path, strerror(errno));
@@ -370,13 +328,13 @@ static int create_segment(struct wal *w, uint64_t first_index, struct storage_er
     int rc = storage_write_file_atomic(w->dir, name, header, sizeof header, err);
     if (rc < 0)
         return rc;
-    rc = add_segment(w, first_index, WAL_SEGMENT_HEADER_SIZE);
+    rc = wal_add_segment(w, first_index, WAL_SEGMENT_HEADER_SIZE);
     if (rc < 0) {
         storage_unlink_durable(w->dir, name, NULL);
         return storage_fail(err, rc, "%s/%s: out of memory", w->dir, name);
     }
     int old_fd = w->fd;
-    rc = open_for_append(w, err);
+    rc = wal_open_for_append(w, err);
     if (rc < 0) {
         w->nsegs--;
         storage_unlink_durable(w->dir, name, NULL);
@@ -396,7 +354,7 @@ static int sync_last(struct wal *w, struct storage_error *err)
     rc = storage_fdatasync(w->fd);
     if (rc < 0) {
         char path[4200];
-        segment_path(w, last_segment(w)->first_index, path, sizeof path);
+        wal_segment_path(w, wal_last_segment(w)->first_index, path, sizeof path);
         return fail_permanently(w, err, rc, "fdatasync", path);
     }
     return 0;
@@ -440,7 +398,7 @@ static int check_record(const struct wal *w, const struct wal_record *r, struct 
  * segment, or a new one when the last would pass the size limit. */
 static int prepare_segment(struct wal *w, uint64_t index, uint64_t need, struct storage_error *err)
 {
-    struct segment *s = last_segment(w);
+    struct segment *s = wal_last_segment(w);
     if (!s)
         return create_segment(w, index, err);
     if (s->count == 0 || s->size + need <= w->segment_limit)
@@ -468,8 +426,8 @@ static int append_one(struct wal *w, const struct wal_record *r, struct storage_
     }
     if (reserve_buffer(w, need) < 0)
         return storage_fail(err, -ENOMEM, "%s: append: out of memory", w->dir);
-    struct segment *s = last_segment(w);
-    if (segment_push(s, s->size, r->term) < 0)
+    struct segment *s = wal_last_segment(w);
+    if (wal_segment_push(s, s->size, r->term) < 0)
         return storage_fail(err, -ENOMEM, "%s: append: out of memory", w->dir);
     encode_record(r, w->buf + w->buf_len);
     w->buf_len += need;
@@ -506,12 +464,12 @@ static int verify_record(const struct wal *w, const struct segment *s, uint64_t 
                          const uint8_t *p, uint64_t size, struct wal_record *r,
                          struct storage_error *err)
 {
-    decode_record(p, r);
+    wal_decode_record(p, r);
     uint64_t index = s->first_index + slot;
     char path[4200];
     if ((uint64_t)r->len + WAL_RECORD_HEADER_SIZE != size ||
-        storage_get_le32(p + 4) != record_crc(p, r->len) || r->index != index) {
-        segment_path(w, s->first_index, path, sizeof path);
+        get_le32(p + 4) != wal_record_crc(p, r->len) || r->index != index) {
+        wal_segment_path(w, s->first_index, path, sizeof path);
         return storage_fail(err, -EBADMSG, "%s: offset %" PRIu32 ": record %" PRIu64
                             " changed on disk since it was written (bad length, CRC or index)",
                             path, s->offsets[slot], index);
@@ -528,7 +486,7 @@ static int read_fd_for(struct wal *w, size_t seg, struct storage_error *err)
         return w->rfd;
     close_read_fd(w);
     char path[4200];
-    segment_path(w, w->segs[seg].first_index, path, sizeof path);
+    wal_segment_path(w, w->segs[seg].first_index, path, sizeof path);
     w->rfd = open(path, O_RDONLY | O_CLOEXEC);
     if (w->rfd < 0)
         return storage_fail(err, -errno, "%s: open: %s", path, strerror(errno));
@@ -554,7 +512,7 @@ static int read_bytes(struct wal *w, size_t seg, uint64_t off, uint8_t *dst, siz
         rc = -EIO;
     if (rc < 0) {
         char path[4200];
-        segment_path(w, w->segs[seg].first_index, path, sizeof path);
+        wal_segment_path(w, w->segs[seg].first_index, path, sizeof path);
         return storage_fail(err, rc, "%s: offset %" PRIu64 ": read: %s", path, off,
                             got != len ? "file shorter than its index" : strerror(-rc));
     }
@@ -705,17 +663,17 @@ static int reopen_last(struct wal *w, struct storage_error *err)
 {
     if (w->fd >= 0 || !w->nsegs)
         return 0;
-    return open_for_append(w, err);
+    return wal_open_for_append(w, err);
 }
 
 /* Cuts the last segment so that it holds `keep` records. */
 static int cut_last_segment(struct wal *w, uint64_t keep, struct storage_error *err)
 {
-    struct segment *s = last_segment(w);
+    struct segment *s = wal_last_segment(w);
     if (keep >= s->count)
         return 0;
     char path[4200];
-    segment_path(w, s->first_index, path, sizeof path);
+    wal_segment_path(w, s->first_index, path, sizeof path);
     uint64_t size = s->offsets[keep];
     int rc = storage_ftruncate(w->fd, (off_t)size);
     if (rc == 0)
@@ -736,12 +694,12 @@ int wal_truncate_suffix(struct wal *w, uint64_t index, struct storage_error *err
         return rc;
     if (index == 0)
         return storage_fail(err, -EINVAL, "%s: truncate: index 0 is not a log index", w->dir);
-    if (!w->nsegs || index >= next_of(w))
+    if (!w->nsegs || index >= wal_next_of(w))
         return 0;
     rc = flush(w, err);
     if (rc < 0)
         return rc;
-    while (w->nsegs && last_segment(w)->first_index > index) {
+    while (w->nsegs && wal_last_segment(w)->first_index > index) {
         rc = delete_segment(w, w->nsegs - 1, err);
         if (rc < 0)
             return rc;
@@ -751,7 +709,7 @@ int wal_truncate_suffix(struct wal *w, uint64_t index, struct storage_error *err
     rc = reopen_last(w, err);
     if (rc < 0)
         return rc;
-    return cut_last_segment(w, index - last_segment(w)->first_index, err);
+    return cut_last_segment(w, index - wal_last_segment(w)->first_index, err);
 }
 
 int wal_drop_prefix(struct wal *w, uint64_t index, struct storage_error *err)
@@ -777,415 +735,6 @@ int wal_reset(struct wal *w, uint64_t next_index, struct storage_error *err)
     return create_segment(w, next_index, err);
 }
 
-/* ---- recovery ---------------------------------------------------------- */
-
-/* A sliding read window over one segment file: recovery holds about a
- * megabyte of it (or one record, if larger) in memory, never the whole
- * segment, and reads with pread so a disk error is an error, not SIGBUS. */
-struct window {
-    int fd;
-    const char *path;
-    uint64_t size;   /* of the file */
-    uint8_t *buf;    /* owned */
-    size_t cap;
-    uint64_t off;    /* file offset of buf[0] */
-    size_t len;
-};
-
-/* Points *p at file bytes [off, off + n); the caller made sure they lie
- * inside the file. */
-static int window_get(struct window *win, uint64_t off, size_t n, const uint8_t **p,
-                      struct storage_error *err)
-{
-    if (off >= win->off && off + n <= win->off + win->len) {
-        *p = win->buf + (off - win->off);
-        return 0;
-    }
-    size_t want = n > RECOVERY_CHUNK ? n : RECOVERY_CHUNK;
-    if (off + want > win->size)
-        want = (size_t)(win->size - off);
-    if (want > win->cap) {
-        uint8_t *buf = realloc(win->buf, want);
-        if (!buf)
-            return storage_fail(err, -ENOMEM, "%s: out of memory reading the segment", win->path);
-        win->buf = buf;
-        win->cap = want;
-    }
-    win->len = 0;
-    size_t got = 0;
-    int rc = storage_pread_all(win->fd, win->buf, want, (off_t)off, &got);
-    if (rc == 0 && got < n)
-        rc = -EIO;
-    if (rc < 0)
-        return storage_fail(err, rc, "%s: offset %" PRIu64 ": read: %s", win->path, off,
-                            got < n ? "file shrank while being read" : strerror(-rc));
-    win->off = off;
-    win->len = got;
-    *p = win->buf;
-    return 0;
-}
-
-/* Sets *defect to why the bytes at `off` are not a whole valid record, or
- * NULL when they are; *len to the payload length then. */
-static int record_defect(struct window *win, uint64_t off, const char **defect, uint32_t *len,
-                         struct storage_error *err)
-{
-    *defect = NULL;
-    uint64_t rem = win->size - off;
-    const uint8_t *p;
-    if (rem < WAL_RECORD_HEADER_SIZE) {
-        *defect = "short record header";
-        return 0;
-    }
-    int rc = window_get(win, off, WAL_RECORD_HEADER_SIZE, &p, err);
-    if (rc < 0)
-        return rc;
-    *len = storage_get_le32(p);
-    if (*len > WAL_MAX_PAYLOAD)
-        *defect = "impossible record length";
-    else if (WAL_RECORD_HEADER_SIZE + (uint64_t)*len > rem)
-        *defect = "short record payload";
-    if (*defect)
-        return 0;
-    rc = window_get(win, off, WAL_RECORD_HEADER_SIZE + (size_t)*len, &p, err);
-    if (rc < 0)
-        return rc;
-    if (storage_get_le32(p + 4) != record_crc(p, *len))
-        *defect = "bad record CRC";
-    return 0;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
-/* Whether file bytes [from, to) are all zero. */
-static int zero_range(struct window *win, uint64_t from, uint64_t to, bool *zero,
-                      struct storage_error *err)
-{
-    *zero = true;
-    while (from < to) {
-        size_t n = to - from < RECOVERY_CHUNK ? (size_t)(to - from) : RECOVERY_CHUNK;
-        const uint8_t *p;
-        int rc = window_get(win, from, n, &p, err);
-        if (rc < 0)
-            return rc;
-        if (!all_zero(p, n)) {
-            *zero = false;
-            return 0;
-        }
-        from += n;
-    }
-    return 0;
-}
-
-/* Whether the record header at `off` (or what is left of the file, if
- * shorter) is all zero: never written, since a real header holds an index
- * of at least 1. */
-static int header_is_zero(struct window *win, uint64_t off, bool *zero, struct storage_error *err)
-{
-    uint64_t end = off + WAL_RECORD_HEADER_SIZE;
-    return zero_range(win, off, end < win->size ? end : win->size, zero, err);
-}
-
-/* Whether a sector the record at `off` spans (its claimed extent, cut at the
- * end of the file) is all zero: part of the record never reached the disk.
- * Written sectors of a record are never all zero, short of a 512-byte run
- * of zeros in a payload — and this is asked only of a record already known
- * to be bad. */
-static int spans_zero_sector(struct window *win, uint64_t off, uint32_t len, bool *found,
-                             struct storage_error *err)
-{
-    *found = false;
-    uint64_t end = off + WAL_RECORD_HEADER_SIZE + (len <= WAL_MAX_PAYLOAD ? len : 0);
-    if (end > win->size)
-        end = win->size;
-    for (uint64_t sector = off / SECTOR * SECTOR; sector < end && !*found; sector += SECTOR) {
-        uint64_t stop = sector + SECTOR < win->size ? sector + SECTOR : win->size;
-        int rc = zero_range(win, sector, stop, found, err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Whether a whole, CRC-valid record starts anywhere in the file from
- * `from` on: the difference between a torn tail (nothing after) and
- * corruption in the middle of written data. */
-static int valid_record_after(struct window *win, uint64_t from, bool *found, uint64_t *where,
-                              struct storage_error *err)
-{
-    *found = false;
-    for (uint64_t p = from; p + WAL_RECORD_HEADER_SIZE <= win->size; p++) {
-        const uint8_t *h;
-        int rc = window_get(win, p, WAL_RECORD_HEADER_SIZE, &h, err);
-        if (rc < 0)
-            return rc;
-        uint32_t len = storage_get_le32(h);
-        if (len > WAL_MAX_PAYLOAD || p + WAL_RECORD_HEADER_SIZE + len > win->size ||
-            all_zero(h, WAL_RECORD_HEADER_SIZE))
-            continue;
-        const char *defect;
-        rc = record_defect(win, p, &defect, &len, err);
-        if (rc < 0)
-            return rc;
-        if (!defect) {
-            *found = true;
-            *where = p;
-            return 0;
-        }
-    }
-    return 0;
-}
-
-static int check_segment_header(struct window *win, uint64_t name_index, struct storage_error *err)
-{
-    const char *why = NULL;
-    uint64_t at = 0;
-    const uint8_t *h = NULL;
-    if (win->size < WAL_SEGMENT_HEADER_SIZE) {
-        why = "short segment header", at = win->size;
-    } else {
-        int rc = window_get(win, 0, WAL_SEGMENT_HEADER_SIZE, &h, err);
-        if (rc < 0)
-            return rc;
-        if (memcmp(h, SEGMENT_MAGIC, sizeof SEGMENT_MAGIC) != 0)
-            why = "bad segment magic", at = 0;
-        else if (storage_get_le32(h + 24) != crc32c(0, h, 24))
-            why = "segment header checksum mismatch", at = 24;
-        else if (storage_get_le32(h + 28) != 0)
-            why = "nonzero segment header padding", at = 28;
-        else if (storage_get_le32(h + 12) != 0) /* inside the CRC, but 0 is all we write */
-            why = "nonzero segment header padding", at = 12;
-        else if (storage_get_le32(h + 8) != SEGMENT_VERSION)
-            why = "unsupported segment version", at = 8;
-        else if (storage_get_le64(h + 16) != name_index || name_index == 0)
-            why = "first index in the header does not match the file name", at = 16;
-        else if (name_index == UINT64_MAX)
-            why = "first index past the last usable log index", at = 16;
-    }
-    if (!why)
-        return 0;
-    return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s (refusing to start)", win->path,
-                        at, why);
-}
-
-/* Cuts the last segment at `off`, where a torn write starts. */
-static int cut_torn_tail(struct window *win, uint64_t off, const char *defect,
-                         struct storage_error *err)
-{
-    log_warn("wal", "%s: offset %" PRIu64 ": %s: torn write at the tail, truncating %" PRIu64
-             " bytes", win->path, off, defect, win->size - off);
-    int rc = storage_ftruncate(win->fd, (off_t)off);
-    if (rc == 0)
-        rc = storage_fdatasync(win->fd);
-    if (rc < 0)
-        return storage_fail(err, rc, "%s: truncating the torn tail: %s", win->path, strerror(-rc));
-    return 0;
-}
-
-/* The last segment from `off` on is not a whole record. Cut it if it is a
- * torn write; refuse if valid data follows, unless part of this record
- * never reached the disk: then what follows was written after it, and
- * a sync covers a prefix of the file, so none of it was ever synced (the
- * sectors of a preallocated file reach the disk in any order). */
-static int handle_bad_tail(struct window *win, uint64_t off, uint32_t len, const char *defect,
-                           bool is_last, struct storage_error *err)
-{
-    if (!is_last)
-        return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s in a segment that is not "
-                            "the last (corruption; refusing to start)", win->path, off, defect);
-    bool unwritten, found;
-    uint64_t where = 0;
-    int rc = spans_zero_sector(win, off, len, &unwritten, err);
-    if (rc < 0)
-        return rc;
-    if (unwritten)
-        return cut_torn_tail(win, off, "record partly never written (a zero sector)", err);
-    rc = valid_record_after(win, off + 1, &found, &where, err);
-    if (rc < 0)
-        return rc;
-    if (found)
-        return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": %s, but a valid record follows "
-                            "at offset %" PRIu64 " (corruption, not a torn write; refusing to start)",
-                            win->path, off, defect, where);
-    return cut_torn_tail(win, off, defect, err);
-}
-
-/* The record header at `off` is all zero. Only zeros to the end of the
- * file: the preallocated space after the last record. Anything else after
- * it: in the last segment a torn write (the header was never written, so
- * nothing after it was synced); in an older one, corruption. */
-static int handle_zero_header(struct window *win, uint64_t off, bool is_last,
-                              struct storage_error *err)
-{
-    bool rest_zero;
-    int rc = zero_range(win, off, win->size, &rest_zero, err);
-    if (rc < 0 || rest_zero)
-        return rc;
-    if (!is_last)
-        return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": zero record header with data "
-                            "after it in a segment that is not the last (corruption; refusing to "
-                            "start)", win->path, off);
-    return cut_torn_tail(win, off, "record header never written (zeros), data after it", err);
-}
-
-static int check_continuity(struct wal *w, const char *path, uint64_t name_index,
-                            struct storage_error *err)
-{
-    if (!w->nsegs || next_of(w) == name_index)
-        return 0;
-    char prev[4200];
-    segment_path(w, last_segment(w)->first_index, prev, sizeof prev);
-    return storage_fail(err, -EBADMSG, "%s: offset 16: starts at index %" PRIu64 " but %s ends "
-                        "at index %" PRIu64 " (missing segment or gap; refusing to start)",
-                        path, name_index, prev, next_of(w) - 1);
-}
-
-/* Indexes the records of the segment in win, which has been added. */
-static int scan_records(struct wal *w, struct window *win, bool is_last, struct storage_error *err)
-{
-    struct segment *s = last_segment(w);
-    uint64_t off = WAL_SEGMENT_HEADER_SIZE;
-    while (off < win->size) {
-        const char *defect;
-        uint32_t len = 0;
-        int rc = record_defect(win, off, &defect, &len, err);
-        if (rc < 0)
-            return rc;
-        if (defect) { /* a header of zeros fails the CRC too: asked only here */
-            bool zero;
-            rc = header_is_zero(win, off, &zero, err);
-            if (rc < 0)
-                return rc;
-            if (zero) /* the records end here */
-                return handle_zero_header(win, off, is_last, err);
-            return handle_bad_tail(win, off, len, defect, is_last, err);
-        }
-        const uint8_t *p;
-        rc = window_get(win, off, WAL_RECORD_HEADER_SIZE, &p, err);
-        if (rc < 0)
-            return rc;
-        struct wal_record r;
-        decode_record(p, &r);
-        uint64_t want = s->first_index + s->count;
-        if (r.index != want)
-            return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": record has index %" PRIu64
-                                " where %" PRIu64 " was expected (gap; refusing to start)",
-                                win->path, off, r.index, want);
-        if (r.index == UINT64_MAX) /* never written: append refuses it */
-            return storage_fail(err, -EBADMSG, "%s: offset %" PRIu64 ": record index %" PRIu64
-                                " is past the last usable log index (refusing to start)",
-                                win->path, off, r.index);
-        if (segment_push(s, off, r.term) < 0)
-            return storage_fail(err, -ENOMEM, "%s: out of memory indexing records", win->path);
-        off += WAL_RECORD_HEADER_SIZE + (uint64_t)r.len;
-        s->size = off;
-    }
-    return 0;
-}
-
-/* Reads one segment and indexes its records. */
-static int recover_segment(struct wal *w, uint64_t name_index, bool is_last,
-                           struct storage_error *err)
-{
-    char path[4200];
-    segment_path(w, name_index, path, sizeof path);
-    struct window win = { .path = path };
-    win.fd = open(path, O_RDWR | O_CLOEXEC);
-    if (win.fd < 0)
-        return storage_fail(err, -errno, "%s: open: %s", path, strerror(errno));
-    struct stat st;
-    int rc = 0;
-    if (fstat(win.fd, &st) < 0)
-        rc = storage_fail(err, -errno, "%s: fstat: %s", path, strerror(errno));
-    else if ((uint64_t)st.st_size > MAX_SEGMENT_FILE)
-        rc = storage_fail(err, -EBADMSG, "%s: offset %llu: segment larger than any the log writes "
-                          "(refusing to start)", path, (unsigned long long)MAX_SEGMENT_FILE);
-    else
-        win.size = (uint64_t)st.st_size;
-    if (rc == 0)
-        rc = check_segment_header(&win, name_index, err);
-    if (rc == 0)
-        rc = check_continuity(w, path, name_index, err);
-    if (rc == 0 && add_segment(w, name_index, WAL_SEGMENT_HEADER_SIZE) < 0)
-        rc = storage_fail(err, -ENOMEM, "%s: out of memory", path);
-    if (rc == 0)
-        rc = scan_records(w, &win, is_last, err);
-    free(win.buf);
-    close(win.fd);
-    return rc;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Lists segment first indexes, sorted, and removes leftover temp files
- * (segment creations a crash interrupted before the rename). */
-static int list_segments(struct wal *w, uint64_t **out, size_t *n, struct storage_error *err)
-{
-    DIR *d = opendir(w->dir);
-    if (!d)
-        return storage_fail(err, -errno, "%s: opendir: %s", w->dir, strerror(errno));
-    uint64_t *list = NULL;
-    size_t count = 0, cap = 0;
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        uint64_t first;
-        size_t len = strlen(e->d_name);
-        if (len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0) {
-            log_info("wal", "%s/%s: removing an interrupted segment creation", w->dir, e->d_name);
-            rc = storage_unlink_durable(w->dir, e->d_name, err);
-            continue;
-        }
-        if (!parse_segment_name(e->d_name, &first))
-            continue;
-        if (count == cap) {
-            cap = cap ? cap * 2 : 64;
-            uint64_t *grown = realloc(list, cap * sizeof *grown);
-            if (!grown) {
-                rc = storage_fail(err, -ENOMEM, "%s: out of memory listing segments", w->dir);
-                break;
-            }
-            list = grown;
-        }
-        list[count++] = first;
-    }
-    closedir(d);
-    if (rc < 0) {
-        free(list);
-        return rc;
-    }
-    if (count > 1)
-        qsort(list, count, sizeof *list, compare_u64);
-    *out = list;
-    *n = count;
-    return 0;
-}
-
-static int recover(struct wal *w, struct storage_error *err)
-{
-    uint64_t *firsts = NULL;
-    size_t n = 0;
-    int rc = list_segments(w, &firsts, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = recover_segment(w, firsts[i], i + 1 == n, err);
-    free(firsts);
-    if (rc == 0 && w->nsegs)
-        rc = open_for_append(w, err);
-    return rc;
-}
-
-/* Two processes appending to one log would interleave records; a second
- * node started on the same data dir is refused instead. */
 static int lock_log(struct wal *w, struct storage_error *err)
 {
     w->lock_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1227,7 +776,7 @@ int wal_open(const char *data_dir, const struct wal_options *opt, struct wal **o
     if (rc == 0)
         rc = lock_log(w, err);
     if (rc == 0)
-        rc = recover(w, err);
+        rc = wal_recover(w, err);
     if (rc < 0) {
         wal_close(w);
         return rc;

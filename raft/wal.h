@@ -45,7 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/storage_io.h"
+#include "common/storage_io.h"
 
 #define WAL_DIR "wal"
 #define WAL_SEGMENT_HEADER_SIZE 32

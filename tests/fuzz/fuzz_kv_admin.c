@@ -266,7 +266,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(stream + run, data + 4, size - 4);
         payload = stream;
     }
-    admin_peek((const uint8_t *)payload, n);
     run_reader(payload, n, split, stream != NULL);
     free(stream);
     return 0;

@@ -35,19 +35,19 @@ static void check_same(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
 static void reencode_chunk(const kv_cmd_t *c, const uint8_t *data, size_t size)
 {
     fuzz_check(kv_records_valid(c->records, c->records_len, c->rr_count));
-    kv_buf_t b;
-    kv_buf_init(&b);
-    kv_buf_put_u8(&b, KV_CMD_VERSION);
-    kv_buf_put_u8(&b, c->type);
-    kv_buf_put_u64(&b, c->client_id);
-    kv_buf_put_u64(&b, c->seq);
-    kv_buf_put(&b, c->origin, kv_wire_name_len(c->origin, NAME_MAX_WIRE));
-    kv_buf_put_u8(&b, (uint8_t)c->node_id_len);
-    kv_buf_put(&b, c->node_id, c->node_id_len);
-    kv_buf_put_u64(&b, c->load_id);
-    kv_buf_put_u32(&b, c->chunk_no);
-    kv_buf_put_u32(&b, c->chunk_total);
-    kv_buf_put_u32(&b, c->rr_count);
+    bytebuf_t b;
+    bytebuf_init(&b);
+    bytebuf_put_u8(&b, KV_CMD_VERSION);
+    bytebuf_put_u8(&b, c->type);
+    bytebuf_put_u64(&b, c->client_id);
+    bytebuf_put_u64(&b, c->seq);
+    bytebuf_put(&b, c->origin, kv_wire_name_len(c->origin, NAME_MAX_WIRE));
+    bytebuf_put_u8(&b, (uint8_t)c->node_id_len);
+    bytebuf_put(&b, c->node_id, c->node_id_len);
+    bytebuf_put_u64(&b, c->load_id);
+    bytebuf_put_u32(&b, c->chunk_no);
+    bytebuf_put_u32(&b, c->chunk_total);
+    bytebuf_put_u32(&b, c->rr_count);
     size_t pos = 0, n = 0;
     zone_rr_t rr;
     while (kv_records_next(c->records, c->records_len, &pos, &rr)) {
@@ -58,7 +58,7 @@ static void reencode_chunk(const kv_cmd_t *c, const uint8_t *data, size_t size)
     fuzz_check(n == c->rr_count && pos == c->records_len);
     fuzz_check(!b.failed);
     check_same(b.data, b.len, data, size);
-    kv_buf_free(&b);
+    bytebuf_free(&b);
 }
 
 static void reencode(const kv_cmd_t *c, const uint8_t *data, size_t size)

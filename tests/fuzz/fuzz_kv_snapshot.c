@@ -22,7 +22,7 @@
 
 #include "common/log.h"
 #include "kv/command.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "kv/statemachine.h"
 #include "tests/fuzz/fuzz_common.h"
 

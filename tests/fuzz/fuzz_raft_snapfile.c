@@ -36,7 +36,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/bytes.h"
+#include "common/crc32c.h"
 #include "raft/hardstate.h"
 #include "raft/snapfile.h"
 #include "tests/fuzz/fuzz_common.h"
@@ -44,31 +45,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_PARTS 5 /* the hard state and up to 4 snapshots */
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- hard state ---- */
 
@@ -118,7 +94,7 @@ static void fix_snapshot(uint8_t *f, size_t len)
     if (len < SNAP_HEADER_SIZE)
         return;
     put_le32(f + 32, crc32c(0, f, 32));
-    uint64_t config_len = le32(f + 12);
+    uint64_t config_len = get_le32(f + 12);
     if (len < SNAP_HEADER_SIZE + SNAP_TRAILER_SIZE + config_len)
         return;
     uint8_t *t = f + len - SNAP_TRAILER_SIZE;
@@ -218,8 +194,8 @@ static void check_snapshots(const char *dir, const char *recv_dir, uint8_t mode,
         memcpy(f.bytes, parts[i].data, f.len);
         if (mode & 1)
             fix_snapshot(f.bytes, f.len);
-        f.index = f.len >= 32 ? le64(f.bytes + 16) : 1;
-        f.term = f.len >= 32 ? le64(f.bytes + 24) : 1;
+        f.index = f.len >= 32 ? get_le64(f.bytes + 16) : 1;
+        f.term = f.len >= 32 ? get_le64(f.bytes + 24) : 1;
         if (mode & 2)
             f.index++;
         snprintf(path, sizeof path, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap", snapdir,

@@ -33,32 +33,14 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/bytes.h"
+#include "common/crc32c.h"
 #include "raft/wal.h"
 #include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_SEGMENTS 8
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* Recomputes the header CRC and the CRC of every whole record. */
 static void fix_checksums(uint8_t *seg, size_t len)
@@ -68,7 +50,7 @@ static void fix_checksums(uint8_t *seg, size_t len)
     put_le32(seg + 24, crc32c(0, seg, 24));
     size_t off = WAL_SEGMENT_HEADER_SIZE;
     while (off + WAL_RECORD_HEADER_SIZE <= len) {
-        uint32_t rlen = le32(seg + off);
+        uint32_t rlen = get_le32(seg + off);
         if (rlen > len - off - WAL_RECORD_HEADER_SIZE)
             break;
         put_le32(seg + off + 4, crc32c(0, seg + off + 8, WAL_RECORD_HEADER_SIZE - 8 + rlen));
@@ -87,7 +69,7 @@ static void write_segments(const char *waldir, uint8_t mode, const uint8_t *data
         memcpy(seg, parts[i].data, parts[i].len);
         if (mode & 1)
             fix_checksums(seg, parts[i].len);
-        uint64_t name = parts[i].len >= 24 ? le64(seg + 16) : i + 1;
+        uint64_t name = parts[i].len >= 24 ? get_le64(seg + 16) : i + 1;
         if (mode & 2)
             name++;
         snprintf(path, sizeof path, "%s/%016" PRIx64 ".wal", waldir, name);

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 struct sim_committed {
     uint64_t term;        /* term of the entry */

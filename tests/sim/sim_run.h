@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 struct sim_options {
     uint64_t seed;

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 /* Runs the script in path against a core with `bugs` (0: correct) and
  * writes the transcript to out (or back to path when rewrite is set).

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 #include "tests/sim/sim_check.h"
 #include "tests/sim/sim_net.h"
 #include "tests/sim/sim_rng.h"

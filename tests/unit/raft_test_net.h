@@ -2,7 +2,7 @@
  * the scenario unit tests (test_raft_*.c include raft_test_net.c directly,
  * because the Makefile builds each test from one source file).
  *
- * Each node follows the ready/advance contract of raft/raft.h exactly: it
+ * Each node follows the ready/advance contract of raft/core/raft.h exactly: it
  * keeps a "durable" copy (hard state, snapshot, entries) that a crash
  * preserves, and a toy state machine (count and hash of applied NORMAL
  * entries). Messages are deep-copied into one FIFO queue and delivered in
@@ -12,7 +12,7 @@
 #ifndef TESTS_UNIT_RAFT_TEST_NET_H
 #define TESTS_UNIT_RAFT_TEST_NET_H
 
-#include "raft/raft.h"
+#include "raft/core/raft.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -63,12 +63,12 @@ static void expect_every_truncation_rejected(const uint8_t *buf, size_t len)
     free(longer);
 }
 
-static void header(kv_buf_t *b, uint8_t version, uint8_t type)
+static void header(bytebuf_t *b, uint8_t version, uint8_t type)
 {
-    kv_buf_put_u8(b, version);
-    kv_buf_put_u8(b, type);
-    kv_buf_put_u64(b, 7);
-    kv_buf_put_u64(b, 9);
+    bytebuf_put_u8(b, version);
+    bytebuf_put_u8(b, type);
+    bytebuf_put_u64(b, 7);
+    bytebuf_put_u64(b, 9);
 }
 
 /* A hand-built ZONE_CHUNK with one A record, fields overridable. */
@@ -86,24 +86,24 @@ static chunk_fields_t good_fields(void)
     return (chunk_fields_t){ (const uint8_t *)"\7example\3com", 13, "id0", 3, 0, 1, 1, 4 };
 }
 
-static kv_buf_t build_chunk(const chunk_fields_t *f)
+static bytebuf_t build_chunk(const chunk_fields_t *f)
 {
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     header(&b, KV_CMD_VERSION, KV_CMD_ZONE_CHUNK);
-    kv_buf_put(&b, f->origin, f->origin_len);
-    kv_buf_put_u8(&b, (uint8_t)f->node_len);
-    kv_buf_put(&b, f->node, f->node_len);
-    kv_buf_put_u64(&b, 42);
-    kv_buf_put_u32(&b, f->no);
-    kv_buf_put_u32(&b, f->total);
-    kv_buf_put_u32(&b, f->rr_count);
-    kv_buf_put(&b, "\3www\7example\3com", 17);
-    kv_buf_put_u16(&b, 1);
-    kv_buf_put_u16(&b, 1);
-    kv_buf_put_u32(&b, 60);
-    kv_buf_put_u16(&b, f->rdlen_field);
-    kv_buf_put(&b, "\xc0\x00\x02\x01", 4);
+    bytebuf_put(&b, f->origin, f->origin_len);
+    bytebuf_put_u8(&b, (uint8_t)f->node_len);
+    bytebuf_put(&b, f->node, f->node_len);
+    bytebuf_put_u64(&b, 42);
+    bytebuf_put_u32(&b, f->no);
+    bytebuf_put_u32(&b, f->total);
+    bytebuf_put_u32(&b, f->rr_count);
+    bytebuf_put(&b, "\3www\7example\3com", 17);
+    bytebuf_put_u16(&b, 1);
+    bytebuf_put_u16(&b, 1);
+    bytebuf_put_u32(&b, 60);
+    bytebuf_put_u16(&b, f->rdlen_field);
+    bytebuf_put(&b, "\xc0\x00\x02\x01", 4);
     return b;
 }
 
@@ -370,23 +370,23 @@ static void test_bad_version_and_type(void **state)
     (void)state;
     static const uint8_t versions[] = { 0, 2, 0x7f, 0xff };
     for (size_t i = 0; i < sizeof versions; i++) {
-        kv_buf_t b;
-        kv_buf_init(&b);
+        bytebuf_t b;
+        bytebuf_init(&b);
         header(&b, versions[i], KV_CMD_DEL);
-        kv_buf_put_u16(&b, 1);
-        kv_buf_put(&b, "k", 1);
+        bytebuf_put_u16(&b, 1);
+        bytebuf_put(&b, "k", 1);
         expect_reject(b.data, b.len, "unsupported version");
-        kv_buf_free(&b);
+        bytebuf_free(&b);
     }
     static const uint8_t types[] = { 0, 6, 0x80, 0xff };
     for (size_t i = 0; i < sizeof types; i++) {
-        kv_buf_t b;
-        kv_buf_init(&b);
+        bytebuf_t b;
+        bytebuf_init(&b);
         header(&b, KV_CMD_VERSION, types[i]);
-        kv_buf_put_u16(&b, 1);
-        kv_buf_put(&b, "k", 1);
+        bytebuf_put_u16(&b, 1);
+        bytebuf_put(&b, "k", 1);
         expect_reject(b.data, b.len, "unknown command type");
-        kv_buf_free(&b);
+        bytebuf_free(&b);
     }
     expect_reject(NULL, 0, "truncated");
 }
@@ -394,15 +394,15 @@ static void test_bad_version_and_type(void **state)
 static void reject_set(uint16_t klen_field, const char *key, size_t klen, uint32_t vlen_field,
                        const char *value, size_t vlen, const char *why)
 {
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     header(&b, KV_CMD_VERSION, KV_CMD_SET);
-    kv_buf_put_u16(&b, klen_field);
-    kv_buf_put(&b, key, klen);
-    kv_buf_put_u32(&b, vlen_field);
-    kv_buf_put(&b, value, vlen);
+    bytebuf_put_u16(&b, klen_field);
+    bytebuf_put(&b, key, klen);
+    bytebuf_put_u32(&b, vlen_field);
+    bytebuf_put(&b, value, vlen);
     expect_reject(b.data, b.len, why);
-    kv_buf_free(&b);
+    bytebuf_free(&b);
 }
 
 static void test_bad_set_fields(void **state)
@@ -443,23 +443,23 @@ static void test_oversize_command(void **state)
 
 static void reject_chunk(const chunk_fields_t *f, const char *why)
 {
-    kv_buf_t b = build_chunk(f);
+    bytebuf_t b = build_chunk(f);
     expect_reject(b.data, b.len, why);
-    kv_buf_free(&b);
+    bytebuf_free(&b);
 }
 
 static void test_good_hand_built_chunk(void **state)
 {
     (void)state;
     chunk_fields_t f = good_fields();
-    kv_buf_t b = build_chunk(&f);
+    bytebuf_t b = build_chunk(&f);
     kv_cmd_t cmd;
     const char *err = NULL;
     assert_int_equal(kv_cmd_decode(b.data, b.len, &cmd, &err), 0);
     assert_int_equal(cmd.rr_count, 1);
     assert_int_equal(cmd.load_id, 42);
     expect_every_truncation_rejected(b.data, b.len);
-    kv_buf_free(&b);
+    bytebuf_free(&b);
 }
 
 static void test_bad_chunk_fields(void **state)
@@ -496,13 +496,13 @@ static void test_name_longer_than_255_rejected(void **state)
     }
     assert_true(n <= sizeof name);
     assert_int_equal(kv_wire_name_len(name, n), 0);
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     header(&b, KV_CMD_VERSION, KV_CMD_ZONE_DEL);
-    kv_buf_put(&b, name, n);
-    kv_buf_put_u8(&b, 0);
+    bytebuf_put(&b, name, n);
+    bytebuf_put_u8(&b, 0);
     expect_reject(b.data, b.len, "bad origin name");
-    kv_buf_free(&b);
+    bytebuf_free(&b);
     /* 255 octets exactly is fine: 3 x 63 + 1 x 61 labels + root. */
     n = 0;
     for (int i = 0; i < 4; i++) {

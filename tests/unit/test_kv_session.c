@@ -128,8 +128,8 @@ static void test_snapshot_round_trip(void **state)
         for (uint64_t seq = 1; seq <= 1 + i % 20; seq++)
             assert_int_equal(kv_sessions_record(t, client_of(i), seq, i * 100 + seq,
                                                 seq % 3 ? &ok : &bad), 0);
-    kv_buf_t b;
-    kv_buf_init(&b);
+    bytebuf_t b;
+    bytebuf_init(&b);
     kv_sessions_save(t, &b);
     kv_sessions_t *u = kv_sessions_new();
     kv_cursor_t c = { b.data, b.len };
@@ -146,13 +146,13 @@ static void test_snapshot_round_trip(void **state)
             }
         }
     }
-    kv_buf_t again;
-    kv_buf_init(&again);
+    bytebuf_t again;
+    bytebuf_init(&again);
     kv_sessions_save(u, &again);
     assert_int_equal(again.len, b.len);
     assert_memory_equal(again.data, b.data, b.len);
-    kv_buf_free(&again);
-    kv_buf_free(&b);
+    bytebuf_free(&again);
+    bytebuf_free(&b);
     kv_sessions_free(u);
     kv_sessions_free(t);
 }

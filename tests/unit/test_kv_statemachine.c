@@ -23,7 +23,8 @@
 #include "kv/session.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
-#include "raft/crc32c.h"
+#include "common/bytes.h"
+#include "common/crc32c.h"
 #include "zone/db.h"
 #include "zone/update.h"
 #include "zone/zone.h"
@@ -378,26 +379,26 @@ static void test_idle_partial_load_expires_by_log_index(void **state)
 /* Hand-builds a one-chunk load from raw records (here: no SOA). */
 static uint8_t *chunk_without_soa(size_t *len)
 {
-    kv_buf_t b;
-    kv_buf_init(&b);
-    kv_buf_put_u8(&b, KV_CMD_VERSION);
-    kv_buf_put_u8(&b, KV_CMD_ZONE_CHUNK);
-    kv_buf_put_u64(&b, 0);
-    kv_buf_put_u64(&b, 0);
-    kv_buf_put(&b, FOO, sizeof FOO);
-    kv_buf_put_u8(&b, 3);
-    kv_buf_put(&b, "id2", 3);
-    kv_buf_put_u64(&b, 77);
-    kv_buf_put_u32(&b, 0);
-    kv_buf_put_u32(&b, 1);
-    kv_buf_put_u32(&b, 1);
-    kv_buf_put(&b, "\3www" FOO, 4 + sizeof FOO);
-    kv_buf_put_u16(&b, 1);
-    kv_buf_put_u16(&b, 1);
-    kv_buf_put_u32(&b, 60);
-    kv_buf_put_u16(&b, 4);
-    kv_buf_put(&b, "\x0a\x00\x00\x01", 4);
-    return kv_buf_take(&b, len);
+    bytebuf_t b;
+    bytebuf_init(&b);
+    bytebuf_put_u8(&b, KV_CMD_VERSION);
+    bytebuf_put_u8(&b, KV_CMD_ZONE_CHUNK);
+    bytebuf_put_u64(&b, 0);
+    bytebuf_put_u64(&b, 0);
+    bytebuf_put(&b, FOO, sizeof FOO);
+    bytebuf_put_u8(&b, 3);
+    bytebuf_put(&b, "id2", 3);
+    bytebuf_put_u64(&b, 77);
+    bytebuf_put_u32(&b, 0);
+    bytebuf_put_u32(&b, 1);
+    bytebuf_put_u32(&b, 1);
+    bytebuf_put(&b, "\3www" FOO, 4 + sizeof FOO);
+    bytebuf_put_u16(&b, 1);
+    bytebuf_put_u16(&b, 1);
+    bytebuf_put_u32(&b, 60);
+    bytebuf_put_u16(&b, 4);
+    bytebuf_put(&b, "\x0a\x00\x00\x01", 4);
+    return bytebuf_take(&b, len);
 }
 
 static void test_bad_zone_keeps_previous_version(void **state)
@@ -578,7 +579,7 @@ static void test_session_cap_evicts_least_recently_used(void **state)
 /* ---- snapshots ---- */
 
 typedef struct membuf {
-    kv_buf_t b;
+    bytebuf_t b;
     int fail_after; /* writes before failing; -1 never */
 } membuf_t;
 
@@ -589,7 +590,7 @@ static int mem_write(void *arg, const void *data, size_t len)
         return -1;
     if (m->fail_after > 0)
         m->fail_after--;
-    kv_buf_put(&m->b, data, len);
+    bytebuf_put(&m->b, data, len);
     return m->b.failed ? -1 : 0;
 }
 
@@ -611,10 +612,10 @@ static ssize_t mem_read(void *arg, void *buf, size_t len)
     return (ssize_t)n;
 }
 
-static kv_buf_t snapshot(sm_t *sm)
+static bytebuf_t snapshot(sm_t *sm)
 {
     membuf_t m = { .fail_after = -1 };
-    kv_buf_init(&m.b);
+    bytebuf_init(&m.b);
     assert_int_equal(sm_snapshot(sm, mem_write, &m), 0);
     return m.b;
 }
@@ -665,7 +666,7 @@ static void test_snapshot_check_leaves_state_alone(void **state)
     kv_chunks_t partial;
     uint64_t idx = build_rich_state(a, &partial);
     kv_chunks_free(&partial);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
 
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
@@ -694,7 +695,7 @@ static void test_snapshot_check_leaves_state_alone(void **state)
     assert_int_equal(sm_applied_index(b), 1);
     expect_kv(b, "mine", "x");
     expect_kv(b, "foo", NULL);
-    kv_buf_free(&snap);
+    bytebuf_free(&snap);
     sm_free(a);
     sm_free(b);
 }
@@ -705,7 +706,7 @@ static void test_snapshot_restore_identical_state(void **state)
     sm_t *a = sm_new(NULL, NULL);
     kv_chunks_t partial;
     uint64_t idx = build_rich_state(a, &partial);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
 
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
@@ -723,7 +724,7 @@ static void test_snapshot_restore_identical_state(void **state)
     assert_int_equal(serial, 11);
     assert_int_equal(sm_staged_count(b), 1);
 
-    kv_buf_t again = snapshot(b);
+    bytebuf_t again = snapshot(b);
     assert_int_equal(again.len, snap.len);
     assert_memory_equal(again.data, snap.data, snap.len);
 
@@ -743,14 +744,14 @@ static void test_snapshot_restore_identical_state(void **state)
     assert_true(r.duplicate);
     expect_kv(b, "foo", "bar");
     apply_set(a, idx, 5, 1, "foo", "retry");
-    kv_buf_t sa = snapshot(a), sb = snapshot(b);
+    bytebuf_t sa = snapshot(a), sb = snapshot(b);
     assert_int_equal(sa.len, sb.len);
     assert_memory_equal(sa.data, sb.data, sa.len);
 
-    kv_buf_free(&sa);
-    kv_buf_free(&sb);
-    kv_buf_free(&again);
-    kv_buf_free(&snap);
+    bytebuf_free(&sa);
+    bytebuf_free(&sb);
+    bytebuf_free(&again);
+    bytebuf_free(&snap);
     kv_chunks_free(&partial);
     sm_free(a);
     sm_free(b);
@@ -760,7 +761,7 @@ static void test_restore_removes_zones_absent_from_snapshot(void **state)
 {
     (void)state;
     sm_t *empty = sm_new(NULL, NULL);
-    kv_buf_t snap = snapshot(empty);
+    bytebuf_t snap = snapshot(empty);
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
     zone_t *z = make_zone("foo.com", 1, 1);
@@ -773,18 +774,18 @@ static void test_restore_removes_zones_absent_from_snapshot(void **state)
     assert_int_equal(sm_applied_index(b), 0);
     kv_chunks_free(&ch);
     zone_free(z);
-    kv_buf_free(&snap);
+    bytebuf_free(&snap);
     sm_free(empty);
     sm_free(b);
 }
 
 /* After a refused restore the state is exactly what it was. */
-static void expect_untouched(sm_t *b, const kv_buf_t *before)
+static void expect_untouched(sm_t *b, const bytebuf_t *before)
 {
-    kv_buf_t now = snapshot(b);
+    bytebuf_t now = snapshot(b);
     assert_int_equal(now.len, before->len);
     assert_memory_equal(now.data, before->data, now.len);
-    kv_buf_free(&now);
+    bytebuf_free(&now);
 }
 
 static void test_corrupt_snapshots_refused(void **state)
@@ -793,11 +794,11 @@ static void test_corrupt_snapshots_refused(void **state)
     sm_t *a = sm_new(NULL, NULL);
     kv_chunks_t partial;
     build_rich_state(a, &partial);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
 
     sm_t *b = sm_new(NULL, NULL);
     apply_set(b, 1, 0, 0, "mine", "keep");
-    kv_buf_t before = snapshot(b);
+    bytebuf_t before = snapshot(b);
     log_set_level(LOG_OFF); /* thousands of refusals follow */
     uint8_t *copy = malloc(snap.len + 1);
     assert_non_null(copy);
@@ -847,8 +848,8 @@ static void test_corrupt_snapshots_refused(void **state)
     expect_untouched(b, &before);
     log_set_level(LOG_ERROR);
     free(copy);
-    kv_buf_free(&before);
-    kv_buf_free(&snap);
+    bytebuf_free(&before);
+    bytebuf_free(&snap);
     kv_chunks_free(&partial);
     sm_free(a);
     sm_free(b);
@@ -863,9 +864,9 @@ static void test_snapshot_writer_failure(void **state)
     log_set_level(LOG_OFF);
     for (int n = 0; n < 3; n++) {
         membuf_t m = { .fail_after = n };
-        kv_buf_init(&m.b);
+        bytebuf_init(&m.b);
         assert_int_equal(sm_snapshot(a, mem_write, &m), -1);
-        kv_buf_free(&m.b);
+        bytebuf_free(&m.b);
     }
     log_set_level(LOG_ERROR);
     kv_chunks_free(&partial);
@@ -988,24 +989,24 @@ static void test_replicas_agree(void **state)
             assert_int_equal(ra.duplicate, rb.duplicate);
             assert_string_equal(ra.msg, rb.msg);
             if (i + 1 == half) { /* c joins from a snapshot halfway */
-                kv_buf_t s = snapshot(a);
+                bytebuf_t s = snapshot(a);
                 const char *err = NULL;
                 assert_int_equal(restore(c, s.data, s.len, 0, &err), 0);
-                kv_buf_free(&s);
+                bytebuf_free(&s);
             } else if (i + 1 > half) {
                 kv_result_t rc = apply(c, i + 1, l.e[i], l.len[i]);
                 assert_int_equal(rc.status, ra.status);
                 assert_string_equal(rc.msg, ra.msg);
             }
         }
-        kv_buf_t sa = snapshot(a), sb = snapshot(b), sc = snapshot(c);
+        bytebuf_t sa = snapshot(a), sb = snapshot(b), sc = snapshot(c);
         assert_int_equal(sa.len, sb.len);
         assert_memory_equal(sa.data, sb.data, sa.len);
         assert_int_equal(sa.len, sc.len);
         assert_memory_equal(sa.data, sc.data, sa.len);
-        kv_buf_free(&sa);
-        kv_buf_free(&sb);
-        kv_buf_free(&sc);
+        bytebuf_free(&sa);
+        bytebuf_free(&sb);
+        bytebuf_free(&sc);
         sm_free(a);
         sm_free(b);
         sm_free(c);
@@ -1320,7 +1321,7 @@ static void test_reload_keeps_dynamic_changes(void **state)
 
     /* snapshot keeps the file version and the journal: a restored replica
      * reloads the same way and ends byte-identical */
-    kv_buf_t snap = snapshot(sm);
+    bytebuf_t snap = snapshot(sm);
     sm_t *b = sm_new(NULL, NULL);
     const char *err = NULL;
     assert_int_equal(restore(b, snap.data, snap.len, 0, &err), 0);
@@ -1330,12 +1331,12 @@ static void test_reload_keeps_dynamic_changes(void **state)
     load_zone(sm, idx, v4, 5, KV_OK);
     load_zone(b, idx, v4, 5, KV_OK);
     assert_true(has_dyn(b));
-    kv_buf_t sa = snapshot(sm), sb = snapshot(b);
+    bytebuf_t sa = snapshot(sm), sb = snapshot(b);
     assert_int_equal(sa.len, sb.len);
     assert_memory_equal(sa.data, sb.data, sa.len);
-    kv_buf_free(&sa);
-    kv_buf_free(&sb);
-    kv_buf_free(&snap);
+    bytebuf_free(&sa);
+    bytebuf_free(&sb);
+    bytebuf_free(&snap);
     zone_free(v1);
     zone_free(v2);
     zone_free(v3);
@@ -1352,13 +1353,13 @@ static void test_version1_snapshot_restores(void **state)
     sm_t *a = sm_new(NULL, NULL);
     zone_t *foo = make_zone("foo.com", 11, 3);
     load_zone(a, 1, foo, 1, KV_OK);
-    kv_buf_t snap = snapshot(a);
+    bytebuf_t snap = snapshot(a);
     /* header 4+1+8, kv count 8, zone count 4, then the zone */
     size_t pos = 25;
     pos += strlen(FOO) + 1;
     pos += 1 + snap.data[pos];          /* node id */
     pos += 8 + 8 + 8;                   /* load id, index, rr count */
-    uint64_t rlen = kv_le64(snap.data + pos);
+    uint64_t rlen = get_le64(snap.data + pos);
     pos += 8 + rlen;                    /* the extras: u8 1, u32 0 */
     assert_int_equal(snap.data[pos], 1);
     uint8_t *v1 = malloc(snap.len);
@@ -1367,8 +1368,8 @@ static void test_version1_snapshot_restores(void **state)
     size_t len = snap.len - 5;
     v1[4] = 1;
     uint64_t body = len - 12;
-    kv_store_le64(v1 + body, body);
-    kv_store_le32(v1 + body + 8, crc32c(0, v1, body));
+    put_le64(v1 + body, body);
+    put_le32(v1 + body + 8, crc32c(0, v1, body));
     sm_t *b = sm_new(NULL, NULL);
     const char *err = NULL;
     assert_int_equal(restore(b, v1, len, 0, &err), 0);
@@ -1382,7 +1383,7 @@ static void test_version1_snapshot_restores(void **state)
     load_zone(b, 11, foo, 2, KV_OK);
     assert_true(has_dyn(b));
     free(v1);
-    kv_buf_free(&snap);
+    bytebuf_free(&snap);
     zone_free(foo);
     sm_free(a);
     sm_free(b);

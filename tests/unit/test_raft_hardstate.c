@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/hardstate.h"
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -163,7 +163,7 @@ static void test_nonzero_reserved_field_is_refused(void **state)
     uint8_t buf[HARDSTATE_SIZE];
     hardstate_encode(&hs, buf);
     buf[15] = 0x20;
-    storage_put_le32(buf + 40, crc32c(0, buf, 40));
+    put_le32(buf + 40, crc32c(0, buf, 40));
     size_t bad = 0;
     const char *why = NULL;
     assert_int_equal(hardstate_decode(buf, sizeof buf, &out, &bad, &why), -EBADMSG);

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/identity.h"
 #include "raft/node_disk.h"
 #include "raft/node_identity.h"
@@ -125,11 +125,11 @@ static void test_encoding_is_little_endian_with_magic(void **state)
     uint8_t buf[IDENTITY_SIZE_MAX];
     assert_int_equal(identity_encode(&id, buf), 36 + 3);
     assert_memory_equal(buf, "RAFTIDN\0", 8);
-    assert_int_equal(storage_get_le32(buf + 8), 1);
-    assert_int_equal(storage_get_le32(buf + 12), 3);
+    assert_int_equal(get_le32(buf + 8), 1);
+    assert_int_equal(get_le32(buf + 12), 3);
     assert_memory_equal(buf + 16, CLUSTER_A, CLUSTER_ID_LEN);
     assert_memory_equal(buf + 32, "id0", 3);
-    assert_int_equal(storage_get_le32(buf + 35), crc32c(0, buf, 35));
+    assert_int_equal(get_le32(buf + 35), crc32c(0, buf, 35));
 }
 
 static void expect_refused(const char *dir, const char *text)
@@ -183,13 +183,13 @@ static void test_trailing_garbage_and_bad_fields_are_refused(void **state)
     const char *why = NULL;
     struct identity out;
     buf[33] = '\0'; /* "i\0" + "1" */
-    storage_put_le32(buf + 35, crc32c(0, buf, 35));
+    put_le32(buf + 35, crc32c(0, buf, 35));
     assert_int_equal(identity_decode(buf, 39, &out, &bad, &why), -EBADMSG);
     assert_string_equal(why, "NUL in the node name");
-    storage_put_le32(buf + 12, 0);
+    put_le32(buf + 12, 0);
     assert_int_equal(identity_decode(buf, 39, &out, &bad, &why), -EBADMSG);
     assert_int_equal(bad, 12);
-    storage_put_le32(buf + 12, ADDRBOOK_NAME_MAX);
+    put_le32(buf + 12, ADDRBOOK_NAME_MAX);
     assert_int_equal(identity_decode(buf, 39, &out, &bad, &why), -EBADMSG);
     assert_int_equal(bad, 12);
     /* A file far too long is refused without being read whole. */
@@ -277,7 +277,7 @@ static size_t envelope(uint8_t *out, const uint8_t *cluster, const char *fsm)
         cluster_trailer_encode(cluster, out + 4 + blen);
         blen += CLUSTER_TRAILER_LEN;
     }
-    storage_put_le32(out, (uint32_t)blen);
+    put_le32(out, (uint32_t)blen);
     memcpy(out + 4 + blen, fsm, strlen(fsm));
     return 4 + blen + strlen(fsm);
 }
@@ -308,7 +308,7 @@ static void test_envelope_trailer_is_optional_and_checked(void **state)
     buf[trailer] ^= 1;
     assert_int_equal(node_envelope_split_cluster(buf, len, &book, &fsm, &fsm_len, &has, id), -1);
     buf[trailer] ^= 1;
-    storage_put_le32(buf, storage_get_le32(buf) - 1); /* a trailer cut short */
+    put_le32(buf, get_le32(buf) - 1); /* a trailer cut short */
     assert_int_equal(node_envelope_split_cluster(buf, len, &book, &fsm, &fsm_len, &has, id), -1);
 }
 

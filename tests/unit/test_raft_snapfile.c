@@ -202,9 +202,9 @@ static void test_empty_data_and_layout(void **state)
     uint8_t *b = slurp(path, &len);
     assert_int_equal(len, SNAP_HEADER_SIZE + sizeof CONFIG + SNAP_TRAILER_SIZE);
     assert_memory_equal(b, "RAFTSNAP", 8);
-    assert_int_equal(storage_get_le32(b + 12), sizeof CONFIG);
-    assert_int_equal(storage_get_le64(b + 16), 5);
-    assert_int_equal(storage_get_le64(b + 24), 2);
+    assert_int_equal(get_le32(b + 12), sizeof CONFIG);
+    assert_int_equal(get_le64(b + 16), 5);
+    assert_int_equal(get_le64(b + 24), 2);
     assert_memory_equal(b + SNAP_HEADER_SIZE, CONFIG, sizeof CONFIG);
     assert_memory_equal(b + len - 8, "SNAPEND\0", 8);
     free(b);

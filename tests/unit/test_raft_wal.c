@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/wal.h"
 
 /* ---- fixtures and helpers ----------------------------------------------- */
@@ -360,17 +360,17 @@ static void test_last_usable_index(void **state)
     seg_path(*state, UINT64_MAX - 1, path, sizeof path);
     uint8_t rec[WAL_RECORD_HEADER_SIZE + 1] = { 1, 0, 0, 0 };
     rec[9] = 1; /* term 1 */
-    storage_put_le64(rec + 17, UINT64_MAX);
+    put_le64(rec + 17, UINT64_MAX);
     rec[WAL_RECORD_HEADER_SIZE] = b;
-    storage_put_le32(rec + 4, crc32c(0, rec + 8, sizeof rec - 8));
+    put_le32(rec + 4, crc32c(0, rec + 8, sizeof rec - 8));
     append_bytes(path, rec, sizeof rec);
     open_fails(*state, "past the last usable log index", "offset");
 
     /* A segment that would start at UINT64_MAX: refused too. */
     assert_int_equal(unlink(path), 0);
     uint8_t h[WAL_SEGMENT_HEADER_SIZE] = { 'R', 'A', 'F', 'T', 'W', 'A', 'L', 0, 1 };
-    storage_put_le64(h + 16, UINT64_MAX);
-    storage_put_le32(h + 24, crc32c(0, h, 24));
+    put_le64(h + 16, UINT64_MAX);
+    put_le32(h + 24, crc32c(0, h, 24));
     seg_path(*state, UINT64_MAX, path, sizeof path);
     spit(path, h, sizeof h);
     open_fails(*state, "first index past the last usable log index", NULL);
@@ -391,17 +391,17 @@ static void test_on_disk_record_layout(void **state)
     uint8_t *f = slurp(path, &len);
     assert_int_equal(len, WAL_SEGMENT_HEADER_SIZE + WAL_RECORD_HEADER_SIZE + 3);
     assert_memory_equal(f, "RAFTWAL\0", 8);
-    assert_int_equal(storage_get_le32(f + 8), 1);
-    assert_int_equal(storage_get_le64(f + 16), 0x0102030405060708ull);
-    assert_int_equal(storage_get_le32(f + 24), crc32c(0, f, 24));
+    assert_int_equal(get_le32(f + 8), 1);
+    assert_int_equal(get_le64(f + 16), 0x0102030405060708ull);
+    assert_int_equal(get_le32(f + 24), crc32c(0, f, 24));
     const uint8_t *p = f + WAL_SEGMENT_HEADER_SIZE;
-    assert_int_equal(storage_get_le32(p), 3);
+    assert_int_equal(get_le32(p), 3);
     assert_int_equal(p[8], 2);
-    assert_int_equal(storage_get_le64(p + 9), 9);
+    assert_int_equal(get_le64(p + 9), 9);
     assert_int_equal(p[17], 0x08);
     assert_int_equal(p[24], 0x01);
     assert_memory_equal(p + 25, payload, 3);
-    assert_int_equal(storage_get_le32(p + 4), crc32c(0, p + 8, 17 + 3));
+    assert_int_equal(get_le32(p + 4), crc32c(0, p + 8, 17 + 3));
     free(f);
 }
 
@@ -923,7 +923,7 @@ static void test_every_segment_header_flip_is_refused(void **state)
     assert_non_null(h);
     memcpy(h, orig, len);
     h[12] = 4;
-    storage_put_le32(h + 24, crc32c(0, h, 24));
+    put_le32(h + 24, crc32c(0, h, 24));
     spit(path, h, len);
     open_fails(*state, "offset 12", "nonzero segment header padding");
     free(h);
@@ -949,8 +949,8 @@ static void test_index_gap_inside_a_segment_is_refused(void **state)
     size_t len;
     uint8_t *f = slurp(path, &len);
     uint8_t *last = f + offset_of(5);
-    storage_put_le64(last + 17, 7);
-    storage_put_le32(last + 4, crc32c(0, last + 8, 17 + payload_len(5)));
+    put_le64(last + 17, 7);
+    put_le32(last + 4, crc32c(0, last + 8, 17 + payload_len(5)));
     spit(path, f, len);
     open_fails(*state, "where 5 was expected", NULL);
     free(f);
@@ -1067,8 +1067,8 @@ static void test_failed_fsync_poisons_until_reopen(void **state)
 static uint32_t torture_fill(uint64_t index, uint64_t term, uint8_t *buf)
 {
     uint32_t len = 16 + (uint32_t)((index * 7 + term) % 64);
-    storage_put_le64(buf, index);
-    storage_put_le64(buf + 8, term);
+    put_le64(buf, index);
+    put_le64(buf + 8, term);
     for (uint32_t k = 16; k < len; k++)
         buf[k] = (uint8_t)(index ^ term ^ k);
     return len;
