@@ -11,7 +11,9 @@ itself could not be carried out. The last line is "RESULT {json}" with the
 figures (ops, faults by kind, ...) that scripts/run-faults.sh adds up.
 
 Checks: linearizability of the kv history (per key; acknowledged writes
-present at the end through the final reads), no node exits on its own, the
+present at the end through the final reads) and of the guarded UPDATEs
+(compare-and-set, one register per RRset; updates.py), every acknowledged
+unguarded UPDATE served by every node after healing, no node exits on its own, the
 cluster converges after healing, every node answers identical DNS for every
 zone, no zone reload acknowledged in a log ("zone X replicated (serial G")
 is lost, and no zone is ever seen half-applied.
@@ -32,6 +34,7 @@ import linearizability  # noqa: E402
 from nemesis import EXTRA_KINDS, KINDS, Nemesis  # noqa: E402
 from netlab import Lab  # noqa: E402
 from nodes import Cluster, admin, gen_of_address  # noqa: E402
+from updates import UpdateClients  # noqa: E402
 from workload import History, KvClients, ZoneTraffic  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -40,8 +43,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 def fmt_op(op):
     res = op["reply"] if op["kind"] != "get" or op["status"] != "ok" else (op["value"] or "<absent>")
     end = f"{op['ret']:8.3f}" if op["ret"] != float("inf") else "     inf"
+    val = (f" {op['value']}" if op["kind"] == "set" else
+           f" {op['old']}->{op['value']}" if op["kind"] in ("cas", "casfail") else "")
     return (f"  [{op['call']:8.3f} .. {end}] c{op['client']:<2} {op['node']:<3} {op['status']:<4} "
-            f"{op['kind']} {op['key']}" + (f" {op['value']}" if op["kind"] == "set" else "")
+            f"{op['kind']} {op['key']}" + val
             + f" -> {res}")
 
 
@@ -172,13 +177,16 @@ def main():
         nem = Nemesis(cluster, lab, h, a.seed, kinds, tmpfs_node)
         clients = KvClients(cluster, h, a.seed, a.clients, a.keys)
         zones = ZoneTraffic(cluster, h, a.seed)
+        updates = UpdateClients(cluster, h, a.seed)
         clients.start()
         zones.start()
+        updates.start()
         nem.run(a.duration)
         nem.heal_all()
         zones.finish()
         converged = nem.wait_converged(40)
         clients.finish()
+        updates.finish()
         nem.check_alive()
         if not converged:
             h.anomaly("the cluster did not converge within 40 s of healing")
@@ -187,6 +195,8 @@ def main():
         clients.final_reads()
         acked = zone_acks(cluster)
         check_dns(cluster, h, acked)
+        updates.check_acked()
+        updates.final_reads()
         t_check = time.monotonic()
         results = linearizability.check(h.ops, budget_s=120)
         t_check = time.monotonic() - t_check
@@ -201,6 +211,7 @@ def main():
         summary = dict(seed=a.seed, nodes=n_nodes, duration=a.duration, unsafe=a.unsafe_reads,
                        ops=len(h.ops), ops_ok=clients.counts["ok"], ops_info=clients.counts["info"],
                        ops_fail=clients.counts["fail"], faults=nem.counts,
+                       updates=updates.counts,
                        zone_reloads=zones.reloads, zone_samples=zones.samples,
                        zone_acks=acked, disk_refusals=nem.refused,
                        nodes_replaced=nem.replaced,
