@@ -127,6 +127,10 @@ def main():
     ap.add_argument("--kinds", default="", help="comma-separated fault kinds (default: all)")
     ap.add_argument("--unsafe-reads", action="store_true")
     ap.add_argument("--expect-violation", action="store_true")
+    ap.add_argument("--expect-update-loss", action="store_true",
+                    help="teeth of the UPDATE checks: after the workload, delete one "
+                         "acknowledged add and roll one register back behind the clients' "
+                         "backs; exit 0 only when both checks report it")
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--keys", type=int, default=4)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -195,7 +199,11 @@ def main():
         clients.final_reads()
         acked = zone_acks(cluster)
         check_dns(cluster, h, acked)
-        updates.check_acked()
+        sabotaged = updates.sabotage() if a.expect_update_loss else None
+        if a.expect_update_loss:
+            print(f"sabotage: {sabotaged or 'could not be done'}", flush=True)
+            nem.wait_converged(20)
+        updates.check_acked(timeout=5.0 if sabotaged else 20.0)
         updates.final_reads()
         t_check = time.monotonic()
         results = linearizability.check(h.ops, budget_s=120)
@@ -220,7 +228,17 @@ def main():
                                                for n in cluster.nodes),
                        check_s=round(t_check, 2), violations=len(bad),
                        anomalies=len(h.anomalies))
-        if h.anomalies and not (a.expect_violation and bad):
+        if a.expect_update_loss:
+            lost = [t for _, t in h.anomalies if "acknowledged add lost" in t]
+            rolled = [r for r in bad if r.key.startswith("rrset ")]
+            other = [t for _, t in h.anomalies if "acknowledged add lost" not in t
+                     and not ("violation on key rrset " in t)]
+            print(f"update loss caught: {lost[0] if lost else 'NOT by check_acked'}; "
+                  f"{'register rollback caught on ' + rolled[0].key + ': ' + fmt_op(rolled[0].stuck).strip() if rolled else 'rollback NOT caught by the checker'}")
+            for t in other[:5]:
+                print(f"=== other anomaly: {t}")
+            rc = 0 if sabotaged and lost and rolled and not other else 1
+        elif h.anomalies and not (a.expect_violation and bad):
             print(f"FAIL seed {a.seed}: {len(h.anomalies)} anomalies (rerun: "
                   f"tests/faults/run_schedule.py --seed {a.seed} --nodes {n_nodes} "
                   f"--duration {a.duration:g}{' --unsafe-reads' if a.unsafe_reads else ''}"

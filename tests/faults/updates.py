@@ -219,6 +219,31 @@ class UpdateClients:
                                 value=v, call=call, ret=self.h.now(), status="ok", reply=v))
         return bad
 
+    def sabotage(self):
+        """The teeth of --expect-update-loss: after the workload, behind its
+        back, one more UPDATE (same key) deletes one
+        acknowledged add and puts one register back to "init" (a lost
+        acknowledged update, a rollback). check_acked and the linearizability
+        check must both report it. Returns what was done, or None."""
+        present = sorted(n for n, p in self.expected().items() if p)
+        if not present:
+            return None
+        name = present[len(present) // 2]
+        reg = self.registers[0]
+        rname = f"{reg}.{DYN_ZONE}"
+        upd = self.new_update()
+        upd.delete(name, "A")
+        upd.delete(rname, "TXT")
+        upd.add(rname, 60, "TXT", '"init"')
+        rng = random.Random(0)
+        for _ in range(5):
+            rcode, _, _ = self.send(rng, self.c.nodes[0], upd)
+            if rcode == "NOERROR":
+                self.h.event(f"sabotage: deleted {name}, register {reg} back to init")
+                return f"deleted {name}, register {reg} back to init"
+            time.sleep(1.0)
+        return None
+
     # ---- threads -----------------------------------------------------------------------
     def wait_zone(self, timeout=20.0):
         """Every node serves the registers: the zone file of n0 is loaded."""
