@@ -235,9 +235,10 @@ def main():
             lost = [t for _, t in h.anomalies if "acknowledged add lost" in t]
             rolled = [r for r in bad if r.key.startswith("rrset ")]
             other = [t for _, t in h.anomalies if "acknowledged add lost" not in t
-                     and not ("violation on key rrset " in t)]
-            print(f"update loss caught: {lost[0] if lost else 'NOT by check_acked'}; "
-                  f"{'register rollback caught on ' + rolled[0].key + ': ' + fmt_op(rolled[0].stuck).strip() if rolled else 'rollback NOT caught by the checker'}")
+                     and "violation on key rrset " not in t]
+            roll = (f"register rollback caught on {rolled[0].key}: {fmt_op(rolled[0].stuck).strip()}"
+                    if rolled else "rollback NOT caught by the checker")
+            print(f"update loss caught: {lost[0] if lost else 'NOT by check_acked'}; {roll}")
             for t in other[:5]:
                 print(f"=== other anomaly: {t}")
             rc = 0 if sabotaged and lost and rolled and not other else 1

@@ -32,10 +32,12 @@ def main():
         ("passed / failed", f"{len(rows) - len(failed)} / {len(failed)}"),
         ("UPDATEs (unguarded)", f"{upd['ok']} acknowledged, {upd['info']} indeterminate, "
                                 f"{upd['fail']} unexpected rcodes"),
-        ("guarded UPDATEs (compare-and-set)", f"{upd['cas_ok']} applied, {upd['cas_fail']} "
-                                              f"prerequisite false, {upd['cas_info']} indeterminate"),
-        ("operations checked (kv + cas)", f"{tot('ops')} ({tot('ops_ok')} acknowledged, {tot('ops_info')} indeterminate; "
-                                  f"{tot('ops_fail')} more refused or not sent)"),
+        ("guarded UPDATEs (compare-and-set)",
+         f"{upd['cas_ok']} applied, {upd['cas_fail']} prerequisite false, "
+         f"{upd['cas_info']} indeterminate"),
+        ("operations checked (kv and guarded UPDATEs)",
+         f"{tot('ops')} (kv: {tot('ops_ok')} acknowledged, {tot('ops_info')} indeterminate; "
+         f"{tot('ops_fail')} more refused or not sent)"),
         ("faults injected", f"{sum(faults.values())}: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items()))),
         ("zone reloads (SIGHUP)", str(tot("zone_reloads"))),
         ("zone samples (half-applied checks)", str(tot("zone_samples"))),

@@ -35,6 +35,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdataset
+import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
 
@@ -137,10 +138,11 @@ class UpdateClients:
                     except Exception as e:  # noqa: BLE001 - slow node: try again
                         problem = f"{node.id}: query of {name} failed: {e}"
                         break
-                    served = any(rrset.rdtype == 1 for rrset in r.answer)
+                    served = any(rrset.rdtype == dns.rdatatype.A for rrset in r.answer)
                     if served != present:
-                        problem = (f"{node.id}: {name} {'acknowledged add lost' if present else 'served after an acknowledged delete'} "
-                                   f"(rcode {dns.rcode.to_text(r.rcode())})")
+                        what = ("acknowledged add lost" if present
+                                else "served after an acknowledged delete")
+                        problem = f"{node.id}: {name} {what} (rcode {dns.rcode.to_text(r.rcode())})"
                         break
                 if problem:
                     break
