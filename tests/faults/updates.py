@@ -8,9 +8,9 @@ Two kinds of client (nodes.py gives every node the key and the ACL):
 - adders: each adds names of its own (`u<client>-<n>.dyn.test. A`) and now
   and then deletes one of them again, unguarded. After healing every node
   must serve every add acknowledged with NOERROR unless a later acknowledged
-  delete removed it, and must not serve a name whose last operation was an
-  acknowledged delete (check_acked). A name whose last operation was not
-  acknowledged may be either way.
+  delete removed it, and must not serve a name whose last acknowledged
+  operation was a delete (check_acked). A name with an indeterminate
+  operation of the other kind may be either way.
 - CAS clients: a register is one RRset, `r<k>.dyn.test. TXT` ("init" in the
   zone file). A guarded update is a compare-and-set: prerequisite "RRset
   exists (value dependent)" with the value the client last saw, then delete
@@ -114,13 +114,20 @@ class UpdateClients:
 
     def expected(self):
         """name -> True (must be served), False (must not be), for every name
-        whose last operation was acknowledged."""
+        with an acknowledged operation whose outcome is certain: an
+        indeterminate operation may take effect at any time after its call
+        (docs/operations.md: after SERVFAIL "the update may still be
+        applied"), even after a later acknowledged one, so a name with an
+        indeterminate operation of the other kind is left out."""
         want = {}
         with self.lock:
             for name, ops in self.names.items():
-                kind, status = ops[-1]
-                if status == "ok":
-                    want[name] = kind == "add"
+                acked = [k for k, st in ops if st == "ok"]
+                if not acked:
+                    continue
+                last = acked[-1]
+                if all(k == last for k, st in ops if st == "info"):
+                    want[name] = last == "add"
         return want
 
     def check_acked(self, timeout=20.0):
