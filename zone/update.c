@@ -445,6 +445,16 @@ static zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err)
     return z;
 }
 
+/* Changes that cancel out within one UPDATE (add then delete the same
+ * RR, delete an RRset then add back what it held) leave only the bumped
+ * SOA in the diff: the zone's content did not change, so neither does its
+ * serial (§3.6 bumps it for a change; Knot keeps it too). */
+static bool only_serial_moved(const zone_changeset_t *cs)
+{
+    return cs->nremoved == 1 && cs->nadded == 1 && cs->removed[0].type == RR_TYPE_SOA &&
+           cs->added[0].type == RR_TYPE_SOA;
+}
+
 static void changeset_clear(zone_changeset_t *cs)
 {
     memset(cs, 0, sizeof *cs);
@@ -486,6 +496,10 @@ int zone_update_apply(const zone_t *zone, const zone_update_t *u,
             zone_free(*out);
             *out = NULL;
             rc = ZU_SERVFAIL;
+        } else if (!w->soa_set && only_serial_moved(cs)) {
+            zone_free(*out); /* net no change: no new version (as Knot) */
+            *out = NULL;
+            zone_changeset_free(cs);
         }
     }
     free(w->v);

@@ -417,9 +417,11 @@ static void test_apex_soa_ns_never_deleted(void **state)
     tu_init(&t); /* ANY ANY at the apex keeps SOA and NS */
     UPD(&t, "@", "IN", "TXT", 300, "apex");
     UPD(&t, "@", "ANY", "ANY", 0, "");
+    UPD(&t, "@", "IN", "MX", 300, "10 www"); /* a change, so a new version */
     zone_changeset_t cs;
     zone_t *z = apply_ok(&t, &cs);
     assert_int_equal(count_rr(z, "@", RR_TYPE_TXT), 0);
+    assert_int_equal(count_rr(z, "@", RR_TYPE_MX), 1);
     assert_int_equal(count_rr(z, "@", RR_TYPE_NS), 2);
     assert_int_equal(count_rr(z, "@", RR_TYPE_SOA), 1);
     zone_changeset_free(&cs);
@@ -483,6 +485,33 @@ static void test_delete_rr(void **state) /* class NONE */
     UPD(&t, "www", "NONE", "A", 0, "192.0.2.99");
     UPD(&t, "nothere", "ANY", "ANY", 0, "");
     apply_nochange(&t);
+}
+
+/* Found by tests/integration/update_knot_diff.py: changes that cancel out
+ * inside one UPDATE are no change, so the serial stays (as Knot). */
+static void test_net_no_change_keeps_serial(void **state)
+{
+    (void)state;
+    tu_t t;
+    tu_init(&t);
+    UPD(&t, "x", "IN", "A", 300, "192.0.2.1"); /* add then delete */
+    UPD(&t, "x", "NONE", "A", 0, "192.0.2.1");
+    apply_nochange(&t);
+    tu_init(&t); /* delete an RRset, then add back what it held */
+    UPD(&t, "www", "ANY", "A", 0, "");
+    UPD(&t, "www", "IN", "A", 3600, "192.0.2.10");
+    UPD(&t, "www", "IN", "A", 3600, "192.0.2.11");
+    apply_nochange(&t);
+    tu_init(&t); /* with one real change the serial moves */
+    UPD(&t, "x", "IN", "A", 300, "192.0.2.1");
+    UPD(&t, "x", "NONE", "A", 0, "192.0.2.1");
+    UPD(&t, "y", "IN", "A", 300, "192.0.2.2");
+    zone_changeset_t cs;
+    zone_t *z = apply_ok(&t, &cs);
+    assert_int_equal(z->serial, SERIAL + 1);
+    assert_int_equal(cs.nadded, 2);
+    zone_changeset_free(&cs);
+    zone_free(z);
 }
 
 static void test_updates_apply_in_order(void **state) /* §3.4.2: in order */
@@ -677,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_delete_name),
         cmocka_unit_test(test_delete_rr),
         cmocka_unit_test(test_updates_apply_in_order),
+        cmocka_unit_test(test_net_no_change_keeps_serial),
         cmocka_unit_test(test_notauth_for_other_zone),
         cmocka_unit_test(test_serial_compare_rfc1982),
         cmocka_unit_test(test_serial_policies),
