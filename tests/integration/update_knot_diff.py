@@ -17,6 +17,8 @@ built to be true or false against the current state, CNAME conflicts both
 ways, CNAME replacing CNAME, duplicate adds, TTL changes, apex NS and SOA
 deletes (ignored), SOA adds with an older, equal and newer serial, a name
 outside the zone (NOTZONE) and add+delete of the same RR in one message.
+Then the whole cluster restarts and n0 gets a SIGHUP (its file unchanged):
+every node must still hold Knot's final zone.
 
 Cases left out on purpose (Knot-specific behaviour, see
 docs/differential-testing.md, "UPDATE differences"): none at present; put
@@ -29,6 +31,7 @@ import base64
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -497,6 +500,25 @@ def main():
             serial = [x for x in want if x[1] == "SOA"][0][3].split()[2]
             ok("the zones end identical on Knot and all three nodes: %d records, serial %s"
                % (len(want), serial))
+
+            # item 2 of the issue with this longer history: the whole cluster
+            # restarts (n0 reloads its unchanged file), then a SIGHUP reload
+            for n in c.nodes:
+                n.stop()
+            for n in c.nodes:
+                n.start(wait=False)
+            for n in c.nodes:
+                n.wait_up()
+            c.leader(timeout=15)
+            for n in c.nodes:
+                wait_for("%s has the final zone after the restart" % n.name, 15,
+                         lambda n=n: our_records(n) == want)
+            n0.signal(signal.SIGHUP)
+            wait_for("n0 logs the reload", 10, lambda: "SIGHUP: reloading" in n0.log())
+            time.sleep(0.5)
+            for n in c.nodes:
+                check(our_records(n) == want, "%s: zone changed by the reload" % n.name)
+            ok("whole-cluster restart, then a SIGHUP reload: still Knot's zone on every node")
     finally:
         if knot:
             knot.stop()
