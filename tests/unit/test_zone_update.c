@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,12 +149,39 @@ static uint32_t rrset_ttl(const zone_t *z, const char *owner, uint16_t type)
     return 0;
 }
 
-/* Applies and expects NOERROR with a change; returns the new zone. */
+/* Same records, in the same order (owner, type, class, TTL, rdata). */
+static bool rrs_same(const zone_rr_t *a, const zone_rr_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!name_equal(a[i].owner, b[i].owner) || a[i].type != b[i].type ||
+            a[i].rclass != b[i].rclass || a[i].ttl != b[i].ttl || a[i].rdlen != b[i].rdlen ||
+            memcmp(a[i].rdata, b[i].rdata, a[i].rdlen) != 0)
+            return false;
+    return true;
+}
+
+/* An UPDATE's changeset (taken from the working set) is exactly the
+ * difference between the old and the new zone. */
+static bool cs_same(const zone_changeset_t *x, const zone_changeset_t *y)
+{
+    return x->nremoved == y->nremoved && x->nadded == y->nadded &&
+           x->serial_from == y->serial_from && x->serial_to == y->serial_to &&
+           rrs_same(x->removed, y->removed, x->nremoved) && rrs_same(x->added, y->added, x->nadded);
+}
+
+/* Applies and expects NOERROR with a change; returns the new zone. The
+ * changeset must be zone_diff(old, new), record for record. */
 static zone_t *apply_ok(tu_t *t, zone_changeset_t *cs)
 {
     zone_t *out = NULL;
     assert_int_equal(run(t, &out, cs), ZU_NOERROR);
     assert_non_null(out);
+    zone_t *z = base_zone();
+    zone_changeset_t want;
+    assert_int_equal(zone_diff(z, out, &want), 0);
+    assert_true(cs_same(cs, &want));
+    zone_changeset_free(&want);
+    zone_free(z);
     return out;
 }
 
