@@ -4,8 +4,10 @@
  * A "working set" holds the zone's records (borrowed pointers into the old
  * zone and into the parsed message) with a dead flag; the update marks and
  * appends, then the live records are rebuilt into a new zone with
- * zone_from_records (which re-checks every zone rule), and the changeset is
- * the difference between the old zone and the new one. Nothing is visible
+ * zone_from_records (which re-checks every zone rule). The changeset is
+ * the difference between the old zone and the new one: for an UPDATE taken
+ * from the working set (ws_diff, only the touched records are sorted), for
+ * a reload computed by zone_diff. Nothing is visible
  * until the caller publishes the new zone, so a failure anywhere leaves the
  * zone as it was (all or nothing, §3.4). */
 #include "zone/update.h"
@@ -111,6 +113,8 @@ typedef struct ws {
     wrr_t *v;
     size_t n, cap;
     const uint8_t *apex;
+    const zone_rr_t *orig; /* the old zone's records: v[i] started as orig[i] */
+    size_t norig;
     bool changed;  /* something other than an explicit SOA changed */
     bool soa_set;  /* the SOA was replaced by a newer one */
     bool oom;
@@ -139,6 +143,8 @@ static int ws_load(ws_t *w, const zone_t *zone)
 {
     memset(w, 0, sizeof *w);
     w->apex = zone->origin;
+    w->orig = zone->rrs;
+    w->norig = zone->count;
     for (size_t i = 0; i < zone->count && !w->oom; i++)
         ws_push(w, &zone->rrs[i]);
     return w->oom ? -1 : 0;
@@ -445,9 +451,89 @@ static zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err)
     return z;
 }
 
+/* Changes that cancel out within one UPDATE (add then delete the same
+ * RR, delete an RRset then add back what it held) leave only the bumped
+ * SOA in the diff: the zone's content did not change, so neither does its
+ * serial (§3.6 bumps it for a change; Knot keeps it too). */
+static bool only_serial_moved(const zone_changeset_t *cs)
+{
+    return cs->nremoved == 1 && cs->nadded == 1 && cs->removed[0].type == RR_TYPE_SOA &&
+           cs->added[0].type == RR_TYPE_SOA;
+}
+
 static void changeset_clear(zone_changeset_t *cs)
 {
     memset(cs, 0, sizeof *cs);
+}
+
+static int rr_key_cmp(const zone_rr_t *a, const zone_rr_t *b);
+static int rr_ptr_cmp(const void *pa, const void *pb);
+static int cs_fill(zone_changeset_t *cs, const zone_rr_t **rem, size_t nrem,
+                   const zone_rr_t **add, size_t nadd);
+
+static bool ws_modified(const ws_t *w, size_t i)
+{
+    const zone_rr_t *a = &w->v[i].rr, *o = &w->orig[i];
+    return a->ttl != o->ttl || a->rdlen != o->rdlen ||
+           (a->rdata != o->rdata && memcmp(a->rdata, o->rdata, a->rdlen) != 0);
+}
+
+/* Drops the pairs that cancel out (the same record and TTL removed and
+ * added back), in place; both lists sorted by rr_key_cmp. */
+static void cancel_pairs(const zone_rr_t **rem, size_t *nrem, const zone_rr_t **add,
+                         size_t *nadd)
+{
+    size_t i = 0, j = 0, kr = 0, ka = 0;
+    while (i < *nrem || j < *nadd) {
+        int c = i == *nrem ? 1 : j == *nadd ? -1 : rr_key_cmp(rem[i], add[j]);
+        if (c < 0) {
+            rem[kr++] = rem[i++];
+        } else if (c > 0) {
+            add[ka++] = add[j++];
+        } else if (rem[i]->ttl == add[j]->ttl) {
+            i++;
+            j++;
+        } else {
+            rem[kr++] = rem[i++];
+            add[ka++] = add[j++];
+        }
+    }
+    *nrem = kr;
+    *nadd = ka;
+}
+
+/* The changeset from the working set itself, the same as zone_diff(old,
+ * new) but without sorting both whole zones (the cost of a big zone's
+ * UPDATE, bench/dns-update): removed = old records now dead or modified
+ * (TTL, SOA), added = live appended records and the modified ones; only
+ * those few are sorted, and a record removed and added back cancels out. */
+static int ws_diff(const ws_t *w, uint32_t serial_from, uint32_t serial_to,
+                   zone_changeset_t *cs)
+{
+    size_t nrem = 0, nadd = 0;
+    const zone_rr_t **rem = malloc((w->norig + 1) * sizeof *rem);
+    const zone_rr_t **add = malloc((w->n + 1) * sizeof *add);
+    int rc = -1;
+    if (rem && add) {
+        for (size_t i = 0; i < w->n; i++) {
+            bool old = i < w->norig, mod = old && ws_modified(w, i);
+            if (old && (w->v[i].dead || mod))
+                rem[nrem++] = &w->orig[i];
+            if (!w->v[i].dead && (!old || mod))
+                add[nadd++] = &w->v[i].rr;
+        }
+        qsort(rem, nrem, sizeof *rem, rr_ptr_cmp);
+        qsort(add, nadd, sizeof *add, rr_ptr_cmp);
+        cancel_pairs(rem, &nrem, add, &nadd);
+        rc = cs_fill(cs, rem, nrem, add, nadd);
+    }
+    free(rem);
+    free(add);
+    if (rc < 0)
+        zone_changeset_free(cs);
+    cs->serial_from = serial_from;
+    cs->serial_to = serial_to;
+    return rc;
 }
 
 int zone_update_apply(const zone_t *zone, const zone_update_t *u,
@@ -482,10 +568,14 @@ int zone_update_apply(const zone_t *zone, const zone_update_t *u,
         if (!w->soa_set)
             bump_serial(w, policy, now);
         *out = ws_build(w, zone->origin, err);
-        if (!*out || zone_diff(zone, *out, cs) < 0) {
+        if (!*out || ws_diff(w, zone->serial, (*out)->serial, cs) < 0) {
             zone_free(*out);
             *out = NULL;
             rc = ZU_SERVFAIL;
+        } else if (!w->soa_set && only_serial_moved(cs)) {
+            zone_free(*out); /* net no change: no new version (as Knot) */
+            *out = NULL;
+            zone_changeset_free(cs);
         }
     }
     free(w->v);

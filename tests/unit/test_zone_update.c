@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,12 +149,39 @@ static uint32_t rrset_ttl(const zone_t *z, const char *owner, uint16_t type)
     return 0;
 }
 
-/* Applies and expects NOERROR with a change; returns the new zone. */
+/* Same records, in the same order (owner, type, class, TTL, rdata). */
+static bool rrs_same(const zone_rr_t *a, const zone_rr_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!name_equal(a[i].owner, b[i].owner) || a[i].type != b[i].type ||
+            a[i].rclass != b[i].rclass || a[i].ttl != b[i].ttl || a[i].rdlen != b[i].rdlen ||
+            memcmp(a[i].rdata, b[i].rdata, a[i].rdlen) != 0)
+            return false;
+    return true;
+}
+
+/* An UPDATE's changeset (taken from the working set) is exactly the
+ * difference between the old and the new zone. */
+static bool cs_same(const zone_changeset_t *x, const zone_changeset_t *y)
+{
+    return x->nremoved == y->nremoved && x->nadded == y->nadded &&
+           x->serial_from == y->serial_from && x->serial_to == y->serial_to &&
+           rrs_same(x->removed, y->removed, x->nremoved) && rrs_same(x->added, y->added, x->nadded);
+}
+
+/* Applies and expects NOERROR with a change; returns the new zone. The
+ * changeset must be zone_diff(old, new), record for record. */
 static zone_t *apply_ok(tu_t *t, zone_changeset_t *cs)
 {
     zone_t *out = NULL;
     assert_int_equal(run(t, &out, cs), ZU_NOERROR);
     assert_non_null(out);
+    zone_t *z = base_zone();
+    zone_changeset_t want;
+    assert_int_equal(zone_diff(z, out, &want), 0);
+    assert_true(cs_same(cs, &want));
+    zone_changeset_free(&want);
+    zone_free(z);
     return out;
 }
 
@@ -417,9 +445,11 @@ static void test_apex_soa_ns_never_deleted(void **state)
     tu_init(&t); /* ANY ANY at the apex keeps SOA and NS */
     UPD(&t, "@", "IN", "TXT", 300, "apex");
     UPD(&t, "@", "ANY", "ANY", 0, "");
+    UPD(&t, "@", "IN", "MX", 300, "10 www"); /* a change, so a new version */
     zone_changeset_t cs;
     zone_t *z = apply_ok(&t, &cs);
     assert_int_equal(count_rr(z, "@", RR_TYPE_TXT), 0);
+    assert_int_equal(count_rr(z, "@", RR_TYPE_MX), 1);
     assert_int_equal(count_rr(z, "@", RR_TYPE_NS), 2);
     assert_int_equal(count_rr(z, "@", RR_TYPE_SOA), 1);
     zone_changeset_free(&cs);
@@ -483,6 +513,33 @@ static void test_delete_rr(void **state) /* class NONE */
     UPD(&t, "www", "NONE", "A", 0, "192.0.2.99");
     UPD(&t, "nothere", "ANY", "ANY", 0, "");
     apply_nochange(&t);
+}
+
+/* Found by tests/integration/update_knot_diff.py: changes that cancel out
+ * inside one UPDATE are no change, so the serial stays (as Knot). */
+static void test_net_no_change_keeps_serial(void **state)
+{
+    (void)state;
+    tu_t t;
+    tu_init(&t);
+    UPD(&t, "x", "IN", "A", 300, "192.0.2.1"); /* add then delete */
+    UPD(&t, "x", "NONE", "A", 0, "192.0.2.1");
+    apply_nochange(&t);
+    tu_init(&t); /* delete an RRset, then add back what it held */
+    UPD(&t, "www", "ANY", "A", 0, "");
+    UPD(&t, "www", "IN", "A", 3600, "192.0.2.10");
+    UPD(&t, "www", "IN", "A", 3600, "192.0.2.11");
+    apply_nochange(&t);
+    tu_init(&t); /* with one real change the serial moves */
+    UPD(&t, "x", "IN", "A", 300, "192.0.2.1");
+    UPD(&t, "x", "NONE", "A", 0, "192.0.2.1");
+    UPD(&t, "y", "IN", "A", 300, "192.0.2.2");
+    zone_changeset_t cs;
+    zone_t *z = apply_ok(&t, &cs);
+    assert_int_equal(z->serial, SERIAL + 1);
+    assert_int_equal(cs.nadded, 2);
+    zone_changeset_free(&cs);
+    zone_free(z);
 }
 
 static void test_updates_apply_in_order(void **state) /* §3.4.2: in order */
@@ -677,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_delete_name),
         cmocka_unit_test(test_delete_rr),
         cmocka_unit_test(test_updates_apply_in_order),
+        cmocka_unit_test(test_net_no_change_keeps_serial),
         cmocka_unit_test(test_notauth_for_other_zone),
         cmocka_unit_test(test_serial_compare_rfc1982),
         cmocka_unit_test(test_serial_policies),
