@@ -14,12 +14,13 @@
  *
  * `dns-raft keygen` prints a fresh cluster key file (-cluster.key.file).
  *
- * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config,
- * 1 when the node cannot start (a port in use, unreadable data dir, ...),
- * 3 when a stop did not finish in time or a second SIGTERM/SIGINT came.
+ * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config
+ * (a TSIG key file included), 1 when the node cannot start (a port in use,
+ * unreadable data dir, ...), 3 when a stop did not finish in time or a
+ * second SIGTERM/SIGINT came.
  *
- * Ownership: main owns the config, the zone database handle, the cluster
- * and the DNS server; all are freed before exit. */
+ * Ownership: main owns the config, the TSIG key store, the zone database
+ * handle, the cluster and the DNS server; all are freed before exit. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,8 +30,12 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/stopguard.h"
+#include "dns/acl.h"
 #include "dns/server.h"
+#include "dns/tsig.h"
+#include "kv/command.h"
 #include "kv/cluster.h"
+#include "kv/dnsupdate.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
 
@@ -92,9 +97,60 @@ static bool load_cluster_key(const config_t *cfg, peerauth_ring_t *ring)
     return true;
 }
 
-static int run(const config_t *cfg, const sigset_t *set)
+/* Reads every -tsig.keyfile into one store. NULL (with the reason logged)
+ * when a file is missing or wrong. */
+static tsig_keystore_t *load_tsig_keys(const config_t *cfg)
+{
+    tsig_keystore_t *keys = tsig_keystore_new();
+    if (keys == NULL) {
+        log_error("main", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->tsig_keyfile_count; i++) {
+        char err[TSIG_ERR_MAX];
+        if (tsig_keystore_load_file(keys, cfg->tsig_keyfiles[i], err) != 0) {
+            log_error("main", "tsig.keyfile %s", err);
+            tsig_keystore_free(keys);
+            return NULL;
+        }
+    }
+    log_info("main", "%zu TSIG keys loaded", tsig_keystore_count(keys));
+    return keys;
+}
+
+_Static_assert(CONFIG_ACL_UPDATE == ACL_UPDATE && CONFIG_ACL_TRANSFER == ACL_TRANSFER &&
+               CONFIG_ACL_NOTIFY == ACL_NOTIFY, "config and dns/acl.h action bits differ");
+
+/* Builds the ACL from the YAML `acl:` rules. NULL (with the reason logged)
+ * when a rule names a bad zone, prefix or an unknown TSIG key. */
+static acl_t *build_acl(const config_t *cfg, const tsig_keystore_t *keys)
+{
+    acl_t *acl = acl_new();
+    if (acl == NULL) {
+        log_error("main", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->acl_rule_count; i++) {
+        const config_acl_rule_t *r = &cfg->acl_rules[i];
+        char err[ACL_ERR_MAX];
+        if (acl_add_rule(acl, (const char *const *)r->zones, r->zone_count, r->actions, r->key,
+                         r->address, keys, err) != 0) {
+            log_error("main", "%s:%zu: acl: %s", cfg->config_file ? cfg->config_file : "config",
+                      r->line, err);
+            acl_free(acl);
+            return NULL;
+        }
+    }
+    log_info("main", "%zu ACL rules%s", acl_rule_count(acl),
+             acl_rule_count(acl) ? "" : ": nothing may UPDATE");
+    return acl;
+}
+
+static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
+               const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
+    kv_update_set_serial_policy((enum kv_serial_policy)cfg->zone_serial_policy);
     static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
     if (cfg->cluster_key_file && !load_cluster_key(cfg, &ring))
         return 2;
@@ -108,6 +164,12 @@ static int run(const config_t *cfg, const sigset_t *set)
         log_error("main", "out of memory");
         return 1;
     }
+    kv_dnsupdate_t *updates = kv_dnsupdate_new();
+    if (updates == NULL) {
+        log_error("main", "out of memory");
+        zonedb_handle_free(db);
+        return 1;
+    }
     char err[DNS_SERVER_ERR_MAX];
     dns_server_opts_t opts = {
         .addr = cfg->dns_addr, .workers = cfg->dns_workers,
@@ -117,10 +179,14 @@ static int run(const config_t *cfg, const sigset_t *set)
         .rrl = { .rate = cfg->dns_rrl_rate, .slip = cfg->dns_rrl_slip,
                  .ipv4_prefix = cfg->dns_rrl_ipv4_prefix, .ipv6_prefix = cfg->dns_rrl_ipv6_prefix,
                  .table_size = cfg->dns_rrl_table_size },
+        .tsig_keys = tsig_keys,
+        .acl = acl, .submit_update = kv_dnsupdate_submit, .submit_arg = updates,
+        .update_timeout_ms = cfg->dns_update_timeout_ms,
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
+        kv_dnsupdate_free(updates);
         zonedb_handle_free(db);
         return 1;
     }
@@ -128,6 +194,7 @@ static int run(const config_t *cfg, const sigset_t *set)
         .name = cfg->id, .raft_addr = cfg->raft_addr, .data_dir = data_dir,
         .join = cfg->raft_join, .zone_files = cfg->zone_files,
         .n_zone_files = cfg->zone_file_count, .zonedb = db,
+        .journal_max = cfg->zone_journal_max, .journal_max_mib = cfg->zone_journal_max_mib,
         .heartbeat_ms = cfg->raft_heartbeat_ms, .election_ms = cfg->raft_election_ms,
         .snapshot_entries = cfg->raft_snapshot_entries,
         .unsafe_local_reads = getenv("DNSRAFT_TEST_UNSAFE_READS") != NULL,
@@ -144,13 +211,16 @@ static int run(const config_t *cfg, const sigset_t *set)
     } else {
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
+        kv_dnsupdate_attach(updates, cluster_node(cluster));
         serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);
+        kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
         cluster_stop(cluster);
         rc = 0;
     }
     stopguard_note("stopping the DNS server");
-    dns_server_stop(server);
+    dns_server_stop(server); /* after every UPDATE's done ran */
+    kv_dnsupdate_free(updates);
     stopguard_disarm();
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);
@@ -179,7 +249,11 @@ int main(int argc, char *argv[])
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
-    int rc = run(&cfg, &signals);
+    tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
+    acl_t *acl = tsig_keys ? build_acl(&cfg, tsig_keys) : NULL;
+    int rc = acl ? run(&cfg, tsig_keys, acl, &signals) : 2;
+    acl_free(acl);
+    tsig_keystore_free(tsig_keys);
     config_free(&cfg);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "common/addr.h"
+#include "common/config_acl.h"
 #include "common/log.h"
 
 #define DEFAULT_RAFT_ADDR ":8300"
@@ -87,6 +88,37 @@ static void clear_zone_files(config_t *c)
     free(c->zone_files);
     c->zone_files = NULL;
     c->zone_file_count = 0;
+}
+
+static int add_tsig_keyfile(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    if (*v == '\0')
+        return format_error(e, "tsig.keyfile: empty file name");
+    if (c->tsig_keyfile_count == CONFIG_MAX_TSIG_KEYFILES)
+        return format_error(e, "tsig.keyfile: more than %d files", CONFIG_MAX_TSIG_KEYFILES);
+    char **grown = realloc(c->tsig_keyfiles, (c->tsig_keyfile_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return format_error(e, "out of memory");
+    c->tsig_keyfiles = grown;
+    if ((grown[c->tsig_keyfile_count] = strdup(v)) == NULL)
+        return format_error(e, "out of memory");
+    c->tsig_keyfile_count++;
+    return 0;
+}
+
+static void clear_tsig_keyfiles(config_t *c)
+{
+    for (size_t i = 0; i < c->tsig_keyfile_count; i++)
+        free(c->tsig_keyfiles[i]);
+    free(c->tsig_keyfiles);
+    c->tsig_keyfiles = NULL;
+    c->tsig_keyfile_count = 0;
+}
+
+/* The settings that may repeat (and be YAML lists). */
+static bool is_list_option(setter_fn set)
+{
+    return set == add_zone_file || set == add_tsig_keyfile;
 }
 
 static int set_log_level(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
@@ -226,11 +258,40 @@ static int set_rrl_table_size(config_t *c, const char *v, char e[CONFIG_ERR_MAX]
     return parse_uint("dns.rrl.table.size", v, 2, 1u << 26, &c->dns_rrl_table_size, e);
 }
 
+static int set_update_timeout(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.update.timeout", v, 1, 600000, &c->dns_update_timeout_ms, e);
+}
+
+static int set_serial_policy(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    static const char *const names[] = { "increment", "unixtime", "dateserial" };
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->zone_serial_policy = i;
+            return 0;
+        }
+    return format_error(e, "zone.serial.policy: \"%s\" is not increment, unixtime or dateserial", v);
+}
+
+static int set_journal_max(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("zone.journal.max", v, 1, 1000000, &c->zone_journal_max, e);
+}
+
+static int set_journal_max_mib(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("zone.journal.max.mib", v, 1, 65536, &c->zone_journal_max_mib, e);
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
     { "dns.addr", "HOST:PORT", "DNS address, UDP and TCP; \":PORT\" = every address (default \"" DEFAULT_DNS_ADDR "\")", set_dns_addr },
     { "zone.file", "FILE", "zone file to serve; repeat for several", add_zone_file },
+    { "zone.serial.policy", "POLICY", "how an UPDATE moves the SOA serial: increment, unixtime or dateserial (default increment)", set_serial_policy },
+    { "zone.journal.max", "N", "changesets kept per zone (for IXFR) (default 1000)", set_journal_max },
+    { "zone.journal.max.mib", "MIB", "bytes of changesets kept per zone, in MiB (default 64)", set_journal_max_mib },
     { "raft.join", "HOST:PORT", "Raft address of a member to join (used when the data dir is empty)", set_raft_join },
     { "data.dir", "DIR", "Raft log, snapshots and state (default data/ID)", set_data_dir },
     { "raft.heartbeat", "MS", "leader heartbeat interval in ms (default 50)", set_heartbeat },
@@ -253,6 +314,8 @@ static const option_t options[] = {
     { "dns.rrl.ipv6.prefix", "BITS", "rate-limit IPv6 sources by this prefix length (default 56)", set_rrl_ipv6_prefix },
     { "dns.rrl.table.size", "N", "rate-limit buckets (8 bytes each, rounded up to a power of two; default 262144)", set_rrl_table_size },
     { "stop.timeout", "MS", "after SIGTERM/SIGINT, exit with status 3 if the stop is not done in MS ms (default 10000)", set_stop_timeout },
+    { "tsig.keyfile", "FILE", "TSIG keys, BIND format as tsig-keygen writes them; repeat for several", add_tsig_keyfile },
+    { "dns.update.timeout", "MS", "an UPDATE not applied within MS is answered SERVFAIL (default 5000); who may UPDATE is the YAML `acl:` list", set_update_timeout },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -293,6 +356,8 @@ void config_free(config_t *cfg)
     free(cfg->admin_addr);
     free(cfg->admin_token_file);
     clear_zone_files(cfg);
+    clear_tsig_keyfiles(cfg);
+    config_acl_free(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -360,12 +425,16 @@ static enum config_result tokenize_flags(int argc, char *const argv[], flag_valu
 static int apply_flags(config_t *cfg, const flag_value_t *flags, size_t count,
                        char err[CONFIG_ERR_MAX])
 {
-    bool zone_files_from_flags = false;
+    bool zone_files_from_flags = false, keyfiles_from_flags = false;
     for (size_t i = 0; i < count; i++) {
         const option_t *opt = flags[i].option;
         if (opt->set == add_zone_file && !zone_files_from_flags) {
             clear_zone_files(cfg); /* flags replace the config file's list */
             zone_files_from_flags = true;
+        }
+        if (opt->set == add_tsig_keyfile && !keyfiles_from_flags) {
+            clear_tsig_keyfiles(cfg);
+            keyfiles_from_flags = true;
         }
         char why[CONFIG_ERR_MAX];
         if (opt->set(cfg, flags[i].value, why) != 0)
@@ -460,6 +529,7 @@ typedef struct yaml_reader {
     const char *path;
     char *err;
     bool seen[OPTION_COUNT];
+    bool seen_acl;
 } yaml_reader_t;
 
 static int next_event(yaml_reader_t *r, yaml_event_t *ev)
@@ -498,11 +568,11 @@ static int apply_yaml_scalar(yaml_reader_t *r, config_t *cfg, const option_t *op
     return 0;
 }
 
-/* zone.file may be a list of strings. */
+/* zone.file and tsig.keyfile may be lists of strings. */
 static int apply_yaml_sequence(yaml_reader_t *r, config_t *cfg, const option_t *opt,
                                const yaml_event_t *start)
 {
-    if (opt->set != add_zone_file)
+    if (!is_list_option(opt->set))
         return format_error(r->err, "%s:%zu: %s takes a single value, not a list", r->path,
                             event_line(start), opt->name);
     for (;;) {
@@ -536,7 +606,7 @@ static int apply_yaml_value(yaml_reader_t *r, config_t *cfg, const option_t *opt
         rc = apply_yaml_sequence(r, cfg, opt, &ev);
     else
         rc = format_error(r->err, "%s:%zu: %s: expected a string%s", r->path, event_line(&ev),
-                          opt->name, opt->set == add_zone_file ? " or a list of strings" : "");
+                          opt->name, is_list_option(opt->set) ? " or a list of strings" : "");
     yaml_event_delete(&ev);
     return rc;
 }
@@ -559,6 +629,17 @@ static int read_mapping(yaml_reader_t *r, config_t *cfg)
         } else {
             const char *key = (const char *)ev.data.scalar.value;
             opt = find_option(key, ev.data.scalar.length);
+            if (strcmp(key, "acl") == 0 && ev.data.scalar.length == 3) {
+                /* Not a flag: a list of mappings (common/config_acl.c). */
+                rc = r->seen_acl ? format_error(r->err, "%s:%zu: key \"acl\" given twice", r->path,
+                                                event_line(&ev))
+                                 : config_acl_read_yaml(cfg, &r->parser, r->path, r->err);
+                r->seen_acl = true;
+                yaml_event_delete(&ev);
+                if (rc != 0)
+                    return -1;
+                continue;
+            }
             if (opt == NULL || opt->set == set_config_file)
                 rc = format_error(r->err, "%s:%zu: unknown key \"%s\"", r->path, event_line(&ev), key);
             else if (r->seen[opt - options])

@@ -5,8 +5,16 @@
  * Flags: `-name value`, `-name=value`, `--name value`, `--name=value`; `-h`,
  * `-help`, `--help` ask for usage; `--` ends the flags. `-zone.file` may
  * repeat. YAML: a flat mapping whose keys are the flag names without the
- * dash (`dns.addr: ":8600"`); `zone.file` is a string or a list of strings.
- * Any zone.file given as a flag replaces the file's whole list.
+ * dash (`dns.addr: ":8600"`); `zone.file` and `tsig.keyfile` are a string
+ * or a list of strings, and may repeat as flags; any given as a flag
+ * replaces the file's whole list. `acl` (YAML only) is a list of rules,
+ * each a mapping (common/config_acl.c; dns/acl.h says what they mean):
+ *
+ *     acl:
+ *       - zones: [foo.com.]      # or ["*"]; required
+ *         actions: [update]      # update | transfer | notify; required
+ *         key: update-key        # optional TSIG key name
+ *         address: 127.0.0.0/8   # optional prefix
  *
  * Ownership: a config_t owns every string it points to; config_free frees
  * them. */
@@ -18,7 +26,25 @@
 
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_ZONE_FILES 256
+#define CONFIG_MAX_TSIG_KEYFILES 64
 #define CONFIG_MAX_WORKERS 1024
+#define CONFIG_MAX_ACL_RULES 4096
+
+/* The actions of an ACL rule: the same bits as dns/acl.h's enum acl_action. */
+#define CONFIG_ACL_UPDATE 1u
+#define CONFIG_ACL_TRANSFER 2u
+#define CONFIG_ACL_NOTIFY 4u
+
+/* One `acl:` rule as written; main.c builds the dns/acl.h list from it
+ * (names, prefixes and key names are checked there, at start-up). */
+typedef struct config_acl_rule {
+    char **zones;        /* "*" or zone names */
+    size_t zone_count;
+    unsigned actions;    /* CONFIG_ACL_* */
+    char *key;           /* or NULL */
+    char *address;       /* or NULL */
+    size_t line;         /* in the YAML file, for messages */
+} config_acl_rule_t;
 
 typedef struct config {
     char *id;           /* node id; required */
@@ -30,6 +56,14 @@ typedef struct config {
     char *cluster_key_file; /* -cluster.key.file; NULL: no peer authentication */
     char **zone_files;
     size_t zone_file_count;
+    /* Dynamic updates (issue #14): the SOA serial policy, 0 increment,
+     * 1 unixtime, 2 dateserial (kv/command.h enum kv_serial_policy), and
+     * the per-zone journal bounds (0: default). */
+    unsigned zone_serial_policy;
+    unsigned zone_journal_max;
+    unsigned zone_journal_max_mib;
+    char **tsig_keyfiles; /* BIND key files (dns/tsig.h), -tsig.keyfile repeated */
+    size_t tsig_keyfile_count;
     int log_level;      /* enum log_level */
     unsigned dns_workers; /* 0: one per online CPU */
     unsigned raft_heartbeat_ms; /* 0: default */
@@ -45,6 +79,9 @@ typedef struct config {
     unsigned dns_tcp_max_conns, dns_tcp_idle_ms, dns_tcp_message_ms, dns_tcp_buffer_mib;
     unsigned dns_rrl_rate, dns_rrl_slip, dns_rrl_ipv4_prefix, dns_rrl_ipv6_prefix;
     unsigned dns_rrl_table_size;
+    unsigned dns_update_timeout_ms; /* -dns.update.timeout; 0: default (5000) */
+    config_acl_rule_t *acl_rules;   /* YAML `acl:` */
+    size_t acl_rule_count;
 } config_t;
 
 enum config_result {

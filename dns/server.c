@@ -23,9 +23,11 @@
 #include "common/log.h"
 #include "dns/tcp.h"
 #include "dns/udp.h"
+#include "dns/updserve.h"
 
 #define BIND_ATTEMPTS 8
 #define MAX_WORKERS 1024
+#define UPDATE_DRAIN_MS 10000
 
 struct dns_server {
     int stop_fd;
@@ -35,6 +37,7 @@ struct dns_server {
     udp_worker_t **workers;
     tcp_server_t *tcp;
     rrl_t *rrl; /* NULL when off; shared by the UDP workers */
+    updserve_t *upd; /* NULL: UPDATE is NOTIMP */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -114,7 +117,8 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
     for (unsigned i = 0; i < b->udp_count; i++) {
         int fd = b->udp[i];
         b->udp[i] = -1;
-        s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, spec->any, i);
+        s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, s->upd,
+                                         spec->any, i);
         if (s->workers[i] == NULL) {
             for (unsigned j = i + 1; j < b->udp_count; j++)
                 close(b->udp[j]);
@@ -123,7 +127,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         }
         s->worker_count = i + 1;
     }
-    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits);
+    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd);
     return s->tcp == NULL ? -1 : 0;
 }
 
@@ -147,6 +151,11 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
     int *udp_fds = calloc(workers, sizeof *udp_fds);
     if (s == NULL || udp_fds == NULL || (s->workers = calloc(workers, sizeof *s->workers)) == NULL) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory");
+        goto fail_alloc;
+    }
+    bool upd_failed = false;
+    if ((s->upd = updserve_new(opts, &upd_failed)) == NULL && upd_failed) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (UPDATE state)");
         goto fail_alloc;
     }
     if (opts->rrl.rate > 0 && (s->rrl = rrl_new(&opts->rrl)) == NULL) {
@@ -185,6 +194,7 @@ fail_alloc:
     if (s != NULL) {
         free(s->workers);
         rrl_free(s->rrl);
+        updserve_free(s->upd, true);
     }
     free(s);
     return NULL;
@@ -197,12 +207,15 @@ void dns_server_stop(dns_server_t *s)
 {
     if (s == NULL)
         return;
+    /* UPDATE replies in flight need the sockets and the TCP thread. */
+    bool drained = updserve_drain(s->upd, UPDATE_DRAIN_MS);
     signal_stop(s);
     for (unsigned i = 0; i < s->worker_count; i++)
         udp_worker_join(s->workers[i]);
     tcp_server_join(s->tcp);
     close(s->stop_fd);
     rrl_free(s->rrl);
+    updserve_free(s->upd, drained);
     free(s->workers);
     free(s);
 }

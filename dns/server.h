@@ -10,6 +10,14 @@
  * new one) and a cap on buffered bytes, served by one epoll thread
  * (dns/tcp.c).
  *
+ * UPDATE (RFC 2136, opcode 5; dns/update.h, dns/updserve.c): when
+ * submit_update is set, an UPDATE is checked here (TSIG, ACL) and handed to
+ * submit_update; the reply goes out when `done` runs, from whatever thread
+ * runs it (UDP: sendmsg on the worker's socket to the saved peer; TCP:
+ * queued to the TCP thread, which drops it if the connection is gone).
+ * Without submit_update an UPDATE is answered NOTIMP like any opcode we do
+ * not serve.
+ *
  * Ownership: the server owns its threads, sockets and buffers; the zonedb
  * handle stays the caller's and must outlive the server. */
 #ifndef DNS_SERVER_H
@@ -18,7 +26,9 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "dns/acl.h"
 #include "dns/rrl.h"
+#include "dns/tsig.h"
 #include "zone/db.h"
 
 #define DNS_SERVER_ERR_MAX ADDR_ERR_MAX
@@ -26,6 +36,19 @@
 #define DNS_SERVER_TCP_IDLE_MS 10000
 #define DNS_SERVER_TCP_MESSAGE_MS 2000
 #define DNS_SERVER_TCP_BUFFER_MAX (32u * 1024 * 1024)
+#define DNS_SERVER_UPDATE_TIMEOUT_MS 5000
+
+/* The outcome of a submitted UPDATE: the RFC 2136 rcode to answer with
+ * (SERVFAIL when it was not committed in time). Runs exactly once, on any
+ * thread; it must not block. */
+typedef void (*dns_update_done_fn)(void *ctx, int rcode);
+/* Proposes one UPDATE: msg is the message as received without its TSIG RR
+ * (ARCOUNT adjusted), key_name_wire the verified TSIG key's name or NULL.
+ * Returns 0 when `done` will run (after the update is applied on this
+ * node, or timeout_ms passed), -1 when not (done never runs: SERVFAIL). */
+typedef int (*dns_submit_update_fn)(void *arg, const uint8_t *msg, size_t len,
+                                    const uint8_t *key_name_wire, uint64_t timeout_ms,
+                                    dns_update_done_fn done, void *ctx);
 
 typedef struct dns_server dns_server_t;
 
@@ -37,6 +60,18 @@ typedef struct dns_server_opts {
     unsigned tcp_message_ms; /* 0 = DNS_SERVER_TCP_MESSAGE_MS */
     size_t tcp_buffer_max;  /* bytes across connections; 0 = DNS_SERVER_TCP_BUFFER_MAX */
     rrl_config_t rrl;       /* rrl.rate 0 = no response rate limiting */
+    /* TSIG keys (-tsig.keyfile), or NULL. UPDATEs are verified with them.
+     * The caller owns the store; it must outlive the server. */
+    const tsig_keystore_t *tsig_keys;
+    /* UPDATE: the ACL (NULL: nothing allowed: REFUSED), the callback that
+     * proposes (NULL: UPDATE is NOTIMP) and how long an UPDATE may take
+     * before it is answered SERVFAIL (0: DNS_SERVER_UPDATE_TIMEOUT_MS).
+     * The ACL and submit_arg must outlive the server, and every `done` must
+     * have run before dns_server_stop returns (it waits for them a while). */
+    const acl_t *acl;
+    dns_submit_update_fn submit_update;
+    void *submit_arg;
+    unsigned update_timeout_ms;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a

@@ -29,8 +29,15 @@
  *    included. A connection whose buffer would pass that total is closed;
  *    buffers shrink back once drained.
  *
+ * UPDATE (dns/updserve.h): its reply comes later, from any thread, as a
+ * queued item (slot, generation, bytes) and a write to `wake_fd`; the
+ * thread appends it to the connection only if the slot still holds the
+ * same connection (same generation). A connection waiting for UPDATE
+ * replies has no idle deadline (the submitter always answers, within the
+ * UPDATE timeout) and stays open after the client half-closes.
+ *
  * Ownership: the thread owns every connection (the `conns` slot array) and
- * its buffers; tcp_server_join frees them all. */
+ * its buffers; tcp_server_join frees them all, and the reply queue. */
 #include "dns/tcp.h"
 
 #include <errno.h>
@@ -40,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +55,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "dns/answer.h"
+#include "dns/update.h"
 
 #define READ_CHUNK 16384
 #define FRAME_MAX (2 + 65535)
@@ -72,13 +81,30 @@ typedef struct tcp_conn {
     size_t in_len, in_cap;
     uint8_t *out;
     size_t out_off, out_len, out_cap; /* pending bytes are out[out_off, out_len) */
+    uint64_t gen;         /* unique per connection: late UPDATE replies check it */
+    unsigned awaiting;    /* UPDATEs submitted, reply not yet queued to us */
+    struct sockaddr_storage peer; /* for the UPDATE ACL */
 } tcp_conn_t;
+
+/* An UPDATE reply on its way to the TCP thread. */
+typedef struct tcp_reply {
+    struct tcp_reply *next;
+    unsigned slot;
+    uint64_t gen;
+    size_t len;           /* 0: no reply (the request was dropped) */
+    uint8_t data[];
+} tcp_reply_t;
 
 struct tcp_server {
     pthread_t thread;
     int listen_fd, stop_fd, epoll_fd;
     bool listen_paused;   /* out of file descriptors: retry at the next sweep */
     zonedb_handle_t *db;
+    updserve_t *upd;      /* NULL: UPDATE is NOTIMP */
+    int wake_fd;          /* eventfd: UPDATE replies queued */
+    pthread_mutex_t reply_mu;
+    tcp_reply_t *replies, **replies_tail; /* under reply_mu */
+    uint64_t next_gen;
     tcp_limits_t limits;
     tcp_conn_t **conns;   /* limits.max_conns slots, NULL when free */
     unsigned conn_count;
@@ -92,7 +118,7 @@ struct tcp_server {
 };
 
 /* epoll user data for the two non-connection descriptors. */
-static char listen_tag, stop_tag;
+static char listen_tag, stop_tag, wake_tag;
 
 static void conn_close(tcp_server_t *t, tcp_conn_t *c)
 {
@@ -148,7 +174,7 @@ static bool conn_update_interest(tcp_server_t *t, tcp_conn_t *c)
         want |= EPOLLIN;
     if (pending_out(c) > 0)
         want |= EPOLLOUT;
-    if (want == 0) {
+    if (want == 0 && c->awaiting == 0) {
         conn_close(t, c);
         return false;
     }
@@ -182,10 +208,40 @@ static bool out_reserve(tcp_server_t *t, tcp_conn_t *c, size_t more)
     return resize_buffer(t, &c->out, &c->out_cap, cap);
 }
 
+/* updserve_deliver_fn: queues an UPDATE reply for the TCP thread (any
+ * thread, the TCP thread included) and wakes it. */
+static void tcp_deliver(void *arg, unsigned slot, uint64_t gen, const uint8_t *resp, size_t len)
+{
+    tcp_server_t *t = arg;
+    tcp_reply_t *r = malloc(sizeof *r + len);
+    if (r == NULL) {
+        log_warn("dns", "tcp: out of memory: an UPDATE reply is lost");
+        len = 0; /* still tell the connection it is answered, if we can */
+        if ((r = malloc(sizeof *r)) == NULL)
+            return; /* the connection ends by eviction or the client's close */
+    }
+    *r = (tcp_reply_t){ .slot = slot, .gen = gen, .len = len };
+    if (len > 0)
+        memcpy(r->data, resp, len);
+    pthread_mutex_lock(&t->reply_mu);
+    *t->replies_tail = r;
+    t->replies_tail = &r->next;
+    pthread_mutex_unlock(&t->reply_mu);
+    uint64_t one = 1;
+    ssize_t ignored = write(t->wake_fd, &one, sizeof one);
+    (void)ignored;
+}
+
 /* Answers one query and queues the framed answer. False: close (no memory,
  * or the buffer cap across connections). */
 static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
 {
+    if (t->upd != NULL && dns_is_update(query, qlen)) {
+        c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
+        updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
+                     (const struct sockaddr *)&c->peer);
+        return true;
+    }
     zonedb_read_lock();
     size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
@@ -316,7 +372,7 @@ static void conn_event(tcp_server_t *t, tcp_conn_t *c, uint32_t events)
         if (backpressured(c) || !has_complete_frame(c))
             break;
     }
-    if (c->peer_closed && pending_out(c) == 0) {
+    if (c->peer_closed && pending_out(c) == 0 && c->awaiting == 0) {
         conn_close(t, c); /* whatever is left is an incomplete frame */
         return;
     }
@@ -332,6 +388,8 @@ static uint64_t conn_deadline(const tcp_server_t *t, const tcp_conn_t *c)
         return c->wrote_ms + t->limits.idle_ms;
     if (c->in_len > 0)
         return c->message_ms + t->limits.message_ms;
+    if (c->awaiting > 0)
+        return UINT64_MAX; /* the UPDATE's reply is owed by us, not the client */
     return c->served_ms + t->limits.idle_ms;
 }
 
@@ -374,7 +432,7 @@ static int evict_least_recently_served(tcp_server_t *t)
     return slot;
 }
 
-static void conn_add(tcp_server_t *t, int fd)
+static void conn_add(tcp_server_t *t, int fd, const struct sockaddr_storage *peer)
 {
     int slot = free_slot(t);
     if (slot < 0)
@@ -391,7 +449,8 @@ static void conn_add(tcp_server_t *t, int fd)
     }
     uint64_t now = clock_now_ms();
     *c = (tcp_conn_t){ .fd = fd, .slot = (unsigned)slot, .interest = EPOLLIN, .served_ms = now,
-                       .message_ms = now, .wrote_ms = now, .in = in, .in_cap = IN_CAP_START };
+                       .message_ms = now, .wrote_ms = now, .in = in, .in_cap = IN_CAP_START,
+                       .gen = ++t->next_gen, .peer = *peer };
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         free(in);
@@ -415,9 +474,12 @@ static void pause_listen(tcp_server_t *t, bool pause)
 static void accept_all(tcp_server_t *t)
 {
     for (;;) {
-        int fd = accept4(t->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = accept4(t->listen_fd, (struct sockaddr *)&peer, &peer_len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            conn_add(t, fd);
+            conn_add(t, fd, &peer);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -448,6 +510,54 @@ static void sweep_deadlines(tcp_server_t *t)
         pause_listen(t, false);
 }
 
+/* Appends one UPDATE reply to its connection, if that is still open. */
+static void put_reply(tcp_server_t *t, const tcp_reply_t *r)
+{
+    tcp_conn_t *c = r->slot < t->limits.max_conns ? t->conns[r->slot] : NULL;
+    if (c == NULL || c->gen != r->gen)
+        return; /* the connection is gone: so is the reply */
+    if (c->awaiting > 0)
+        c->awaiting--;
+    if (r->len > 0) {
+        if (!out_reserve(t, c, r->len + 2)) {
+            conn_close(t, c);
+            return;
+        }
+        if (pending_out(c) == 0)
+            c->wrote_ms = clock_now_ms();
+        c->out[c->out_len] = (uint8_t)(r->len >> 8);
+        c->out[c->out_len + 1] = (uint8_t)r->len;
+        memcpy(c->out + c->out_len + 2, r->data, r->len);
+        c->out_len += r->len + 2;
+        c->served_ms = clock_now_ms();
+        c->answered = true;
+    }
+    if (!conn_flush(c) || (c->peer_closed && pending_out(c) == 0 && c->awaiting == 0)) {
+        conn_close(t, c);
+        return;
+    }
+    conn_update_interest(t, c);
+}
+
+/* The wake eventfd fired: every queued UPDATE reply goes to its connection. */
+static void take_replies(tcp_server_t *t)
+{
+    uint64_t n;
+    ssize_t ignored = read(t->wake_fd, &n, sizeof n);
+    (void)ignored;
+    pthread_mutex_lock(&t->reply_mu);
+    tcp_reply_t *list = t->replies;
+    t->replies = NULL;
+    t->replies_tail = &t->replies;
+    pthread_mutex_unlock(&t->reply_mu);
+    while (list != NULL) {
+        tcp_reply_t *next = list->next;
+        put_reply(t, list);
+        free(list);
+        list = next;
+    }
+}
+
 static void *tcp_main(void *arg)
 {
     tcp_server_t *t = arg;
@@ -465,6 +575,8 @@ static void *tcp_main(void *arg)
             void *tag = events[i].data.ptr;
             if (tag == &stop_tag)
                 stop = true;
+            else if (tag == &wake_tag)
+                take_replies(t);
             else if (tag == &listen_tag)
                 accept_all(t);
             else
@@ -486,13 +598,16 @@ static int epoll_add_tag(int epoll_fd, int fd, void *tag)
 }
 
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits)
+                               tcp_limits_t limits, updserve_t *upd)
 {
     tcp_server_t *t = calloc(1, sizeof *t);
     tcp_conn_t **conns = calloc(limits.max_conns ? limits.max_conns : 1, sizeof *conns);
     int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (t == NULL || conns == NULL || epoll_fd < 0 || epoll_add_tag(epoll_fd, listen_fd, &listen_tag) != 0 ||
-        epoll_add_tag(epoll_fd, stop_fd, &stop_tag) != 0) {
+    int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (t == NULL || conns == NULL || epoll_fd < 0 || wake_fd < 0 ||
+        epoll_add_tag(epoll_fd, listen_fd, &listen_tag) != 0 ||
+        epoll_add_tag(epoll_fd, stop_fd, &stop_tag) != 0 ||
+        epoll_add_tag(epoll_fd, wake_fd, &wake_tag) != 0) {
         log_error("dns", "tcp: cannot set up: %s", strerror(errno));
         goto fail;
     }
@@ -500,15 +615,22 @@ tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
     t->stop_fd = stop_fd;
     t->epoll_fd = epoll_fd;
     t->db = db;
+    t->upd = upd;
+    t->wake_fd = wake_fd;
+    pthread_mutex_init(&t->reply_mu, NULL);
+    t->replies_tail = &t->replies;
     t->limits = limits;
     t->conns = conns;
     int rc = pthread_create(&t->thread, NULL, tcp_main, t);
     if (rc == 0)
         return t;
     log_error("dns", "tcp: cannot start thread: %s", strerror(rc));
+    pthread_mutex_destroy(&t->reply_mu);
 fail:
     if (epoll_fd >= 0)
         close(epoll_fd);
+    if (wake_fd >= 0)
+        close(wake_fd);
     close(listen_fd);
     free(conns);
     free(t);
@@ -530,6 +652,13 @@ void tcp_server_join(tcp_server_t *t)
                  t->stats.closed_buffer_cap);
     close(t->epoll_fd);
     close(t->listen_fd);
+    close(t->wake_fd);
+    while (t->replies != NULL) {
+        tcp_reply_t *next = t->replies->next;
+        free(t->replies);
+        t->replies = next;
+    }
+    pthread_mutex_destroy(&t->reply_mu);
     free(t->conns);
     free(t);
 }

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "dns/answer.h"
 #include "dns/rrl.h"
+#include "dns/update.h"
 
 #define UDP_BATCH 32
 /* Larger queries are not DNS queries we serve; they arrive truncated
@@ -52,6 +53,7 @@ struct udp_worker {
     const atomic_bool *stop;
     zonedb_handle_t *db;
     rrl_t *rrl;           /* NULL: no rate limiting */
+    updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
     bool echo_pktinfo;
     unsigned index;
@@ -137,6 +139,14 @@ static int answer_batch(udp_worker_t *w, int n)
         udp_slot_t *s = &w->slots[i];
         if (rx->msg_flags & MSG_TRUNC)
             continue;
+        if (w->upd != NULL && dns_is_update(s->query, w->rx[i].msg_len)) {
+            /* Answered later, from the submitter's `done` (dns/updserve.h). */
+            size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
+            updserve_udp(w->upd, w->fd, s->query, w->rx[i].msg_len,
+                         (const struct sockaddr *)&s->peer, rx->msg_namelen,
+                         s->tx_control.buf, control);
+            continue;
+        }
         size_t len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
         if (len != 0 && w->rrl != NULL)
             len = rate_limit(w, s, len, now);
@@ -222,8 +232,8 @@ static int enable_pktinfo(int fd)
 }
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
-                               zonedb_handle_t *db, rrl_t *rrl, bool echo_pktinfo,
-                               unsigned index)
+                               zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
+                               bool echo_pktinfo, unsigned index)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -231,7 +241,7 @@ udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
         return NULL;
     }
     *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
-                         .echo_pktinfo = echo_pktinfo, .index = index };
+                         .upd = upd, .echo_pktinfo = echo_pktinfo, .index = index };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));
         close(fd);

@@ -54,22 +54,16 @@ uint64_t cluster_random_u64(void)
 
 /* ---- the state machine, as the Raft node sees it ---------------------------------- */
 
-/* Apply result bytes handed back to the proposer: status u8 | duplicate u8 | msg */
+/* Apply result bytes handed back to the proposer: kv_result_to_bytes (kv/result.h). */
 static void fsm_apply(void *ctx, raft_index_t index, const uint8_t *data, size_t len,
                       uint8_t **result, size_t *result_len)
 {
     cluster_t *c = ctx;
     kv_result_t res;
     sm_apply(c->sm, index, data, len, &res);
-    size_t mlen = strlen(res.msg);
-    uint8_t *out = malloc(2 + mlen);
-    if (!out)
-        return;
-    out[0] = (uint8_t)res.status;
-    out[1] = res.duplicate;
-    memcpy(out + 2, res.msg, mlen);
-    *result = out;
-    *result_len = 2 + mlen;
+    uint8_t *out = kv_result_to_bytes(&res, result_len);
+    if (out)
+        *result = out;
 }
 
 static int write_adapter(void *arg, const void *data, size_t len)
@@ -113,20 +107,14 @@ static int fsm_check(void *ctx, raft_index_t index, raft_snap_reader_t *r)
     return 0;
 }
 
+node_t *cluster_node(cluster_t *c) { return c->node; }
+
 /* ---- proposing commands ------------------------------------------------------------- */
 
 /* A proposal's reply bytes (fsm_apply) as a result. */
 void cluster_decode_result(const uint8_t *reply, size_t reply_len, kv_result_t *res)
 {
-    memset(res, 0, sizeof *res);
-    if (reply_len < 2) {
-        res->status = KV_ERR_MALFORMED;
-        return;
-    }
-    res->status = (enum kv_status)reply[0];
-    res->duplicate = reply[1];
-    size_t m = reply_len - 2 < KV_RESULT_MSG_MAX - 1 ? reply_len - 2 : KV_RESULT_MSG_MAX - 1;
-    memcpy(res->msg, reply + 2, m);
+    kv_result_from_bytes(reply, reply_len, res);
 }
 
 /* The one retry and "maybe applied" policy of both write paths
@@ -195,6 +183,9 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         cluster_stop(c);
         return NULL;
     }
+    sm_set_journal_limits(c->sm, o->journal_max ? o->journal_max : SM_JOURNAL_MAX,
+                          o->journal_max_mib ? (size_t)o->journal_max_mib << 20
+                                             : SM_JOURNAL_MAX_BYTES);
     addr_spec_t a;
     char aerr[ADDR_ERR_MAX];
     bool named = addr_spec_parse(o->raft_addr, &a, aerr) == 0 && !a.any;

@@ -32,6 +32,8 @@ typedef struct cluster_options {
     char *const *zone_files;
     size_t n_zone_files;
     zonedb_handle_t *zonedb; /* where applied zones are published */
+    unsigned journal_max;          /* -zone.journal.max; 0: default */
+    unsigned journal_max_mib;      /* -zone.journal.max.mib; 0: default */
     unsigned election_ms;    /* 0: default */
     unsigned heartbeat_ms;   /* 0: default */
     uint64_t snapshot_entries; /* 0: default */
@@ -54,6 +56,9 @@ typedef struct cluster cluster_t;
  * and there is nothing to join), the admin server and the zone loader, and
  * joins `join` in the background. NULL with err on failure. */
 cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len);
+/* The Raft node (for kv/dnsupdate.h); valid until cluster_stop. */
+struct node;
+struct node *cluster_node(cluster_t *c);
 /* Re-reads this node's zone files (SIGHUP). Returns at once. */
 void cluster_reload(cluster_t *c);
 /* Graceful stop: hands leadership over if leading, stops taking commands,

@@ -4,8 +4,10 @@
  * must reject it the same way. */
 #include "kv/command.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kv/bytes.h"
 #include "kv/text.h"
@@ -163,6 +165,31 @@ static int decode_zone_chunk(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
     return 0;
 }
 
+static int decode_update(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
+{
+    uint8_t has_key;
+    if (!kv_get_u8(c, &cmd->serial_policy) || !kv_get_u64(c, &cmd->now) ||
+        !kv_get_u8(c, &has_key))
+        return fail(err, "truncated");
+    if (cmd->serial_policy > KV_SERIAL_DATESERIAL)
+        return fail(err, "bad serial policy");
+    if (has_key > 1)
+        return fail(err, "bad key flag");
+    if (has_key) {
+        size_t n = kv_wire_name_len(c->p, c->left);
+        if (n == 0)
+            return fail(err, c->left == 0 ? "truncated" : "bad key name");
+        kv_get_bytes(c, n, &cmd->key_name);
+    }
+    uint16_t mlen;
+    if (!kv_get_u16(c, &mlen) || !kv_get_bytes(c, mlen, &cmd->msg))
+        return fail(err, "truncated");
+    if (mlen == 0)
+        return fail(err, "empty update message");
+    cmd->msg_len = mlen;
+    return 0;
+}
+
 int kv_cmd_decode(const uint8_t *buf, size_t len, kv_cmd_t *cmd, const char **err)
 {
     memset(cmd, 0, sizeof *cmd);
@@ -183,6 +210,7 @@ int kv_cmd_decode(const uint8_t *buf, size_t len, kv_cmd_t *cmd, const char **er
     case KV_CMD_DEL: rc = decode_key(&c, cmd, err); break;
     case KV_CMD_ZONE_CHUNK: rc = decode_zone_chunk(&c, cmd, err); break;
     case KV_CMD_ZONE_DEL: rc = decode_origin(&c, cmd, err); break;
+    case KV_CMD_UPDATE: rc = decode_update(&c, cmd, err); break;
     default: return fail(err, "unknown command type");
     }
     if (rc < 0)
@@ -256,6 +284,65 @@ int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *orig
     put_header(&b, KV_CMD_ZONE_DEL, client_id, seq);
     bytebuf_put(&b, origin, n);
     return finish(&b, out, out_len, err);
+}
+
+/* ---- UPDATE ---- */
+
+static _Atomic int serial_policy = KV_SERIAL_INCREMENT;
+
+void kv_update_set_serial_policy(enum kv_serial_policy policy)
+{
+    atomic_store(&serial_policy, (int)policy);
+}
+
+int kv_serial_policy_from_text(const char *text)
+{
+    if (strcmp(text, "increment") == 0)
+        return KV_SERIAL_INCREMENT;
+    if (strcmp(text, "unixtime") == 0)
+        return KV_SERIAL_UNIXTIME;
+    if (strcmp(text, "dateserial") == 0)
+        return KV_SERIAL_DATESERIAL;
+    return -1;
+}
+
+int kv_cmd_encode_update_at(const uint8_t *msg, size_t msg_len, const uint8_t *key_name_wire,
+                            enum kv_serial_policy policy, uint64_t now,
+                            uint8_t *out, size_t cap)
+{
+    if (!msg || msg_len == 0 || msg_len > KV_UPDATE_MSG_MAX || policy > KV_SERIAL_DATESERIAL)
+        return -1;
+    size_t klen = 0;
+    if (key_name_wire && (klen = kv_wire_name_len(key_name_wire, NAME_MAX_WIRE)) == 0)
+        return -1;
+    size_t total = KV_CMD_HEADER_LEN + 1 + 8 + 1 + klen + 2 + msg_len;
+    if (total > cap)
+        return -1;
+    bytebuf_t b;
+    bytebuf_init(&b);
+    put_header(&b, KV_CMD_UPDATE, 0, 0);
+    bytebuf_put_u8(&b, (uint8_t)policy);
+    bytebuf_put_u64(&b, now);
+    bytebuf_put_u8(&b, key_name_wire ? 1 : 0);
+    if (key_name_wire)
+        bytebuf_put(&b, key_name_wire, klen);
+    bytebuf_put_u16(&b, (uint16_t)msg_len);
+    bytebuf_put(&b, msg, msg_len);
+    if (b.failed || b.len != total) {
+        bytebuf_free(&b);
+        return -1;
+    }
+    memcpy(out, b.data, total);
+    bytebuf_free(&b);
+    return (int)total;
+}
+
+int kv_cmd_encode_update(const uint8_t *msg, size_t msg_len, const uint8_t *key_name_wire,
+                         uint8_t *out, size_t cap)
+{
+    return kv_cmd_encode_update_at(msg, msg_len, key_name_wire,
+                                   (enum kv_serial_policy)atomic_load(&serial_policy),
+                                   (uint64_t)time(NULL), out, cap);
 }
 
 /* ---- zone chunks ---- */

@@ -15,6 +15,14 @@
  *   ZONE_CHUNK origin (wire name), u8 node_len, node id, u64 load_id,
  *              u32 chunk_no, u32 chunk_total, u32 rr_count, rr_count records
  *   ZONE_DEL   origin (wire name)
+ *   UPDATE     u8 serial_policy (enum kv_serial_policy), u64 now (unix seconds
+ *              at the proposer, used by the unixtime/dateserial policies),
+ *              u8 has_key, [key name (wire name) when has_key], u16 msg_len,
+ *              msg: the RFC 2136 UPDATE message as received, TSIG RR removed
+ *              (ARCOUNT adjusted). Client id and seq are 0 (no session: the
+ *              DNS side has its own retransmission cache). The message itself
+ *              is parsed by the state machine (zone/update.h), so a malformed
+ *              message is a well-formed command that applies as FORMERR.
  *
  * A record is: owner (wire name), u16 type, u16 class, u32 ttl, u16 rdlen,
  * rdata. Wire names are uncompressed and self-delimiting (length-prefixed
@@ -46,7 +54,18 @@ enum kv_cmd_type {
     KV_CMD_DEL = 2,
     KV_CMD_ZONE_CHUNK = 3,
     KV_CMD_ZONE_DEL = 4,
+    KV_CMD_UPDATE = 5,
 };
+
+/* How an UPDATE moves the SOA serial (Knot's serial-policy). Carried in the
+ * command so every replica computes the same serial. */
+enum kv_serial_policy {
+    KV_SERIAL_INCREMENT = 0, /* serial + 1 (RFC 1982 arithmetic) */
+    KV_SERIAL_UNIXTIME = 1,  /* the proposer's unix time, or serial + 1 if not newer */
+    KV_SERIAL_DATESERIAL = 2 /* YYYYMMDDnn from the proposer's UTC date, or serial + 1 */
+};
+/* The largest UPDATE message carried (a DNS message over TCP). */
+#define KV_UPDATE_MSG_MAX 65535u
 
 /* A decoded command. Every pointer points into the buffer that was decoded,
  * which must outlive this struct. */
@@ -70,6 +89,12 @@ typedef struct kv_cmd {
     uint32_t rr_count;
     const uint8_t *records; /* rr_count validated records; see kv_records_next */
     size_t records_len;
+    /* UPDATE */
+    uint8_t serial_policy; /* enum kv_serial_policy, checked */
+    uint64_t now;
+    const uint8_t *key_name; /* a valid wire name, or NULL when unsigned */
+    const uint8_t *msg;
+    size_t msg_len;
 } kv_cmd_t;
 
 /* Decodes and validates one command. Returns 0, or -1 with *err set to a
@@ -86,6 +111,26 @@ int kv_cmd_encode_del(uint64_t client_id, uint64_t seq, const uint8_t *key, size
                       uint8_t **out, size_t *out_len, const char **err);
 int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *origin,
                            uint8_t **out, size_t *out_len, const char **err);
+
+/* UPDATE (the interface with the DNS side, issue #14): encodes `msg` (the
+ * UPDATE as received, TSIG RR removed) and the TSIG key name that was checked
+ * (NULL: unsigned) into out[0..cap). The serial policy is the one set with
+ * kv_update_set_serial_policy (default increment) and the time is time(NULL).
+ * Returns the command's length, or -1 when msg is empty or over
+ * KV_UPDATE_MSG_MAX, the key name is not a valid wire name, or cap is too
+ * small. KV_UPDATE_CMD_MAX bytes are always enough. Thread-safe. */
+#define KV_UPDATE_CMD_MAX (KV_CMD_HEADER_LEN + 1 + 8 + 1 + NAME_MAX_WIRE + 2 + KV_UPDATE_MSG_MAX)
+int kv_cmd_encode_update(const uint8_t *msg, size_t msg_len, const uint8_t *key_name_wire,
+                         uint8_t *out, size_t cap);
+/* The same with the policy and time given (tests, tools). */
+int kv_cmd_encode_update_at(const uint8_t *msg, size_t msg_len, const uint8_t *key_name_wire,
+                            enum kv_serial_policy policy, uint64_t now,
+                            uint8_t *out, size_t cap);
+/* Sets the policy kv_cmd_encode_update uses (from -zone.serial.policy);
+ * call at start-up. */
+void kv_update_set_serial_policy(enum kv_serial_policy policy);
+/* "increment" / "unixtime" / "dateserial" -> policy; -1 for anything else. */
+int kv_serial_policy_from_text(const char *text);
 
 /* The chunk commands of one zone replace, in log order. Owns every buffer. */
 typedef struct kv_chunks {

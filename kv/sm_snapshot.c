@@ -76,22 +76,57 @@ static void write_kv(sink_t *k, const kv_store_t *store)
     free(e);
 }
 
+static void write_rr_list(sink_t *k, const zone_rr_t *rrs, size_t n)
+{
+    for (size_t i = 0; i < n && !k->failed; i++) {
+        kv_record_put(&k->buf, &rrs[i]);
+        sink_maybe_flush(k);
+    }
+}
+
+static uint64_t rr_list_bytes(const zone_rr_t *rrs, size_t n)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += kv_record_size(&rrs[i]);
+    return bytes;
+}
+
+static void write_records(sink_t *k, const zone_t *zone)
+{
+    bytebuf_put_u64(&k->buf, zone->count);
+    bytebuf_put_u64(&k->buf, rr_list_bytes(zone->rrs, zone->count));
+    write_rr_list(k, zone->rrs, zone->count);
+}
+
+static void write_journal(sink_t *k, const sm_journal_t *j)
+{
+    bytebuf_put_u32(&k->buf, (uint32_t)j->n);
+    for (size_t i = 0; i < j->n && !k->failed; i++) {
+        const zone_changeset_t *cs = &j->v[i];
+        bytebuf_put_u32(&k->buf, cs->serial_from);
+        bytebuf_put_u32(&k->buf, cs->serial_to);
+        bytebuf_put_u64(&k->buf, cs->nremoved);
+        bytebuf_put_u64(&k->buf, cs->nadded);
+        bytebuf_put_u64(&k->buf, rr_list_bytes(cs->removed, cs->nremoved) +
+                                    rr_list_bytes(cs->added, cs->nadded));
+        write_rr_list(k, cs->removed, cs->nremoved);
+        write_rr_list(k, cs->added, cs->nadded);
+    }
+}
+
 static void write_zone(sink_t *k, const sm_zone_t *z)
 {
     const zone_t *zone = z->zone;
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < zone->count; i++)
-        bytes += kv_record_size(&zone->rrs[i]);
     bytebuf_put(&k->buf, zone->origin, name_wire_len(zone->origin));
     put_node_id(&k->buf, z->node_id);
     bytebuf_put_u64(&k->buf, z->load_id);
     bytebuf_put_u64(&k->buf, z->index);
-    bytebuf_put_u64(&k->buf, zone->count);
-    bytebuf_put_u64(&k->buf, bytes);
-    for (size_t i = 0; i < zone->count && !k->failed; i++) {
-        kv_record_put(&k->buf, &zone->rrs[i]);
-        sink_maybe_flush(k);
-    }
+    write_records(k, zone);
+    bytebuf_put_u8(&k->buf, z->file == z->zone);
+    if (z->file != z->zone)
+        write_records(k, z->file);
+    write_journal(k, &z->journal);
 }
 
 static void write_staged(sink_t *k, const sm_staging_t *s)
@@ -163,6 +198,7 @@ typedef struct source {
     uint32_t crc;
     uint64_t total;
     const char *err; /* first error; later reads fail at once */
+    uint8_t version; /* of the snapshot being read */
 } source_t;
 
 static bool src_fail(source_t *s, const char *why)
@@ -306,15 +342,101 @@ static bool read_kv(source_t *s, sm_state_t *st)
     return !s->err;
 }
 
-/* Reads rr_count and a records blob and checks the records. */
-static bool read_records(source_t *s, uint64_t *rr_count, bytebuf_t *blob)
+/* Reads rr_count (when with_count) and a records blob and checks the
+ * records (only when with_count; a journal entry checks its own). */
+static bool read_records(source_t *s, uint64_t *rr_count, bytebuf_t *blob, bool with_count)
 {
     uint64_t len;
-    if (!src_u64(s, rr_count) || !src_u64(s, &len) || !src_blob(s, len, blob))
+    if ((with_count && !src_u64(s, rr_count)) || !src_u64(s, &len) || !src_blob(s, len, blob))
         return false;
-    if (!kv_records_valid(blob->data, blob->len, *rr_count))
+    if (with_count && !kv_records_valid(blob->data, blob->len, *rr_count))
         return src_fail(s, "bad records");
     return true;
+}
+
+/* Journal bounds a snapshot may carry (far above the defaults). */
+#define JOURNAL_MAX_READ 1000000u
+
+static bool read_changeset(source_t *s, zone_changeset_t *cs)
+{
+    uint32_t from, to;
+    uint64_t nrem, nadd, count;
+    bytebuf_t blob;
+    bytebuf_init(&blob);
+    if (!src_u32(s, &from) || !src_u32(s, &to) || !src_u64(s, &nrem) || !src_u64(s, &nadd) ||
+        !read_records(s, &count, &blob, false)) {
+        bytebuf_free(&blob);
+        return false;
+    }
+    (void)count;
+    if (nrem > blob.len || nadd > blob.len || !kv_records_valid(blob.data, blob.len, nrem + nadd)) {
+        bytebuf_free(&blob);
+        return src_fail(s, "bad journal");
+    }
+    zone_rr_t *rrs = malloc((nrem + nadd + 1) * sizeof *rrs);
+    bool ok = rrs != NULL;
+    size_t pos = 0;
+    for (uint64_t i = 0; ok && i < nrem + nadd; i++)
+        kv_records_next(blob.data, blob.len, &pos, &rrs[i]);
+    if (ok && zone_changeset_make(cs, from, to, rrs, nrem, rrs + nrem, nadd) < 0)
+        ok = false;
+    free(rrs);
+    bytebuf_free(&blob);
+    return ok ? true : src_fail(s, "out of memory");
+}
+
+static bool read_journal(source_t *s, sm_journal_t *j)
+{
+    uint32_t n;
+    if (!src_u32(s, &n))
+        return false;
+    if (n > JOURNAL_MAX_READ)
+        return src_fail(s, "bad journal");
+    for (uint32_t i = 0; i < n; i++) {
+        zone_changeset_t cs;
+        if (!read_changeset(s, &cs))
+            return false;
+        if (sm_journal_push(j, &cs, SIZE_MAX, SIZE_MAX) < 0)
+            return src_fail(s, "out of memory");
+    }
+    return true;
+}
+
+static zone_t *read_zone_records(source_t *s, const uint8_t *origin)
+{
+    uint64_t rr_count;
+    bytebuf_t blob;
+    bytebuf_init(&blob);
+    if (!read_records(s, &rr_count, &blob, true)) {
+        bytebuf_free(&blob);
+        return NULL;
+    }
+    char err[ZONE_ERR_MAX] = "";
+    zone_t *z = sm_zone_build(origin, blob.data, blob.len, rr_count, err);
+    bytebuf_free(&blob);
+    if (!z) {
+        log_warn("kv", "snapshot zone refused: %s", err);
+        src_fail(s, "bad zone");
+    }
+    return z;
+}
+
+/* Version 2's file version and journal of a zone. */
+static bool read_zone_extras(source_t *s, sm_zone_t *z, const uint8_t *origin)
+{
+    z->file = z->zone;
+    if (s->version < 2)
+        return true;
+    uint8_t same;
+    if (!src_u8(s, &same))
+        return false;
+    if (same > 1)
+        return src_fail(s, "bad zone file flag");
+    if (!same && !(z->file = read_zone_records(s, origin))) {
+        z->file = z->zone;
+        return false;
+    }
+    return read_journal(s, &z->journal);
 }
 
 static bool read_zone(source_t *s, sm_state_t *st)
@@ -322,25 +444,17 @@ static bool read_zone(source_t *s, sm_state_t *st)
     uint8_t origin[NAME_MAX_WIRE];
     sm_zone_t z;
     memset(&z, 0, sizeof z);
-    uint64_t rr_count;
-    bytebuf_t blob;
-    bytebuf_init(&blob);
     if (!src_name(s, origin) || !src_node_id(s, z.node_id) || !src_u64(s, &z.load_id) ||
-        !src_u64(s, &z.index) || !read_records(s, &rr_count, &blob)) {
-        bytebuf_free(&blob);
+        !src_u64(s, &z.index) || !(z.zone = read_zone_records(s, origin)))
         return false;
-    }
-    char err[ZONE_ERR_MAX] = "";
-    z.zone = sm_zone_build(origin, blob.data, blob.len, rr_count, err);
-    bytebuf_free(&blob);
-    if (!z.zone) {
-        log_warn("kv", "snapshot zone refused: %s", err);
-        return src_fail(s, "bad zone");
+    if (!read_zone_extras(s, &z, origin)) {
+        sm_zone_entry_free(&z);
+        return false;
     }
     bool found;
     size_t pos = sm_zones_find(st, z.zone->origin, &found);
     if (found || sm_zones_insert(st, pos, &z) < 0) {
-        zone_free(z.zone);
+        sm_zone_entry_free(&z);
         return src_fail(s, found ? "duplicate zone" : "out of memory");
     }
     return true;
@@ -361,7 +475,7 @@ static bool read_staged(source_t *s, sm_state_t *st)
     bytebuf_init(&g.records);
     if (!src_name(s, g.origin) || !src_node_id(s, g.node_id) || !src_u64(s, &g.load_id) ||
         !src_u32(s, &g.total) || !src_u32(s, &g.next) || !src_u64(s, &g.last_index) ||
-        !read_records(s, &g.rr_count, &g.records)) {
+        !read_records(s, &g.rr_count, &g.records, true)) {
         bytebuf_free(&g.records);
         return false;
     }
@@ -403,8 +517,9 @@ static bool read_header(source_t *s, sm_state_t *st)
         return false;
     if (memcmp(magic, MAGIC, 4) != 0)
         return src_fail(s, "not a state-machine snapshot");
-    if (version != SM_SNAPSHOT_VERSION)
+    if (version != 1 && version != SM_SNAPSHOT_VERSION)
         return src_fail(s, "unsupported snapshot version");
+    s->version = version;
     return src_u64(s, &st->applied);
 }
 

@@ -10,10 +10,25 @@
 #include "kv/session.h"
 #include "kv/statemachine.h"
 #include "kv/store.h"
+#include "zone/update.h"
+
+/* A zone's journal: the changesets of its last changes, oldest first,
+ * bounded by the state machine's journal limits (issue 15 serves IXFR
+ * from it). */
+typedef struct sm_journal {
+    zone_changeset_t *v;
+    size_t n, cap;
+    size_t bytes; /* sum of zone_changeset_size */
+} sm_journal_t;
 
 /* A published zone. */
 typedef struct sm_zone {
     zone_t *zone; /* owned; its origin is the key (canonical order) */
+    /* The last zone-file version loaded (reloads apply the difference
+     * between it and the next one). Owned; may be the same pointer as
+     * `zone` (no dynamic change since), never NULL. */
+    zone_t *file;
+    sm_journal_t journal;
     char node_id[KV_NODE_ID_MAX + 1];
     uint64_t load_id;
     uint64_t index;
@@ -43,6 +58,8 @@ typedef struct sm_state {
 
 struct sm {
     pthread_rwlock_t lock; /* readers vs. the apply thread's swaps */
+    size_t journal_max;       /* changesets kept per zone */
+    size_t journal_max_bytes; /* bytes kept per zone */
     sm_state_t st;
     sm_zone_changed_fn on_zone;
     void *on_zone_arg;
@@ -61,6 +78,11 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
  * NULL with err filled when zone_from_records refuses it. */
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
                       uint64_t count, char err[ZONE_ERR_MAX]);
+/* Frees a zone entry's zone, file version and journal. */
+void sm_zone_entry_free(sm_zone_t *z);
+/* Appends cs (taken over) to a journal and drops the oldest entries beyond
+ * the limits; -1 on allocation failure (cs then freed). */
+int sm_journal_push(sm_journal_t *j, zone_changeset_t *cs, size_t max, size_t max_bytes);
 /* Fills info for a published zone. */
 void sm_zone_info(const sm_zone_t *z, sm_zone_info_t *info);
 

@@ -15,6 +15,8 @@
 #include "common/log.h"
 #include "kv/command.h"
 #include "kv/sm_state.h"
+#include "dns/upd_msg.h"
+#include "zone/update.h"
 
 /* Sessions and idle partial loads are swept when the applied index crosses a multiple of this, a
  * choice that depends only on indices, so all replicas sweep alike. */
@@ -54,7 +56,7 @@ void sm_state_free(sm_state_t *st)
     kv_store_free(st->store);
     kv_sessions_free(st->sessions);
     for (size_t i = 0; i < st->nzones; i++)
-        zone_free(st->zones[i].zone);
+        sm_zone_entry_free(&st->zones[i]);
     free(st->zones);
     for (size_t i = 0; i < st->nstaged; i++)
         bytebuf_free(&st->staged[i].records);
@@ -173,6 +175,47 @@ zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
     return z;
 }
 
+void sm_zone_entry_free(sm_zone_t *z)
+{
+    if (z->file != z->zone)
+        zone_free(z->file);
+    zone_free(z->zone);
+    for (size_t i = 0; i < z->journal.n; i++)
+        zone_changeset_free(&z->journal.v[i]);
+    free(z->journal.v);
+    z->zone = z->file = NULL;
+    memset(&z->journal, 0, sizeof z->journal);
+}
+
+int sm_journal_push(sm_journal_t *j, zone_changeset_t *cs, size_t max, size_t max_bytes)
+{
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 16;
+        zone_changeset_t *v = realloc(j->v, cap * sizeof *v);
+        if (!v) {
+            zone_changeset_free(cs);
+            return -1;
+        }
+        j->v = v;
+        j->cap = cap;
+    }
+    j->v[j->n++] = *cs;
+    j->bytes += zone_changeset_size(cs);
+    memset(cs, 0, sizeof *cs);
+    size_t drop = 0, bytes = j->bytes;
+    while (drop < j->n && (j->n - drop > max || bytes > max_bytes)) {
+        bytes -= zone_changeset_size(&j->v[drop]);
+        zone_changeset_free(&j->v[drop]);
+        drop++;
+    }
+    if (drop) {
+        memmove(j->v, j->v + drop, (j->n - drop) * sizeof *j->v);
+        j->n -= drop;
+        j->bytes = bytes;
+    }
+    return 0;
+}
+
 void sm_zone_info(const sm_zone_t *z, sm_zone_info_t *info)
 {
     info->origin = z->zone->origin;
@@ -202,7 +245,15 @@ sm_t *sm_new(sm_zone_changed_fn on_zone, void *arg)
     pthread_rwlockattr_destroy(&attr);
     sm->on_zone = on_zone;
     sm->on_zone_arg = arg;
+    sm->journal_max = SM_JOURNAL_MAX;
+    sm->journal_max_bytes = SM_JOURNAL_MAX_BYTES;
     return sm;
+}
+
+void sm_set_journal_limits(sm_t *sm, size_t max_entries, size_t max_bytes)
+{
+    sm->journal_max = max_entries;
+    sm->journal_max_bytes = max_bytes;
 }
 
 void sm_free(sm_t *sm)
@@ -243,34 +294,133 @@ static void apply_del(sm_t *sm, const kv_cmd_t *cmd, kv_result_t *res)
 
 /* ---- zones ---- */
 
-/* Swaps `zone` in as the published zone of its origin, then notifies. */
-static void publish_zone(sm_t *sm, zone_t *zone, const sm_staging_t *from, uint64_t index)
+/* Frees `x` unless the entry still uses it. */
+static void release_zone(zone_t *x, const sm_zone_t *now)
 {
-    sm_zone_t z = { .zone = zone, .load_id = from->load_id, .index = index };
-    memcpy(z.node_id, from->node_id, sizeof z.node_id);
-    zone_t *old = NULL;
-    char old_loader[KV_NODE_ID_MAX + 1] = "";
+    if (x && x != now->zone && x != now->file)
+        zone_free(x);
+}
+
+/* Swaps `zone` (and `file`, when not NULL) in as the published zone of its
+ * origin, appends the changeset (when not NULL; taken over) to its journal,
+ * then notifies. A new origin gets an empty journal. */
+static void install_zone(sm_t *sm, zone_t *zone, zone_t *file, const char *node_id,
+                         uint64_t load_id, uint64_t index, zone_changeset_t *cs)
+{
+    zone_t *old_zone = NULL, *old_file = NULL;
     pthread_rwlock_wrlock(&sm->lock);
     bool found;
     size_t pos = sm_zones_find(&sm->st, zone->origin, &found);
+    if (!found) {
+        sm_zone_t z = { .zone = zone, .file = file ? file : zone };
+        if (sm_zones_insert(&sm->st, pos, &z) < 0) {
+            pthread_rwlock_unlock(&sm->lock);
+            out_of_memory("zone table");
+        }
+    }
+    sm_zone_t *z = &sm->st.zones[pos];
     if (found) {
-        old = sm->st.zones[pos].zone;
-        memcpy(old_loader, sm->st.zones[pos].node_id, sizeof old_loader);
-        sm->st.zones[pos] = z;
-    } else if (sm_zones_insert(&sm->st, pos, &z) < 0) {
-        pthread_rwlock_unlock(&sm->lock);
-        out_of_memory("zone table");
+        old_zone = z->zone;
+        old_file = z->file;
+        z->zone = zone;
+        if (file)
+            z->file = file;
+        if (cs && sm_journal_push(&z->journal, cs, sm->journal_max, sm->journal_max_bytes) < 0) {
+            pthread_rwlock_unlock(&sm->lock);
+            out_of_memory("zone journal");
+        }
+    }
+    if (node_id) {
+        snprintf(z->node_id, sizeof z->node_id, "%s", node_id);
+        z->load_id = load_id;
+    }
+    z->index = index;
+    pthread_rwlock_unlock(&sm->lock);
+    if (cs)
+        zone_changeset_free(cs); /* a new origin keeps no journal of its creation */
+    release_zone(old_zone, z);
+    if (old_file != old_zone)
+        release_zone(old_file, z);
+    notify_zone(sm, zone->origin, zone);
+}
+
+/* A full replace (first load of an origin, or one restored from a snapshot
+ * that predates file versions): the file becomes the zone. */
+static void replace_zone(sm_t *sm, zone_t *fz, const sm_staging_t *from, uint64_t index,
+                         kv_result_t *res)
+{
+    char text[NAME_MAX_TEXT];
+    name_to_text(fz->origin, text, sizeof text);
+    pthread_rwlock_rdlock(&sm->lock);
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, fz->origin, &found);
+    zone_changeset_t cs, *csp = NULL;
+    if (found) {
+        if (zone_diff(sm->st.zones[pos].zone, fz, &cs) < 0) {
+            pthread_rwlock_unlock(&sm->lock);
+            out_of_memory("zone diff");
+        }
+        csp = &cs;
     }
     pthread_rwlock_unlock(&sm->lock);
-    char text[NAME_MAX_TEXT];
-    name_to_text(zone->origin, text, sizeof text);
-    if (old && strcmp(old_loader, from->node_id) != 0)
-        log_warn("kv", "zone %s loaded by node %s replaces the one loaded by node %s (the later load wins)",
-                 text, from->node_id, old_loader);
+    res->status = KV_OK;
+    set_msg(res, "zone published: %zu records, serial %u", fz->count, fz->serial);
     log_info("kv", "zone %s published: %zu records, serial %u, from node %s",
-             text, zone->count, zone->serial, from->node_id);
-    zone_free(old); /* no reader can reach it: the swap was under the lock */
-    notify_zone(sm, zone->origin, zone);
+             text, fz->count, fz->serial, from->node_id);
+    install_zone(sm, fz, fz, from->node_id, from->load_id, index, csp);
+}
+
+/* A reload (issue 14 item 4, like Knot's zonefile-load: difference): the
+ * difference between the previous file version and this one is applied to
+ * the current zone, so dynamic changes to other records stay. */
+static void reload_zone(sm_t *sm, sm_zone_t *cur, zone_t *fz, const sm_staging_t *from,
+                        uint64_t index, kv_result_t *res)
+{
+    char text[NAME_MAX_TEXT];
+    name_to_text(fz->origin, text, sizeof text);
+    if (strcmp(cur->node_id, from->node_id) != 0)
+        log_warn("kv", "zone %s loaded by node %s replaces the one loaded by node %s (the later "
+                       "load wins: its difference from the previous file applies)",
+                 text, from->node_id, cur->node_id);
+    zone_changeset_t fcs;
+    if (zone_diff(cur->file, fz, &fcs) < 0)
+        out_of_memory("zone diff");
+    bool unchanged;
+    char err[ZONE_ERR_MAX] = "";
+    zone_t *nz = zone_apply_changeset(cur->zone, &fcs, ZONE_SERIAL_INCREMENT, 0, &unchanged, err);
+    size_t nrem = fcs.nremoved, nadd = fcs.nadded;
+    zone_changeset_free(&fcs);
+    if (!nz && strcmp(err, "out of memory") == 0)
+        out_of_memory("zone reload");
+    res->status = KV_OK;
+    if (unchanged) {
+        zone_t *old_file = cur->file;
+        pthread_rwlock_wrlock(&sm->lock);
+        cur->file = fz;
+        snprintf(cur->node_id, sizeof cur->node_id, "%s", from->node_id);
+        cur->load_id = from->load_id;
+        pthread_rwlock_unlock(&sm->lock);
+        release_zone(old_file, cur);
+        set_msg(res, "zone unchanged: the file differs from its previous version in "
+                     "nothing the zone does not already have");
+        return;
+    }
+    if (!nz) {
+        log_warn("kv", "zone %s: reload from node %s refused, the zone stays as it is: %s",
+                 text, from->node_id, err);
+        zone_free(fz);
+        res->status = KV_ERR_BAD_ZONE;
+        set_msg(res, "the file's changes conflict with the current zone: %s", err);
+        return;
+    }
+    zone_changeset_t cs;
+    if (zone_diff(cur->zone, nz, &cs) < 0)
+        out_of_memory("zone diff");
+    set_msg(res, "zone reloaded: file difference -%zu +%zu applied, serial %u -> %u", nrem, nadd,
+            cs.serial_from, cs.serial_to);
+    log_info("kv", "zone %s reloaded from node %s: file difference -%zu +%zu, serial %u -> %u",
+             text, from->node_id, nrem, nadd, cs.serial_from, cs.serial_to);
+    install_zone(sm, nz, fz, from->node_id, from->load_id, index, &cs);
 }
 
 /* Starts a staged load for a chunk 0, abandoning any partial load of the
@@ -314,9 +464,12 @@ static void finish_load(sm_t *sm, sm_staging_t *s, uint64_t index, kv_result_t *
         res->status = KV_ERR_BAD_ZONE;
         set_msg(res, "%s", err);
     } else {
-        res->status = KV_OK;
-        set_msg(res, "zone published: %zu records, serial %u", zone->count, zone->serial);
-        publish_zone(sm, zone, s, index);
+        bool found;
+        size_t pos = sm_zones_find(&sm->st, zone->origin, &found);
+        if (found)
+            reload_zone(sm, &sm->st.zones[pos], zone, s, index, res);
+        else
+            replace_zone(sm, zone, s, index, res);
     }
     staged_drop(&sm->st, s);
 }
@@ -350,12 +503,12 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
     sm_staging_t *s = staged_find(&sm->st, cmd->origin, index);
     if (s)
         staged_drop(&sm->st, s);
-    zone_t *old = NULL;
+    sm_zone_t old = { 0 };
     pthread_rwlock_wrlock(&sm->lock);
     bool found;
     size_t pos = sm_zones_find(&sm->st, cmd->origin, &found);
     if (found) {
-        old = sm->st.zones[pos].zone;
+        old = sm->st.zones[pos];
         memmove(&sm->st.zones[pos], &sm->st.zones[pos + 1],
                 (sm->st.nzones - pos - 1) * sizeof *sm->st.zones);
         sm->st.nzones--;
@@ -365,8 +518,53 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
     set_msg(res, found ? "zone deleted" : "no such zone");
     if (found) {
         notify_zone(sm, cmd->origin, NULL);
-        zone_free(old);
+        sm_zone_entry_free(&old);
     }
+}
+
+/* ---- dynamic updates (RFC 2136) ---- */
+
+/* Applies an UPDATE message (RFC 2136) to the zone it names: the rcode is
+ * the result (kv/result.h); a change is published and journaled. */
+static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
+{
+    res->status = KV_OK;
+    zone_update_t u;
+    const char *why = "";
+    int rc = dns_update_parse(cmd->msg, cmd->msg_len, &u, &why);
+    if (rc != ZU_NOERROR) {
+        res->rcode = (uint8_t)rc;
+        set_msg(res, "update refused: %s", why);
+        return;
+    }
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, u.zname, &found);
+    if (!found || u.zclass != RR_CLASS_IN) { /* §3.1.1 */
+        zone_update_free(&u);
+        res->rcode = ZU_NOTAUTH;
+        set_msg(res, "not authoritative for the zone named in the zone section");
+        return;
+    }
+    zone_t *nz = NULL;
+    zone_changeset_t cs;
+    char err[ZONE_ERR_MAX] = "";
+    rc = zone_update_apply(sm->st.zones[pos].zone, &u, (enum zone_serial_policy)cmd->serial_policy,
+                           cmd->now, &nz, &cs, err);
+    zone_update_free(&u);
+    if (rc == ZU_SERVFAIL && strcmp(err, "out of memory") == 0)
+        out_of_memory("update");
+    res->rcode = (uint8_t)rc;
+    if (rc != ZU_NOERROR || !nz) {
+        set_msg(res, "%s", rc == ZU_NOERROR ? "no change" : err);
+        return;
+    }
+    char text[NAME_MAX_TEXT];
+    name_to_text(nz->origin, text, sizeof text);
+    set_msg(res, "updated: -%zu +%zu, serial %u -> %u", cs.nremoved, cs.nadded, cs.serial_from,
+            cs.serial_to);
+    log_info("kv", "zone %s updated at index %llu: -%zu +%zu records, serial %u -> %u", text,
+             (unsigned long long)index, cs.nremoved, cs.nadded, cs.serial_from, cs.serial_to);
+    install_zone(sm, nz, NULL, NULL, 0, index, &cs);
 }
 
 /* ---- apply ---- */
@@ -378,6 +576,7 @@ static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t 
     case KV_CMD_DEL: apply_del(sm, cmd, res); break;
     case KV_CMD_ZONE_CHUNK: apply_zone_chunk(sm, cmd, index, res); break;
     case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, index, res); break;
+    case KV_CMD_UPDATE: apply_update(sm, cmd, index, res); break;
     }
 }
 
@@ -509,6 +708,19 @@ bool sm_zone_with(sm_t *sm, const uint8_t *origin,
         sm_zone_info(&sm->st.zones[pos], &info);
         fn(arg, sm->st.zones[pos].zone, &info);
     }
+    pthread_rwlock_unlock(&sm->lock);
+    return found;
+}
+
+bool sm_zone_journal_with(sm_t *sm, const uint8_t *origin,
+                          void (*fn)(void *arg, const struct zone_changeset *v, size_t n),
+                          void *arg)
+{
+    pthread_rwlock_rdlock(&sm->lock);
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, origin, &found);
+    if (found)
+        fn(arg, sm->st.zones[pos].journal.v, sm->st.zones[pos].journal.n);
     pthread_rwlock_unlock(&sm->lock);
     return found;
 }

@@ -19,6 +19,16 @@
  * no chunk for SM_STAGING_IDLE_ENTRIES log entries (its loader gave up or
  * died) is dropped — counted in entries, not seconds, so replicas agree.
  *
+ * File versions and dynamic updates (issue #14): the first load of an origin
+ * publishes the file as the zone. The state keeps the last file version per
+ * zone; a later load applies diff(previous file, new file) to the current
+ * zone (zone/update.h zone_apply_changeset), so records added or removed by
+ * UPDATE stay; a result that breaks a zone rule is refused (KV_ERR_BAD_ZONE)
+ * and changes nothing. An UPDATE command (RFC 2136) is parsed and applied
+ * to the zone it names (zone/update.h); its rcode is the result's rcode.
+ * Every change that alters a zone appends a changeset to that zone's
+ * journal, bounded by sm_set_journal_limits.
+ *
  * Threads: sm_apply, sm_snapshot and sm_restore are called by one thread (the
  * Raft apply thread), never concurrently. The readers (sm_kv_get,
  * sm_applied_index, sm_zone_list, sm_zone_with) may run on any thread; they
@@ -65,6 +75,15 @@ void sm_free(sm_t *sm);
  * (KV_ERR_MALFORMED) but still advances the applied index. */
 void sm_apply(sm_t *sm, uint64_t index, const uint8_t *data, size_t len, kv_result_t *res);
 
+/* Journal bounds per zone (-zone.journal.max and .max-bytes): the oldest
+ * changesets beyond either are dropped. Defaults SM_JOURNAL_MAX and
+ * SM_JOURNAL_MAX_BYTES. They shape only how far back the journal reaches,
+ * never a zone, but set them alike on every node so snapshots agree. Call
+ * before the first apply. */
+#define SM_JOURNAL_MAX 1000u
+#define SM_JOURNAL_MAX_BYTES (64u * 1024u * 1024u)
+void sm_set_journal_limits(sm_t *sm, size_t max_entries, size_t max_bytes);
+
 /* ---- readers (any thread, except where marked) ---- */
 
 uint64_t sm_applied_index(sm_t *sm);
@@ -91,6 +110,13 @@ size_t sm_zone_count(sm_t *sm);
 bool sm_zone_with(sm_t *sm, const uint8_t *origin,
                   void (*fn)(void *arg, const zone_t *zone, const sm_zone_info_t *info),
                   void *arg);
+/* Calls fn with the zone's journal (changesets oldest first, each with its
+ * serials before and after) under the read lock; false when there is no
+ * such zone. */
+struct zone_changeset;
+bool sm_zone_journal_with(sm_t *sm, const uint8_t *origin,
+                          void (*fn)(void *arg, const struct zone_changeset *v, size_t n),
+                          void *arg);
 /* Number of zone loads staged and not yet complete (apply thread only). */
 size_t sm_staged_count(sm_t *sm);
 
@@ -100,7 +126,12 @@ size_t sm_staged_count(sm_t *sm);
  *   "DRKV" u8 version, u64 applied index,
  *   KV map     u64 count, each: u16 key_len, key, u32 value_len, value
  *   zones      u32 count, each: origin, u8 node_len, node id, u64 load_id,
- *              u64 index, u64 rr_count, u64 records_len, records
+ *              u64 index, u64 rr_count, u64 records_len, records,
+ *              [version 2:] u8 file_same (1: the file version is the zone),
+ *                [when 0: u64 rr_count, u64 records_len, records of the file]
+ *                u32 journal count, each: u32 serial_from, u32 serial_to,
+ *                u64 removed, u64 added, u64 records_len, records (the
+ *                removed ones, then the added ones)
  *   staged     u32 count, each: origin, u8 node_len, node id, u64 load_id,
  *              u32 chunk_total, u32 next_chunk, u64 last_index,
  *              u64 rr_count, u64 records_len, records
@@ -109,7 +140,7 @@ size_t sm_staged_count(sm_t *sm);
  *              (common/crc32c.h: the hardware CRC the WAL uses too)
  * Maps, zones and sessions are written in sorted order, so equal states give
  * equal bytes. Records use the format of kv/command.h. */
-#define SM_SNAPSHOT_VERSION 1
+#define SM_SNAPSHOT_VERSION 2 /* version 1 (no file versions, no journals) still restores */
 
 /* Receives the snapshot in pieces; returns 0, or -1 to abort. */
 typedef int (*sm_write_fn)(void *arg, const void *data, size_t len);

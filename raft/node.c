@@ -508,11 +508,13 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     node_disk_free_recovered(&n->disk);
     if (!n->r)
         goto fail;
+    /* Set before the thread runs: it reads the flag (drain_incoming). */
+    n->thread_started = true;
     if (pthread_create(&n->thread, NULL, raft_thread, n) != 0) {
+        n->thread_started = false;
         snprintf(err, err_len, "cannot start the Raft thread");
         goto fail;
     }
-    n->thread_started = true;
     return n;
 fail:
     node_stop(n);

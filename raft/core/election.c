@@ -44,13 +44,21 @@ static bool election_may_campaign(const raft_t *r)
 
 /* Figure 2 "Followers": "If election timeout elapses without receiving
  * AppendEntries from current leader or granting vote to candidate: convert
- * to candidate" — if this server may campaign at all. */
+ * to candidate" — if this server may campaign at all. One that may not (a
+ * learner, or a voter only in a configuration its log has not reached yet)
+ * still counts the silence: it no longer knows a leader. Restarting its
+ * timer while keeping the leader would renew the lease of §4.2.3 ("within
+ * the minimum election timeout of hearing from a current leader") with no
+ * word from any leader, and the server would ignore most (pre-)votes for
+ * good. Sim seed 228864: n3, promoted in the leaders' logs but a learner in
+ * its own, was the vote both candidates needed and answered one in three. */
 void election_tick(raft_t *r)
 {
     r->election_elapsed++;
     if (r->election_elapsed < r->randomized_timeout)
         return;
     if (!election_may_campaign(r)) {
+        r->leader = 0;
         convert_reset_election_timer(r);
         return;
     }

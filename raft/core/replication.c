@@ -576,9 +576,9 @@ static bool replication_install_snapshot(raft_t *r)
     return true;
 }
 
-/* Figure 13 arguments (raft_msg_check already refused terms and indexes
- * at the limits and empty configurations; repeated here for callers that
- * bypass raft_step's check in tests). */
+/* Figure 13 arguments. raft_step's raft_msg_check already refused terms
+ * and indexes at the limits and empty configurations; the core checks again
+ * where it acts (defence in depth, as replication_append_valid does). */
 static bool replication_chunk_valid(const raft_snapshot_chunk_t *c,
                                     raft_term_t term)
 {

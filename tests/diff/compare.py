@@ -388,10 +388,14 @@ def silent_or_formerr_or_notimp(ref, cand, query_wire, allowed):
 
 
 def policy_opcode(cmp, ref, cand, query_wire, diffs):
-    """Our server implements only QUERY: any other opcode gets NOTIMP."""
-    left = silent_or_formerr_or_notimp(ref, cand, query_wire, {"NOTIMP"})
+    """Our server implements QUERY and UPDATE: another opcode gets NOTIMP.
+    An UPDATE in the corpus is unsigned and no ACL allows it: REFUSED (RFC
+    2136 §3.3; Knot answers NOTAUTH)."""
+    update = (query_wire[2] >> 3) & 0xF == 5
+    want = {"REFUSED"} if update else {"NOTIMP"}
+    left = silent_or_formerr_or_notimp(ref, cand, query_wire, want)
     if cand.silent:
-        left.append("cand stayed silent; NOTIMP expected")
+        left.append(f"cand stayed silent; {sorted(want)[0]} expected")
     elif cand.opcode != (query_wire[2] >> 3) & 0xF:
         left.append("opcode: cand does not echo the query opcode")
     return left

@@ -1,6 +1,7 @@
 """tests/faults/linearizability.py — the linearizability checker for kv histories.
 
-Owns: the register model (set / get / del on one key), the preparation of a
+Owns: the register model (set / get / del / compare-and-set on one key),
+the preparation of a
 recorded history (indeterminate operations) and the Wing–Gong search with
 Lowe's memoisation, in the event-list form Porcupine uses.
 
@@ -14,6 +15,13 @@ the value written; for get: the value read, None for absent), call, ret
 reply; it may or may not have taken effect, at any time after its call).
 Failed gets and writes that certainly did not happen are not passed in.
 
+Compare-and-set (the guarded UPDATEs of tests/faults/updates.py, one
+register per RRset): kind 'cas' with `old` (the value the prerequisite
+requires) and `value` (the value written when it holds) took effect;
+kind 'casfail' (YXRRSET/NXRRSET: the prerequisite was false) is a read
+saying "the value was not `old`" and changes nothing; an indeterminate
+'cas' (SERVFAIL, timeout) may or may not have taken effect.
+
 Why the preparation is sound (every set writes a value no other set writes):
 - an indeterminate set whose value no read saw can be removed: in any
   linearization no read sits between it and the next write, so dropping it
@@ -23,6 +31,10 @@ Why the preparation is sound (every set writes a value no other set writes):
 - an indeterminate del is dropped when no read returned "absent" after its
   call, for the same reason as the first rule; otherwise it stays open
   (return at +inf) and the search may also leave it out.
+- an indeterminate cas whose value was seen (read, or required by a cas that
+  took effect) is bounded like a set; one whose value nobody saw stays open
+  rather than dropped: a failed cas may need it to have moved the value
+  away from the failed cas's `old`.
 """
 import math
 import time
@@ -38,6 +50,10 @@ def _step(state, op):
         return True, op["value"]
     if kind == "del":
         return True, None
+    if kind == "cas":
+        return state == op["old"], op["value"]
+    if kind == "casfail":
+        return state != op["old"], state
     return op["value"] == state, state
 
 
@@ -47,6 +63,9 @@ def prepare(ops):
     first_read = {}
     absent_reads = []
     for op in ops:
+        if op["kind"] == "cas" and op["status"] == "ok":
+            v = op["old"]
+            first_read[v] = min(first_read.get(v, INF), op["ret"])
         if op["kind"] == "get" and op["status"] == "ok":
             if op["value"] is None:
                 absent_reads.append(op["ret"])
@@ -59,8 +78,13 @@ def prepare(ops):
         if op["status"] == "info":
             if op["kind"] == "get":
                 continue
-            if op["kind"] == "set":
+            if op["kind"] in ("set", "cas"):
                 bound = first_read.get(op["value"])
+                if bound is None and op["kind"] == "cas":
+                    op["ret"] = INF
+                    op["open"] = True
+                    out.append(op)
+                    continue
                 if bound is None:
                     continue
                 op["ret"] = max(bound, op["call"])

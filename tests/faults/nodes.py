@@ -8,6 +8,12 @@ address, Raft/admin on port 8300 and DNS on 8600; node 0 founds the
 cluster, the others join through it, and a restart is the same command
 line again.
 
+UPDATE (tests/faults/updates.py): every node gets the same -config YAML
+file (one TSIG key, an `acl` that lets that key update every zone, a short
+dns.update.timeout), and node 0 also serves the zone dyn.test. from a file
+nobody edits (zone_text_dyn), so the zone reloads of the other workload
+never touch the records UPDATE changes.
+
 Admin: one TCP connection per command (`admin`), from the ctl namespace.
 """
 import base64
@@ -115,6 +121,26 @@ def zone_text(i, gen):
     return "\n".join(lines) + "\n"
 
 
+DYN_ZONE = "dyn.test."
+TSIG_KEY_NAME = "update-key."
+UPDATE_TIMEOUT_MS = 3000  # the daemon's SERVFAIL deadline for an UPDATE
+
+
+def zone_text_dyn(registers):
+    """Zone dyn.test.: the CAS registers (one TXT RR each, "init" at first);
+    everything else in it is added by UPDATE."""
+    lines = [
+        "$TTL 60",
+        f"$ORIGIN {DYN_ZONE}",
+        f"@ 60 SOA ns.{DYN_ZONE} admin.{DYN_ZONE} 1 3600 600 604800 60",
+        f"@ 60 NS ns.{DYN_ZONE}",
+        "ns 60 A 10.99.0.1",
+    ]
+    for r in registers:
+        lines.append(f'{r} 60 TXT "init"')
+    return "\n".join(lines) + "\n"
+
+
 def gen_of_address(a):
     parts = a.split(".")
     return int(parts[2]) * 256 + int(parts[3])
@@ -132,6 +158,7 @@ class Node:
         self.data = os.path.join(cluster.work, "data", self.id)
         self.zone = os.path.join(cluster.work, "zones", f"z{i}.txt")
         self.log = os.path.join(cluster.work, f"{self.id}.log")
+        self.zone_dyn = cluster.dyn_zone_file if i == 0 else None
         self.proc = None
         self.paused = False
         self.gen = 1
@@ -148,7 +175,10 @@ class Node:
         (a Node; default n0, and n0 itself founds the cluster)."""
         args = ["ip", "netns", "exec", self.c.lab.ns(self.i), self.c.bin, "-id", self.id,
                 "-raft.addr", f"{self.addr}:{RAFT_PORT}", "-dns.addr", f"{self.addr}:{DNS_PORT}",
-                "-zone.file", self.zone, "-data.dir", self.data, "-dns.workers", "1"]
+                "-zone.file", self.zone, "-data.dir", self.data, "-dns.workers", "1",
+                "-config", self.c.config_file]
+        if self.zone_dyn:
+            args += ["-zone.file", self.zone_dyn]
         if self.c.snapshot_entries:
             args += ["-raft.snapshot.entries", str(self.c.snapshot_entries)]
         if self.c.key_file:
@@ -254,6 +284,21 @@ class Cluster:
             self.token_file = self.secret_file("admin.token", ADMIN_TOKEN)
         os.makedirs(os.path.join(work, "zones"), exist_ok=True)
         os.makedirs(os.path.join(work, "data"), exist_ok=True)
+        self.tsig_secret = base64.b64encode(os.urandom(32)).decode()
+        keyfile = self.secret_file("update.key", f'key "{TSIG_KEY_NAME.rstrip(".")}" {{\n'
+                                   f'\talgorithm hmac-sha256;\n\tsecret "{self.tsig_secret}";\n}};')
+        self.config_file = os.path.join(work, "dnsraft.yaml")
+        with open(self.config_file, "w") as f:
+            f.write(f"tsig.keyfile: {keyfile}\n"
+                    f"dns.update.timeout: \"{UPDATE_TIMEOUT_MS}\"\n"
+                    "acl:\n"
+                    "  - zones: [\"*\"]\n"
+                    "    actions: [update]\n"
+                    f"    key: {TSIG_KEY_NAME.rstrip('.')}\n")
+        self.registers = [f"r{i}" for i in range(3)]
+        self.dyn_zone_file = os.path.join(work, "zones", "dyn.txt")
+        with open(self.dyn_zone_file, "w") as f:
+            f.write(zone_text_dyn(self.registers))
         self.nodes = [Node(self, i) for i in range(lab.n)]
 
     def secret_file(self, name, text):

@@ -3,7 +3,7 @@
 
 Usage: summarize.py RESULTS.jsonl [--markdown]
 Prints schedules run/passed/failed, operations checked (ok / indeterminate),
-faults injected by kind, zone reloads and samples, and the failing seeds.
+faults injected by kind, zone reloads and samples, UPDATEs, and the failing seeds.
 """
 import json
 import sys
@@ -23,12 +23,21 @@ def main():
     failed = [r for r in rows if r.get("status") != "ok"]
     tot = lambda k: sum(r.get(k, 0) for r in rows)  # noqa: E731
     nodes = Counter(r.get("nodes") for r in rows if "nodes" in r)
+    upd = Counter()
+    for r in rows:
+        upd.update(r.get("updates", {}))
     md = "--markdown" in sys.argv
     lines = [
         ("schedules", f"{len(rows)} ({', '.join(f'{v} with {k} nodes' for k, v in sorted(nodes.items()))})"),
         ("passed / failed", f"{len(rows) - len(failed)} / {len(failed)}"),
-        ("kv operations checked", f"{tot('ops')} ({tot('ops_ok')} acknowledged, {tot('ops_info')} indeterminate; "
-                                  f"{tot('ops_fail')} more refused or not sent)"),
+        ("UPDATEs (unguarded)", f"{upd['ok']} acknowledged, {upd['info']} indeterminate, "
+                                f"{upd['fail']} unexpected rcodes"),
+        ("guarded UPDATEs (compare-and-set)",
+         f"{upd['cas_ok']} applied, {upd['cas_fail']} prerequisite false, "
+         f"{upd['cas_info']} indeterminate"),
+        ("operations checked (kv and guarded UPDATEs)",
+         f"{tot('ops')} (kv: {tot('ops_ok')} acknowledged, {tot('ops_info')} indeterminate; "
+         f"{tot('ops_fail')} more refused or not sent)"),
         ("faults injected", f"{sum(faults.values())}: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items()))),
         ("zone reloads (SIGHUP)", str(tot("zone_reloads"))),
         ("zone samples (half-applied checks)", str(tot("zone_samples"))),

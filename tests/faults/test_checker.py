@@ -5,6 +5,10 @@ Known-good and known-bad small histories, then random histories produced by
 a simulated linearizable register (must pass, including indeterminate ops)
 and the same histories with one read made stale (must fail), and a timing
 check: a few thousand operations over a small key space in seconds.
+Compare-and-set (the guarded UPDATEs of updates.py): fixed cases, random
+histories of a simulated register that must pass, and the same simulation
+with a broken apply (one update applied although its prerequisite was
+false: a value overwritten before the update was sent) that must fail.
 Exit status 0 when every case behaves.
 """
 import os
@@ -48,6 +52,119 @@ def fixed_cases():
     expect("read before write", [op("get", "a", 0, 1), op("set", "a", 2, 3, "info")], False)
     expect("flip-flop", [op("set", "a", 0, 1), op("set", "b", 0, 1), op("get", "a", 2, 3),
                          op("get", "b", 4, 5), op("get", "a", 6, 7)], False)
+
+
+def cas(old, new, call, ret, status="ok"):
+    return dict(kind="cas", key="k", old=old, value=new, call=call, ret=ret, status=status,
+                client=0)
+
+
+def casfail(old, call, ret):
+    return dict(kind="casfail", key="k", old=old, value=None, call=call, ret=ret, status="ok",
+                client=0)
+
+
+def cas_cases():
+    init = op("set", "init", -2, -1)
+    expect("cas chain", [init, cas("init", "a", 0, 1), cas("a", "b", 2, 3), op("get", "b", 4, 5)],
+           True)
+    expect("two cas from one value both applied", [init, cas("init", "a", 0, 2),
+                                                   cas("init", "b", 1, 3)], False)
+    expect("cas concurrent winner and loser", [init, cas("init", "a", 0, 2),
+                                               casfail("init", 1, 3)], True)
+    expect("prerequisite false on the current value", [init, casfail("init", 2, 3)], False)
+    expect("cas from a value never there", [init, cas("zz", "a", 0, 1)], False)
+    expect("acknowledged cas lost", [init, cas("init", "a", 0, 1), op("get", "init", 5, 6)],
+           False)
+    expect("info cas explains a failed one", [init, cas("init", "a", 0, 1, "info"),
+                                              casfail("init", 2, 3)], True)
+    expect("info cas both did and did not happen", [init, cas("init", "a", 0, 1, "info"),
+                                                    casfail("init", 2, 3),
+                                                    op("get", "init", 4, 5)], False)
+    expect("info cas seen by a later cas", [init, cas("init", "a", 0, 1, "info"),
+                                            cas("a", "b", 2, 3), op("get", "b", 4, 5)], True)
+    expect("value read before its cas was sent", [init, op("get", "a", 0, 1),
+                                                  cas("init", "a", 2, 3, "info")], False)
+    expect("failed cas after a later write", [init, cas("init", "a", 0, 1), cas("a", "b", 2, 3),
+                                              casfail("b", 4, 5)], False)
+
+
+def simulate_cas(rng, n_ops, n_clients, p_info=0.05, broken=False):
+    """A register changed only by compare-and-set, each op taking effect at
+    a random instant of its interval; clients try values up to 3 writes
+    stale. broken: the first cas whose `old` was overwritten before it was
+    sent is applied anyway (a prerequisite ignored), and reported NOERROR.
+    Returns (history, whether the broken apply happened)."""
+    t = [0.0] * n_clients
+    pending = []
+    for seq in range(n_ops):
+        c = rng.randrange(n_clients)
+        call = t[c] + rng.random()
+        ret = call + rng.random() * 3
+        info = rng.random() < p_info
+        point = rng.uniform(call, ret)
+        if info:
+            point = call + rng.random() * 10
+        pending.append((point, seq, c, call, ret, info))
+        t[c] = ret
+    pending.sort()
+    values = [("init", -1.0)]  # (value, point of the write that replaced it: set below)
+    replaced = {}
+    state = "init"
+    history = [op("set", "init", -2, -1)]
+    did_break = False
+    reads = []
+    for point, seq, c, call, ret, info in pending:
+        if rng.random() < 0.3:
+            reads.append(op("get", state, point - rng.random() * 0.5, point + rng.random() * 0.5,
+                            client=c))
+            continue
+        recent = [v for v, _ in values[-3:]]
+        old = rng.choice(recent)
+        stale = [v for v, _ in values if v in replaced and replaced[v] < call]
+        cheat = broken and not did_break and stale and not info
+        if cheat:
+            old = stale[-1]
+        new = f"v{seq}"
+        holds = old == state
+        if info:
+            history.append(cas(old, new, call, ret, "info"))
+            if holds and rng.random() < 0.5:
+                replaced[state] = point
+                state = new
+                values.append((new, point))
+            continue
+        if holds or cheat:
+            replaced[state] = point
+            state = new
+            values.append((new, point))
+            history.append(cas(old, new, call, ret))
+            did_break = did_break or cheat
+        else:
+            history.append(casfail(old, call, ret))
+    for o in history + reads:
+        o["client"] = o.get("client", 0)
+    end = max(o["ret"] for o in history) + 20
+    return history + reads + [op("get", state, end, end + 1)], did_break
+
+
+def random_cas_cases():
+    rng = random.Random(17)
+    broke = 0
+    for i in range(40):
+        h, _ = simulate_cas(rng, 200, 5)
+        r = check_key("k", h)
+        if r.ok is not True:
+            FAILS.append(f"random cas history {i} rejected ({r.ok})")
+        h, did = simulate_cas(rng, 200, 5, broken=True)
+        if not did:
+            continue
+        broke += 1
+        r = check_key("k", h)
+        if r.ok is not False:
+            FAILS.append(f"random cas history {i} with a prerequisite ignored accepted ({r.ok})")
+    if broke < 20:
+        FAILS.append(f"only {broke} of 40 broken cas histories had a stale cas to break")
 
 
 def simulate(rng, n_ops, n_clients, keys, p_info=0.05):
@@ -126,7 +243,9 @@ def timing_case():
 
 if __name__ == "__main__":
     fixed_cases()
+    cas_cases()
     random_cases()
+    random_cas_cases()
     timing_case()
     for f in FAILS:
         print("FAIL", f)

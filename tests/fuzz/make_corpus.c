@@ -151,6 +151,17 @@ static void kv_command(void)
         kv_chunks_free(&chunks);
     }
     zone_free(z);
+    /* UPDATE: example.com, add new.example.com A 192.0.2.1 (the dnspython
+     * seeds update-* next to these are richer messages) */
+    static const uint8_t upd[] = {
+        0x12, 0x34, 0x28, 0x00, 0, 1, 0, 0, 0, 1, 0, 0,
+        7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 6, 0, 1,
+        3, 'n', 'e', 'w', 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 192, 0, 2, 1 };
+    uint8_t ubuf[KV_UPDATE_CMD_MAX];
+    int un = kv_cmd_encode_update_at(upd, sizeof upd, (const uint8_t *)"\3key", KV_SERIAL_INCREMENT,
+                                     1700000000, ubuf, sizeof ubuf);
+    if (un > 0)
+        seed(T, "update-add", ubuf, (size_t)un);
     seed(T, "bad-version", "\x02\x01", 2);
     seed(T, "truncated", "\x01\x01\x00\x00", 4);
 }

@@ -7,6 +7,10 @@
 # DNSRAFT_TEST_UNSAFE_READS=1 (kv get without the ReadIndex barrier) while
 # partitions isolate the leader must make the checker report a
 # linearizability violation (up to 3 seeds, each a few seconds of faults).
+# Every schedule also runs the UPDATE workload (tests/faults/updates.py:
+# acknowledged UPDATEs kept, guarded UPDATEs linearizable), and its teeth
+# run (--expect-update-loss: an acknowledged add deleted and a register
+# rolled back behind the clients' backs must both be reported).
 # Exit status non-zero on any anomaly. Needs root (network namespaces,
 # iptables, tmpfs); without root it says SKIP. Long runs: make faults.
 set -u
@@ -64,6 +68,14 @@ for seed in 21 22 23; do
   if [ $rc -eq 0 ]; then caught=1; break; fi
 done
 if [ $caught -eq 1 ]; then echo "ok   teeth: unsafe reads caught"; else echo "FAIL teeth: unsafe reads not caught in 3 seeds"; fail=1; fi
+
+if run 31 --nodes 3 --duration 5 --kinds kill-follower,partition-halves --expect-update-loss \
+    >"$OUT" 2>&1; then
+  echo "ok   teeth: $(grep '^update loss caught' "$OUT")"
+else
+  grep -v '^RESULT ' "$OUT" | head -40
+  echo "FAIL teeth: a lost UPDATE or a rolled-back register was not reported"; fail=1
+fi
 
 [ $fail -eq 0 ] && echo "faults_short: ok" || echo "faults_short: FAIL"
 exit $fail

@@ -290,6 +290,74 @@ static void test_flags_win_over_yaml(void **state)
     unlink(path);
 }
 
+/* -tsig.keyfile repeats; YAML takes a string or a list; flags replace the
+ * file's list. The files are only named here (dns/tsig.c reads them). */
+static void test_tsig_keyfiles(void **state)
+{
+    (void)state;
+    char path[64];
+    write_yaml(path, "id: n1\ntsig.keyfile: [a.key, b.key]\n");
+    char *argv[] = { "dns-raft", "-config", path };
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    assert_int_equal(load(&cfg, ARGC(argv), argv, err), CONFIG_OK);
+    assert_int_equal(cfg.tsig_keyfile_count, 2);
+    assert_string_equal(cfg.tsig_keyfiles[1], "b.key");
+    config_free(&cfg);
+    char *argv2[] = { "dns-raft", "-config", path, "-tsig.keyfile", "c.key", "--tsig.keyfile=d.key" };
+    assert_int_equal(load(&cfg, ARGC(argv2), argv2, err), CONFIG_OK);
+    assert_int_equal(cfg.tsig_keyfile_count, 2);
+    assert_string_equal(cfg.tsig_keyfiles[0], "c.key");
+    assert_string_equal(cfg.tsig_keyfiles[1], "d.key");
+    config_free(&cfg);
+    unlink(path);
+    write_yaml(path, "id: n1\ntsig.keyfile: one.key\n");
+    assert_int_equal(load(&cfg, ARGC(argv), argv, err), CONFIG_OK);
+    assert_int_equal(cfg.tsig_keyfile_count, 1);
+    config_free(&cfg);
+    unlink(path);
+    write_yaml(path, "id: n1\ntsig.keyfile: {a: b}\n");
+    assert_int_equal(load(&cfg, ARGC(argv), argv, err), CONFIG_ERROR);
+    assert_non_null(strstr(err, "tsig.keyfile: expected a string or a list of strings"));
+    config_free(&cfg);
+    unlink(path);
+    char *argv3[] = { "dns-raft", "-id", "n1", "-tsig.keyfile", "" };
+    assert_int_equal(load(&cfg, ARGC(argv3), argv3, err), CONFIG_ERROR);
+    assert_string_equal(err, "flag -tsig.keyfile: tsig.keyfile: empty file name");
+    config_free(&cfg);
+}
+
+/* Issue #14: the serial policy and journal bounds, as flags and in YAML. */
+static void test_zone_update_settings(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    char *argv[] = { "dns-raft", "-id", "n1" };
+    assert_int_equal(load(&cfg, ARGC(argv), argv, err), CONFIG_OK);
+    assert_int_equal(cfg.zone_serial_policy, 0); /* increment */
+    assert_int_equal(cfg.zone_journal_max, 0);   /* default */
+    config_free(&cfg);
+    char *argv2[] = { "dns-raft", "-id", "n1", "-zone.serial.policy", "dateserial",
+                      "-zone.journal.max=50", "-zone.journal.max.mib", "8" };
+    assert_int_equal(load(&cfg, ARGC(argv2), argv2, err), CONFIG_OK);
+    assert_int_equal(cfg.zone_serial_policy, 2);
+    assert_int_equal(cfg.zone_journal_max, 50);
+    assert_int_equal(cfg.zone_journal_max_mib, 8);
+    config_free(&cfg);
+    char path[64];
+    write_yaml(path, "id: n1\nzone.serial.policy: unixtime\n");
+    char *argv3[] = { "dns-raft", "-config", path };
+    assert_int_equal(load(&cfg, ARGC(argv3), argv3, err), CONFIG_OK);
+    assert_int_equal(cfg.zone_serial_policy, 1);
+    config_free(&cfg);
+    unlink(path);
+    char *bad[] = { "dns-raft", "-id", "n1", "-zone.serial.policy", "Increment" };
+    expect_flag_error(ARGC(bad), bad, "not increment, unixtime or dateserial");
+    char *bad2[] = { "dns-raft", "-id", "n1", "-zone.journal.max", "0" };
+    expect_flag_error(ARGC(bad2), bad2, "zone.journal.max");
+}
+
 static void test_yaml_single_zone_file_and_empty_file(void **state)
 {
     (void)state;
@@ -450,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_yaml_all_keys),
         cmocka_unit_test(test_admin_settings),
         cmocka_unit_test(test_flags_win_over_yaml),
+        cmocka_unit_test(test_tsig_keyfiles),
+        cmocka_unit_test(test_zone_update_settings),
         cmocka_unit_test(test_yaml_single_zone_file_and_empty_file),
         cmocka_unit_test(test_bad_yaml),
         cmocka_unit_test(test_yaml_read_directly),

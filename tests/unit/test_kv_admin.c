@@ -259,13 +259,13 @@ static void test_reply_formatting(void **state)
     /* The length returned is the reply's real length, NULs and all. */
     assert_int_equal(admin_format_value(out, sizeof out, (const uint8_t *)"a\0b", 3), 4);
     assert_memory_equal(out, "a\0b\n", 4);
-    kv_result_t res = { KV_OK, true, "deleted" };
+    kv_result_t res = { .status = KV_OK, .duplicate = true, .msg = "deleted" };
     admin_format_result(out, sizeof out, &res);
     assert_string_equal(out, "SUCCESS\n");
-    res = (kv_result_t){ KV_ERR_SESSION_TOO_OLD, false, "" };
+    res = (kv_result_t){ .status = KV_ERR_SESSION_TOO_OLD, .msg = "" };
     admin_format_result(out, sizeof out, &res);
     assert_string_equal(out, "ERROR session sequence too old\n");
-    res = (kv_result_t){ KV_ERR_BAD_ZONE, false, "z00.txt:3: no SOA record" };
+    res = (kv_result_t){ .status = KV_ERR_BAD_ZONE, .msg = "z00.txt:3: no SOA record" };
     admin_format_result(out, sizeof out, &res);
     assert_string_equal(out, "ERROR bad zone: z00.txt:3: no SOA record\n");
     /* Too small: refused, never truncated into a misleading reply. */

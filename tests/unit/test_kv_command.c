@@ -14,6 +14,7 @@
 
 #include "kv/bytes.h"
 #include "kv/command.h"
+#include "kv/result.h"
 #include "kv/text.h"
 #include "zone/zone.h"
 
@@ -265,6 +266,105 @@ static void test_zone_split_refusals(void **state)
 
 /* ---- malformed encodings ---- */
 
+/* ---- UPDATE ---- */
+
+static const uint8_t upd_msg[] = { 0x12, 0x34, 0x28, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                                   7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+                                   0, 6, 0, 1 };
+
+static void test_update_round_trip(void **state)
+{
+    (void)state;
+    uint8_t out[KV_UPDATE_CMD_MAX];
+    const uint8_t *key = (const uint8_t *)"\3key"; /* the literal's NUL is the root label */
+    int n = kv_cmd_encode_update_at(upd_msg, sizeof upd_msg, key, KV_SERIAL_DATESERIAL,
+                                    1700000000, out, sizeof out);
+    assert_int_equal(n, KV_CMD_HEADER_LEN + 1 + 8 + 1 + 5 + 2 + (int)sizeof upd_msg);
+    kv_cmd_t cmd;
+    const char *err = NULL;
+    assert_int_equal(kv_cmd_decode(out, (size_t)n, &cmd, &err), 0);
+    assert_int_equal(cmd.type, KV_CMD_UPDATE);
+    assert_int_equal(cmd.client_id, 0);
+    assert_int_equal(cmd.serial_policy, KV_SERIAL_DATESERIAL);
+    assert_int_equal(cmd.now, 1700000000);
+    assert_non_null(cmd.key_name);
+    assert_memory_equal(cmd.key_name, "\3key", 5);
+    assert_int_equal(cmd.msg_len, sizeof upd_msg);
+    assert_memory_equal(cmd.msg, upd_msg, sizeof upd_msg);
+    expect_every_truncation_rejected(out, (size_t)n);
+    /* unsigned, through the interface encoder (policy set globally) */
+    kv_update_set_serial_policy(KV_SERIAL_UNIXTIME);
+    n = kv_cmd_encode_update(upd_msg, sizeof upd_msg, NULL, out, sizeof out);
+    kv_update_set_serial_policy(KV_SERIAL_INCREMENT);
+    assert_int_equal(kv_cmd_decode(out, (size_t)n, &cmd, &err), 0);
+    assert_null(cmd.key_name);
+    assert_int_equal(cmd.serial_policy, KV_SERIAL_UNIXTIME);
+    assert_true(cmd.now > 1700000000);
+    expect_every_truncation_rejected(out, (size_t)n);
+}
+
+static void test_update_encoder_refusals(void **state)
+{
+    (void)state;
+    uint8_t out[KV_UPDATE_CMD_MAX];
+    assert_int_equal(kv_cmd_encode_update(upd_msg, 0, NULL, out, sizeof out), -1);
+    assert_int_equal(kv_cmd_encode_update(NULL, 5, NULL, out, sizeof out), -1);
+    assert_int_equal(kv_cmd_encode_update(upd_msg, KV_UPDATE_MSG_MAX + 1, NULL, out, sizeof out), -1);
+    assert_int_equal(kv_cmd_encode_update(upd_msg, sizeof upd_msg, (const uint8_t *)"\x40", out,
+                                          sizeof out), -1);
+    assert_int_equal(kv_cmd_encode_update(upd_msg, sizeof upd_msg, NULL, out, 20), -1);
+    assert_int_equal(kv_serial_policy_from_text("dateserial"), KV_SERIAL_DATESERIAL);
+    assert_int_equal(kv_serial_policy_from_text("increment"), KV_SERIAL_INCREMENT);
+    assert_int_equal(kv_serial_policy_from_text("unixtime"), KV_SERIAL_UNIXTIME);
+    assert_int_equal(kv_serial_policy_from_text("Increment"), -1);
+}
+
+static void test_update_bad_fields(void **state)
+{
+    (void)state;
+    uint8_t out[KV_UPDATE_CMD_MAX];
+    int n = kv_cmd_encode_update_at(upd_msg, sizeof upd_msg, NULL, KV_SERIAL_INCREMENT, 1, out,
+                                    sizeof out);
+    assert_true(n > 0);
+    uint8_t bad[KV_UPDATE_CMD_MAX];
+    memcpy(bad, out, (size_t)n);
+    bad[KV_CMD_HEADER_LEN] = 3; /* policy */
+    expect_reject(bad, (size_t)n, "bad serial policy");
+    memcpy(bad, out, (size_t)n);
+    bad[KV_CMD_HEADER_LEN + 9] = 2; /* key flag */
+    expect_reject(bad, (size_t)n, "bad key flag");
+    memcpy(bad, out, (size_t)n);
+    bad[KV_CMD_HEADER_LEN + 9] = 1; /* a key flag without a valid name */
+    bad[KV_CMD_HEADER_LEN + 10] = 0xc0;
+    expect_reject(bad, (size_t)n, "bad key name");
+    memcpy(bad, out, (size_t)n);
+    bad[KV_CMD_HEADER_LEN + 10] = 0; /* message length 0 */
+    bad[KV_CMD_HEADER_LEN + 11] = 0;
+    expect_reject(bad, KV_CMD_HEADER_LEN + 12, "empty update message");
+}
+
+static void test_result_bytes_round_trip(void **state)
+{
+    (void)state;
+    kv_result_t r = { .status = KV_OK, .duplicate = false, .rcode = 8 };
+    snprintf(r.msg, sizeof r.msg, "prerequisite failed");
+    size_t len;
+    uint8_t *b = kv_result_to_bytes(&r, &len);
+    assert_non_null(b);
+    assert_int_equal(kv_result_update_rcode(b, len), 8);
+    kv_result_t back;
+    kv_result_from_bytes(b, len, &back);
+    assert_int_equal(back.status, KV_OK);
+    assert_int_equal(back.rcode, 8);
+    assert_string_equal(back.msg, "prerequisite failed");
+    b[0] = KV_ERR_MALFORMED;
+    assert_int_equal(kv_result_update_rcode(b, len), -1);
+    assert_int_equal(kv_result_update_rcode(b, 2), -1);
+    kv_result_from_bytes(b, 1, &back);
+    assert_int_equal(back.status, KV_ERR_MALFORMED);
+    free(b);
+}
+
 static void test_bad_version_and_type(void **state)
 {
     (void)state;
@@ -278,7 +378,7 @@ static void test_bad_version_and_type(void **state)
         expect_reject(b.data, b.len, "unsupported version");
         bytebuf_free(&b);
     }
-    static const uint8_t types[] = { 0, 5, 0x80, 0xff };
+    static const uint8_t types[] = { 0, 6, 0x80, 0xff };
     for (size_t i = 0; i < sizeof types; i++) {
         bytebuf_t b;
         bytebuf_init(&b);
@@ -457,6 +557,10 @@ int main(void)
         cmocka_unit_test(test_zone_of_several_mib_splits_at_one_mib),
         cmocka_unit_test(test_zone_split_refusals),
         cmocka_unit_test(test_bad_version_and_type),
+        cmocka_unit_test(test_update_round_trip),
+        cmocka_unit_test(test_update_encoder_refusals),
+        cmocka_unit_test(test_update_bad_fields),
+        cmocka_unit_test(test_result_bytes_round_trip),
         cmocka_unit_test(test_bad_set_fields),
         cmocka_unit_test(test_oversize_command),
         cmocka_unit_test(test_good_hand_built_chunk),

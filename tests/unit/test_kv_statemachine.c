@@ -23,7 +23,10 @@
 #include "kv/session.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
+#include "common/bytes.h"
+#include "common/crc32c.h"
 #include "zone/db.h"
+#include "zone/update.h"
 #include "zone/zone.h"
 
 /* ---- helpers ---- */
@@ -1118,6 +1121,274 @@ static void test_zonedb_bridge_publishes_and_removes(void **state)
     zonedb_reader_unregister();
 }
 
+
+/* ---- dynamic updates (RFC 2136, issue #14) ---- */
+
+/* A wire UPDATE for foo.com built by hand (names uncompressed). */
+typedef struct umsg {
+    uint8_t b[1024];
+    size_t len;
+} umsg_t;
+
+static void u16be(umsg_t *m, uint16_t v)
+{
+    m->b[m->len++] = (uint8_t)(v >> 8);
+    m->b[m->len++] = (uint8_t)v;
+}
+
+static void umsg_init(umsg_t *m, const char *zone_wire, uint16_t prcount, uint16_t upcount)
+{
+    m->len = 0;
+    u16be(m, 0x4242);
+    u16be(m, 5u << 11);
+    u16be(m, 1);
+    u16be(m, prcount);
+    u16be(m, upcount);
+    u16be(m, 0);
+    size_t n = strlen(zone_wire) + 1;
+    memcpy(m->b + m->len, zone_wire, n);
+    m->len += n;
+    u16be(m, 6);
+    u16be(m, 1);
+}
+
+static void umsg_rr(umsg_t *m, const char *owner_wire, uint16_t type, uint16_t rclass,
+                    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+    size_t n = strlen(owner_wire) + 1;
+    memcpy(m->b + m->len, owner_wire, n);
+    m->len += n;
+    u16be(m, type);
+    u16be(m, rclass);
+    u16be(m, (uint16_t)(ttl >> 16));
+    u16be(m, (uint16_t)ttl);
+    u16be(m, rdlen);
+    if (rdlen)
+        memcpy(m->b + m->len, rdata, rdlen);
+    m->len += rdlen;
+}
+
+static kv_result_t apply_update(sm_t *sm, uint64_t index, const umsg_t *m)
+{
+    uint8_t cmd[KV_UPDATE_CMD_MAX];
+    int n = kv_cmd_encode_update_at(m->b, m->len, (const uint8_t *)"\3key", KV_SERIAL_INCREMENT,
+                                    0, cmd, sizeof cmd);
+    assert_true(n > 0);
+    return apply(sm, index, cmd, (size_t)n);
+}
+
+/* UPDATE foo.com: add DYN.foo.com A 192.0.2.99. */
+static void umsg_add_dyn(umsg_t *m)
+{
+    umsg_init(m, FOO, 0, 1);
+    umsg_rr(m, "\3dyn" FOO, 1, 1, 300, (const uint8_t *)"\xc0\x00\x02\x63", 4);
+}
+
+static size_t journal_len;
+static uint32_t journal_last_to;
+static void grab_journal(void *arg, const zone_changeset_t *v, size_t n)
+{
+    (void)arg;
+    journal_len = n;
+    journal_last_to = n ? v[n - 1].serial_to : 0;
+}
+
+static bool has_dyn_fn_result;
+static void find_dyn(void *arg, const zone_t *zone, const sm_zone_info_t *info)
+{
+    (void)arg;
+    (void)info;
+    has_dyn_fn_result = false;
+    for (size_t i = 0; i < zone->count; i++)
+        if (name_equal(zone->rrs[i].owner, (const uint8_t *)"\3dyn" FOO))
+            has_dyn_fn_result = true;
+}
+
+static bool has_dyn(sm_t *sm)
+{
+    assert_true(sm_zone_with(sm, (const uint8_t *)FOO, find_dyn, NULL));
+    return has_dyn_fn_result;
+}
+
+static uint64_t load_zone(sm_t *sm, uint64_t idx, const zone_t *z, uint64_t load_id,
+                          enum kv_status want)
+{
+    kv_chunks_t ch = chunks_of(z, "id0", load_id, 0, 0, 0);
+    kv_result_t r = { 0 };
+    for (size_t k = 0; k < ch.count; k++)
+        r = apply(sm, idx++, ch.data[k], ch.len[k]);
+    assert_int_equal(r.status, want);
+    kv_chunks_free(&ch);
+    return idx;
+}
+
+static void test_update_applies_with_rcodes_and_journal(void **state)
+{
+    (void)state;
+    recorder_t rec = { 0 };
+    sm_t *sm = sm_new(record_zone, &rec);
+    zone_t *foo = make_zone("foo.com", 11, 3);
+    uint64_t idx = load_zone(sm, 1, foo, 1, KV_OK);
+    umsg_t m;
+    umsg_add_dyn(&m);
+    kv_result_t r = apply_update(sm, idx++, &m);
+    assert_int_equal(r.status, KV_OK);
+    assert_int_equal(r.rcode, ZU_NOERROR);
+    uint32_t serial;
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 12);
+    assert_int_equal(rec.last_serial, 12); /* published to DNS */
+    assert_true(has_dyn(sm));
+    assert_true(sm_zone_journal_with(sm, (const uint8_t *)FOO, grab_journal, NULL));
+    assert_int_equal(journal_len, 1);
+    assert_int_equal(journal_last_to, 12);
+    /* the same again: a duplicate, NOERROR and no change */
+    r = apply_update(sm, idx++, &m);
+    assert_int_equal(r.rcode, ZU_NOERROR);
+    assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 12);
+    /* a prerequisite that fails: nothing changes */
+    umsg_init(&m, FOO, 1, 1);
+    umsg_rr(&m, "\3dyn" FOO, 1, ZU_CLASS_NONE, 0, NULL, 0);
+    umsg_rr(&m, "\3new" FOO, 1, 1, 300, (const uint8_t *)"\1\2\3\4", 4);
+    r = apply_update(sm, idx++, &m);
+    assert_int_equal(r.rcode, ZU_YXRRSET);
+    /* a zone we do not serve */
+    umsg_init(&m, BAR, 0, 0);
+    r = apply_update(sm, idx++, &m);
+    assert_int_equal(r.rcode, ZU_NOTAUTH);
+    /* a message that does not parse */
+    m.len = 14;
+    r = apply_update(sm, idx++, &m);
+    assert_int_equal(r.status, KV_OK);
+    assert_int_equal(r.rcode, ZU_FORMERR);
+    assert_true(sm_zone_journal_with(sm, (const uint8_t *)FOO, grab_journal, NULL));
+    assert_int_equal(journal_len, 1);
+    zone_free(foo);
+    sm_free(sm);
+}
+
+static void test_journal_is_bounded(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    sm_set_journal_limits(sm, 3, SM_JOURNAL_MAX_BYTES);
+    zone_t *foo = make_zone("foo.com", 11, 3);
+    uint64_t idx = load_zone(sm, 1, foo, 1, KV_OK);
+    for (int i = 0; i < 5; i++) {
+        umsg_t m;
+        umsg_init(&m, FOO, 0, 1);
+        uint8_t a[4] = { 10, 9, 9, (uint8_t)i };
+        umsg_rr(&m, "\1x" FOO, 1, 1, 300, a, 4);
+        assert_int_equal(apply_update(sm, idx++, &m).rcode, ZU_NOERROR);
+    }
+    assert_true(sm_zone_journal_with(sm, (const uint8_t *)FOO, grab_journal, NULL));
+    assert_int_equal(journal_len, 3);
+    assert_int_equal(journal_last_to, 16);
+    zone_free(foo);
+    sm_free(sm);
+}
+
+/* Issue #14 item 4: a reload applies the file difference to the current
+ * zone, so the dynamic record stays; the same file again changes nothing;
+ * a newer file serial wins. */
+static void test_reload_keeps_dynamic_changes(void **state)
+{
+    (void)state;
+    sm_t *sm = sm_new(NULL, NULL);
+    zone_t *v1 = make_zone("foo.com", 11, 3);
+    uint64_t idx = load_zone(sm, 1, v1, 1, KV_OK);
+    umsg_t m;
+    umsg_add_dyn(&m);
+    assert_int_equal(apply_update(sm, idx++, &m).rcode, ZU_NOERROR);
+    idx = load_zone(sm, idx, v1, 2, KV_OK); /* the same file (a restart) */
+    assert_true(has_dyn(sm));
+    uint32_t serial;
+    zone_visible(sm, FOO, &serial);
+    assert_int_equal(serial, 12);
+    zone_t *v2 = make_zone("foo.com", 11, 4); /* one more host, same serial */
+    idx = load_zone(sm, idx, v2, 3, KV_OK);
+    assert_true(has_dyn(sm));
+    zone_visible(sm, FOO, &serial);
+    assert_int_equal(serial, 13); /* bumped: the file's serial did not move */
+    zone_t *v3 = make_zone("foo.com", 500, 4);
+    idx = load_zone(sm, idx, v3, 4, KV_OK);
+    zone_visible(sm, FOO, &serial);
+    assert_int_equal(serial, 500);
+    assert_true(has_dyn(sm));
+    assert_true(sm_zone_journal_with(sm, (const uint8_t *)FOO, grab_journal, NULL));
+    assert_int_equal(journal_len, 3);
+
+    /* snapshot keeps the file version and the journal: a restored replica
+     * reloads the same way and ends byte-identical */
+    bytebuf_t snap = snapshot(sm);
+    sm_t *b = sm_new(NULL, NULL);
+    const char *err = NULL;
+    assert_int_equal(restore(b, snap.data, snap.len, 0, &err), 0);
+    assert_true(sm_zone_journal_with(b, (const uint8_t *)FOO, grab_journal, NULL));
+    assert_int_equal(journal_len, 3);
+    zone_t *v4 = make_zone("foo.com", 500, 1);
+    load_zone(sm, idx, v4, 5, KV_OK);
+    load_zone(b, idx, v4, 5, KV_OK);
+    assert_true(has_dyn(b));
+    bytebuf_t sa = snapshot(sm), sb = snapshot(b);
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(sa.data, sb.data, sa.len);
+    bytebuf_free(&sa);
+    bytebuf_free(&sb);
+    bytebuf_free(&snap);
+    zone_free(v1);
+    zone_free(v2);
+    zone_free(v3);
+    zone_free(v4);
+    sm_free(sm);
+    sm_free(b);
+}
+
+/* A version-1 snapshot (before journals and file versions) still restores:
+ * built from a version-2 one by dropping the per-zone extras. */
+static void test_version1_snapshot_restores(void **state)
+{
+    (void)state;
+    sm_t *a = sm_new(NULL, NULL);
+    zone_t *foo = make_zone("foo.com", 11, 3);
+    load_zone(a, 1, foo, 1, KV_OK);
+    bytebuf_t snap = snapshot(a);
+    /* header 4+1+8, kv count 8, zone count 4, then the zone */
+    size_t pos = 25;
+    pos += strlen(FOO) + 1;
+    pos += 1 + snap.data[pos];          /* node id */
+    pos += 8 + 8 + 8;                   /* load id, index, rr count */
+    uint64_t rlen = get_le64(snap.data + pos);
+    pos += 8 + rlen;                    /* the extras: u8 1, u32 0 */
+    assert_int_equal(snap.data[pos], 1);
+    uint8_t *v1 = malloc(snap.len);
+    memcpy(v1, snap.data, pos);
+    memcpy(v1 + pos, snap.data + pos + 5, snap.len - pos - 5);
+    size_t len = snap.len - 5;
+    v1[4] = 1;
+    uint64_t body = len - 12;
+    put_le64(v1 + body, body);
+    put_le32(v1 + body + 8, crc32c(0, v1, body));
+    sm_t *b = sm_new(NULL, NULL);
+    const char *err = NULL;
+    assert_int_equal(restore(b, v1, len, 0, &err), 0);
+    uint32_t serial;
+    assert_true(zone_visible(b, FOO, &serial));
+    assert_int_equal(serial, 11);
+    /* and it can take an update and a reload */
+    umsg_t m;
+    umsg_add_dyn(&m);
+    assert_int_equal(apply_update(b, 10, &m).rcode, ZU_NOERROR);
+    load_zone(b, 11, foo, 2, KV_OK);
+    assert_true(has_dyn(b));
+    free(v1);
+    bytebuf_free(&snap);
+    zone_free(foo);
+    sm_free(a);
+    sm_free(b);
+}
+
 int main(void)
 {
     log_set_level(LOG_ERROR); /* the refusals tested here are logged as warnings */
@@ -1144,6 +1415,10 @@ int main(void)
         cmocka_unit_test(test_replicas_agree),
         cmocka_unit_test(test_readers_never_see_half_a_zone),
         cmocka_unit_test(test_zonedb_bridge_publishes_and_removes),
+        cmocka_unit_test(test_update_applies_with_rcodes_and_journal),
+        cmocka_unit_test(test_journal_is_bounded),
+        cmocka_unit_test(test_reload_keeps_dynamic_changes),
+        cmocka_unit_test(test_version1_snapshot_restores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -478,6 +478,74 @@ static void test_pending_self_removals_do_not_deadlock(void **state)
     net_free(&net);
 }
 
+/* Sends node `to` a pre-vote from `from` for the next term with a log equal
+ * to its own; returns whether it answered, and sets *granted. */
+static bool prevote_answered(net_t *net, raft_id_t to, raft_id_t from, bool *granted)
+{
+    raft_t *r = net->nodes[to].r;
+    raft_index_t last = raft_last_index(r);
+    raft_msg_t pv = { .type = RAFT_MSG_VOTE, .from = from, .to = to,
+                      .term = raft_term(r) + 1,
+                      .u.vote = { .prevote = true, .last_index = last,
+                                  .last_term = raft_log_entry(r, last)->term } };
+    assert_int_equal(raft_step(r, &pv), 0);
+    raft_ready_t rd;
+    raft_ready(r, &rd);
+    bool answered = false;
+    for (size_t i = 0; i < rd.n_msgs; i++)
+        if (rd.msgs[i].type == RAFT_MSG_VOTE_RESP && rd.msgs[i].to == from) {
+            answered = true;
+            *granted = rd.msgs[i].u.vote_resp.granted;
+        }
+    assert_false(rd.hard_state_changed);  /* a pre-vote moves nothing */
+    raft_advance(r, &rd);
+    return answered;
+}
+
+/* Thesis §4.2.3 ignores a vote request only "within the minimum election
+ * timeout of hearing from a current leader". A server that may not campaign
+ * (here a learner; in sim seed 228864 a server promoted in the leaders' logs
+ * but still a learner in its own) restarts its election timer when it runs
+ * out; it must forget the leader then, or the restarted timer renews the
+ * lease with no word from any leader and it drops most vote requests for
+ * good. There, both candidates needed its vote and the cluster stayed
+ * leaderless ~300 ticks after the faults healed. */
+static void test_silent_leader_lease_ends_for_non_voters(void **state)
+{
+    (void)state;
+    net_t net;
+    net_init(&net, 3);
+    start_with_leader(&net, 1);
+    net_start_joiner(&net, 4);
+    assert_int_equal(raft_add_learner(net.nodes[1].r, 4, NULL, 0, NULL), 0);
+    net_flush(&net, 1);
+    /* While the leader's heartbeats arrive, the learner keeps its leader and
+     * its lease. */
+    for (int i = 0; i < 40; i++)
+        net_tick_all(&net);
+    raft_t *r4 = net.nodes[4].r;
+    assert_true(raft_members_is_learner(raft_members(r4), 4));
+    assert_int_equal(raft_leader(r4), 1);
+    assert_int_equal(raft_role(r4), RAFT_FOLLOWER);
+
+    /* The leader goes silent. Past two election timeouts (the longest
+     * randomized one) the learner knows no leader, and from then on it
+     * answers every pre-vote, whatever its restarted timer says. */
+    net_isolate(&net, 4);
+    net_drop_queue(&net);
+    for (int i = 0; i < 60; i++) {
+        net_tick(&net, 4);
+        if (i < 20)
+            continue;
+        assert_int_equal(raft_leader(r4), 0);
+        bool granted = false;
+        assert_true(prevote_answered(&net, 4, 2, &granted));
+        assert_true(granted);
+    }
+    assert_int_equal(raft_role(r4), RAFT_FOLLOWER);  /* still never campaigns */
+    net_free(&net);
+}
+
 /* A learner that has not caught up cannot be promoted (thesis §4.2.1). */
 static void test_membership_promote_requires_catch_up(void **state)
 {
@@ -602,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_membership_add_learner_promote_remove_leader),
         cmocka_unit_test(test_removed_node_unaware_does_not_disrupt),
         cmocka_unit_test(test_pending_self_removals_do_not_deadlock),
+        cmocka_unit_test(test_silent_leader_lease_ends_for_non_voters),
         cmocka_unit_test(test_membership_promote_requires_catch_up),
         cmocka_unit_test(test_malformed_messages_ignored),
         cmocka_unit_test(test_inputs_refused_while_batch_open),

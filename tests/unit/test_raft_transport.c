@@ -453,7 +453,7 @@ static void test_buffers_capped_across_connections(void **state)
     data[4] = RAFT_MSG_APPEND;
     for (int i = 0; i < N; i++) {
         fds[i] = dial(transport_port(b));
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "p%d", i);
         send_hello_as(fds[i], 10 + (raft_id_t)i, name);
         fcntl(fds[i], F_SETFL, O_NONBLOCK);

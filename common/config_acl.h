@@ -1,0 +1,17 @@
+/* common/config_acl.h — reading the YAML `acl:` list into config_t
+ * (see config.h). Private to common/config.c. */
+#ifndef COMMON_CONFIG_ACL_H
+#define COMMON_CONFIG_ACL_H
+
+#include <yaml.h>
+
+#include "common/config.h"
+
+/* Reads the value of `acl:` (the next events of p: a sequence of
+ * mappings) and appends the rules to cfg. Returns 0, or -1 with
+ * "path:line: reason" in err. */
+int config_acl_read_yaml(config_t *cfg, yaml_parser_t *p, const char *path,
+                         char err[CONFIG_ERR_MAX]);
+void config_acl_free(config_t *cfg);
+
+#endif
