@@ -348,29 +348,6 @@ static bool replication_store_entries(raft_t *r, const raft_append_t *a)
     return true;
 }
 
-/* Hostile-input check: entries consecutive after prev_index, terms never
- * decreasing and never beyond the sender's term (a leader only ever holds
- * entries of its term or older), known types, data present. */
-static bool replication_append_valid(const raft_append_t *a, raft_term_t term)
-{
-    if (a->n_entries && !a->entries)
-        return false;
-    raft_term_t prev = a->prev_term;
-    for (size_t i = 0; i < a->n_entries; i++) {
-        if (a->entries[i].index != a->prev_index + 1 + i)
-            return false;
-        if (a->entries[i].term < prev || a->entries[i].term > term)
-            return false;
-        prev = a->entries[i].term;
-        if (a->entries[i].len && !a->entries[i].data)
-            return false;
-        if (a->entries[i].type < RAFT_ENTRY_NORMAL ||
-            a->entries[i].type > RAFT_ENTRY_CONFIG)
-            return false;
-    }
-    return a->prev_term <= term;
-}
-
 /* An append whose prev_index is below our commit index: the part of it we
  * hold committed must agree with our log (Figure 3 Leader Completeness: a
  * committed entry is in every later leader's log). If it does not, either
@@ -409,14 +386,13 @@ static bool replication_committed_prefix_agrees(raft_t *r, const raft_append_t *
 }
 
 /* Figure 2 AppendEntries receiver (rule 1, term < currentTerm, is raft_step's
- * job; the sender is the leader of our term from here on). */
+ * job, and so are the arguments' shape: raft_msg_check in validate.c; the
+ * sender is the leader of our term from here on). */
 void replication_recv_append(raft_t *r, const raft_msg_t *m)
 {
     const raft_append_t *a = &m->u.append;
     r->leader = m->from;
     r->election_elapsed = 0;
-    if (!replication_append_valid(a, m->term))
-        return;
     /* Already committed here: those entries match the leader's for sure
      * (Leader Completeness), provided the message agrees with them. */
     if (a->prev_index < r->commit) {
@@ -576,25 +552,6 @@ static bool replication_install_snapshot(raft_t *r)
     return true;
 }
 
-/* Figure 13 arguments. raft_step's raft_msg_check already refused terms
- * and indexes at the limits and empty configurations; the core checks again
- * where it acts (defence in depth, as replication_append_valid does). */
-static bool replication_chunk_valid(const raft_snapshot_chunk_t *c,
-                                    raft_term_t term)
-{
-    if (c->index == 0 || c->term == 0 || c->term > term ||
-        c->index >= RAFT_INDEX_LIMIT || c->members.n_voters == 0 ||
-        !members_valid(&c->members))
-        return false;
-    if (c->offset > c->total_len || c->len > c->total_len - c->offset)
-        return false;
-    if (c->len && !c->data)
-        return false;
-    if (c->total_len > SIZE_MAX / 2)
-        return false;
-    return c->last == (c->offset + c->len == c->total_len);
-}
-
 /* Room for `need` bytes. Grown as chunks arrive (doubling, capped at the
  * snapshot's total), never to a size a chunk merely claims: a forged first
  * chunk announcing an exabyte snapshot costs nothing. */
@@ -620,7 +577,9 @@ void replication_recv_snapshot(raft_t *r, const raft_msg_t *m)
     const raft_snapshot_chunk_t *c = &m->u.snapshot;
     r->leader = m->from;
     r->election_elapsed = 0;
-    if (!replication_chunk_valid(c, m->term))
+    /* raft_step's raft_msg_check (validate.c) has checked the Figure 13
+     * arguments; what is left is whether the snapshot fits in memory. */
+    if (c->total_len > SIZE_MAX / 2)
         return;
     /* Nothing to learn from a snapshot we are already past. */
     if (c->index <= r->commit) {
