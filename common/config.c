@@ -142,18 +142,26 @@ static int set_dns_workers(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
     return 0;
 }
 
+/* A whole number in [lo, hi] into *out; `unit` names it in the error
+ * (" of milliseconds", or ""). */
+static int parse_bounded(const char *key, const char *v, unsigned lo, unsigned hi,
+                         const char *unit, unsigned *out, char e[CONFIG_ERR_MAX])
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
+    if (n < (long long)lo || n > (long long)hi || errno != 0 || *end != '\0')
+        return format_error(e, "%s: \"%s\" is not a number%s from %u to %u", key, v, unit, lo,
+                            hi);
+    *out = (unsigned)n;
+    return 0;
+}
+
 /* A whole number of milliseconds in [lo, hi] into *out. */
 static int parse_ms(const char *key, const char *v, unsigned lo, unsigned hi, unsigned *out,
                     char e[CONFIG_ERR_MAX])
 {
-    char *end = NULL;
-    errno = 0;
-    long n = (*v >= '0' && *v <= '9') ? strtol(v, &end, 10) : -1;
-    if (n < (long)lo || n > (long)hi || errno != 0 || *end != '\0')
-        return format_error(e, "%s: \"%s\" is not a number of milliseconds from %u to %u", key, v,
-                            lo, hi);
-    *out = (unsigned)n;
-    return 0;
+    return parse_bounded(key, v, lo, hi, " of milliseconds", out, e);
 }
 
 static int set_heartbeat(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
@@ -204,13 +212,7 @@ static int set_admin_on_raft_port(config_t *c, const char *v, char e[CONFIG_ERR_
 static int parse_uint(const char *key, const char *v, unsigned lo, unsigned hi, unsigned *out,
                       char e[CONFIG_ERR_MAX])
 {
-    char *end = NULL;
-    errno = 0;
-    long long n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
-    if (n < (long long)lo || n > (long long)hi || errno != 0 || *end != '\0')
-        return format_error(e, "%s: \"%s\" is not a number from %u to %u", key, v, lo, hi);
-    *out = (unsigned)n;
-    return 0;
+    return parse_bounded(key, v, lo, hi, "", out, e);
 }
 
 static int set_tcp_max_conns(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
