@@ -26,8 +26,19 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(SAN) -pthread -I. -MMD -MP
 LDFLAGS += $(SAN) -pthread
-LDLIBS  := -lyaml -lurcu-memb -lurcu-common -lcrypto
+LDLIBS  := -lyaml -lurcu-memb -lurcu-common -lcrypto -lsystemd
+# `make install`: a daemon goes to sbin, as Debian puts nsd, knotd and named
+# in /usr/sbin (FHS 4.10: programs for the system administrator); the config
+# to /etc/dns-raft, as Debian's /etc/nsd and /etc/knot, whatever the PREFIX.
 PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# The version -version prints: the VERSION file, and the git commit when
+# built from a clone (build/gen/version.h, rewritten only when it changes).
+VERSION := $(shell cat VERSION 2>/dev/null || echo unknown)$(shell git describe --always --dirty --abbrev=10 2>/dev/null | sed 's/^/+g/')
 SEEDS   ?= 100000
 STEPS   ?= 10000
 
@@ -62,7 +73,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: all deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
+.PHONY: FORCE all deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
 all: $(BIN)
 
 # Each archive is made afresh: `ar rcs` into an old one would keep the
@@ -78,6 +89,14 @@ $(foreach l,$(LAYERS),$(eval $(call layer_rules,$(l))))
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define DNSRAFT_VERSION "$(VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(BUILD)/main.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/main.o: $(BUILD)/gen/version.h
+FORCE:
 
 $(BIN): $(BUILD)/main.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
@@ -173,9 +192,27 @@ fuzz-regress: fuzz-build
 faults: all
 	@scripts/run-faults.sh $(if $(filter command line,$(origin SEEDS)),$(SEEDS),20) $(or $(DURATION),25)
 
+# Installs the daemon, its man page, a systemd unit and sysusers.d file, and
+# the example config and zone (never over ones already there). DESTDIR
+# stages it (tests/integration/install.sh). Then, as root: systemd-sysusers;
+# systemctl daemon-reload; edit /etc/dns-raft/dns-raft.yaml;
+# systemctl enable --now dns-raft (docs/operations.md, "Install").
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/dns-raft
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/dns-raft/zones
+	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/dns-raft
+	install -m 0644 docs/dns-raft.8 $(DESTDIR)$(MANDIR)/man8/dns-raft.8
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/dns-raft.service \
+	  > $(DESTDIR)$(UNITDIR)/dns-raft.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/dns-raft.service
+	install -m 0644 dist/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dns-raft.conf
+	@for f in dns-raft.yaml zones/example.com.zone; do \
+	  if [ -e $(DESTDIR)$(SYSCONFDIR)/dns-raft/$$f ]; then \
+	    echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/dns-raft/$$f (the new one is not installed)"; \
+	  else \
+	    install -m 0644 dist/$$f $(DESTDIR)$(SYSCONFDIR)/dns-raft/$$f; \
+	  fi; \
+	done
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz bin

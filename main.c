@@ -13,9 +13,14 @@
  * over first) and exit 0, within -stop.timeout (common/stopguard.h).
  *
  * `dns-raft keygen` prints a fresh cluster key file (-cluster.key.file).
+ * `-version` prints the version; `-config.check` checks the settings, keys,
+ * ACL and zone files and exits without starting anything.
+ * Under systemd (Type=notify) the node reports READY=1, STOPPING=1 and
+ * STATUS= lines (common/service.h).
  *
- * Exit codes: 0 after a signalled stop or -h, 2 for bad flags or config
- * (a TSIG key file included), 1 when the node cannot start (a port in use,
+ * Exit codes: 0 after a signalled stop, -h, -version or a good
+ * -config.check, 2 for bad flags or config (a TSIG key file, the cluster
+ * key or, with -config.check, a zone file included), 1 when the node cannot start (a port in use,
  * unreadable data dir, ...), 3 when a stop did not finish in time or a
  * second SIGTERM/SIGINT came.
  *
@@ -29,6 +34,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/service.h"
 #include "common/stopguard.h"
 #include "dns/acl.h"
 #include "dns/server.h"
@@ -38,6 +44,11 @@
 #include "kv/dnsupdate.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
+#include "zone/zone.h"
+
+#ifndef DNSRAFT_VERSION
+#include "version.h" /* made by the Makefile from VERSION and git describe */
+#endif
 
 /* Blocks the signals this thread will wait for, before any other thread
  * exists, so that only sigwait below receives them. */
@@ -62,6 +73,7 @@ static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t 
             cluster_reload(cluster);
         } else {
             log_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            service_notify_stopping();
             return;
         }
     }
@@ -146,6 +158,30 @@ static acl_t *build_acl(const config_t *cfg, const tsig_keystore_t *keys)
     return acl;
 }
 
+/* -config.check: what start-up would refuse, found without starting: the
+ * cluster key, then every zone file parsed (TSIG keys and ACL are checked
+ * before this). 0 when all is well, else 2 with each problem logged. */
+static int check_config(const config_t *cfg)
+{
+    peerauth_ring_t ring = { 0 };
+    bool ok = !cfg->cluster_key_file || load_cluster_key(cfg, &ring);
+    peerauth_ring_wipe(&ring);
+    for (size_t i = 0; i < cfg->zone_file_count; i++) {
+        char err[ZONE_ERR_MAX];
+        zone_t *zone = zone_parse_file(cfg->zone_files[i], NULL, err);
+        if (zone == NULL) {
+            log_error("main", "zone.file %s", err);
+            ok = false;
+            continue;
+        }
+        log_info("main", "zone.file %s: %zu records", cfg->zone_files[i], zone->count);
+        zone_free(zone);
+    }
+    printf("%s: %s\n", cfg->config_file ? cfg->config_file : "flags",
+           ok ? "OK" : "problems (see above)");
+    return ok ? 0 : 2;
+}
+
 static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
                const sigset_t *set)
 {
@@ -212,6 +248,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
+        service_notify_status("loading %zu zone file(s) through Raft", cfg->zone_file_count);
         serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
@@ -243,15 +280,22 @@ int main(int argc, char *argv[])
         config_free(&cfg);
         return 0;
     }
+    if (result == CONFIG_VERSION) {
+        printf("dns-raft %s\n", DNSRAFT_VERSION);
+        config_free(&cfg);
+        return 0;
+    }
     if (result == CONFIG_ERROR) {
         fprintf(stderr, "%s: %s\n(run %s -h for the list of flags)\n", prog, err, prog);
         config_free(&cfg);
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
+    log_set_format((enum log_format)cfg.log_format);
+    log_set_node(cfg.id);
     tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
     acl_t *acl = tsig_keys ? build_acl(&cfg, tsig_keys) : NULL;
-    int rc = acl ? run(&cfg, tsig_keys, acl, &signals) : 2;
+    int rc = !acl ? 2 : cfg.check_only ? check_config(&cfg) : run(&cfg, tsig_keys, acl, &signals);
     acl_free(acl);
     tsig_keystore_free(tsig_keys);
     config_free(&cfg);

@@ -130,6 +130,15 @@ static int set_log_level(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
     return 0;
 }
 
+static int set_log_format(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    int format = log_format_parse(v);
+    if (format < 0)
+        return format_error(e, "log.format: \"%s\" is not text or json", v);
+    c->log_format = format;
+    return 0;
+}
+
 static int set_dns_workers(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
 {
     char *end = NULL;
@@ -302,6 +311,7 @@ static const option_t options[] = {
     { "cluster.key.file", "FILE", "cluster key file: peers authenticate each other with it (make one with `dns-raft keygen`)", set_cluster_key_file },
     { "config", "FILE", "YAML file with the same keys as these flags (flags win)", set_config_file },
     { "log.level", "LEVEL", "trace, debug, info, warn, error or off (default info)", set_log_level },
+    { "log.format", "FORMAT", "text (default) or json: one JSON object per line with time, level, module, node and message", set_log_format },
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
     { "admin.addr", "HOST:PORT", "also serve the admin protocol here, e.g. 127.0.0.1:8400 (default: only on the Raft port)", set_admin_addr },
     { "admin.token.file", "FILE", "file holding the admin token; every admin connection must then `auth TOKEN` first (kv ping excepted)", set_admin_token_file },
@@ -368,6 +378,9 @@ void config_usage(FILE *out, const char *prog)
     fprintf(out, "Usage: %s -id ID [flags]\n\nFlags (also -flag=value, --flag):\n", prog);
     for (size_t i = 0; i < OPTION_COUNT; i++)
         fprintf(out, "  -%s %s\n        %s\n", options[i].name, options[i].meta, options[i].help);
+    fprintf(out, "  -config.check\n        check the flags, config file, keys, ACL and zone files, then exit "
+                 "(0: all good, 2: the first problem is printed)\n"
+                 "  -version\n        print the version and exit\n");
     fprintf(out, "  -h, -help\n        print this help\n\n"
                  "%s keygen prints a new cluster key file (for -cluster.key.file).\n", prog);
     fprintf(out, "\n"
@@ -383,9 +396,10 @@ typedef struct flag_value {
 
 /* Splits argv into (option, value) pairs without applying them. */
 static enum config_result tokenize_flags(int argc, char *const argv[], flag_value_t *out,
-                                         size_t *count, char err[CONFIG_ERR_MAX])
+                                         size_t *count, bool *check, char err[CONFIG_ERR_MAX])
 {
     *count = 0;
+    bool check_only = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--") == 0) {
@@ -404,6 +418,12 @@ static enum config_result tokenize_flags(int argc, char *const argv[], flag_valu
         size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
         if ((name_len == 1 && name[0] == 'h') || (name_len == 4 && memcmp(name, "help", 4) == 0))
             return CONFIG_HELP;
+        if (!eq && strcmp(name, "version") == 0)
+            return CONFIG_VERSION;
+        if (!eq && strcmp(name, "config.check") == 0) {
+            check_only = true; /* a switch: takes no value */
+            continue;
+        }
         const option_t *opt = name_len ? find_option(name, name_len) : NULL;
         if (opt == NULL) {
             format_error(err, "unknown flag %.*s (see -h)", (int)(name - arg + name_len), arg);
@@ -421,6 +441,7 @@ static enum config_result tokenize_flags(int argc, char *const argv[], flag_valu
         out[*count].value = value;
         (*count)++;
     }
+    *check = check_only;
     return CONFIG_OK;
 }
 
@@ -465,7 +486,9 @@ enum config_result config_load(config_t *cfg, int argc, char *const argv[],
         return CONFIG_ERROR;
     }
     size_t count = 0;
-    enum config_result result = tokenize_flags(argc, argv, flags, &count, err);
+    bool check = false;
+    enum config_result result = tokenize_flags(argc, argv, flags, &count, &check, err);
+    cfg->check_only = check;
     if (result == CONFIG_OK) {
         const char *yaml_path = last_config_flag(flags, count);
         if ((yaml_path != NULL && config_read_yaml(cfg, yaml_path, err) != 0) ||

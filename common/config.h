@@ -1,6 +1,7 @@
 /* common/config.h — the daemon's settings: command-line flags (Go `flag`
  * style, as the seed takes them) and an optional YAML file with the same
- * keys. Flags win over the file.
+ * keys. Flags win over the file. Two flags take no value: -version (print
+ * it and exit) and -config.check (check everything, start nothing).
  *
  * Flags: `-name value`, `-name=value`, `--name value`, `--name=value`; `-h`,
  * `-help`, `--help` ask for usage; `--` ends the flags. `-zone.file` may
@@ -65,6 +66,8 @@ typedef struct config {
     char **tsig_keyfiles; /* BIND key files (dns/tsig.h), -tsig.keyfile repeated */
     size_t tsig_keyfile_count;
     int log_level;      /* enum log_level */
+    int log_format;     /* enum log_format: 0 text, 1 json (-log.format) */
+    int check_only;     /* -config.check: check the settings and zone files, then exit */
     unsigned dns_workers; /* 0: one per online CPU */
     unsigned raft_heartbeat_ms; /* 0: default */
     unsigned raft_election_ms;  /* 0: default */
@@ -88,6 +91,7 @@ enum config_result {
     CONFIG_OK = 0,
     CONFIG_HELP,  /* -h given: print usage, exit 0 */
     CONFIG_ERROR, /* err says why: print it, exit 2 */
+    CONFIG_VERSION, /* -version given: print the version, exit 0 */
 };
 
 /* Empty settings (no strings, level info). */

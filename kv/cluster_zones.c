@@ -20,6 +20,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/service.h"
 #include "common/stopguard.h"
 #include "kv/admin.h"
 #include "kv/adminauth.h"
@@ -154,6 +155,7 @@ static void load_zone_file(cluster_t *c, const char *path)
 void *cluster_loader_thread(void *arg)
 {
     cluster_t *c = arg;
+    bool first_pass = true;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         while (!c->reload_wanted && !c->stopping)
@@ -166,6 +168,11 @@ void *cluster_loader_thread(void *arg)
         for (size_t i = 0; i < c->o.n_zone_files && !cluster_stopping(c); i++)
             load_zone_file(c, c->o.zone_files[i]);
         cluster_loader_doing(c, NULL, NULL);
+        /* The node serves its own zones now: tell systemd (Type=notify).
+         * Stand-in until the readiness module (issue #16) says when. */
+        if (first_pass && !cluster_stopping(c))
+            service_notify_ready();
+        first_pass = false;
     }
 }
 

@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential pkg-config
   libyaml-dev libcmocka-dev liburcu-dev      # build + unit tests
   libssl-dev                                 # libcrypto: HMAC, RAND_bytes (peer auth)
+  libsystemd-dev                             # sd_notify (Type=notify unit)
+  systemd mandoc man-db                      # install test: systemd-analyze verify, mandoc -T lint, man -l
   bind9-dnsutils knot-dnsutils               # dig, kdig
   knot                                       # differential tests
   python3 python3-dnspython                  # test clients
@@ -14,7 +16,7 @@ PACKAGES=(
   iptables                                   # partitions in the fault tests
   clang libclang-rt-14-dev                   # fuzzing, sanitizers
 )
-[ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client)
+[ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client gnuplot-nox)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
