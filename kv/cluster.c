@@ -89,7 +89,8 @@ static int fsm_restore(void *ctx, raft_snap_reader_t *r)
     cluster_t *c = ctx;
     const char *err = NULL;
     if (sm_restore(c->sm, read_adapter, r, &err) != 0) {
-        log_error("kv", "snapshot restore failed: %s", err ? err : "?");
+        log_error("kv", "snapshot restore into data dir %s failed: %s", c->o.data_dir,
+                  err ? err : "?");
         return -1;
     }
     return 0;

@@ -415,7 +415,9 @@ static zone_t *read_zone_records(source_t *s, const uint8_t *origin)
     zone_t *z = sm_zone_build(origin, blob.data, blob.len, rr_count, err);
     bytebuf_free(&blob);
     if (!z) {
-        log_warn("kv", "snapshot zone refused: %s", err);
+        char text[NAME_MAX_TEXT];
+        name_to_text(origin, text, sizeof text);
+        log_warn("kv", "snapshot zone %s refused: %s", text, err);
         src_fail(s, "bad zone");
     }
     return z;

@@ -62,8 +62,8 @@ static void apply_entry(node_t *n, const raft_entry_t *e)
     bool conflict = false;
     bool cluster_entry = node_identity_apply(&n->ident, e, &conflict);
     if (conflict)
-        log_error("raft", "entry %llu names another cluster than this data dir's; not applied",
-                  (unsigned long long)e->index);
+        log_error("raft", "entry %llu names another cluster than data dir %s's; not applied",
+                  (unsigned long long)e->index, n->data_dir);
     if (e->type == RAFT_ENTRY_NORMAL && n->o.fsm.apply && !cluster_entry)
         n->o.fsm.apply(n->o.fsm.ctx, e->index, e->data, e->len, &n->sweep_result, &n->sweep_result_len);
     n->sweep_entry = e;
@@ -96,7 +96,7 @@ static void save_address_book(node_t *n)
     if (storage_write_file_atomic(n->data_dir, "peers", buf, 4 + len, &se) == 0)
         n->book_dirty = false;
     else
-        log_warn("raft", "cannot save the peer addresses: %s", se.msg);
+        log_warn("raft", "cannot save the peer addresses in %s: %s", n->data_dir, se.msg);
     free(buf);
 }
 
@@ -395,7 +395,8 @@ int node_restore_fsm(node_t *n, const uint8_t *data, size_t len)
     if (node_envelope_split_cluster(data, len, &book, &fsm, &fsm_len, &has_cluster, cluster) != 0)
         return -1;
     if (node_identity_restore(&n->ident, has_cluster, cluster) != 0) {
-        log_error("raft", "the snapshot belongs to another cluster than this data dir's");
+        log_error("raft", "the snapshot belongs to another cluster than data dir %s's",
+                  n->data_dir);
         return -1;
     }
     for (size_t i = 0; i < book.n; i++) {
@@ -448,7 +449,8 @@ static void maybe_snapshot(node_t *n)
                        (uint8_t)(blen >> 24) };
     if (membuf_write(&w.w, hdr, 4) != 0 || membuf_write(&w.w, book, blen) != 0 ||
         n->o.fsm.snapshot(n->o.fsm.ctx, &w.w) != 0) {
-        log_warn("raft", "state machine snapshot failed; will retry later");
+        log_warn("raft", "state machine snapshot at index %llu failed; will retry later",
+                 (unsigned long long)applied);
         bytebuf_free(&w.buf);
         return;
     }

@@ -235,7 +235,7 @@ class Node:
         check(not self.alive(), "%s already running" % self.name)
         self.starts += 1
         log = open(self.log_path, "ab")
-        log.write(("==== start %d: %s\n" % (self.starts, " ".join(self.argv()))).encode())
+        log.write(("==== start %d: %s\n" % (self.starts, " ".join(self.argv()))).encode("utf-8", "surrogateescape"))
         log.flush()
         self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.cluster.dir)
