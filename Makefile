@@ -205,6 +205,11 @@ install: $(BIN)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/dns-raft.service \
 	  > $(DESTDIR)$(UNITDIR)/dns-raft.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/dns-raft.service
+	sed -e 's|/dns-raft/dns-raft.yaml|/dns-raft/%i.yaml|g' -e 's|^StateDirectory=dns-raft$$|StateDirectory=dns-raft/%i|' \
+	  -e 's|^WorkingDirectory=/var/lib/dns-raft$$|WorkingDirectory=/var/lib/dns-raft/%i|' \
+	  -e 's|^Description=.*|& (instance %i)|' -e 's|^# dns-raft.service — one dns-raft node|# dns-raft@.service — node %i, config /etc/dns-raft/%i.yaml|' \
+	  $(DESTDIR)$(UNITDIR)/dns-raft.service > $(DESTDIR)$(UNITDIR)/dns-raft@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/dns-raft@.service
 	install -m 0644 dist/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dns-raft.conf
 	@for f in dns-raft.yaml zones/example.com.zone; do \
 	  if [ -e $(DESTDIR)$(SYSCONFDIR)/dns-raft/$$f ]; then \

@@ -24,7 +24,8 @@ conf=$D/etc/dns-raft/dns-raft.yaml
 zone=$D/etc/dns-raft/zones/example.com.zone
 
 # -- files and modes --
-for f in "$sbin:755" "$man8:644" "$unit:644" "$sysusers:644" "$conf:644" "$zone:644"; do
+for f in "$sbin:755" "$man8:644" "$unit:644" "${unit%.service}@.service:644" "$sysusers:644" \
+         "$conf:644" "$zone:644"; do
   path=${f%:*} mode=${f##*:}
   [ -f "$path" ] || fail "missing ${path#"$D"}"
   [ "$(stat -c %a "$path")" = "$mode" ] || fail "${path#"$D"} has mode $(stat -c %a "$path"), not $mode"
@@ -68,6 +69,13 @@ if command -v systemd-analyze >/dev/null; then
   out=$(MANPATH=$D/usr/local/share/man systemd-analyze verify "$tmp/dns-raft.service" 2>&1) \
     || fail "systemd-analyze verify: $out"
   [ -z "$out" ] || fail "systemd-analyze verify warned: $out"
+  # The template, as instance ns2: its own config and state directory.
+  sed "s|/usr/local/sbin/|$D/usr/local/sbin/|g" "$D/usr/local/lib/systemd/system/dns-raft@.service" \
+    > "$tmp/dns-raft@ns2.service"
+  out=$(MANPATH=$D/usr/local/share/man systemd-analyze verify "$tmp/dns-raft@ns2.service" 2>&1) \
+    || fail "systemd-analyze verify dns-raft@ns2: $out"
+  grep -q "^ExecStart=.* -config /etc/dns-raft/%i.yaml$" "$tmp/dns-raft@ns2.service" &&
+    grep -qx "StateDirectory=dns-raft/%i" "$tmp/dns-raft@ns2.service" || fail "template not per instance"
   score=$(systemd-analyze security --offline=true "$tmp/dns-raft.service" 2>&1 \
           | sed -n 's/.*Overall exposure level for dns-raft.service: \([0-9.]*\).*/\1/p')
   [ -n "$score" ] || fail "systemd-analyze security gave no score"
