@@ -20,8 +20,8 @@
  *
  * Exit codes: 0 after a signalled stop, -h, -version or a good
  * -config.check, 2 for bad flags or config (a TSIG key file, the cluster
- * key or, with -config.check, a zone file included), 1 when the node cannot start (a port in use,
- * unreadable data dir, ...), 3 when a stop did not finish in time or a
+ * key or, with -config.check, a zone file included), 1 when the node
+ * cannot start (a port in use, unreadable data dir, ...), 3 when a stop did not finish in time or a
  * second SIGTERM/SIGINT came.
  *
  * Ownership: main owns the config, the TSIG key store, the zone database
@@ -240,6 +240,8 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .test_stuck_loader = getenv("DNSRAFT_TEST_STUCK_LOADER") != NULL,
     };
     char cerr[1024];
+    /* Before the loader can send READY=1 (STATUS=serving), never after. */
+    service_notify_status("loading %zu zone file(s) through Raft", cfg->zone_file_count);
     cluster_t *cluster = cluster_start(&co, cerr, sizeof cerr);
     int rc = 1;
     if (cluster == NULL) {
@@ -248,7 +250,6 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
-        service_notify_status("loading %zu zone file(s) through Raft", cfg->zone_file_count);
         serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
