@@ -21,8 +21,8 @@
  * Exit codes: 0 after a signalled stop, -h, -version or a good
  * -config.check, 2 for bad flags or config (a TSIG key file, the cluster
  * key or, with -config.check, a zone file included), 1 when the node
- * cannot start (a port in use, unreadable data dir, ...), 3 when a stop did not finish in time or a
- * second SIGTERM/SIGINT came.
+ * cannot start (a port in use, unreadable data dir, ...), 3 when a stop
+ * did not finish in time or a second SIGTERM/SIGINT came.
  *
  * Ownership: main owns the config, the TSIG key store, the zone database
  * handle, the cluster and the DNS server; all are freed before exit. */
