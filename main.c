@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/stopguard.h"
@@ -36,6 +37,7 @@
 #include "kv/command.h"
 #include "kv/cluster.h"
 #include "kv/dnsupdate.h"
+#include "kv/readiness.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
 
@@ -165,8 +167,17 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         return 1;
     }
     kv_dnsupdate_t *updates = kv_dnsupdate_new();
-    if (updates == NULL) {
+    /* DNS answers SERVFAIL until the node is ready (kv/readiness.h). The
+     * install helper's sd_notify("READY=1") goes in on_ready. */
+    readiness_options_t ro = {
+        .stale_policy = (enum readiness_stale_policy)cfg->dns_stale_policy,
+        .stale_max_s = cfg->dns_stale_max_s, .election_ms = cfg->raft_election_ms,
+    };
+    readiness_t *ready = readiness_new(&ro, clock_now_ms());
+    if (updates == NULL || ready == NULL) {
         log_error("main", "out of memory");
+        readiness_free(ready);
+        kv_dnsupdate_free(updates);
         zonedb_handle_free(db);
         return 1;
     }
@@ -182,10 +193,12 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .tsig_keys = tsig_keys,
         .acl = acl, .submit_update = kv_dnsupdate_submit, .submit_arg = updates,
         .update_timeout_ms = cfg->dns_update_timeout_ms,
+        .answering = readiness_answering_flag(ready),
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
+        readiness_free(ready);
         kv_dnsupdate_free(updates);
         zonedb_handle_free(db);
         return 1;
@@ -202,6 +215,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .admin_addr = cfg->admin_addr, .admin_token_file = cfg->admin_token_file,
         .admin_off_raft_port = cfg->admin_on_raft_port == 0,
         .test_stuck_loader = getenv("DNSRAFT_TEST_STUCK_LOADER") != NULL,
+        .readiness = ready,
     };
     char cerr[1024];
     cluster_t *cluster = cluster_start(&co, cerr, sizeof cerr);
@@ -221,6 +235,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
     stopguard_note("stopping the DNS server");
     dns_server_stop(server); /* after every UPDATE's done ran */
     kv_dnsupdate_free(updates);
+    readiness_free(ready); /* after the DNS workers and the Raft thread */
     stopguard_disarm();
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);

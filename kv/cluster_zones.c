@@ -25,6 +25,7 @@
 #include "kv/adminauth.h"
 #include "kv/adminserver.h"
 #include "kv/command.h"
+#include "kv/readiness.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
 #include "raft/authjoin.h"
@@ -166,6 +167,10 @@ void *cluster_loader_thread(void *arg)
         for (size_t i = 0; i < c->o.n_zone_files && !cluster_stopping(c); i++)
             load_zone_file(c, c->o.zone_files[i]);
         cluster_loader_doing(c, NULL, NULL);
+        /* Each file is applied here now (a proposal returns once its entry
+         * is applied on this node) or was refused with an error logged. */
+        if (c->o.readiness && !cluster_stopping(c))
+            readiness_zones_loaded(c->o.readiness);
     }
 }
 

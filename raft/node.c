@@ -99,6 +99,7 @@ static void on_message(void *ctx, const raft_msg_t *m)
     }
     note_heard(n, m->from);
     raft_step(n->r, m);
+    node_health_note_message(n, m);
 }
 
 /* What a hello may teach (issue #12): only about a member of the current
@@ -245,6 +246,7 @@ static void on_tick(void *ctx)
     promote_caught_up_learners(n);
     retry_waiting(n);
     node_pending_sweep(n, sweep_expired);
+    node_health_report(n);
 }
 
 static void on_wake(void *ctx)
@@ -508,6 +510,7 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     node_disk_free_recovered(&n->disk);
     if (!n->r)
         goto fail;
+    node_health_start(n);
     /* Set before the thread runs: it reads the flag (drain_incoming). */
     n->thread_started = true;
     if (pthread_create(&n->thread, NULL, raft_thread, n) != 0) {
