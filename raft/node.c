@@ -247,6 +247,7 @@ static void on_tick(void *ctx)
     retry_waiting(n);
     node_pending_sweep(n, sweep_expired);
     node_health_report(n);
+    node_health_save_commit_hint(n, false);
 }
 
 static void on_wake(void *ctx)
@@ -553,6 +554,8 @@ static void shutdown_node(node_t *n, bool graceful)
     loop_stop(n->loop);
     pthread_join(n->thread, NULL);
     n->thread_started = false;
+    if (graceful)
+        node_health_save_commit_hint(n, true); /* the next start replays it all */
     /* The thread is gone: answer whatever is left, so threads blocked in
      * requests return at once (NODE_ESHUTDOWN). */
     while (n->pending) {

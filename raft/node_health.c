@@ -6,6 +6,13 @@
 
 #include <string.h>
 
+#include "common/log.h"
+
+/* How often at most the Raft thread writes the commit hint (a file
+ * replacement and two fsyncs): a restart replays what was applied up to
+ * about this long before it stopped; a graceful stop writes it at once. */
+#define COMMIT_HINT_MS 1000
+
 /* At start: a node that had data must first replay what it had committed
  * (Figure 2's commitIndex, kept on disk); an empty node learns its target
  * from the leader (node_health_note_message) or by leading. */
@@ -95,4 +102,20 @@ void node_health_report(node_t *n)
         .target = n->target, .applied = raft_applied(n->r), .current_ms = n->current_ms,
     };
     n->o.on_health(n->o.health_ctx, &h);
+}
+
+/* The hint is the applied index, which is durable (Ready contract: apply
+ * after persist; the leader counts only durable entries). */
+void node_health_save_commit_hint(node_t *n, bool now)
+{
+    if (n->r == NULL || n->failed)
+        return;
+    raft_index_t applied = raft_applied(n->r);
+    uint64_t t = loop_now_ms();
+    if (applied <= n->disk.saved.commit || (!now && t - n->hint_saved_ms < COMMIT_HINT_MS))
+        return;
+    n->hint_saved_ms = t;
+    struct storage_error se = { 0 };
+    if (node_disk_save_commit_hint(&n->disk, applied, &se) != 0)
+        log_warn("raft", "%s: cannot save the commit hint: %s", n->data_dir, se.msg);
 }

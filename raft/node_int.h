@@ -115,6 +115,7 @@ struct node {
     bool target_known;
     raft_index_t target;
     uint64_t current_ms;
+    uint64_t hint_saved_ms;   /* last commit hint written (node_disk.h) */
 };
 
 /* node.c */
@@ -136,6 +137,7 @@ void node_after_batch(void *ctx);
 void node_health_start(node_t *n);
 void node_health_note_message(node_t *n, const raft_msg_t *m);
 void node_health_report(node_t *n);
+void node_health_save_commit_hint(node_t *n, bool now);
 
 /* node_requests.c */
 void node_req_finish(node_t *n, request_t *q, node_status_t status);
