@@ -14,7 +14,9 @@ Starts:
   1. first start: n0 founds the cluster with foo.test (20,000 records,
      so that a joiner has something to catch up on);
   2. join: n1 joins with bar.test; it must serve foo.test (committed before
-     it joined) and bar.test (its own file); n2 joins with baz.test;
+     it joined) and bar.test (its own file); n2 joins with baz.test; n3
+     joins with no zone file (then leaves): only the catch-up target keeps
+     it from answering before it has foo.test;
   3. restart: n1 stopped and started on its data dir: answers at once;
   4. restart with the rest of the cluster frozen (SIGSTOP n0 and n2): n1
      serves its copy at once without any leader, ready=yes, stale_seconds
@@ -69,7 +71,8 @@ class Prober:
 
     def stop(self):
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _one(self, probe):
         """One query on a connected UDP socket, so that a port not bound
@@ -144,15 +147,21 @@ def status_ready(node):
 def start_probed(node, probes, what, timeout=60):
     """Starts node with a prober running from before its exec; waits for
     ready=yes and every probe answered right; checks the samples."""
+    ready_at = None
     with Prober(node, probes) as p:
         t0 = time.monotonic()
         node.start(wait=False)
-        node.wait_up(timeout=20)
-        wait_for("%s: ready=yes" % what, timeout, lambda: status_ready(node), interval=0.02)
-        ready_at = time.monotonic()
-        wait_for("%s: every zone answers" % what, 10,
-                 lambda: all(p.first_right(x) for x in probes))
-        time.sleep(0.3)  # more samples after ready
+        try:
+            node.wait_up(timeout=20)
+            wait_for("%s: ready=yes" % what, timeout, lambda: status_ready(node), interval=0.02)
+            ready_at = time.monotonic()
+            wait_for("%s: every zone answers" % what, 10,
+                     lambda: all(p.first_right(x) for x in probes))
+            time.sleep(0.3)  # more samples after ready
+        except Exception:
+            p.stop()
+            p.check(what)  # a REFUSED seen says more than the timeout
+            raise
     summary = p.check(what, ready_at)
     ok("%s: ready after %.2f s; probes: %s" % (what, ready_at - t0, summary))
 
@@ -252,6 +261,12 @@ def main():
         start_probed(n1, [FOO, BAR], "join (n1)")
         n2 = c.add_node("n2", [z2], join=n0)
         start_probed(n2, [FOO, BAR, BAZ], "join (n2)")
+        # A joiner without zone files of its own: only the catch-up target
+        # (the leader's commit index when it first heard from it) holds it.
+        n3 = c.add_node("n3", [], join=n0)
+        start_probed(n3, [FOO, BAR, BAZ], "join without zone files (n3)")
+        n3.stop()
+        check(n0.admin("raft leave n3", timeout=15) == "SUCCESS", "raft leave n3")
         c.wait_voters(["n0", "n1", "n2"], timeout=30)
         wait_for("n1 serves baz.test", 10, lambda: n1.resolves(BAZ[1], [BAZ[3]]))
         n1.stop()
