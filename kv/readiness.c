@@ -92,23 +92,23 @@ static bool update_locked(readiness_t *r, uint64_t now_ms)
         r->notified = true;
     }
     bool answering = atomic_load(&r->ready) && !past_stale_max(r, now_ms);
-    if (answering != atomic_load(&r->answering)) {
-        atomic_store(&r->answering, answering);
-        if (!became)
-            log_warn("dns", answering ? "answering again (stale %.1f s, within dns.stale.max)"
-                                      : "answering SERVFAIL: stale %.1f s > dns.stale.max",
-                     (double)stale_ms(r, now_ms) / 1000.0);
-    }
+    bool changed = answering != atomic_load(&r->answering);
+    atomic_store(&r->answering, answering);
+    double s = (double)stale_ms(r, now_ms) / 1000.0;
+    if (became)
+        log_info("dns", "ready (applied %llu): %s", (unsigned long long)r->last.applied,
+                 answering ? "answering from the zones" : "but stale: answering SERVFAIL");
+    else if (changed && answering)
+        log_info("dns", "answering from the zones again (stale %.1f s)", s);
+    else if (changed)
+        log_warn("dns", "answering SERVFAIL: stale %.1f s > dns.stale.max %u s", s,
+                 r->o.stale_max_s);
     return became;
 }
 
 static void finish_update(readiness_t *r, bool became)
 {
-    if (!became)
-        return;
-    log_info("dns", "ready: answering from the zones (applied %llu)",
-             (unsigned long long)r->last.applied);
-    if (r->o.on_ready)
+    if (became && r->o.on_ready)
         r->o.on_ready(r->o.on_ready_arg);
 }
 

@@ -23,6 +23,8 @@ Starts:
      growing;
   5. staleness: with n1 ready and the cluster whole, SIGSTOP the two others:
      n1 keeps answering and stale_seconds grows past 1 s; SIGCONT: back to 0;
+     the same with n1 as the leader: 0 while it holds its quorum, then it
+     steps down (check-quorum) and stale_seconds grows;
   6. the servfail policy: n1 restarted with -dns.stale.policy servfail
      -dns.stale.max 2; SIGSTOP the others: after ~2 s n1 answers SERVFAIL and
      says ready=no; SIGCONT: it answers again.
@@ -211,6 +213,27 @@ def check_stale_serving(c, n1, others):
        % (role, s1, s2))
 
 
+def check_stale_leader(c, n1, others):
+    """Start 5b: n1 leads, then loses its quorum. 0 while it holds it;
+    check-quorum (thesis §6.2) makes it step down, and stale_seconds grows
+    from its last contact with a quorum."""
+    wait_for("n1 leads", 20, lambda: n1.admin("raft transfer n1", timeout=10) == "SUCCESS"
+             and c.leader(timeout=5) is n1, interval=0.5)
+    wait_for("leader n1 stale_seconds 0", 10, lambda: stale(n1) == 0, interval=0.1)
+    freeze(others)
+    try:
+        wait_for("cut-off leader n1 stale_seconds > 1.5", 15, lambda: stale(n1) > 1.5,
+                 interval=0.1)
+        st = n1.status()
+        check(st["role"] != "leader", "n1 still leads without a quorum: %s" % st)
+        check(answers(n1, FOO) == ("NOERROR", [FOO[3]]), "n1 must keep answering")
+    finally:
+        thaw(others)
+    wait_for("n1 stale_seconds back to 0", 20, lambda: stale(n1) == 0, interval=0.1)
+    ok("leader n1 cut off: stepped down (%s), stale_seconds %s, kept answering; 0 again"
+       % (st["role"], st["stale_seconds"]))
+
+
 def check_stale_servfail(c, n1, others):
     """Start 6: the servfail policy."""
     freeze(others)
@@ -276,6 +299,7 @@ def main():
         c.leader(timeout=20)
         wait_for("n1 stale_seconds 0", 20, lambda: stale(n1) == 0, interval=0.1)
         check_stale_serving(c, n1, [n0, n2])
+        check_stale_leader(c, n1, [n0, n2])
         n1.extra = ["-dns.stale.policy", "servfail", "-dns.stale.max", "2"]
         n1.stop()
         start_probed(n1, [FOO, BAR, BAZ], "restart (n1, servfail policy)")
