@@ -6,18 +6,23 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 
 #define DEFAULT_ELECTION_MS 150
 
+#define CACHE_LINE 64
+
 struct readiness {
+    /* Read by every DNS worker batch: on a cache line of its own, written
+     * only when it changes, so the Raft thread's ticks never invalidate it. */
+    _Alignas(CACHE_LINE) atomic_bool answering;
+    _Alignas(CACHE_LINE) atomic_bool ready;
+    _Atomic uint64_t current_ms;    /* last contact with a current leader; 0: never */
     readiness_options_t o;
     uint64_t start_ms;
-    atomic_bool ready;
-    atomic_bool answering;          /* read by the DNS workers */
-    _Atomic uint64_t current_ms;    /* last contact with a current leader; 0: never */
     pthread_mutex_t mu;             /* the fields below */
     bool zones_loaded;
     bool observed;
@@ -27,9 +32,11 @@ struct readiness {
 
 readiness_t *readiness_new(const readiness_options_t *o, uint64_t start_ms)
 {
-    readiness_t *r = calloc(1, sizeof *r);
+    size_t size = (sizeof(readiness_t) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+    readiness_t *r = aligned_alloc(CACHE_LINE, size);
     if (r == NULL)
         return NULL;
+    memset(r, 0, size);
     r->o = *o;
     if (r->o.election_ms == 0)
         r->o.election_ms = DEFAULT_ELECTION_MS;
@@ -93,7 +100,8 @@ static bool update_locked(readiness_t *r, uint64_t now_ms)
     }
     bool answering = atomic_load(&r->ready) && !past_stale_max(r, now_ms);
     bool changed = answering != atomic_load(&r->answering);
-    atomic_store(&r->answering, answering);
+    if (changed)
+        atomic_store(&r->answering, answering);
     double s = (double)stale_ms(r, now_ms) / 1000.0;
     if (became)
         log_info("dns", "ready (applied %llu): %s", (unsigned long long)r->last.applied,
