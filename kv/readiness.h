@@ -6,7 +6,7 @@
  * done, and every other thread only reads.
  *
  * Ready (a latch: once ready, a node stays ready):
- *   - a node that started on a data dir holding state is ready once it has
+ *   - a node that started on a data dir holding a commit is ready once it has
  *     applied what it had committed before the restart (the replay, a few
  *     ms), whatever the leader says: it serves its copy at once, as Knot
  *     and NSD serve their zone files, and reports how stale it is;

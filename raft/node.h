@@ -69,7 +69,7 @@ typedef struct raft_fsm {
  * batch. Times are CLOCK_MONOTONIC ms (common/clock.h). */
 typedef struct node_health {
     uint64_t now_ms;
-    bool had_data;         /* the data dir held state at start */
+    bool had_data;         /* the data dir held a commit index > 0 at start */
     /* The catch-up target: the index to apply before serving. After a
      * restart, the commit index recovered from disk; on an empty node, the
      * leader's commit index (leaderCommit) in the first AppendEntries it

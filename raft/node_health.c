@@ -14,11 +14,14 @@
 #define COMMIT_HINT_MS 1000
 
 /* At start: a node that had data must first replay what it had committed
- * (Figure 2's commitIndex, kept on disk); an empty node learns its target
- * from the leader (node_health_note_message) or by leading. */
+ * (the commit hint, or its snapshot); an empty node learns its target from
+ * the leader (node_health_note_message) or by leading. A data dir that
+ * never got as far as a commit (a join interrupted by a crash) counts as
+ * empty: serving its nothing at once would deny every zone. */
 void node_health_start(node_t *n)
 {
-    if (!n->was_empty) {
+    n->had_data = !n->was_empty && raft_commit(n->r) > 0;
+    if (n->had_data) {
         n->target_known = true;
         n->target = raft_commit(n->r);
     }
@@ -98,7 +101,7 @@ void node_health_report(node_t *n)
     if (raft_role(n->r) == RAFT_LEADER)
         leader_update(n, now);
     node_health_t h = {
-        .now_ms = now, .had_data = !n->was_empty, .target_known = n->target_known,
+        .now_ms = now, .had_data = n->had_data, .target_known = n->target_known,
         .target = n->target, .applied = raft_applied(n->r), .current_ms = n->current_ms,
     };
     n->o.on_health(n->o.health_ctx, &h);

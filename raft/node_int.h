@@ -112,6 +112,7 @@ struct node {
     raft_id_t logged_leader;
     raft_term_t logged_term;
     /* node_health.c (Raft thread only) */
+    bool had_data;            /* something committed on disk at start */
     bool target_known;
     raft_index_t target;
     uint64_t current_ms;
