@@ -154,11 +154,13 @@ double readiness_stale_seconds(const readiness_t *r)
 static size_t not_ready_reason(const readiness_t *r, char *buf, size_t cap)
 {
     const readiness_obs_t *o = &r->last;
-    if (!r->observed || !o->target_known)
-        return (size_t)snprintf(buf, cap, o->had_data ? "replaying the data dir"
-                                                      : "waiting for a leader");
+    if (!r->observed)
+        return (size_t)snprintf(buf, cap, "starting");
+    if (!o->target_known)
+        return (size_t)snprintf(buf, cap, "waiting for a leader");
     if (o->applied < o->target)
-        return (size_t)snprintf(buf, cap, "catching up: applied %llu of %llu",
+        return (size_t)snprintf(buf, cap, "%s: applied %llu of %llu",
+                                o->had_data ? "replaying the data dir" : "catching up",
                                 (unsigned long long)o->applied, (unsigned long long)o->target);
     return (size_t)snprintf(buf, cap, "loading this node's zone files");
 }

@@ -84,9 +84,11 @@ const atomic_bool *readiness_answering_flag(const readiness_t *r);
 /* Seconds (ms resolution) since the last contact with a current leader;
  * 0 while in contact. */
 double readiness_stale_seconds(const readiness_t *r);
-/* One line, no newline: "ready", or what it waits for ("catching up:
- * applied 12 of 40", "loading zone files", "stale 12.3 s > dns.stale.max
- * 10 s", ...). Returns the length written (snprintf-like, truncated). */
+/* One line, no newline: "ready", or what it waits for: "starting",
+ * "waiting for a leader", "catching up: applied 12 of 40", "replaying the
+ * data dir: applied 12 of 40", "loading this node's zone files", "stale
+ * 12.3 s > dns.stale.max 10 s". Returns the length written (at most
+ * cap - 1; the text is cut to fit). */
 size_t readiness_reason(const readiness_t *r, char *buf, size_t cap);
 
 /* Pure decision, for tests: ready given these facts? */

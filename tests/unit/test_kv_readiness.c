@@ -79,9 +79,12 @@ static void test_latch_and_on_ready_once(void **state)
     assert_false(readiness_is_ready(r));
     assert_false(readiness_answering(r));
     assert_false(atomic_load(readiness_answering_flag(r)));
+    expect_reason(r, "starting");
+    readiness_obs_t o = { .now_ms = now };
+    readiness_observe(r, &o);
     expect_reason(r, "waiting for a leader");
-    readiness_obs_t o = { .now_ms = now, .target_known = true, .target = 10, .applied = 3,
-                          .current_ms = now };
+    o = (readiness_obs_t){ .now_ms = now, .target_known = true, .target = 10, .applied = 3,
+                           .current_ms = now };
     readiness_observe(r, &o);
     expect_reason(r, "catching up: applied 3 of 10");
     o.applied = 10;
@@ -156,6 +159,8 @@ static void test_reason_truncates(void **state)
     readiness_options_t opts = { 0 };
     readiness_t *r = readiness_new(&opts, clock_now_ms());
     char buf[8];
+    readiness_obs_t o = { .now_ms = clock_now_ms() };
+    readiness_observe(r, &o);
     assert_int_equal(readiness_reason(r, buf, sizeof buf), 7);
     assert_string_equal(buf, "waiting");
     assert_int_equal(readiness_reason(r, buf, 0), 0);

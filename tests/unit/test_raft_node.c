@@ -338,7 +338,10 @@ static void test_health_targets_and_replay_without_a_leader(void **state)
     assert_int_equal(count, total);
     clock_sleep_ms(50);
     node_health_t h = health_get(&c.health[1]);
-    assert_true(c.health[1].reports > 0);
+    pthread_mutex_lock(&c.health[1].mu);
+    int reports = c.health[1].reports;
+    pthread_mutex_unlock(&c.health[1].mu);
+    assert_true(reports > 0);
     assert_true(h.had_data);
     assert_true(h.target_known);
     assert_true(h.target >= total); /* the hint: every entry it had applied */
