@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/service.h"
@@ -42,6 +43,7 @@
 #include "kv/command.h"
 #include "kv/cluster.h"
 #include "kv/dnsupdate.h"
+#include "kv/readiness.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
 #include "zone/zone.h"
@@ -182,6 +184,14 @@ static int check_config(const config_t *cfg)
     return ok ? 0 : 2;
 }
 
+/* readiness on_ready: the node serves its zones now (READY=1 for a
+ * Type=notify unit; nothing without systemd). */
+static void notify_service_ready(void *arg)
+{
+    (void)arg;
+    service_notify_ready();
+}
+
 static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
                const sigset_t *set)
 {
@@ -201,8 +211,18 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         return 1;
     }
     kv_dnsupdate_t *updates = kv_dnsupdate_new();
-    if (updates == NULL) {
+    /* DNS answers SERVFAIL until the node is ready (kv/readiness.h); the
+     * moment it is, systemd hears READY=1 (Type=notify). */
+    readiness_options_t ro = {
+        .on_ready = notify_service_ready,
+        .stale_policy = (enum readiness_stale_policy)cfg->dns_stale_policy,
+        .stale_max_s = cfg->dns_stale_max_s, .election_ms = cfg->raft_election_ms,
+    };
+    readiness_t *ready = readiness_new(&ro, clock_now_ms());
+    if (updates == NULL || ready == NULL) {
         log_error("main", "out of memory");
+        readiness_free(ready);
+        kv_dnsupdate_free(updates);
         zonedb_handle_free(db);
         return 1;
     }
@@ -218,10 +238,12 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .tsig_keys = tsig_keys,
         .acl = acl, .submit_update = kv_dnsupdate_submit, .submit_arg = updates,
         .update_timeout_ms = cfg->dns_update_timeout_ms,
+        .answering = readiness_answering_flag(ready),
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
+        readiness_free(ready);
         kv_dnsupdate_free(updates);
         zonedb_handle_free(db);
         return 1;
@@ -238,6 +260,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .admin_addr = cfg->admin_addr, .admin_token_file = cfg->admin_token_file,
         .admin_off_raft_port = cfg->admin_on_raft_port == 0,
         .test_stuck_loader = getenv("DNSRAFT_TEST_STUCK_LOADER") != NULL,
+        .readiness = ready,
     };
     char cerr[1024];
     /* Before the loader can send READY=1 (STATUS=serving), never after. */
@@ -259,6 +282,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
     stopguard_note("stopping the DNS server");
     dns_server_stop(server); /* after every UPDATE's done ran */
     kv_dnsupdate_free(updates);
+    readiness_free(ready); /* after the DNS workers and the Raft thread */
     stopguard_disarm();
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);

@@ -274,6 +274,20 @@ static int set_update_timeout(config_t *c, const char *v, char e[CONFIG_ERR_MAX]
     return parse_uint("dns.update.timeout", v, 1, 600000, &c->dns_update_timeout_ms, e);
 }
 
+static int set_stale_policy(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    if (strcmp(v, "serve") == 0 || strcmp(v, "servfail") == 0) {
+        c->dns_stale_policy = strcmp(v, "servfail") == 0;
+        return 0;
+    }
+    return format_error(e, "dns.stale.policy: \"%s\" is not serve or servfail", v);
+}
+
+static int set_stale_max(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("dns.stale.max", v, 1, 30u * 86400u, &c->dns_stale_max_s, e);
+}
+
 static int set_serial_policy(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
 {
     static const char *const names[] = { "increment", "unixtime", "dateserial" };
@@ -328,6 +342,8 @@ static const option_t options[] = {
     { "stop.timeout", "MS", "after SIGTERM/SIGINT, exit with status 3 if the stop is not done in MS ms (default 10000)", set_stop_timeout },
     { "tsig.keyfile", "FILE", "TSIG keys, BIND format as tsig-keygen writes them; repeat for several", add_tsig_keyfile },
     { "dns.update.timeout", "MS", "an UPDATE not applied within MS is answered SERVFAIL (default 5000); who may UPDATE is the YAML `acl:` list", set_update_timeout },
+    { "dns.stale.policy", "POLICY", "when no current leader has been heard for dns.stale.max: serve (keep answering from this node's copy) or servfail (default serve)", set_stale_policy },
+    { "dns.stale.max", "SECONDS", "with dns.stale.policy servfail: answer SERVFAIL once stale longer than this (default 60)", set_stale_max },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -345,6 +361,7 @@ void config_init(config_t *cfg)
     cfg->log_level = LOG_INFO;
     cfg->admin_on_raft_port = -1;
     cfg->dns_rrl_slip = 2;
+    cfg->dns_stale_max_s = 60;
 }
 
 static int apply_defaults(config_t *cfg, char err[CONFIG_ERR_MAX])

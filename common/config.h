@@ -83,6 +83,10 @@ typedef struct config {
     unsigned dns_rrl_rate, dns_rrl_slip, dns_rrl_ipv4_prefix, dns_rrl_ipv6_prefix;
     unsigned dns_rrl_table_size;
     unsigned dns_update_timeout_ms; /* -dns.update.timeout; 0: default (5000) */
+    /* Readiness (kv/readiness.h): 0 keep answering when stale, 1 SERVFAIL
+     * once stale for more than dns_stale_max_s. */
+    unsigned dns_stale_policy;
+    unsigned dns_stale_max_s;
     config_acl_rule_t *acl_rules;   /* YAML `acl:` */
     size_t acl_rule_count;
 } config_t;

@@ -436,8 +436,10 @@ static bool is_unsupported_qtype(uint16_t qtype)
     return qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR || qtype == 0;
 }
 
-size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
-                  uint8_t *resp, size_t cap, bool tcp)
+/* dns_answer, or with unavailable every well-formed query gets SERVFAIL
+ * (dns_answer_unavailable). */
+static size_t answer_query(const zonedb_t *db, const uint8_t *query, size_t qlen,
+                           uint8_t *resp, size_t cap, bool tcp, bool unavailable)
 {
     dns_query_t q;
     if (cap < DNS_HEADER_LEN)
@@ -463,6 +465,8 @@ size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
 
     if (st == DNS_PARSE_FORMERR)
         return error_response(&a, DNS_RCODE_FORMERR);
+    if (unavailable)
+        return error_response(&a, DNS_RCODE_SERVFAIL); /* RFC 1035 §4.1.1: server failure */
     if (DNS_OPCODE(q.flags) != DNS_OPCODE_QUERY)
         return error_response(&a, DNS_RCODE_NOTIMP);
     if (q.has_edns && q.edns_version > 0)
@@ -482,4 +486,16 @@ size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
     add_authority(&a);
     add_additional(&a);
     return finish(&a);
+}
+
+size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
+                  uint8_t *resp, size_t cap, bool tcp)
+{
+    return answer_query(db, query, qlen, resp, cap, tcp, false);
+}
+
+size_t dns_answer_unavailable(const uint8_t *query, size_t qlen, uint8_t *resp, size_t cap,
+                              bool tcp)
+{
+    return answer_query(NULL, query, qlen, resp, cap, tcp, true);
 }

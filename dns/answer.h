@@ -29,4 +29,13 @@
 size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
                   uint8_t *resp, size_t cap, bool tcp);
 
+/* The answer of a server that cannot answer from its zones yet (not ready,
+ * or past its stale limit; kv/readiness.h): SERVFAIL with the question (and
+ * an OPT when the query had one) to every message dns_answer would answer,
+ * whatever its opcode; FORMERR still for a malformed one; 0 (nothing) where
+ * dns_answer sends nothing. Never REFUSED: that would call this server
+ * lame for zones it is about to serve. */
+size_t dns_answer_unavailable(const uint8_t *query, size_t qlen, uint8_t *resp, size_t cap,
+                              bool tcp);
+
 #endif

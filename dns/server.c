@@ -38,6 +38,7 @@ struct dns_server {
     tcp_server_t *tcp;
     rrl_t *rrl; /* NULL when off; shared by the UDP workers */
     updserve_t *upd; /* NULL: UPDATE is NOTIMP */
+    const atomic_bool *answering; /* opts.answering */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -118,7 +119,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         int fd = b->udp[i];
         b->udp[i] = -1;
         s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, s->upd,
-                                         spec->any, i);
+                                         s->answering, spec->any, i);
         if (s->workers[i] == NULL) {
             for (unsigned j = i + 1; j < b->udp_count; j++)
                 close(b->udp[j]);
@@ -127,7 +128,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         }
         s->worker_count = i + 1;
     }
-    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd);
+    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd, s->answering);
     return s->tcp == NULL ? -1 : 0;
 }
 
@@ -154,6 +155,7 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
         goto fail_alloc;
     }
     bool upd_failed = false;
+    s->answering = opts->answering;
     if ((s->upd = updserve_new(opts, &upd_failed)) == NULL && upd_failed) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (UPDATE state)");
         goto fail_alloc;

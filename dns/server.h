@@ -23,6 +23,7 @@
 #ifndef DNS_SERVER_H
 #define DNS_SERVER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common/addr.h"
@@ -72,6 +73,11 @@ typedef struct dns_server_opts {
     dns_submit_update_fn submit_update;
     void *submit_arg;
     unsigned update_timeout_ms;
+    /* Readiness (kv/readiness.h): while *answering is false, every query
+     * (UPDATE too) is answered SERVFAIL, never REFUSED, without looking at
+     * the zones. NULL: always answering (tests). Read with one atomic load
+     * per UDP batch or TCP message; must outlive the server. */
+    const atomic_bool *answering;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a

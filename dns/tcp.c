@@ -101,6 +101,7 @@ struct tcp_server {
     bool listen_paused;   /* out of file descriptors: retry at the next sweep */
     zonedb_handle_t *db;
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP */
+    const atomic_bool *answering; /* NULL, or false: SERVFAIL (dns_answer_unavailable) */
     int wake_fd;          /* eventfd: UPDATE replies queued */
     pthread_mutex_t reply_mu;
     tcp_reply_t *replies, **replies_tail; /* under reply_mu */
@@ -236,14 +237,16 @@ static void tcp_deliver(void *arg, unsigned slot, uint64_t gen, const uint8_t *r
  * or the buffer cap across connections). */
 static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
 {
-    if (t->upd != NULL && dns_is_update(query, qlen)) {
+    bool serving = t->answering == NULL || atomic_load_explicit(t->answering, memory_order_acquire);
+    if (serving && t->upd != NULL && dns_is_update(query, qlen)) {
         c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
         updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
                      (const struct sockaddr *)&c->peer);
         return true;
     }
     zonedb_read_lock();
-    size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
+    size_t len = serving ? dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true)
+                         : dns_answer_unavailable(query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
     if (len == 0)
         return true; /* not a query we answer (e.g. a response, a runt) */
@@ -598,7 +601,7 @@ static int epoll_add_tag(int epoll_fd, int fd, void *tag)
 }
 
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd)
+                               tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering)
 {
     tcp_server_t *t = calloc(1, sizeof *t);
     tcp_conn_t **conns = calloc(limits.max_conns ? limits.max_conns : 1, sizeof *conns);
@@ -616,6 +619,7 @@ tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
     t->epoll_fd = epoll_fd;
     t->db = db;
     t->upd = upd;
+    t->answering = answering;
     t->wake_fd = wake_fd;
     pthread_mutex_init(&t->reply_mu, NULL);
     t->replies_tail = &t->replies;

@@ -3,6 +3,7 @@
 #ifndef DNS_TCP_H
 #define DNS_TCP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "dns/updserve.h"
@@ -24,9 +25,11 @@ typedef struct tcp_limits {
 /* Starts the thread on `listen_fd` (listening, non-blocking; taken over and
  * closed by tcp_server_join). It stops when `stop_fd` (an eventfd) becomes
  * readable. `upd`: UPDATE handling, or NULL (UPDATE is then NOTIMP).
- * Returns NULL on failure (listen_fd is then closed). */
+ * `answering`: NULL, or a flag that, while false, makes every query
+ * SERVFAIL (dns/server.h). Returns NULL on failure (listen_fd is then
+ * closed). */
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd);
+                               tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering);
 /* Waits for the thread (after stop was signalled), closes every
  * connection and the listening socket, frees. */
 void tcp_server_join(tcp_server_t *t);

@@ -54,6 +54,7 @@ struct udp_worker {
     zonedb_handle_t *db;
     rrl_t *rrl;           /* NULL: no rate limiting */
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
+    const atomic_bool *answering; /* NULL, or false: SERVFAIL (dns_answer_unavailable) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
     bool echo_pktinfo;
     unsigned index;
@@ -132,6 +133,9 @@ static int answer_batch(udp_worker_t *w, int n)
 {
     int out = 0;
     uint32_t now = w->rrl != NULL ? rrl_now() : 0;
+    /* One acquire load per batch: a node not ready (or past its stale
+     * limit) answers SERVFAIL, never REFUSED (kv/readiness.h). */
+    bool serving = w->answering == NULL || atomic_load_explicit(w->answering, memory_order_acquire);
     zonedb_read_lock();
     const zonedb_t *db = zonedb_current(w->db);
     for (int i = 0; i < n; i++) {
@@ -139,7 +143,7 @@ static int answer_batch(udp_worker_t *w, int n)
         udp_slot_t *s = &w->slots[i];
         if (rx->msg_flags & MSG_TRUNC)
             continue;
-        if (w->upd != NULL && dns_is_update(s->query, w->rx[i].msg_len)) {
+        if (serving && w->upd != NULL && dns_is_update(s->query, w->rx[i].msg_len)) {
             /* Answered later, from the submitter's `done` (dns/updserve.h). */
             size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
             updserve_udp(w->upd, w->fd, s->query, w->rx[i].msg_len,
@@ -147,7 +151,9 @@ static int answer_batch(udp_worker_t *w, int n)
                          s->tx_control.buf, control);
             continue;
         }
-        size_t len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
+        size_t len = serving ? dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false)
+                             : dns_answer_unavailable(s->query, w->rx[i].msg_len, s->resp,
+                                                      sizeof s->resp, false);
         if (len != 0 && w->rrl != NULL)
             len = rate_limit(w, s, len, now);
         if (len == 0)
@@ -233,7 +239,7 @@ static int enable_pktinfo(int fd)
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               bool echo_pktinfo, unsigned index)
+                               const atomic_bool *answering, bool echo_pktinfo, unsigned index)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -241,7 +247,7 @@ udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
         return NULL;
     }
     *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
-                         .upd = upd, .echo_pktinfo = echo_pktinfo, .index = index };
+                         .upd = upd, .answering = answering, .echo_pktinfo = echo_pktinfo, .index = index };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));
         close(fd);

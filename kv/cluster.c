@@ -37,6 +37,7 @@
 #include "kv/adminauth.h"
 #include "kv/adminserver.h"
 #include "kv/command.h"
+#include "kv/readiness.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
 #include "raft/authjoin.h"
@@ -109,6 +110,17 @@ static int fsm_check(void *ctx, raft_index_t index, raft_snap_reader_t *r)
 }
 
 node_t *cluster_node(cluster_t *c) { return c->node; }
+
+/* The Raft thread's health report, handed to kv/readiness.h. */
+static void on_node_health(void *ctx, const node_health_t *h)
+{
+    cluster_t *c = ctx;
+    readiness_obs_t o = {
+        .now_ms = h->now_ms, .had_data = h->had_data, .target_known = h->target_known,
+        .target = h->target, .applied = h->applied, .current_ms = h->current_ms,
+    };
+    readiness_observe(c->o.readiness, &o);
+}
 
 /* ---- proposing commands ------------------------------------------------------------- */
 
@@ -197,6 +209,7 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .snapshot_every = o->snapshot_entries,
         .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
         .on_text_conn = cluster_on_text_conn, .text_ctx = c, .cluster_key = o->cluster_key,
+        .on_health = o->readiness ? on_node_health : NULL, .health_ctx = c,
     };
     if (cluster_setup_admin(c, o, err, err_len) != 0) {
         cluster_stop(c);

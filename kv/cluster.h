@@ -44,6 +44,9 @@ typedef struct cluster_options {
     const char *admin_addr;       /* -admin.addr: own admin listener, or NULL */
     const char *admin_token_file; /* -admin.token.file, or NULL: no admin auth */
     bool admin_off_raft_port;     /* -admin.on.raft.port=false */
+    /* Readiness (kv/readiness.h), fed by the Raft thread and the zone
+     * loader, shown by `raft status`; NULL: none. Must outlive the cluster. */
+    struct readiness *readiness;
     /* Tests only (the nemesis test's checker must catch them): */
     bool unsafe_local_reads; /* kv get from local state, without ReadIndex */
     bool test_stuck_loader;  /* tests only: the loader hangs as on a dead NFS mount */

@@ -28,6 +28,7 @@
 #include "kv/adminauth.h"
 #include "kv/adminserver.h"
 #include "kv/command.h"
+#include "kv/readiness.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
 #include "raft/authjoin.h"
@@ -238,15 +239,20 @@ static void exec_status(cluster_t *c, const replier_t *r)
         say_error(r, node_status_text(st));
         return;
     }
-    char line[512];
-    snprintf(line, sizeof line,
+    char line[600];
+    int n = snprintf(line, sizeof line,
              "id=%s role=%s term=%llu leader=%s leader_addr=%s commit=%llu applied=%llu "
-             "last_index=%llu snapshot=%llu cluster=%s\n",
+             "last_index=%llu snapshot=%llu cluster=%s",
              c->name, raft_role_name(s.role), (unsigned long long)s.term,
              s.leader_name[0] ? s.leader_name : "none",
              s.leader_addr[0] ? s.leader_addr : "none", (unsigned long long)s.commit,
              (unsigned long long)s.applied, (unsigned long long)s.last_index,
              (unsigned long long)s.snapshot_index, s.cluster_id);
+    const readiness_t *rd = c->o.readiness;
+    if (n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, " ready=%s stale_seconds=%.3f\n",
+                 rd == NULL || readiness_answering(rd) ? "yes" : "no",
+                 rd ? readiness_stale_seconds(rd) : 0.0);
     say(r, line);
 }
 

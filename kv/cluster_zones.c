@@ -20,12 +20,12 @@
 
 #include "common/addr.h"
 #include "common/log.h"
-#include "common/service.h"
 #include "common/stopguard.h"
 #include "kv/admin.h"
 #include "kv/adminauth.h"
 #include "kv/adminserver.h"
 #include "kv/command.h"
+#include "kv/readiness.h"
 #include "kv/sm_zonedb.h"
 #include "kv/statemachine.h"
 #include "raft/authjoin.h"
@@ -155,7 +155,6 @@ static void load_zone_file(cluster_t *c, const char *path)
 void *cluster_loader_thread(void *arg)
 {
     cluster_t *c = arg;
-    bool first_pass = true;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         while (!c->reload_wanted && !c->stopping)
@@ -168,11 +167,10 @@ void *cluster_loader_thread(void *arg)
         for (size_t i = 0; i < c->o.n_zone_files && !cluster_stopping(c); i++)
             load_zone_file(c, c->o.zone_files[i]);
         cluster_loader_doing(c, NULL, NULL);
-        /* The node serves its own zones now: tell systemd (Type=notify).
-         * Stand-in until the readiness module (issue #16) says when. */
-        if (first_pass && !cluster_stopping(c))
-            service_notify_ready();
-        first_pass = false;
+        /* Each file is applied here now (a proposal returns once its entry
+         * is applied on this node) or was refused with an error logged. */
+        if (c->o.readiness && !cluster_stopping(c))
+            readiness_zones_loaded(c->o.readiness);
     }
 }
 

@@ -99,6 +99,7 @@ static void on_message(void *ctx, const raft_msg_t *m)
     }
     note_heard(n, m->from);
     raft_step(n->r, m);
+    node_health_note_message(n, m);
 }
 
 /* What a hello may teach (issue #12): only about a member of the current
@@ -245,6 +246,8 @@ static void on_tick(void *ctx)
     promote_caught_up_learners(n);
     retry_waiting(n);
     node_pending_sweep(n, sweep_expired);
+    node_health_report(n);
+    node_health_save_commit_hint(n, false);
 }
 
 static void on_wake(void *ctx)
@@ -508,6 +511,7 @@ node_t *node_start(const node_options_t *opts, char *err, size_t err_len)
     node_disk_free_recovered(&n->disk);
     if (!n->r)
         goto fail;
+    node_health_start(n);
     /* Set before the thread runs: it reads the flag (drain_incoming). */
     n->thread_started = true;
     if (pthread_create(&n->thread, NULL, raft_thread, n) != 0) {
@@ -550,6 +554,8 @@ static void shutdown_node(node_t *n, bool graceful)
     loop_stop(n->loop);
     pthread_join(n->thread, NULL);
     n->thread_started = false;
+    if (graceful)
+        node_health_save_commit_hint(n, true); /* the next start replays it all */
     /* The thread is gone: answer whatever is left, so threads blocked in
      * requests return at once (NODE_ESHUTDOWN). */
     while (n->pending) {

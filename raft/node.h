@@ -64,6 +64,27 @@ typedef struct raft_fsm {
 
 /* ---- options --------------------------------------------------------------- */
 
+/* What the readiness of the service above needs (kv/readiness.h), handed
+ * to node_options_t.on_health on the Raft thread every tick and after every
+ * batch. Times are CLOCK_MONOTONIC ms (common/clock.h). */
+typedef struct node_health {
+    uint64_t now_ms;
+    bool had_data;         /* the data dir held a commit index > 0 at start */
+    /* The catch-up target: the index to apply before serving. After a
+     * restart, the commit index recovered from disk; on an empty node, the
+     * leader's commit index (leaderCommit) in the first AppendEntries it
+     * sent us, or, if we lead, our commit index once an entry of our own
+     * term is committed (§5.4.2: only then do we know it). */
+    bool target_known;
+    raft_index_t target;
+    raft_index_t applied;
+    /* The last moment this node knew a current leader: as leader, when a
+     * quorum (self included) was last heard from; as follower, the last
+     * AppendEntries, heartbeat or snapshot chunk from the leader of its
+     * term. 0: never since start. */
+    uint64_t current_ms;
+} node_health_t;
+
 typedef struct node_options {
     const char *name;          /* -id */
     const char *listen;        /* -raft.addr, e.g. ":8300" */
@@ -88,6 +109,10 @@ typedef struct node_options {
      * and every frame sealed; NULL: protocol v1, no authentication. Must
      * outlive the node. */
     const struct peerauth_ring *cluster_key;
+    /* Optional (NULL: none): see node_health_t. Runs on the Raft thread: it
+     * must not block or call node_* functions that wait for it. */
+    void (*on_health)(void *ctx, const node_health_t *h);
+    void *health_ctx;
 } node_options_t;
 
 typedef struct node node_t;

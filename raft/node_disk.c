@@ -297,6 +297,17 @@ static int append_entries(node_disk_t *d, const raft_entry_t *es, size_t n,
     return 0;
 }
 
+int node_disk_save_commit_hint(node_disk_t *d, raft_index_t commit, struct storage_error *err)
+{
+    if (commit <= d->saved.commit)
+        return 0;
+    struct hardstate hs = { d->saved.term, d->saved.vote, commit };
+    int rc = hardstate_save(d->dir, &hs, err);
+    if (rc == 0)
+        d->saved.commit = commit;
+    return rc;
+}
+
 int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_error *err)
 {
     int rc;

@@ -41,6 +41,11 @@ void node_disk_close(node_disk_t *d);
 /* Persists a ready batch: snapshot (and log reset), truncation, entries,
  * hard state, then one fsync for the entries. 0 or -1 with err. */
 int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_error *err);
+/* Saves the commit hint alone (term and vote as last saved), when commit
+ * is past the saved one. commit must be durable in this node's log or
+ * snapshot (an applied index is). So a restart replays what it had applied
+ * without waiting for a leader (kv/readiness.h). 0 or -1 with err. */
+int node_disk_save_commit_hint(node_disk_t *d, raft_index_t commit, struct storage_error *err);
 /* Writes a snapshot file for the core's current snapshot (after
  * raft_compact) and drops the log segments it covers. */
 int node_disk_save_snapshot(node_disk_t *d, const raft_snapshot_t *s, struct storage_error *err);

@@ -7,6 +7,7 @@
  *   node_requests.c requests: submitted by other threads, started on the
  *                   Raft thread, forwarded to the leader, completed
  *   node_ready.c    the Ready batch: persist, send, apply, snapshots
+ *   node_health.c   what readiness needs: catch-up target, leader contact
  */
 #ifndef RAFT_NODE_INT_H
 #define RAFT_NODE_INT_H
@@ -110,6 +111,12 @@ struct node {
     raft_role_t logged_role;
     raft_id_t logged_leader;
     raft_term_t logged_term;
+    /* node_health.c (Raft thread only) */
+    bool had_data;            /* something committed on disk at start */
+    bool target_known;
+    raft_index_t target;
+    uint64_t current_ms;
+    uint64_t hint_saved_ms;   /* last commit hint written (node_disk.h) */
 };
 
 /* node.c */
@@ -126,6 +133,12 @@ const char *node_name_of(const node_t *n, raft_id_t id);
 void node_process_one_ready(node_t *n);
 const char *node_check_snapshot(void *ctx, const raft_snapshot_t *s);
 void node_after_batch(void *ctx);
+
+/* node_health.c */
+void node_health_start(node_t *n);
+void node_health_note_message(node_t *n, const raft_msg_t *m);
+void node_health_report(node_t *n);
+void node_health_save_commit_hint(node_t *n, bool now);
 
 /* node_requests.c */
 void node_req_finish(node_t *n, request_t *q, node_status_t status);

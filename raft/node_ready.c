@@ -480,5 +480,6 @@ void node_after_batch(void *ctx)
             save_address_book(n);
     }
     transport_flush(n->tr); /* what the events queued (forwarded requests...) */
+    node_health_report(n);
 }
 

@@ -29,7 +29,8 @@ from clusterlib import Cluster, check, ok, run_main, wait_for, make_zone  # noqa
 
 STATUS_LINE = re.compile(r"^id=(\S+) role=(leader|follower|candidate|precandidate) term=\d+ "
                          r"leader=(\S+) leader_addr=(\S+) commit=\d+ applied=\d+ "
-                         r"last_index=\d+ snapshot=\d+ cluster=([0-9a-f]{32}|none)$")
+                         r"last_index=\d+ snapshot=\d+ cluster=([0-9a-f]{32}|none) "
+                         r"ready=(yes|no) stale_seconds=\d+\.\d{3}$")
 ZONE_INFO = re.compile(r"^(\S+) serial (\d+) records (\d+) loaded-by (\S+) index (\d+)$")
 
 

@@ -109,6 +109,42 @@ static void test_bad_values(void **state)
     expect_error("-dns.rrl.table.size", "", "dns.rrl.table.size");
 }
 
+/* -dns.stale.policy and -dns.stale.max (kv/readiness.h). */
+static void test_stale_policy(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    char *plain[] = { "dns-raft", "-id", "id0" };
+    assert_int_equal(config_load(&cfg, ARGC(plain), plain, err), CONFIG_OK);
+    assert_int_equal(cfg.dns_stale_policy, 0); /* serve */
+    assert_int_equal(cfg.dns_stale_max_s, 60);
+    config_free(&cfg);
+    char *argv[] = { "dns-raft", "-id", "id0", "-dns.stale.policy", "servfail",
+                     "-dns.stale.max=30" };
+    assert_int_equal(config_load(&cfg, ARGC(argv), argv, err), CONFIG_OK);
+    assert_int_equal(cfg.dns_stale_policy, 1);
+    assert_int_equal(cfg.dns_stale_max_s, 30);
+    config_free(&cfg);
+    char path[] = "/tmp/dnsraft-config-stale-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "id: id0\ndns.stale.policy: servfail\ndns.stale.max: 300\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char *yaml[] = { "dns-raft", "-config", path, "-dns.stale.policy", "serve" };
+    assert_int_equal(config_load(&cfg, ARGC(yaml), yaml, err), CONFIG_OK);
+    assert_int_equal(cfg.dns_stale_policy, 0); /* the flag wins */
+    assert_int_equal(cfg.dns_stale_max_s, 300);
+    config_free(&cfg);
+    unlink(path);
+    expect_error("-dns.stale.policy", "refused", "dns.stale.policy: \"refused\" is not serve or servfail");
+    expect_error("-dns.stale.policy", "", "dns.stale.policy");
+    expect_error("-dns.stale.max", "0", "dns.stale.max");
+    expect_error("-dns.stale.max", "2592001", "dns.stale.max");
+    expect_error("-dns.stale.max", "10s", "dns.stale.max");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_yaml_and_flags_win),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_stale_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -643,6 +643,34 @@ static void test_malformed_queries(void **state)
     assert_int_equal(dns_answer(db, q, len, R.raw, 11, false), 0);
 }
 
+/* A node not ready (kv/readiness.h): SERVFAIL with the question, for a
+ * served zone too, whatever the opcode; FORMERR and silence unchanged. */
+static void test_unavailable_is_servfail_never_refused(void **state)
+{
+    (void)state;
+    uint8_t q[512], resp[512];
+    qopts_t edns = { .edns = true, .payload = 1232 };
+    size_t len = make_query(q, "www.example.com.", DNS_TYPE_A, &edns);
+    size_t n = dns_answer_unavailable(q, len, resp, sizeof resp, false);
+    assert_true(n > 12);
+    assert_int_equal(DNS_RCODE(rd16(resp + 2)), DNS_RCODE_SERVFAIL);
+    assert_int_equal(rd16(resp + 4), 1);  /* the question */
+    assert_int_equal(rd16(resp + 6), 0);  /* no answer */
+    assert_int_equal(rd16(resp + 10), 1); /* the OPT */
+    assert_false(rd16(resp + 2) & DNS_FLAG_AA);
+    q[2] = (uint8_t)((q[2] & 0x87) | (5 << 3)); /* an UPDATE */
+    n = dns_answer_unavailable(q, len, resp, sizeof resp, false);
+    assert_int_equal(DNS_RCODE(rd16(resp + 2)), DNS_RCODE_SERVFAIL);
+    q[2] |= 0x80; /* a response: nothing */
+    assert_int_equal(dns_answer_unavailable(q, len, resp, sizeof resp, false), 0);
+    qopts_t none = { 0 };
+    len = make_query(q, "example.com.", DNS_TYPE_A, &none);
+    q[len] = 0; /* trailing octet: still FORMERR */
+    n = dns_answer_unavailable(q, len + 1, resp, sizeof resp, true);
+    assert_int_equal(DNS_RCODE(rd16(resp + 2)), DNS_RCODE_FORMERR);
+    assert_int_equal(dns_answer_unavailable(q, 11, resp, sizeof resp, false), 0);
+}
+
 /* ---- EDNS and sizes --------------------------------------------------- */
 
 static void test_edns_echo_and_badvers(void **state)
@@ -762,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_additional_dropped_without_tc),
         cmocka_unit_test(test_referral_glue_that_does_not_fit_truncates),
+        cmocka_unit_test(test_unavailable_is_servfail_never_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

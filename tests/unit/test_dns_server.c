@@ -225,6 +225,40 @@ static void test_udp_answers_every_query(void **state)
     fixture_stop(&f);
 }
 
+/* The readiness flag (opts.answering, kv/readiness.h): while false, UDP
+ * and TCP answer SERVFAIL for a served zone (never REFUSED, no AA); once
+ * true, the zone's answer. */
+static void test_not_answering_is_servfail(void **state)
+{
+    (void)state;
+    static atomic_bool answering;
+    atomic_store(&answering, false);
+    fixture_t f;
+    dns_server_opts_t opts = { .addr = "127.0.0.1:0", .workers = 1, .answering = &answering };
+    fixture_start_opts(&f, &opts);
+    int u = connect_to(AF_INET, f.port, SOCK_DGRAM);
+    int t = connect_to(AF_INET, f.port, SOCK_STREAM);
+    assert_true(u >= 0 && t >= 0);
+    uint8_t q[512], r[2048];
+    for (int round = 0; round < 2; round++) {
+        size_t n = build_query(q, (uint16_t)(10 + round), "foo.com");
+        assert_int_equal(send(u, q, n, 0), (ssize_t)n);
+        assert_true(recv(u, r, sizeof r, 0) >= 12);
+        assert_int_equal(resp_id(r), 10 + round);
+        assert_int_equal(resp_rcode(r), round == 0 ? 2 : 0); /* SERVFAIL, then NOERROR */
+        assert_true(resp_aa(r) == (round == 1));
+        n = frame_query(q, (uint16_t)(20 + round), "foo.com");
+        assert_int_equal(send(t, q, n, 0), (ssize_t)n);
+        assert_true(read_frame(t, r, sizeof r) >= 12);
+        assert_int_equal(resp_id(r), 20 + round);
+        assert_int_equal(resp_rcode(r), round == 0 ? 2 : 0);
+        atomic_store(&answering, true);
+    }
+    close(u);
+    close(t);
+    fixture_stop(&f);
+}
+
 /* A connected UDP socket accepts datagrams only from the address it sent
  * to, so an answer arriving proves it left from the address queried. */
 static void check_wildcard_reply(int family, uint16_t port)
@@ -650,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_tcp_tricklers_cannot_hold_the_slots),
         cmocka_unit_test(test_tcp_buffer_cap_across_connections),
         cmocka_unit_test(test_udp_rate_limit),
+        cmocka_unit_test(test_not_answering_is_servfail),
         cmocka_unit_test(test_zone_swaps_while_serving),
         cmocka_unit_test(test_start_errors),
     };

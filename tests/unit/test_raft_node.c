@@ -93,6 +93,30 @@ static void fsm_get(fsm_t *f, uint64_t *count, uint64_t *hash)
 
 enum { N = 3 };
 
+/* The last node_health_t each node reported (on_health). */
+typedef struct health {
+    pthread_mutex_t mu;
+    node_health_t last;
+    int reports;
+} health_t;
+
+static void on_health(void *ctx, const node_health_t *h)
+{
+    health_t *hh = ctx;
+    pthread_mutex_lock(&hh->mu);
+    hh->last = *h;
+    hh->reports++;
+    pthread_mutex_unlock(&hh->mu);
+}
+
+static node_health_t health_get(health_t *hh)
+{
+    pthread_mutex_lock(&hh->mu);
+    node_health_t h = hh->last;
+    pthread_mutex_unlock(&hh->mu);
+    return h;
+}
+
 typedef struct cluster {
     char base[64];
     char dir[N][128];
@@ -100,6 +124,7 @@ typedef struct cluster {
     char name[N][16];
     node_t *node[N];
     fsm_t fsm[N];
+    health_t health[N];
     uint64_t snapshot_every;
 } cluster_t;
 
@@ -123,6 +148,7 @@ static void start_node(cluster_t *c, int i, bool bootstrap)
         .name = c->name[i], .listen = c->addr[i], .advertise = c->addr[i],
         .data_dir = c->dir[i], .bootstrap = bootstrap, .snapshot_every = c->snapshot_every,
         .fsm = { &c->fsm[i], fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
+        .on_health = on_health, .health_ctx = &c->health[i],
     };
     char err[512];
     c->node[i] = node_start(&o, err, sizeof err);
@@ -198,6 +224,7 @@ static void cluster_up(cluster_t *c)
         snprintf(c->addr[i], sizeof c->addr[i], "127.0.0.1:%u", free_port());
         snprintf(c->name[i], sizeof c->name[i], "n%d", i);
         pthread_mutex_init(&c->fsm[i].mu, NULL);
+        pthread_mutex_init(&c->health[i].mu, NULL);
     }
     start_node(c, 0, true);
     assert_int_equal(wait_leader(c, 5000), 0);
@@ -220,6 +247,7 @@ static void cluster_down(cluster_t *c)
         node_stop(c->node[i]);
         c->node[i] = NULL;
         pthread_mutex_destroy(&c->fsm[i].mu);
+        pthread_mutex_destroy(&c->health[i].mu);
     }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", c->base);
@@ -265,6 +293,66 @@ static void test_replicates_survives_leader_death_and_restarts(void **state)
     wait_converged(&c, total, 5000);
     propose_ok(c.node[1], total++);
     wait_converged(&c, total, 5000);
+    cluster_down(&c);
+}
+
+/* kv/readiness.h's inputs: the catch-up target (learnt by leading, or from
+ * the leader's first AppendEntries), the leader contact, and the replay of a
+ * restarted node without any leader, up to the commit hint that a graceful
+ * stop wrote. */
+static void test_health_targets_and_replay_without_a_leader(void **state)
+{
+    (void)state;
+    cluster_t c = { .snapshot_every = 100000 };
+    cluster_up(&c);
+    uint64_t total = 0;
+    for (int i = 0; i < 30; i++, total++)
+        propose_ok(c.node[0], total);
+    wait_converged(&c, total, 5000);
+    clock_sleep_ms(100); /* a few ticks: every node reports */
+    uint64_t now = clock_now_ms();
+    for (int i = 0; i < N; i++) {
+        node_health_t h = health_get(&c.health[i]);
+        assert_false(h.had_data);
+        assert_true(h.target_known);
+        assert_true(h.applied >= h.target);
+        assert_true(h.current_ms > 0 && now - h.current_ms < 1000); /* a current leader */
+    }
+
+    /* All stop gracefully, n1 first while it follows (no term change then
+     * saves the hard state for it); n1 alone comes back: no leader can
+     * exist, yet it replays everything it had applied, from its own disk. */
+    assert_int_equal(wait_leader(&c, 5000), 0);
+    for (int k = 0; k < N; k++) {
+        int i = (k + 1) % N;
+        node_stop(c.node[i]);
+        c.node[i] = NULL;
+    }
+    c.health[1].reports = 0;
+    start_node(&c, 1, false);
+    uint64_t count = 0, hash = 0;
+    for (int t = 0; t < 300 && count < total; t++) {
+        clock_sleep_ms(10);
+        fsm_get(&c.fsm[1], &count, &hash);
+    }
+    assert_int_equal(count, total);
+    clock_sleep_ms(50);
+    node_health_t h = health_get(&c.health[1]);
+    pthread_mutex_lock(&c.health[1].mu);
+    int reports = c.health[1].reports;
+    pthread_mutex_unlock(&c.health[1].mu);
+    assert_true(reports > 0);
+    assert_true(h.had_data);
+    assert_true(h.target_known);
+    assert_true(h.target >= total); /* the hint: every entry it had applied */
+    assert_true(h.applied >= h.target);
+    assert_int_equal(h.current_ms, 0); /* no leader heard since this start */
+    node_status_info_t s;
+    assert_int_equal(node_status(c.node[1], &s), NODE_OK);
+    assert_string_equal(s.leader_name, "");
+    for (int i = 0; i < N; i++)
+        if (!c.node[i])
+            start_node(&c, i, false);
     cluster_down(&c);
 }
 
@@ -533,6 +621,7 @@ int main(void)
     log_set_level(LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replicates_survives_leader_death_and_restarts),
+        cmocka_unit_test(test_health_targets_and_replay_without_a_leader),
         cmocka_unit_test(test_lagging_node_catches_up_through_snapshot),
         cmocka_unit_test(test_snapshot_refused_by_content_check_changes_nothing),
         cmocka_unit_test(test_forward_to_dead_leader_ends_with_the_election),
