@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/bytebuf.h"
 #include "dns/acl.h"
 #include "dns/rrl.h"
 #include "dns/tsig.h"
@@ -81,6 +82,9 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
 /* The port actually bound (useful when the spec said port 0). */
 uint16_t dns_server_port(const dns_server_t *s);
 unsigned dns_server_workers(const dns_server_t *s);
+/* Appends the server's counters (dnsraft_dns_*, dns/stats.h) in the
+ * Prometheus text format. Any thread, while the server runs. */
+void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b);
 /* Stops every thread, closes every socket and frees the server. */
 void dns_server_stop(dns_server_t *s);
 

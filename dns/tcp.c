@@ -101,6 +101,7 @@ struct tcp_server {
     bool listen_paused;   /* out of file descriptors: retry at the next sweep */
     zonedb_handle_t *db;
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP */
+    dns_stats_slot_t *counters; /* this thread's counters (dns/stats.h) */
     int wake_fd;          /* eventfd: UPDATE replies queued */
     pthread_mutex_t reply_mu;
     tcp_reply_t *replies, **replies_tail; /* under reply_mu */
@@ -237,6 +238,7 @@ static void tcp_deliver(void *arg, unsigned slot, uint64_t gen, const uint8_t *r
 static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
 {
     if (t->upd != NULL && dns_is_update(query, qlen)) {
+        dns_stat_add(&t->counters->updates[DNS_STATS_TCP], 1);
         c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
         updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
                      (const struct sockaddr *)&c->peer);
@@ -245,8 +247,11 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
     zonedb_read_lock();
     size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
-    if (len == 0)
+    if (len == 0) {
+        dns_stats_drop(t->counters, DNS_STATS_TCP, DNS_DROP_MALFORMED);
         return true; /* not a query we answer (e.g. a response, a runt) */
+    }
+    dns_stats_response(t->counters, DNS_STATS_TCP, t->answer + 2, len);
     c->served_ms = clock_now_ms(); /* junk frames do not count as being served */
     c->answered = true;
     t->answer[0] = (uint8_t)(len >> 8);
@@ -598,7 +603,7 @@ static int epoll_add_tag(int epoll_fd, int fd, void *tag)
 }
 
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd)
+                               tcp_limits_t limits, updserve_t *upd, dns_stats_slot_t *stats)
 {
     tcp_server_t *t = calloc(1, sizeof *t);
     tcp_conn_t **conns = calloc(limits.max_conns ? limits.max_conns : 1, sizeof *conns);
@@ -616,6 +621,7 @@ tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
     t->epoll_fd = epoll_fd;
     t->db = db;
     t->upd = upd;
+    t->counters = stats;
     t->wake_fd = wake_fd;
     pthread_mutex_init(&t->reply_mu, NULL);
     t->replies_tail = &t->replies;

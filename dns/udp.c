@@ -55,6 +55,7 @@ struct udp_worker {
     rrl_t *rrl;           /* NULL: no rate limiting */
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
+    dns_stats_slot_t *stats; /* this worker's counters (dns/stats.h) */
     bool echo_pktinfo;
     unsigned index;
     udp_slot_t slots[UDP_BATCH];
@@ -120,9 +121,11 @@ static size_t rate_limit(udp_worker_t *w, udp_slot_t *s, size_t len, uint32_t no
     case RRL_SEND:
         return len;
     case RRL_SLIP:
+        dns_stat_add(&w->stats->rrl_slipped, 1);
         return rrl_truncate(s->resp, len);
     case RRL_DROP:
     default:
+        dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_RRL);
         return 0;
     }
 }
@@ -137,9 +140,12 @@ static int answer_batch(udp_worker_t *w, int n)
     for (int i = 0; i < n; i++) {
         struct msghdr *rx = &w->rx[i].msg_hdr;
         udp_slot_t *s = &w->slots[i];
-        if (rx->msg_flags & MSG_TRUNC)
+        if (rx->msg_flags & MSG_TRUNC) {
+            dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_OVERSIZE);
             continue;
+        }
         if (w->upd != NULL && dns_is_update(s->query, w->rx[i].msg_len)) {
+            dns_stat_add(&w->stats->updates[DNS_STATS_UDP], 1);
             /* Answered later, from the submitter's `done` (dns/updserve.h). */
             size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
             updserve_udp(w->upd, w->fd, s->query, w->rx[i].msg_len,
@@ -148,10 +154,13 @@ static int answer_batch(udp_worker_t *w, int n)
             continue;
         }
         size_t len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
-        if (len != 0 && w->rrl != NULL)
-            len = rate_limit(w, s, len, now);
-        if (len == 0)
+        if (len == 0) {
+            dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_MALFORMED);
             continue;
+        }
+        if (w->rrl != NULL && (len = rate_limit(w, s, len, now)) == 0)
+            continue;
+        dns_stats_response(w->stats, DNS_STATS_UDP, s->resp, len);
         s->riov = (struct iovec){ s->resp, len };
         size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
         w->tx[out].msg_hdr = (struct msghdr){
@@ -178,6 +187,7 @@ static void send_batch(udp_worker_t *w, int count)
         } else {
             log_debug("dns", "udp worker %u: reply dropped: %s", w->index,
                       n < 0 ? strerror(errno) : "not sent");
+            dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_SEND);
             sent++;
         }
     }
@@ -233,7 +243,7 @@ static int enable_pktinfo(int fd)
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               bool echo_pktinfo, unsigned index)
+                               bool echo_pktinfo, unsigned index, dns_stats_slot_t *stats)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -241,7 +251,8 @@ udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
         return NULL;
     }
     *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
-                         .upd = upd, .echo_pktinfo = echo_pktinfo, .index = index };
+                         .upd = upd, .echo_pktinfo = echo_pktinfo, .index = index,
+                         .stats = stats };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));
         close(fd);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "dns/rrl.h"
+#include "dns/stats.h"
 #include "dns/updserve.h"
 #include "zone/db.h"
 
@@ -19,10 +20,11 @@ typedef struct udp_worker udp_worker_t;
  * address, so each reply must leave from the address the query came to
  * (IP_PKTINFO / IPV6_PKTINFO). `rrl`: the shared rate-limiting table, or
  * NULL for none (it must outlive the worker). `upd`: UPDATE handling, or
- * NULL (UPDATE is then NOTIMP). Returns NULL (fd closed) on failure. */
+ * NULL (UPDATE is then NOTIMP). `stats`: the counters only this worker
+ * writes (dns/stats.h). Returns NULL (fd closed) on failure. */
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               bool echo_pktinfo, unsigned index);
+                               bool echo_pktinfo, unsigned index, dns_stats_slot_t *stats);
 /* Waits for the thread (after stop was signalled), closes, frees. */
 void udp_worker_join(udp_worker_t *w);
 

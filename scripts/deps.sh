@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential pkg-config
   libyaml-dev libcmocka-dev liburcu-dev      # build + unit tests
   libssl-dev                                 # libcrypto: HMAC, RAND_bytes (peer auth)
+  libmicrohttpd-dev                          # -metrics.addr: /metrics, /health, /ready
+  prometheus                                 # promtool check metrics (tests)
   bind9-dnsutils knot-dnsutils               # dig, kdig
   knot                                       # differential tests
   python3 python3-dnspython                  # test clients
@@ -31,5 +33,9 @@ $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 # The knot package starts a system service we do not want running on :53.
 if [[ " ${missing[*]} " == *" knot "* ]] && command -v systemctl >/dev/null; then
   $SUDO systemctl disable --now knot >/dev/null 2>&1 || true
+fi
+# So does prometheus (we only want its promtool).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 exit 0
