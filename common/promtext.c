@@ -191,3 +191,31 @@ void promtext_histogram(bytebuf_t *b, const char *name, const char *labels, cons
     put_suffixed(b, name, "_count", labels);
     put_fmt(b, "%llu\n", (unsigned long long)cumulative);
 }
+
+/* ---- duration histograms -------------------------------------------------- */
+
+void prom_duration_observe(prom_duration_hist_t *h, uint64_t ns)
+{
+    uint64_t bound_ns = 1000000; /* 1 ms */
+    unsigned i = 0;
+    while (i < PROM_DURATION_BOUNDS && ns > bound_ns) {
+        bound_ns *= 2;
+        i++;
+    }
+    prom_add(&h->counts[i], 1);
+    prom_add(&h->sum_ns, ns);
+}
+
+void promtext_duration_hist(bytebuf_t *b, const char *name, const char *labels,
+                            const prom_duration_hist_t *h)
+{
+    double bounds[PROM_DURATION_BOUNDS];
+    uint64_t counts[PROM_DURATION_BOUNDS + 1];
+    double bound = 0.001;
+    for (unsigned i = 0; i < PROM_DURATION_BOUNDS; i++, bound *= 2)
+        bounds[i] = bound;
+    for (unsigned i = 0; i <= PROM_DURATION_BOUNDS; i++)
+        counts[i] = prom_get(&h->counts[i]);
+    promtext_histogram(b, name, labels, bounds, counts, PROM_DURATION_BOUNDS,
+                       (double)prom_get(&h->sum_ns) / 1e9);
+}

@@ -14,6 +14,7 @@
 #ifndef COMMON_PROMTEXT_H
 #define COMMON_PROMTEXT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,34 @@ void promtext_sample_f64(bytebuf_t *b, const char *name, const char *labels, dou
  * le="+Inf" equal to _count. sum is in the metric's base unit. */
 void promtext_histogram(bytebuf_t *b, const char *name, const char *labels, const double *bounds,
                         const uint64_t *counts, size_t n, double sum);
+
+/* ---- single-writer counters and histograms ------------------------------
+ * For figures one thread updates and a scrape reads from another: the
+ * writer does a relaxed load and store (no locked instruction), readers a
+ * relaxed load. Never two writers on one of these. */
+typedef _Atomic uint64_t prom_counter_t;
+
+static inline void prom_add(prom_counter_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+static inline uint64_t prom_get(const prom_counter_t *c)
+{
+    return atomic_load_explicit((prom_counter_t *)c, memory_order_relaxed);
+}
+
+/* A duration histogram with etcd's buckets for disk latencies
+ * (exponential from 1 ms, doubling, 14 bounds: 1 ms .. 8.192 s). */
+enum { PROM_DURATION_BOUNDS = 14 };
+typedef struct prom_duration_hist {
+    prom_counter_t counts[PROM_DURATION_BOUNDS + 1];
+    prom_counter_t sum_ns;
+} prom_duration_hist_t;
+
+void prom_duration_observe(prom_duration_hist_t *h, uint64_t ns);
+/* Writes h as histogram `name` in seconds (family lines not included). */
+void promtext_duration_hist(bytebuf_t *b, const char *name, const char *labels,
+                            const prom_duration_hist_t *h);
 
 #endif

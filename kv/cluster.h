@@ -65,4 +65,14 @@ void cluster_reload(cluster_t *c);
  * flushes and frees. The node stays a member of the cluster. */
 void cluster_stop(cluster_t *c);
 
+/* Appends the cluster's metrics (zones served, zone file loads, and the
+ * node's dnsraft_raft_*) in the Prometheus text format; any thread. -1
+ * when the Raft status did not come in time (the rest is written). */
+struct bytebuf;
+int cluster_write_metrics(cluster_t *c, struct bytebuf *b);
+/* Readiness as the cluster knows it today: 1 once the loader has been
+ * through every zone file of this node once, else 0 with a one-line
+ * reason. `arg` is the cluster_t (the shape of metrics_ready_fn). */
+int cluster_ready(void *arg, char *reason, size_t cap);
+
 #endif

@@ -131,6 +131,7 @@ static void load_zone_file(cluster_t *c, const char *path)
     cluster_loader_doing(c, "replicating", path);
     if (!zone) {
         log_error("zone", "%s (the replicated version stays)", err);
+        prom_add(&c->zone_load_errors, 1);
         return;
     }
     char origin[NAME_MAX_TEXT];
@@ -141,6 +142,7 @@ static void load_zone_file(cluster_t *c, const char *path)
         if (rc == 0)
             log_info("zone", "%s: zone %s replicated (serial %u, %zu records)", path, origin,
                      (unsigned)zone->serial, zone->count);
+        prom_add(rc == 0 ? &c->zone_loads : &c->zone_load_errors, rc <= 0);
         if (rc <= 0)
             break;
         log_info("zone", "%s: waiting to load zone %s (attempt %d, next in %u ms)", path, origin,
@@ -166,6 +168,7 @@ void *cluster_loader_thread(void *arg)
         for (size_t i = 0; i < c->o.n_zone_files && !cluster_stopping(c); i++)
             load_zone_file(c, c->o.zone_files[i]);
         cluster_loader_doing(c, NULL, NULL);
+        atomic_store(&c->zones_loaded_once, true);
     }
 }
 

@@ -20,6 +20,7 @@
 
 #include "common/handoff.h"
 #include "common/loop.h"
+#include "common/promtext.h"
 #include "raft/addrbook.h"
 #include "raft/node_disk.h"
 #include "raft/node_identity.h"
@@ -110,6 +111,13 @@ struct node {
     raft_role_t logged_role;
     raft_id_t logged_leader;
     raft_term_t logged_term;
+    /* Metrics (raft/node_metrics.c): the Raft thread writes, scrapes read. */
+    struct {
+        prom_counter_t leader_changes;
+        prom_counter_t proposals_taken, proposals_committed, proposals_failed;
+        prom_counter_t snapshots, snapshots_installed;
+        prom_duration_hist_t snapshot_duration;
+    } metrics;
 };
 
 /* node.c */
