@@ -215,6 +215,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .tsig_keys = tsig_keys,
         .acl = acl, .submit_update = kv_dnsupdate_submit, .submit_arg = updates,
         .update_timeout_ms = cfg->dns_update_timeout_ms,
+        .count = cfg->metrics_addr != NULL, /* counted only when someone can read them */
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {

@@ -41,6 +41,7 @@ struct dns_server {
     updserve_t *upd; /* NULL: UPDATE is NOTIMP */
     dns_stats_t *stats; /* a slot per UDP worker, then the TCP thread's */
     unsigned stats_slots;
+    bool counting;      /* opts->count: the threads get their slots */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -112,6 +113,12 @@ static void signal_stop(dns_server_t *s)
     (void)ignored;
 }
 
+/* Thread i's counters, or NULL when the server counts nothing. */
+static dns_stats_slot_t *counter_slot(dns_server_t *s, unsigned i)
+{
+    return s->counting ? dns_stats_slot(s->stats, i) : NULL;
+}
+
 /* Hands the sockets to threads; on failure the sockets not yet handed over
  * are closed and the threads already started are stopped by the caller. */
 static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
@@ -121,7 +128,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         int fd = b->udp[i];
         b->udp[i] = -1;
         s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, s->upd,
-                                         spec->any, i, dns_stats_slot(s->stats, i));
+                                         spec->any, i, counter_slot(s, i));
         if (s->workers[i] == NULL) {
             for (unsigned j = i + 1; j < b->udp_count; j++)
                 close(b->udp[j]);
@@ -131,7 +138,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         s->worker_count = i + 1;
     }
     s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd,
-                              dns_stats_slot(s->stats, s->stats_slots - 1));
+                              counter_slot(s, s->stats_slots - 1));
     return s->tcp == NULL ? -1 : 0;
 }
 
@@ -159,6 +166,7 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
         goto fail_alloc;
     }
     s->stats_slots = workers + 1;
+    s->counting = opts->count;
     bool upd_failed = false;
     if ((s->upd = updserve_new(opts, &upd_failed)) == NULL && upd_failed) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (UPDATE state)");

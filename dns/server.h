@@ -73,6 +73,9 @@ typedef struct dns_server_opts {
     dns_submit_update_fn submit_update;
     void *submit_arg;
     unsigned update_timeout_ms;
+    /* Keep the per-thread counters dns_server_write_metrics reports
+     * (dns/stats.h); false: none are kept (they read 0). */
+    bool count;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a
@@ -83,7 +86,8 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
 uint16_t dns_server_port(const dns_server_t *s);
 unsigned dns_server_workers(const dns_server_t *s);
 /* Appends the server's counters (dnsraft_dns_*, dns/stats.h) in the
- * Prometheus text format. Any thread, while the server runs. */
+ * Prometheus text format (zeros unless opts.count). Any thread, while the
+ * server runs. */
 void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b);
 /* Stops every thread, closes every socket and frees the server. */
 void dns_server_stop(dns_server_t *s);

@@ -106,7 +106,7 @@ static unsigned size_bucket(size_t len)
 void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, const uint8_t *resp,
                         size_t len)
 {
-    if (len < 12)
+    if (slot == NULL || len < 12)
         return;
     dns_stat_add(&slot->requests[proto][response_qtype(resp, len)], 1);
     dns_stat_add(&slot->responses[proto][resp[3] & 0x0F], 1);

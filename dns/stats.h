@@ -64,6 +64,9 @@ static inline void dns_stat_add(dns_counter_t *c, uint64_t n)
                           memory_order_relaxed);
 }
 
+/* Each takes the thread's slot, or NULL when nothing is counted (metrics
+ * off: one predictable branch per query). */
+
 /* Counts one response of len bytes (as sent) to a query. */
 void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, const uint8_t *resp,
                         size_t len);
@@ -71,7 +74,20 @@ void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, cons
 static inline void dns_stats_drop(dns_stats_slot_t *slot, enum dns_stats_proto proto,
                                   enum dns_stats_drop why)
 {
-    dns_stat_add(&slot->dropped[proto][why], 1);
+    if (slot != NULL)
+        dns_stat_add(&slot->dropped[proto][why], 1);
+}
+
+static inline void dns_stats_slip(dns_stats_slot_t *slot)
+{
+    if (slot != NULL)
+        dns_stat_add(&slot->rrl_slipped, 1);
+}
+
+static inline void dns_stats_update(dns_stats_slot_t *slot, enum dns_stats_proto proto)
+{
+    if (slot != NULL)
+        dns_stat_add(&slot->updates[proto], 1);
 }
 
 #endif

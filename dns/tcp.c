@@ -101,7 +101,7 @@ struct tcp_server {
     bool listen_paused;   /* out of file descriptors: retry at the next sweep */
     zonedb_handle_t *db;
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP */
-    dns_stats_slot_t *counters; /* this thread's counters (dns/stats.h) */
+    dns_stats_slot_t *counters; /* this thread's counters (dns/stats.h), or NULL */
     int wake_fd;          /* eventfd: UPDATE replies queued */
     pthread_mutex_t reply_mu;
     tcp_reply_t *replies, **replies_tail; /* under reply_mu */
@@ -238,7 +238,7 @@ static void tcp_deliver(void *arg, unsigned slot, uint64_t gen, const uint8_t *r
 static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
 {
     if (t->upd != NULL && dns_is_update(query, qlen)) {
-        dns_stat_add(&t->counters->updates[DNS_STATS_TCP], 1);
+        dns_stats_update(t->counters, DNS_STATS_TCP);
         c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
         updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
                      (const struct sockaddr *)&c->peer);

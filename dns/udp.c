@@ -55,7 +55,7 @@ struct udp_worker {
     rrl_t *rrl;           /* NULL: no rate limiting */
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
-    dns_stats_slot_t *stats; /* this worker's counters (dns/stats.h) */
+    dns_stats_slot_t *stats; /* this worker's counters (dns/stats.h), or NULL */
     bool echo_pktinfo;
     unsigned index;
     udp_slot_t slots[UDP_BATCH];
@@ -121,7 +121,7 @@ static size_t rate_limit(udp_worker_t *w, udp_slot_t *s, size_t len, uint32_t no
     case RRL_SEND:
         return len;
     case RRL_SLIP:
-        dns_stat_add(&w->stats->rrl_slipped, 1);
+        dns_stats_slip(w->stats);
         return rrl_truncate(s->resp, len);
     case RRL_DROP:
     default:
@@ -145,7 +145,7 @@ static int answer_batch(udp_worker_t *w, int n)
             continue;
         }
         if (w->upd != NULL && dns_is_update(s->query, w->rx[i].msg_len)) {
-            dns_stat_add(&w->stats->updates[DNS_STATS_UDP], 1);
+            dns_stats_update(w->stats, DNS_STATS_UDP);
             /* Answered later, from the submitter's `done` (dns/updserve.h). */
             size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
             updserve_udp(w->upd, w->fd, s->query, w->rx[i].msg_len,

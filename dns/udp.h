@@ -21,7 +21,7 @@ typedef struct udp_worker udp_worker_t;
  * (IP_PKTINFO / IPV6_PKTINFO). `rrl`: the shared rate-limiting table, or
  * NULL for none (it must outlive the worker). `upd`: UPDATE handling, or
  * NULL (UPDATE is then NOTIMP). `stats`: the counters only this worker
- * writes (dns/stats.h). Returns NULL (fd closed) on failure. */
+ * writes (dns/stats.h), or NULL to count nothing. Returns NULL (fd closed) on failure. */
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
                                bool echo_pktinfo, unsigned index, dns_stats_slot_t *stats);
