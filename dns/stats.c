@@ -3,6 +3,7 @@
  * exists (requests by type, responses by rcode, response size). */
 #include "dns/stats.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,37 @@ static const char *const rcode_names[DNS_STATS_RCODES] = {
 static const char *const proto_names[DNS_STATS_PROTOS] = { "udp", "tcp" };
 static const char *const drop_names[DNS_DROP_REASONS] = { "malformed", "oversize", "rrl", "send" };
 
+/* QTYPE -> index into qtypes (QTYPE_OTHER for the rest), for types below
+ * 256 (a loop for the rare ones above). Built on first use. */
+static uint8_t qtype_small[256];
+static pthread_once_t qtype_once = PTHREAD_ONCE_INIT;
+
+static void qtype_table_build(void)
+{
+    memset(qtype_small, QTYPE_OTHER, sizeof qtype_small);
+    for (unsigned i = 0; i < QTYPE_OTHER; i++)
+        if (qtypes[i].type < 256)
+            qtype_small[qtypes[i].type] = (uint8_t)i;
+}
+
+static unsigned qtype_index(int type)
+{
+    if (type >= 0 && type < 256)
+        return qtype_small[type];
+    for (unsigned i = 0; i < QTYPE_OTHER; i++)
+        if (qtypes[i].type == type)
+            return i;
+    return QTYPE_OTHER;
+}
+
+/* size_bounds as integers, for the hot path. */
+static const uint32_t size_limits[DNS_STATS_SIZE_BOUNDS] = {
+    0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16000, 32000, 48000, 64000,
+};
+
 dns_stats_t *dns_stats_new(unsigned n)
 {
+    pthread_once(&qtype_once, qtype_table_build);
     dns_stats_t *s = calloc(1, sizeof *s);
     size_t bytes = (size_t)(n ? n : 1) * sizeof(dns_stats_slot_t);
     if (s == NULL || (s->slots = aligned_alloc(64, bytes)) == NULL) {
@@ -65,50 +95,22 @@ dns_stats_slot_t *dns_stats_slot(dns_stats_t *s, unsigned i)
     return &s->slots[i];
 }
 
-static unsigned qtype_index(uint16_t type)
-{
-    for (unsigned i = 0; i < QTYPE_OTHER; i++)
-        if (qtypes[i].type == type)
-            return i;
-    return QTYPE_OTHER;
-}
-
-/* The QTYPE of the response's first question (it echoes the query's);
- * QTYPE_OTHER when there is none or it does not parse. */
-static unsigned response_qtype(const uint8_t *resp, size_t len)
-{
-    if (len < 12 || (resp[4] == 0 && resp[5] == 0))
-        return QTYPE_OTHER;
-    size_t pos = 12;
-    while (pos < len && resp[pos] != 0) {
-        if (resp[pos] & 0xC0) /* we never compress the question */
-            return QTYPE_OTHER;
-        pos += (size_t)resp[pos] + 1;
-    }
-    if (pos + 3 > len)
-        return QTYPE_OTHER;
-    return qtype_index((uint16_t)(resp[pos + 1] << 8 | resp[pos + 2]));
-}
-
-/* size_bounds as integers, for the hot path. */
-static const uint32_t size_limits[DNS_STATS_SIZE_BOUNDS] = {
-    0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16000, 32000, 48000, 64000,
-};
-
 static unsigned size_bucket(size_t len)
 {
-    unsigned i = 0;
+    if (len <= 400) /* the usual case: bounds 0, 100, 200, 300, 400 */
+        return (unsigned)((len + 99) / 100);
+    unsigned i = 5;
     while (i < DNS_STATS_SIZE_BOUNDS && len > size_limits[i])
         i++;
     return i;
 }
 
-void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, const uint8_t *resp,
-                        size_t len)
+void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, int qtype,
+                        const uint8_t *resp, size_t len)
 {
     if (slot == NULL || len < 12)
         return;
-    dns_stat_add(&slot->requests[proto][response_qtype(resp, len)], 1);
+    dns_stat_add(&slot->requests[proto][qtype_index(qtype)], 1);
     dns_stat_add(&slot->responses[proto][resp[3] & 0x0F], 1);
     if (resp[2] & 0x02)
         dns_stat_add(&slot->truncated[proto], 1);

@@ -6,9 +6,9 @@
  * query); a scrape sums the slots with relaxed loads. A sum read while
  * workers run is a moment's view, and each counter only grows.
  *
- * What is counted per answered query: its QTYPE (taken from the question
- * our response echoes), the response's RCODE (the header's four bits), TC,
- * and its size. Queries not answered are counted as dropped, by reason. */
+ * What is counted per answered query: its QTYPE (as dns_answer_qtype
+ * parsed it), the response's RCODE (the header's four bits), TC, and its
+ * size. Queries not answered are counted as dropped, by reason. */
 #ifndef DNS_STATS_H
 #define DNS_STATS_H
 
@@ -67,9 +67,10 @@ static inline void dns_stat_add(dns_counter_t *c, uint64_t n)
 /* Each takes the thread's slot, or NULL when nothing is counted (metrics
  * off: one predictable branch per query). */
 
-/* Counts one response of len bytes (as sent) to a query. */
-void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, const uint8_t *resp,
-                        size_t len);
+/* Counts one response of len bytes (as sent) to a query of type qtype
+ * (-1: the question did not parse: type "other"). */
+void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, int qtype,
+                        const uint8_t *resp, size_t len);
 
 static inline void dns_stats_drop(dns_stats_slot_t *slot, enum dns_stats_proto proto,
                                   enum dns_stats_drop why)

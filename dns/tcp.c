@@ -245,13 +245,15 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
         return true;
     }
     zonedb_read_lock();
-    size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
+    int qtype;
+    size_t len = dns_answer_qtype(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX,
+                                  true, &qtype);
     zonedb_read_unlock();
     if (len == 0) {
         dns_stats_drop(t->counters, DNS_STATS_TCP, DNS_DROP_MALFORMED);
         return true; /* not a query we answer (e.g. a response, a runt) */
     }
-    dns_stats_response(t->counters, DNS_STATS_TCP, t->answer + 2, len);
+    dns_stats_response(t->counters, DNS_STATS_TCP, qtype, t->answer + 2, len);
     c->served_ms = clock_now_ms(); /* junk frames do not count as being served */
     c->answered = true;
     t->answer[0] = (uint8_t)(len >> 8);

@@ -153,14 +153,16 @@ static int answer_batch(udp_worker_t *w, int n)
                          s->tx_control.buf, control);
             continue;
         }
-        size_t len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
+        int qtype;
+        size_t len = dns_answer_qtype(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp,
+                                      false, &qtype);
         if (len == 0) {
             dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_MALFORMED);
             continue;
         }
         if (w->rrl != NULL && (len = rate_limit(w, s, len, now)) == 0)
             continue;
-        dns_stats_response(w->stats, DNS_STATS_UDP, s->resp, len);
+        dns_stats_response(w->stats, DNS_STATS_UDP, qtype, s->resp, len);
         s->riov = (struct iovec){ s->resp, len };
         size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
         w->tx[out].msg_hdr = (struct msghdr){

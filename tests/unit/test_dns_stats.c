@@ -1,6 +1,6 @@
 /* tests/unit/test_dns_stats.c — the DNS server's per-thread counters
- * (dns/stats.c): a response is counted by the QTYPE its question echoes,
- * its RCODE, TC and size bucket; slots are summed at scrape; each slot sits
+ * (dns/stats.c): a response is counted by its query's QTYPE (named, or
+ * "other"), its RCODE, TC and size bucket; slots are summed at scrape; each slot sits
  * on cache lines of its own; drops by reason. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,10 +55,10 @@ static void test_counts_type_rcode_tc_size_across_slots(void **state)
     assert_non_null(s);
     uint8_t r[600];
     size_t len = make_response(r, 28, 0, false, 0); /* AAAA NOERROR, 29 bytes */
-    dns_stats_response(dns_stats_slot(s, 0), DNS_STATS_UDP, r, len);
-    dns_stats_response(dns_stats_slot(s, 1), DNS_STATS_UDP, r, len);
+    dns_stats_response(dns_stats_slot(s, 0), DNS_STATS_UDP, 28, r, len);
+    dns_stats_response(dns_stats_slot(s, 1), DNS_STATS_UDP, 28, r, len);
     len = make_response(r, 99, 3, true, 500); /* type 99 NXDOMAIN TC, 529 bytes */
-    dns_stats_response(dns_stats_slot(s, 2), DNS_STATS_TCP, r, len);
+    dns_stats_response(dns_stats_slot(s, 2), DNS_STATS_TCP, 99, r, len);
     dns_stats_drop(dns_stats_slot(s, 1), DNS_STATS_UDP, DNS_DROP_MALFORMED);
     dns_stats_drop(dns_stats_slot(s, 0), DNS_STATS_UDP, DNS_DROP_RRL);
     char *t = scrape(s);
@@ -82,19 +82,27 @@ static void test_counts_type_rcode_tc_size_across_slots(void **state)
     dns_stats_free(s);
 }
 
-static void test_unparsable_question_is_other(void **state)
+static void test_types_by_name_and_other(void **state)
 {
     (void)state;
     dns_stats_t *s = dns_stats_new(1);
     uint8_t r[64];
     size_t len = make_response(r, 1, 1, false, 0);
-    r[12] = 0xC0; /* a pointer where the question starts */
-    dns_stats_response(dns_stats_slot(s, 0), DNS_STATS_UDP, r, len);
-    dns_stats_response(dns_stats_slot(s, 0), DNS_STATS_UDP, r, 14); /* cut short */
+    dns_stats_slot_t *slot = dns_stats_slot(s, 0);
+    dns_stats_response(slot, DNS_STATS_UDP, -1, r, len); /* the question did not parse */
+    dns_stats_response(slot, DNS_STATS_UDP, 0, r, len);
+    dns_stats_response(slot, DNS_STATS_UDP, 256, r, len);
+    dns_stats_response(slot, DNS_STATS_UDP, 65535, r, len);
+    dns_stats_response(slot, DNS_STATS_UDP, 257, r, len);
+    dns_stats_response(slot, DNS_STATS_UDP, 255, r, len);
+    dns_stats_response(slot, DNS_STATS_UDP, 1, r, 11); /* not even a header: not counted */
+    dns_stats_response(NULL, DNS_STATS_UDP, 1, r, len); /* metrics off */
     char *t = scrape(s);
-    expect_line(t, "dnsraft_dns_requests_total{proto=\"udp\",type=\"other\"} 2");
+    expect_line(t, "dnsraft_dns_requests_total{proto=\"udp\",type=\"other\"} 4");
+    expect_line(t, "dnsraft_dns_requests_total{proto=\"udp\",type=\"CAA\"} 1");
+    expect_line(t, "dnsraft_dns_requests_total{proto=\"udp\",type=\"ANY\"} 1");
     expect_line(t, "dnsraft_dns_requests_total{proto=\"udp\",type=\"A\"} 0");
-    expect_line(t, "dnsraft_dns_responses_total{proto=\"udp\",rcode=\"FORMERR\"} 2");
+    expect_line(t, "dnsraft_dns_responses_total{proto=\"udp\",rcode=\"FORMERR\"} 6");
     free(t);
     dns_stats_free(s);
 }
@@ -114,7 +122,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_type_rcode_tc_size_across_slots),
-        cmocka_unit_test(test_unparsable_question_is_other),
+        cmocka_unit_test(test_types_by_name_and_other),
         cmocka_unit_test(test_slots_on_their_own_cache_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
