@@ -16,7 +16,7 @@ PACKAGES=(
   iptables                                   # partitions in the fault tests
   clang libclang-rt-14-dev                   # fuzzing, sanitizers
 )
-[ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client)
+[ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client curl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

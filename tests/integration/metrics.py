@@ -16,7 +16,9 @@ on a 3-node cluster of real processes:
   every node, is_leader on the leader only, per-peer match/lag/last contact
   on the leader only;
 - zones: records and SOA serial of the zone served, file loads;
-- a bad -metrics.addr is refused at start (exit 2).
+- a bad -metrics.addr is refused at start (exit 2);
+- docs/grafana-dns-raft.json: every query parses (`promtool check rules`)
+  and every metric it names is in a scrape of the leader.
 """
 import os
 import re
@@ -28,7 +30,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterlib import BIN, Cluster, check, free_port, make_zone, ok, run_main, wait_for  # noqa: E402
+from clusterlib import BIN, ROOT, Cluster, check, free_port, make_zone, ok, run_main, wait_for  # noqa: E402
 
 import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
@@ -205,6 +207,31 @@ def check_not_ready_while_stuck(c, zone):
     ok("/ready 503 with a one-line reason (%s) while the zones are not loaded" % body.strip())
 
 
+def check_dashboard(c, text):
+    """Every query of the Grafana dashboard parses and names only metrics
+    the leader exports (text: its /metrics)."""
+    import json
+    with open(os.path.join(ROOT, "docs", "grafana-dns-raft.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    check(len(exprs) >= 20, "dashboard has %d queries" % len(exprs))
+    exported = {l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")}
+    rules = ["groups:", "  - name: dashboard", "    rules:"]
+    for i, e in enumerate(exprs):
+        e = e.replace("$__rate_interval", "1m").replace("$instance", ".*").replace("$job", ".*")
+        rules += ["      - record: dashboard:q%d" % i, "        expr: '%s'" % e.replace("'", "''")]
+        for name in re.findall(r"\b((?:dnsraft|process)_[a-z_]+)", e):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            # dnsraft_stale_seconds comes with the readiness module's callback.
+            check(name in exported or base in exported or name == "dnsraft_stale_seconds",
+                  "the dashboard names %s, which is not exported" % name)
+    path = c.write_file("dashboard-rules.yml", "\n".join(rules) + "\n")
+    r = subprocess.run([PROMTOOL, "check", "rules", path], capture_output=True, timeout=60)
+    check(r.returncode == 0, "promtool check rules (dashboard queries): %s%s"
+          % (r.stdout.decode(), r.stderr.decode()))
+    ok("Grafana dashboard: %d queries parse and name only exported metrics" % len(exprs))
+
+
 def main():
     check(PROMTOOL is not None, "promtool missing (Debian package prometheus; make deps)")
     r = subprocess.run([BIN, "-id", "x", "-metrics.addr", "no-port"], capture_output=True,
@@ -239,7 +266,9 @@ def main():
         lead = c.leader(timeout=15)
         check_dns_counters(n1)
         check_raft_counters(lead, [n for n in (n0, n1, n2) if n is not lead])
-        promtool_ok(lead, scrape(lead)[0])
+        text = scrape(lead)[0]
+        promtool_ok(lead, text)
+        check_dashboard(c, text)
         check_not_ready_while_stuck(c, zone)
 
 
