@@ -105,10 +105,10 @@ static unsigned size_bucket(size_t len)
     return i;
 }
 
-void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, int qtype,
-                        const uint8_t *resp, size_t len)
+void dns_stats_count_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, int qtype,
+                              const uint8_t *resp, size_t len)
 {
-    if (slot == NULL || len < 12)
+    if (len < 12)
         return;
     dns_stat_add(&slot->requests[proto][qtype_index(qtype)], 1);
     dns_stat_add(&slot->responses[proto][resp[3] & 0x0F], 1);

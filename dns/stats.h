@@ -69,8 +69,14 @@ static inline void dns_stat_add(dns_counter_t *c, uint64_t n)
 
 /* Counts one response of len bytes (as sent) to a query of type qtype
  * (-1: the question did not parse: type "other"). */
-void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, int qtype,
-                        const uint8_t *resp, size_t len);
+void dns_stats_count_response(dns_stats_slot_t *slot, enum dns_stats_proto proto, int qtype,
+                              const uint8_t *resp, size_t len);
+static inline void dns_stats_response(dns_stats_slot_t *slot, enum dns_stats_proto proto,
+                                      int qtype, const uint8_t *resp, size_t len)
+{
+    if (slot != NULL)
+        dns_stats_count_response(slot, proto, qtype, resp, len);
+}
 
 static inline void dns_stats_drop(dns_stats_slot_t *slot, enum dns_stats_proto proto,
                                   enum dns_stats_drop why)
