@@ -636,14 +636,21 @@ static void test_zone_swaps_while_serving(void **state)
     load_ctx_t ctx = { .port = f.port };
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, udp_load, &ctx), 0);
+    long long last = 0;
     for (int i = 0; i < 30; i++) {
         assert_int_equal(zonedb_handle_put_zone(f.db, seed_zone(ZONE_TEXT)), 0);
+        /* A scrape while the workers count (make tsan: no data race). */
+        long long now = metric(f.server, "dnsraft_dns_requests_total{proto=\"udp\",type=\"A\"}");
+        assert_true(now >= last); /* counters never go back */
+        last = now;
         usleep(5000);
     }
     atomic_store(&ctx.done, true);
     pthread_join(th, NULL);
     assert_true(atomic_load(&ctx.answered) > 0);
     assert_int_equal(atomic_load(&ctx.failed), 0);
+    assert_int_equal(metric(f.server, "dnsraft_dns_requests_total{proto=\"udp\",type=\"A\"}"),
+                     atomic_load(&ctx.answered));
     fixture_stop(&f);
 }
 
