@@ -202,7 +202,8 @@ metrics_server_t *metrics_start(const metrics_opts_t *o, char err[METRICS_ERR_MA
     }
     m->port = addr_local_port(m->fd);
     m->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, m, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_MAX_PER_IP,

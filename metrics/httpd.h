@@ -7,15 +7,16 @@
  *                 the ready callback (with stale_seconds=N when known).
  *
  * HEAD works as GET without the body. Any other method is 405 (Allow: GET,
- * HEAD), any other path 404. Served by libmicrohttpd (one internal thread,
- * a small connection limit, per-address limit, a connection timeout and a
- * small per-connection memory pool that bounds request headers), never by
- * a parser of our own.
+ * HEAD), any other path 404. Served by libmicrohttpd (a thread per
+ * connection under a small connection limit, a per-address limit, a
+ * connection timeout and a small per-connection memory pool that bounds
+ * request headers), never by a parser of our own. A thread per connection
+ * keeps /health answering while a scrape waits on a busy Raft thread.
  *
- * Threads: the callbacks run on libmicrohttpd's thread, one request at a
- * time; they must be safe to call from there (the writers here read
- * per-thread counters with relaxed loads and the Raft status through
- * node_status).
+ * Threads: the callbacks run on libmicrohttpd's connection threads, maybe
+ * several at once; they must be thread-safe (the writers here read
+ * per-thread counters with relaxed loads, the Raft status through
+ * node_status, the zones under the RCU read lock).
  *
  * Ownership: the server owns its socket and thread; the callbacks' args
  * must outlive it. */
