@@ -10,6 +10,7 @@
 #   raft/core/ -> build/libraftcore.a (the pure Raft core: libc only)
 #   raft/      -> build/libraft.a     (node runtime: disk, network, threads)
 #   kv/        -> build/libkv.a       (replicated state machine, admin protocol)
+#   metrics/   -> build/libmetrics.a  (/metrics, /health, /ready over libmicrohttpd)
 #
 # Unit tests are tests/unit/test_<layer>_*.c; each links the libraries its
 # layer depends on (see LIBS_FOR_*), except CORE_TESTS, which link
@@ -26,7 +27,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(SAN) -pthread -I. -MMD -MP
 LDFLAGS += $(SAN) -pthread
-LDLIBS  := -lyaml -lurcu-memb -lurcu-common -lcrypto -lsystemd
+LDLIBS  := -lyaml -lurcu-memb -lurcu-common -lcrypto -lsystemd -lmicrohttpd
 # `make install`: a daemon goes to sbin, as Debian puts nsd, knotd and named
 # in /usr/sbin (FHS 4.10: programs for the system administrator); the config
 # to /etc/dns-raft, as Debian's /etc/nsd and /etc/knot, whatever the PREFIX.
@@ -42,7 +43,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo unknown)$(shell git describe 
 SEEDS   ?= 100000
 STEPS   ?= 10000
 
-LAYERS := common zone dns raftcore raft kv
+LAYERS := common zone dns raftcore raft kv metrics
 dir_raftcore := raft/core
 lib_srcs = $(wildcard $(or $(dir_$(1)),$(1))/*.c)
 lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
@@ -53,6 +54,7 @@ LIB_dns    := $(BUILD)/libdns.a
 LIB_raftcore := $(BUILD)/libraftcore.a
 LIB_raft   := $(BUILD)/libraft.a
 LIB_kv     := $(BUILD)/libkv.a
+LIB_metrics := $(BUILD)/libmetrics.a
 
 # Link order: dependants first (kv -> raft -> raftcore, dns -> zone -> common).
 LIBS_FOR_common := $(LIB_common)
@@ -61,7 +63,8 @@ LIBS_FOR_dns    := $(LIB_dns) $(LIB_zone) $(LIB_common)
 LIBS_FOR_raftcore := $(LIB_raftcore)
 LIBS_FOR_raft   := $(LIB_raft) $(LIB_raftcore) $(LIB_common)
 LIBS_FOR_kv     := $(LIB_kv) $(LIB_raft) $(LIB_raftcore) $(LIB_dns) $(LIB_zone) $(LIB_common)
-LIBS_ALL        := $(LIBS_FOR_kv)
+LIBS_FOR_metrics := $(LIB_metrics) $(LIB_common)
+LIBS_ALL        := $(LIB_metrics) $(LIBS_FOR_kv)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 # Tests of the pure core: linked with libraftcore.a and nothing else.

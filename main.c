@@ -44,6 +44,7 @@
 #include "kv/cluster.h"
 #include "kv/dnsupdate.h"
 #include "kv/readiness.h"
+#include "metrics/httpd.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
 #include "zone/zone.h"
@@ -192,6 +193,53 @@ static void notify_service_ready(void *arg)
     service_notify_ready();
 }
 
+static int write_dns_metrics(void *server, bytebuf_t *b)
+{
+    dns_server_write_metrics(server, b);
+    return 0;
+}
+
+static int write_cluster_metrics(void *cluster, bytebuf_t *b)
+{
+    return cluster_write_metrics(cluster, b);
+}
+
+/* /ready and dnsraft_ready: what DNS answering says (kv/readiness.h). */
+static int answering_for_metrics(void *ready, char *reason, size_t cap)
+{
+    if (readiness_answering(ready))
+        return 1;
+    readiness_reason(ready, reason, cap);
+    return 0;
+}
+
+static double stale_seconds_for_metrics(void *ready)
+{
+    return readiness_stale_seconds(ready);
+}
+
+/* /metrics, /health and /ready (-metrics.addr), once the cluster runs.
+ * Readiness and staleness come from kv/readiness.h. False (logged) when it
+ * was asked for and cannot start: the node exits 1, as for any port. */
+static bool start_metrics(const config_t *cfg, dns_server_t *server, cluster_t *cluster,
+                          readiness_t *ready, metrics_server_t **out)
+{
+    *out = NULL;
+    if (cfg->metrics_addr == NULL)
+        return true;
+    metrics_opts_t mo = {
+        .addr = cfg->metrics_addr,
+        .sources = { { write_dns_metrics, server }, { write_cluster_metrics, cluster } },
+        .n_sources = 2,
+        .ready = answering_for_metrics, .ready_arg = ready,
+        .stale_seconds = stale_seconds_for_metrics, .stale_arg = ready,
+    };
+    char err[METRICS_ERR_MAX];
+    if ((*out = metrics_start(&mo, err)) == NULL)
+        log_error("main", "metrics.addr %s: %s", cfg->metrics_addr, err);
+    return *out != NULL;
+}
+
 static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
                const sigset_t *set)
 {
@@ -239,6 +287,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .acl = acl, .submit_update = kv_dnsupdate_submit, .submit_arg = updates,
         .update_timeout_ms = cfg->dns_update_timeout_ms,
         .answering = readiness_answering_flag(ready),
+        .count = cfg->metrics_addr != NULL, /* counted only when someone can read them */
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
@@ -273,11 +322,15 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
-        serve_until_stopped(set, cluster, cfg->zone_file_count);
+        metrics_server_t *metrics;
+        bool metrics_ok = start_metrics(cfg, server, cluster, ready, &metrics);
+        if (metrics_ok)
+            serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);
+        metrics_stop(metrics); /* before what its callbacks read */
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
         cluster_stop(cluster);
-        rc = 0;
+        rc = metrics_ok ? 0 : 1;
     }
     stopguard_note("stopping the DNS server");
     dns_server_stop(server); /* after every UPDATE's done ran */

@@ -1,12 +1,14 @@
 /* bench/rrl-cost.c — the CPU cost of response rate limiting per query,
  * measured without the network: answers the same fixed list of queries with
  * dns_answer alone ("off") or dns_answer then rrl_check ("on", as
- * dns/udp.c does). Built and run by bench/rrl-cost.sh, which counts the
+ * dns/udp.c does), or dns_answer then dns_stats_response ("count": the
+ * per-query cost of the metrics counters, dns/stats.h, which
+ * bench/metrics-cost.sh measures). Built and run by bench/rrl-cost.sh, which counts the
  * instructions of run_queries under callgrind (deterministic, unlike the
  * time on a shared machine); also prints wall-clock ns per query. Not a
  * test.
  *
- *   rrl-cost off|on QUERIES [SOURCES]
+ *   rrl-cost off|on|count QUERIES [SOURCES]
  *
  * The zone has 10,000 names (h0000000..h0009999, one A each, every tenth
  * also an AAAA); the queries, drawn with a fixed seed as bench/qps_zone.py
@@ -24,6 +26,7 @@
 
 #include "dns/answer.h"
 #include "dns/rrl.h"
+#include "dns/stats.h"
 #include "zone/db.h"
 #include "zone/zone.h"
 
@@ -81,20 +84,22 @@ static void make_queries(query_t *qs, size_t count)
 /* The measured loop (callgrind --toggle-collect=run_queries). */
 __attribute__((noinline)) size_t run_queries(const zonedb_t *db, const query_t *qs, size_t count,
                                              rrl_t *rrl, const struct sockaddr_in *src,
-                                             unsigned sources);
+                                             unsigned sources, dns_stats_slot_t *slot);
 size_t run_queries(const zonedb_t *db, const query_t *qs, size_t count, rrl_t *rrl,
-                   const struct sockaddr_in *src, unsigned sources)
+                   const struct sockaddr_in *src, unsigned sources, dns_stats_slot_t *slot)
 {
     static uint8_t resp[DNS_EDNS_PAYLOAD];
     size_t sent = 0;
     unsigned limited = 0;
     uint32_t now = 1000;
     for (size_t i = 0; i < count; i++) {
-        size_t len = dns_answer(db, qs[i].wire, qs[i].len, resp, sizeof resp, false);
+        int qtype;
+        size_t len = dns_answer_qtype(db, qs[i].wire, qs[i].len, resp, sizeof resp, false, &qtype);
         if (len != 0 && rrl != NULL &&
             rrl_check(rrl, (const struct sockaddr *)&src[i % sources], resp, len, now, &limited) !=
                 RRL_SEND)
             len = 0;
+        dns_stats_response(slot, DNS_STATS_UDP, qtype, resp, len); /* NULL slot: nothing */
         sent += len != 0;
     }
     return sent;
@@ -102,8 +107,9 @@ size_t run_queries(const zonedb_t *db, const query_t *qs, size_t count, rrl_t *r
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || (strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0)) {
-        fprintf(stderr, "usage: %s off|on QUERIES [SOURCES]\n", argv[0]);
+    if (argc < 3 || (strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0 &&
+                     strcmp(argv[1], "count") != 0)) {
+        fprintf(stderr, "usage: %s off|on|count QUERIES [SOURCES]\n", argv[0]);
         return 2;
     }
     bool on = strcmp(argv[1], "on") == 0;
@@ -134,15 +140,18 @@ int main(int argc, char **argv)
     }
     rrl_config_t cfg = { .rate = RRL_RATE_MAX, .slip = 2, .seed = 1 };
     rrl_t *rrl = on ? rrl_new(&cfg) : NULL;
+    dns_stats_t *stats = strcmp(argv[1], "count") == 0 ? dns_stats_new(1) : NULL;
 
     struct timespec t0, t1;
     zonedb_read_lock();
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    size_t sent = run_queries(zonedb_current(h), qs, count, rrl, src, sources);
+    size_t sent = run_queries(zonedb_current(h), qs, count, rrl, src, sources,
+                              stats ? dns_stats_slot(stats, 0) : NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     zonedb_read_unlock();
     double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
                 (double)count;
+    dns_stats_free(stats);
     printf("rrl %s: %zu queries, %zu answered, %u source(s), %.0f ns/query\n", argv[1], count,
            sent, sources, ns);
     rrl_free(rrl);

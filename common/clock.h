@@ -7,6 +7,8 @@
 
 /* Milliseconds on CLOCK_MONOTONIC (from an arbitrary origin). */
 uint64_t clock_now_ms(void);
+/* Nanoseconds on CLOCK_MONOTONIC, for measuring durations. */
+uint64_t clock_now_ns(void);
 /* Sleeps about ms milliseconds (a signal may end it early). */
 void clock_sleep_ms(unsigned ms);
 

@@ -204,6 +204,7 @@ static int set_snapshot_entries(config_t *c, const char *v, char e[CONFIG_ERR_MA
 }
 
 static int set_admin_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->admin_addr, v, e); }
+static int set_metrics_addr(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->metrics_addr, v, e); }
 static int set_admin_token_file(config_t *c, const char *v, char e[CONFIG_ERR_MAX]) { return store_string(&c->admin_token_file, v, e); }
 
 static int set_admin_on_raft_port(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
@@ -329,6 +330,7 @@ static const option_t options[] = {
     { "dns.workers", "N", "UDP worker threads; 0 = one per CPU (default 0)", set_dns_workers },
     { "admin.addr", "HOST:PORT", "also serve the admin protocol here, e.g. 127.0.0.1:8400 (default: only on the Raft port)", set_admin_addr },
     { "admin.token.file", "FILE", "file holding the admin token; every admin connection must then `auth TOKEN` first (kv ping excepted)", set_admin_token_file },
+    { "metrics.addr", "HOST:PORT", "serve /metrics (Prometheus), /health and /ready over HTTP here, e.g. 127.0.0.1:9153 (default: off)", set_metrics_addr },
     { "admin.on.raft.port", "BOOL", "serve the admin protocol on the Raft port too; false needs -admin.addr (default true)", set_admin_on_raft_port },
     { "dns.tcp.max.conns", "N", "DNS TCP connections; when full, the one served least recently is closed for a new one (default 256)", set_tcp_max_conns },
     { "dns.tcp.idle.timeout", "MS", "DNS TCP: close a connection with no query in progress (from accept or the last answer), or whose answers are not read, after MS (default 10000)", set_tcp_idle },
@@ -383,6 +385,7 @@ void config_free(config_t *cfg)
     free(cfg->config_file);
     free(cfg->cluster_key_file);
     free(cfg->admin_addr);
+    free(cfg->metrics_addr);
     free(cfg->admin_token_file);
     clear_zone_files(cfg);
     clear_tsig_keyfiles(cfg);
@@ -550,6 +553,8 @@ int config_validate(const config_t *cfg, char err[CONFIG_ERR_MAX])
     if (cfg->raft_join != NULL && check_address("raft.join", cfg->raft_join, err) != 0)
         return -1;
     if (cfg->admin_addr != NULL && check_address("admin.addr", cfg->admin_addr, err) != 0)
+        return -1;
+    if (cfg->metrics_addr != NULL && check_address("metrics.addr", cfg->metrics_addr, err) != 0)
         return -1;
     if (cfg->admin_on_raft_port == 0 && cfg->admin_addr == NULL)
         return format_error(err, "admin.on.raft.port false needs -admin.addr (else no admin port)");

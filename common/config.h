@@ -75,6 +75,7 @@ typedef struct config {
     unsigned long long raft_snapshot_entries; /* 0: default (100000) */
     char *admin_addr;       /* own admin listener, or NULL (Raft port only) */
     char *admin_token_file; /* admin token file, or NULL (no admin auth) */
+    char *metrics_addr;     /* -metrics.addr: HTTP /metrics /health /ready, or NULL (off) */
     int admin_on_raft_port; /* -1 unset (= yes), 0 no, 1 yes */
     /* DNS TCP limits and UDP response rate limiting (dns/server.h, dns/rrl.h);
      * 0: the default, except dns_rrl_rate (0: off) and dns_rrl_slip (set

@@ -439,14 +439,17 @@ static bool is_unsupported_qtype(uint16_t qtype)
 /* dns_answer, or with unavailable every well-formed query gets SERVFAIL
  * (dns_answer_unavailable). */
 static size_t answer_query(const zonedb_t *db, const uint8_t *query, size_t qlen,
-                           uint8_t *resp, size_t cap, bool tcp, bool unavailable)
+                           uint8_t *resp, size_t cap, bool tcp, bool unavailable, int *qtype)
 {
     dns_query_t q;
+    *qtype = -1;
     if (cap < DNS_HEADER_LEN)
         return 0;
     dns_parse_status_t st = dns_parse_query(query, qlen, &q);
     if (st == DNS_PARSE_DROP)
         return 0;
+    if (st == DNS_PARSE_OK)
+        *qtype = q.qtype;
     answer_t a = { .q = &q };
     /* Copy RD and the opcode; clear everything else (Knot does not echo
      * CD or AD when it does not do DNSSEC). */
@@ -491,11 +494,19 @@ static size_t answer_query(const zonedb_t *db, const uint8_t *query, size_t qlen
 size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
                   uint8_t *resp, size_t cap, bool tcp)
 {
-    return answer_query(db, query, qlen, resp, cap, tcp, false);
+    int qtype;
+    return answer_query(db, query, qlen, resp, cap, tcp, false, &qtype);
+}
+
+size_t dns_answer_qtype(const zonedb_t *db, const uint8_t *query, size_t qlen,
+                        uint8_t *resp, size_t cap, bool tcp, int *qtype)
+{
+    return answer_query(db, query, qlen, resp, cap, tcp, false, qtype);
 }
 
 size_t dns_answer_unavailable(const uint8_t *query, size_t qlen, uint8_t *resp, size_t cap,
                               bool tcp)
 {
-    return answer_query(NULL, query, qlen, resp, cap, tcp, true);
+    int qtype;
+    return answer_query(NULL, query, qlen, resp, cap, tcp, true, &qtype);
 }

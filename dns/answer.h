@@ -28,6 +28,11 @@
  * The caller must hold the RCU read lock that keeps `db` alive. */
 size_t dns_answer(const zonedb_t *db, const uint8_t *query, size_t qlen,
                   uint8_t *resp, size_t cap, bool tcp);
+/* dns_answer that also tells the query's QTYPE (-1 when the question did
+ * not parse), which the server counts (dns/stats.h) without parsing the
+ * question again. */
+size_t dns_answer_qtype(const zonedb_t *db, const uint8_t *query, size_t qlen,
+                        uint8_t *resp, size_t cap, bool tcp, int *qtype);
 
 /* The answer of a server that cannot answer from its zones yet (not ready,
  * or past its stale limit; kv/readiness.h): SERVFAIL with the question (and

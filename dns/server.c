@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "dns/tcp.h"
+#include "dns/stats.h"
 #include "dns/udp.h"
 #include "dns/updserve.h"
 
@@ -39,6 +40,9 @@ struct dns_server {
     rrl_t *rrl; /* NULL when off; shared by the UDP workers */
     updserve_t *upd; /* NULL: UPDATE is NOTIMP */
     const atomic_bool *answering; /* opts.answering */
+    dns_stats_t *stats; /* a slot per UDP worker, then the TCP thread's */
+    unsigned stats_slots;
+    bool counting;      /* opts->count: the threads get their slots */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -110,6 +114,12 @@ static void signal_stop(dns_server_t *s)
     (void)ignored;
 }
 
+/* Thread i's counters, or NULL when the server counts nothing. */
+static dns_stats_slot_t *counter_slot(dns_server_t *s, unsigned i)
+{
+    return s->counting ? dns_stats_slot(s->stats, i) : NULL;
+}
+
 /* Hands the sockets to threads; on failure the sockets not yet handed over
  * are closed and the threads already started are stopped by the caller. */
 static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
@@ -119,7 +129,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         int fd = b->udp[i];
         b->udp[i] = -1;
         s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, s->upd,
-                                         s->answering, spec->any, i);
+                                         s->answering, spec->any, i, counter_slot(s, i));
         if (s->workers[i] == NULL) {
             for (unsigned j = i + 1; j < b->udp_count; j++)
                 close(b->udp[j]);
@@ -128,7 +138,8 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         }
         s->worker_count = i + 1;
     }
-    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd, s->answering);
+    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd, s->answering,
+                              counter_slot(s, s->stats_slots - 1));
     return s->tcp == NULL ? -1 : 0;
 }
 
@@ -150,10 +161,13 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
 
     dns_server_t *s = calloc(1, sizeof *s);
     int *udp_fds = calloc(workers, sizeof *udp_fds);
-    if (s == NULL || udp_fds == NULL || (s->workers = calloc(workers, sizeof *s->workers)) == NULL) {
+    if (s == NULL || udp_fds == NULL || (s->workers = calloc(workers, sizeof *s->workers)) == NULL ||
+        (s->stats = dns_stats_new(workers + 1)) == NULL) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory");
         goto fail_alloc;
     }
+    s->stats_slots = workers + 1;
+    s->counting = opts->count;
     bool upd_failed = false;
     s->answering = opts->answering;
     if ((s->upd = updserve_new(opts, &upd_failed)) == NULL && upd_failed) {
@@ -197,6 +211,7 @@ fail_alloc:
         free(s->workers);
         rrl_free(s->rrl);
         updserve_free(s->upd, true);
+        dns_stats_free(s->stats);
     }
     free(s);
     return NULL;
@@ -204,6 +219,7 @@ fail_alloc:
 
 uint16_t dns_server_port(const dns_server_t *s) { return s->port; }
 unsigned dns_server_workers(const dns_server_t *s) { return s->worker_count; }
+void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b) { dns_stats_write(s->stats, b); }
 
 void dns_server_stop(dns_server_t *s)
 {
@@ -218,6 +234,7 @@ void dns_server_stop(dns_server_t *s)
     close(s->stop_fd);
     rrl_free(s->rrl);
     updserve_free(s->upd, drained);
+    dns_stats_free(s->stats);
     free(s->workers);
     free(s);
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/bytebuf.h"
 #include "dns/acl.h"
 #include "dns/rrl.h"
 #include "dns/tsig.h"
@@ -78,6 +79,9 @@ typedef struct dns_server_opts {
      * the zones. NULL: always answering (tests). Read with one atomic load
      * per UDP batch or TCP message; must outlive the server. */
     const atomic_bool *answering;
+    /* Keep the per-thread counters dns_server_write_metrics reports
+     * (dns/stats.h); false: none are kept (they read 0). */
+    bool count;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a
@@ -87,6 +91,10 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
 /* The port actually bound (useful when the spec said port 0). */
 uint16_t dns_server_port(const dns_server_t *s);
 unsigned dns_server_workers(const dns_server_t *s);
+/* Appends the server's counters (dnsraft_dns_*, dns/stats.h) in the
+ * Prometheus text format (zeros unless opts.count). Any thread, while the
+ * server runs. */
+void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b);
 /* Stops every thread, closes every socket and frees the server. */
 void dns_server_stop(dns_server_t *s);
 

@@ -102,6 +102,7 @@ struct tcp_server {
     zonedb_handle_t *db;
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP */
     const atomic_bool *answering; /* NULL, or false: SERVFAIL (dns_answer_unavailable) */
+    dns_stats_slot_t *counters; /* this thread's counters (dns/stats.h), or NULL */
     int wake_fd;          /* eventfd: UPDATE replies queued */
     pthread_mutex_t reply_mu;
     tcp_reply_t *replies, **replies_tail; /* under reply_mu */
@@ -239,17 +240,23 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
 {
     bool serving = t->answering == NULL || atomic_load_explicit(t->answering, memory_order_acquire);
     if (serving && t->upd != NULL && dns_is_update(query, qlen)) {
+        dns_stats_update(t->counters, DNS_STATS_TCP);
         c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
         updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
                      (const struct sockaddr *)&c->peer);
         return true;
     }
     zonedb_read_lock();
-    size_t len = serving ? dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true)
+    int qtype = -1;
+    size_t len = serving ? dns_answer_qtype(zonedb_current(t->db), query, qlen, t->answer + 2,
+                                            DNS_TCP_MAX, true, &qtype)
                          : dns_answer_unavailable(query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
-    if (len == 0)
+    if (len == 0) {
+        dns_stats_drop(t->counters, DNS_STATS_TCP, DNS_DROP_MALFORMED);
         return true; /* not a query we answer (e.g. a response, a runt) */
+    }
+    dns_stats_response(t->counters, DNS_STATS_TCP, qtype, t->answer + 2, len);
     c->served_ms = clock_now_ms(); /* junk frames do not count as being served */
     c->answered = true;
     t->answer[0] = (uint8_t)(len >> 8);
@@ -601,7 +608,8 @@ static int epoll_add_tag(int epoll_fd, int fd, void *tag)
 }
 
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering)
+                               tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering,
+                               dns_stats_slot_t *stats)
 {
     tcp_server_t *t = calloc(1, sizeof *t);
     tcp_conn_t **conns = calloc(limits.max_conns ? limits.max_conns : 1, sizeof *conns);
@@ -620,6 +628,7 @@ tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
     t->db = db;
     t->upd = upd;
     t->answering = answering;
+    t->counters = stats;
     t->wake_fd = wake_fd;
     pthread_mutex_init(&t->reply_mu, NULL);
     t->replies_tail = &t->replies;

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "dns/stats.h"
 #include "dns/updserve.h"
 #include "zone/db.h"
 
@@ -29,7 +30,8 @@ typedef struct tcp_limits {
  * SERVFAIL (dns/server.h). Returns NULL on failure (listen_fd is then
  * closed). */
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering);
+                               tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering,
+                               dns_stats_slot_t *stats);
 /* Waits for the thread (after stop was signalled), closes every
  * connection and the listening socket, frees. */
 void tcp_server_join(tcp_server_t *t);

@@ -56,6 +56,7 @@ struct udp_worker {
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
     const atomic_bool *answering; /* NULL, or false: SERVFAIL (dns_answer_unavailable) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
+    dns_stats_slot_t *stats; /* this worker's counters (dns/stats.h), or NULL */
     bool echo_pktinfo;
     unsigned index;
     udp_slot_t slots[UDP_BATCH];
@@ -121,9 +122,11 @@ static size_t rate_limit(udp_worker_t *w, udp_slot_t *s, size_t len, uint32_t no
     case RRL_SEND:
         return len;
     case RRL_SLIP:
+        dns_stats_slip(w->stats);
         return rrl_truncate(s->resp, len);
     case RRL_DROP:
     default:
+        dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_RRL);
         return 0;
     }
 }
@@ -141,9 +144,12 @@ static int answer_batch(udp_worker_t *w, int n)
     for (int i = 0; i < n; i++) {
         struct msghdr *rx = &w->rx[i].msg_hdr;
         udp_slot_t *s = &w->slots[i];
-        if (rx->msg_flags & MSG_TRUNC)
+        if (rx->msg_flags & MSG_TRUNC) {
+            dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_OVERSIZE);
             continue;
+        }
         if (serving && w->upd != NULL && dns_is_update(s->query, w->rx[i].msg_len)) {
+            dns_stats_update(w->stats, DNS_STATS_UDP);
             /* Answered later, from the submitter's `done` (dns/updserve.h). */
             size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
             updserve_udp(w->upd, w->fd, s->query, w->rx[i].msg_len,
@@ -151,13 +157,18 @@ static int answer_batch(udp_worker_t *w, int n)
                          s->tx_control.buf, control);
             continue;
         }
-        size_t len = serving ? dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false)
+        int qtype = -1;
+        size_t len = serving ? dns_answer_qtype(db, s->query, w->rx[i].msg_len, s->resp,
+                                                sizeof s->resp, false, &qtype)
                              : dns_answer_unavailable(s->query, w->rx[i].msg_len, s->resp,
                                                       sizeof s->resp, false);
-        if (len != 0 && w->rrl != NULL)
-            len = rate_limit(w, s, len, now);
-        if (len == 0)
+        if (len == 0) {
+            dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_MALFORMED);
             continue;
+        }
+        if (w->rrl != NULL && (len = rate_limit(w, s, len, now)) == 0)
+            continue;
+        dns_stats_response(w->stats, DNS_STATS_UDP, qtype, s->resp, len);
         s->riov = (struct iovec){ s->resp, len };
         size_t control = w->echo_pktinfo ? reply_source(rx, s) : 0;
         w->tx[out].msg_hdr = (struct msghdr){
@@ -184,6 +195,7 @@ static void send_batch(udp_worker_t *w, int count)
         } else {
             log_debug("dns", "udp worker %u: reply dropped: %s", w->index,
                       n < 0 ? strerror(errno) : "not sent");
+            dns_stats_drop(w->stats, DNS_STATS_UDP, DNS_DROP_SEND);
             sent++;
         }
     }
@@ -239,7 +251,8 @@ static int enable_pktinfo(int fd)
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               const atomic_bool *answering, bool echo_pktinfo, unsigned index)
+                               const atomic_bool *answering, bool echo_pktinfo, unsigned index,
+                               dns_stats_slot_t *stats)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -247,7 +260,8 @@ udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
         return NULL;
     }
     *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
-                         .upd = upd, .answering = answering, .echo_pktinfo = echo_pktinfo, .index = index };
+                         .upd = upd, .answering = answering, .echo_pktinfo = echo_pktinfo,
+                         .index = index, .stats = stats };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));
         close(fd);

@@ -68,4 +68,10 @@ void cluster_reload(cluster_t *c);
  * flushes and frees. The node stays a member of the cluster. */
 void cluster_stop(cluster_t *c);
 
+/* Appends the cluster's metrics (zones served, zone file loads, and the
+ * node's dnsraft_raft_*) in the Prometheus text format; any thread. -1
+ * when the Raft status did not come in time (the rest is written). */
+struct bytebuf;
+int cluster_write_metrics(cluster_t *c, struct bytebuf *b);
+
 #endif

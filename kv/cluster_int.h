@@ -14,10 +14,12 @@
 #include "kv/cluster.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/promtext.h"
 #include "kv/adminserver.h"
 #include "kv/result.h"
 #include "kv/statemachine.h"
@@ -49,6 +51,8 @@ struct cluster {
     char *join_token;     /* the admin token, sent by the join thread; or NULL */
     const char *loader_doing;   /* "parsing", "replicating" or NULL (idle); under mu */
     const char *loader_file;    /* the zone file it is about (a config string) */
+    /* Metrics (kv/cluster_metrics.c): the loader thread writes. */
+    prom_counter_t zone_loads, zone_load_errors;
 };
 
 typedef struct outcome {

@@ -132,6 +132,7 @@ static void load_zone_file(cluster_t *c, const char *path)
     cluster_loader_doing(c, "replicating", path);
     if (!zone) {
         log_error("zone", "%s (the replicated version stays)", err);
+        prom_add(&c->zone_load_errors, 1);
         return;
     }
     char origin[NAME_MAX_TEXT];
@@ -142,6 +143,7 @@ static void load_zone_file(cluster_t *c, const char *path)
         if (rc == 0)
             log_info("zone", "%s: zone %s replicated (serial %u, %zu records)", path, origin,
                      (unsigned)zone->serial, zone->count);
+        prom_add(rc == 0 ? &c->zone_loads : &c->zone_load_errors, rc <= 0);
         if (rc <= 0)
             break;
         log_info("zone", "%s: waiting to load zone %s (attempt %d, next in %u ms)", path, origin,

@@ -215,4 +215,10 @@ typedef struct node_status_info {
 } node_status_info_t;
 node_status_t node_status(node_t *n, node_status_info_t *out);
 
+/* Appends the node's metrics (dnsraft_raft_*, raft/node_metrics.c) in the
+ * Prometheus text format. Waits for the Raft thread's status (node_status,
+ * up to 2 s); -1 when it did not come (the counters are written anyway). */
+struct bytebuf;
+int node_write_metrics(node_t *n, struct bytebuf *b);
+
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "raft/hardstate.h"
 #include "raft/identity.h"
@@ -320,9 +321,12 @@ int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_err
     if (rd->truncate_from && (rc = wal_truncate_suffix(d->wal, rd->truncate_from, err)) != 0)
         return rc;
     if (rd->n_entries) {
-        if ((rc = append_entries(d, rd->entries, rd->n_entries, err)) != 0 ||
-            (rc = wal_sync(d->wal, err)) != 0)
+        if ((rc = append_entries(d, rd->entries, rd->n_entries, err)) != 0)
             return rc;
+        uint64_t t0 = clock_now_ns();
+        if ((rc = wal_sync(d->wal, err)) != 0)
+            return rc;
+        prom_duration_observe(&d->fsync, clock_now_ns() - t0);
     }
     /* Term and vote must be durable before we answer (Figure 2); the commit
      * index is only a restart hint, so a change of commit alone is not worth

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/promtext.h"
 #include "raft/addrbook.h"
 #include "raft/core/raft.h"
 #include "common/storage_io.h"
@@ -29,6 +30,7 @@ typedef struct node_disk {
     uint8_t *rec_snapshot;
     bool fresh; /* nothing on disk at all: a brand-new node */
     raft_hard_state_t saved; /* last hard state written */
+    prom_duration_hist_t fsync; /* WAL syncs (Raft thread writes; any reads) */
 } node_disk_t;
 
 /* Creates the directory (and parents) if needed, loads hard state, the

@@ -21,6 +21,7 @@
 
 #include "common/handoff.h"
 #include "common/loop.h"
+#include "common/promtext.h"
 #include "raft/addrbook.h"
 #include "raft/node_disk.h"
 #include "raft/node_identity.h"
@@ -117,6 +118,13 @@ struct node {
     raft_index_t target;
     uint64_t current_ms;
     uint64_t hint_saved_ms;   /* last commit hint written (node_disk.h) */
+    /* Metrics (raft/node_metrics.c): the Raft thread writes, scrapes read. */
+    struct {
+        prom_counter_t leader_changes;
+        prom_counter_t proposals_taken, proposals_committed, proposals_failed;
+        prom_counter_t snapshots, snapshots_installed;
+        prom_duration_hist_t snapshot_duration;
+    } metrics;
 };
 
 /* node.c */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/crc32c.h"
 #include "common/storage_io.h"
@@ -235,6 +236,8 @@ static void log_role_change(node_t *n, const raft_ready_t *rd)
     raft_term_t term = raft_term(n->r);
     if (rd->role == n->logged_role && rd->leader == n->logged_leader)
         return;
+    if (rd->leader && rd->leader != n->logged_leader)
+        prom_add(&n->metrics.leader_changes, 1); /* etcd's leader_changes_seen */
     if (rd->role == RAFT_LEADER)
         log_info("raft", "%s is the leader of term %llu", n->name, (unsigned long long)term);
     else if (rd->leader && rd->leader != n->logged_leader)
@@ -337,6 +340,8 @@ void node_process_one_ready(node_t *n)
         return;
     }
     if (rd.snapshot)
+        prom_add(&n->metrics.snapshots_installed, 1);
+    if (rd.snapshot)
         log_info("raft", "installed the leader's snapshot at index %llu term %llu (%zu bytes)",
                  (unsigned long long)rd.snapshot->index, (unsigned long long)rd.snapshot->term,
                  rd.snapshot->len);
@@ -438,6 +443,7 @@ static void maybe_snapshot(node_t *n)
     if (applied < raft_snapshot(n->r)->index + n->o.snapshot_every &&
         n->bytes_since_snapshot < n->o.snapshot_bytes)
         return;
+    uint64_t t0 = clock_now_ns();
     membuf_writer_t w = { { membuf_write }, { 0 } };
     uint8_t book[8192 + CLUSTER_TRAILER_LEN];
     size_t blen = addrbook_encode(&n->book, book);
@@ -463,6 +469,8 @@ static void maybe_snapshot(node_t *n)
         else
             log_info("raft", "snapshot at index %llu (%zu bytes)", (unsigned long long)applied,
                      w.buf.len);
+        prom_add(&n->metrics.snapshots, 1);
+        prom_duration_observe(&n->metrics.snapshot_duration, clock_now_ns() - t0);
     }
     bytebuf_free(&w.buf);
 }

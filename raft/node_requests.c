@@ -51,6 +51,9 @@ void node_req_finish(node_t *n, request_t *q, node_status_t status)
 {
     q->status = status;
     q->wait = WAIT_NONE;
+    if (q->kind == REQ_PROPOSE && !q->origin)
+        prom_add(status == NODE_OK ? &n->metrics.proposals_committed
+                                   : &n->metrics.proposals_failed, 1);
     if (q->origin) {
         send_forward_response(n, q);
         request_free(q);
@@ -248,6 +251,8 @@ void node_drain_incoming(node_t *n)
         request_t *q = (request_t *)((char *)l - offsetof(request_t, link));
         l = l->next;
         q->link.next = NULL;
+        if (q->kind == REQ_PROPOSE)
+            prom_add(&n->metrics.proposals_taken, 1);
         if (!n->thread_started) {
             node_req_finish(n, q, NODE_ESHUTDOWN);
         } else if (q->kind == REQ_STATUS) {

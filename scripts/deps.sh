@@ -9,6 +9,8 @@ PACKAGES=(
   libssl-dev                                 # libcrypto: HMAC, RAND_bytes (peer auth)
   libsystemd-dev                             # sd_notify (Type=notify unit)
   systemd mandoc man-db                      # install test: systemd-analyze verify, mandoc -T lint, man -l
+  libmicrohttpd-dev                          # -metrics.addr: /metrics, /health, /ready
+  prometheus                                 # promtool check metrics (tests)
   bind9-dnsutils knot-dnsutils               # dig, kdig
   knot                                       # differential tests
   python3 python3-dnspython                  # test clients
@@ -16,7 +18,7 @@ PACKAGES=(
   iptables                                   # partitions in the fault tests
   clang libclang-rt-14-dev                   # fuzzing, sanitizers
 )
-[ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client gnuplot-nox)
+[ "${DNSRAFT_BENCH:-0}" = 1 ] && PACKAGES+=(nsd dnsperf etcd-server etcd-client gnuplot-nox curl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,5 +35,9 @@ $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 # The knot package starts a system service we do not want running on :53.
 if [[ " ${missing[*]} " == *" knot "* ]] && command -v systemctl >/dev/null; then
   $SUDO systemctl disable --now knot >/dev/null 2>&1 || true
+fi
+# So does prometheus (we only want its promtool).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 exit 0

@@ -11,6 +11,7 @@ Run by `make asan` with DNSRAFT_BIN=build-asan/dns-raft. What it covers:
     malformed admin lines, a `kv` burst that forces a state-machine snapshot
     and log compaction (-raft.snapshot.entries is lowered for that);
   - a zone reload by SIGHUP, answered by every node;
+  - -metrics.addr on every node: /metrics, /ready and a 404 scraped;
   - a follower stopped with SIGINT (Ctrl-C) and restarted from its data
     directory (WAL replay and snapshot restore), then catching up through
     InstallSnapshot (the leader compacted past it meanwhile);
@@ -26,7 +27,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from clusterlib import Cluster, check, ok, run_main, wait_for, make_zone, TestFailure  # noqa: E402
+from clusterlib import Cluster, check, free_port, ok, run_main, wait_for, make_zone, TestFailure  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
 
 SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: \w+Sanitizer")
 SNAPSHOT_EVERY = 200
@@ -63,9 +66,14 @@ def main():
         zones = []
         for i, origin in enumerate(["foo.test", "bar.test", "baz.test"]):
             zones.append(c.write_file("z%d.txt" % i, make_zone(origin, [("www", "A", "192.0.2.%d" % (i + 1))])))
-        n0 = c.add_node("n0", [zones[0]], join=None, extra=extra).start()
-        n1 = c.add_node("n1", [zones[1]], extra=extra).start()
-        n2 = c.add_node("n2", [zones[2]], extra=extra).start()
+        metrics_port = {}
+
+        def with_metrics(name):
+            metrics_port[name] = free_port()
+            return extra + ("-metrics.addr", "127.0.0.1:%d" % metrics_port[name])
+        n0 = c.add_node("n0", [zones[0]], join=None, extra=with_metrics("n0")).start()
+        n1 = c.add_node("n1", [zones[1]], extra=with_metrics("n1")).start()
+        n2 = c.add_node("n2", [zones[2]], extra=with_metrics("n2")).start()
         c.wait_voters(["n0", "n1", "n2"], timeout=60)
         ok("3 voters")
 
@@ -76,6 +84,21 @@ def main():
                          lambda n=n, o=origin, w=want: n.query("www." + o) == ("NOERROR", w))
                 check(n.query("www." + origin, tcp=True) == ("NOERROR", want), "%s www.%s over TCP" % (n.name, origin))
         ok("every node answers every zone over UDP and TCP")
+
+        def http_status(n, path):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d%s" % (metrics_port[n.name], path),
+                                            timeout=10) as r:
+                    r.read()
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+        for n in c.nodes:
+            wait_for("%s /ready 200" % n.name, 30, lambda n=n: http_status(n, "/ready") == 200)
+            for path, want in (("/metrics", 200), ("/nope", 404)):
+                status = http_status(n, path)
+                check(status == want, "%s %s: HTTP %d" % (n.name, path, status))
+        ok("/metrics, /ready and a 404 on every node")
 
         follower = next(n for n in c.nodes if n is not c.leader())
         check(follower.admin("kv set foo bar") == "SUCCESS", "kv set via a follower")

@@ -265,6 +265,31 @@ static void test_admin_settings(void **state)
     expect_flag_error(ARGC(no_port_at_all), no_port_at_all, "needs -admin.addr");
 }
 
+/* Issue #16: metrics.addr (flag and YAML), off by default. */
+static void test_metrics_addr(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    char *none[] = { "dns-raft", "-id", "x" };
+    assert_int_equal(load(&cfg, ARGC(none), none, err), CONFIG_OK);
+    assert_null(cfg.metrics_addr);
+    config_free(&cfg);
+    char path[64];
+    write_yaml(path, "id: id1\nmetrics.addr: \"127.0.0.1:9153\"\n");
+    char *yaml[] = { "dns-raft", "-config", path };
+    assert_int_equal(load(&cfg, ARGC(yaml), yaml, err), CONFIG_OK);
+    assert_string_equal(cfg.metrics_addr, "127.0.0.1:9153");
+    config_free(&cfg);
+    unlink(path);
+    char *flag[] = { "dns-raft", "-id", "x", "-metrics.addr", "[::1]:9153" };
+    assert_int_equal(load(&cfg, ARGC(flag), flag, err), CONFIG_OK);
+    assert_string_equal(cfg.metrics_addr, "[::1]:9153");
+    config_free(&cfg);
+    char *bad[] = { "dns-raft", "-id", "x", "-metrics.addr", "9153" };
+    expect_flag_error(ARGC(bad), bad, "metrics.addr: address \"9153\": missing port");
+}
+
 static void test_flags_win_over_yaml(void **state)
 {
     (void)state;
@@ -517,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_yaml_all_keys),
         cmocka_unit_test(test_admin_settings),
+        cmocka_unit_test(test_metrics_addr),
         cmocka_unit_test(test_flags_win_over_yaml),
         cmocka_unit_test(test_tsig_keyfiles),
         cmocka_unit_test(test_zone_update_settings),

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -76,7 +77,7 @@ static void fixture_start(fixture_t *f, const char *addr, unsigned workers, unsi
                           unsigned idle_ms)
 {
     dns_server_opts_t opts = { .addr = addr, .workers = workers, .tcp_max_conns = max_conns,
-                               .tcp_idle_ms = idle_ms };
+                               .tcp_idle_ms = idle_ms, .count = true };
     fixture_start_opts(f, &opts);
 }
 
@@ -108,6 +109,21 @@ static size_t build_query(uint8_t *buf, uint16_t id, const char *name)
 }
 
 static uint16_t resp_id(const uint8_t *r) { return (uint16_t)(r[0] << 8 | r[1]); }
+
+/* The value of `series` (name{labels}) in the server's metrics; -1 if absent. */
+static long long metric(dns_server_t *s, const char *series)
+{
+    bytebuf_t b = { 0 };
+    dns_server_write_metrics(s, &b);
+    bytebuf_put_u8(&b, 0);
+    assert_false(b.failed);
+    char want[256];
+    snprintf(want, sizeof want, "\n%s ", series);
+    const char *at = strstr((const char *)bytebuf_head(&b), want);
+    long long v = at ? strtoll(at + strlen(want), NULL, 10) : -1;
+    bytebuf_free(&b);
+    return v;
+}
 static int resp_rcode(const uint8_t *r) { return r[3] & 0xf; }
 static bool resp_is_answer(const uint8_t *r) { return (r[2] & 0x80) != 0; }
 static bool resp_aa(const uint8_t *r) { return (r[2] & 0x04) != 0; }
@@ -221,6 +237,15 @@ static void test_udp_answers_every_query(void **state)
     send(fd, q, n, 0);
     assert_true(recv(fd, r, sizeof r, 0) >= 12);
     assert_int_equal(resp_id(r), 1000);
+    /* Counted by the workers before each reply left (dns/stats.h). */
+    assert_int_equal(metric(f.server, "dnsraft_dns_requests_total{proto=\"udp\",type=\"A\"}"), N + 1);
+    assert_int_equal(metric(f.server, "dnsraft_dns_responses_total{proto=\"udp\",rcode=\"NOERROR\"}"),
+                     N / 2 + 1);
+    assert_int_equal(metric(f.server, "dnsraft_dns_responses_total{proto=\"udp\",rcode=\"REFUSED\"}"),
+                     N / 2);
+    assert_int_equal(metric(f.server, "dnsraft_dns_dropped_total{proto=\"udp\",reason=\"malformed\"}"), 2);
+    assert_int_equal(metric(f.server, "dnsraft_dns_response_size_bytes_count{proto=\"udp\"}"), N + 1);
+    assert_int_equal(metric(f.server, "dnsraft_dns_requests_total{proto=\"tcp\",type=\"A\"}"), 0);
     close(fd);
     fixture_stop(&f);
 }
@@ -571,7 +596,7 @@ static void test_udp_rate_limit(void **state)
 {
     (void)state;
     dns_server_opts_t opts = { .addr = "127.0.0.1:0", .workers = 1,
-                               .rrl = { .rate = 5, .slip = 2 } };
+                               .rrl = { .rate = 5, .slip = 2 }, .count = true };
     fixture_t f;
     fixture_start_opts(&f, &opts);
     int fd = connect_to(AF_INET, f.port, SOCK_DGRAM);
@@ -600,11 +625,16 @@ static void test_udp_rate_limit(void **state)
     assert_true(full >= 5 && full <= 10);
     assert_true(truncated >= 5 && truncated <= 8); /* half of the 10-15 limited */
     assert_int_equal(other, 1);
+    assert_int_equal(metric(f.server, "dnsraft_dns_rrl_slipped_total"), truncated);
+    assert_int_equal(metric(f.server, "dnsraft_dns_dropped_total{proto=\"udp\",reason=\"rrl\"}"),
+                     20 - full - truncated);
+    assert_int_equal(metric(f.server, "dnsraft_dns_truncated_total{proto=\"udp\"}"), truncated);
     close(fd);
     int tcp = connect_to(AF_INET, f.port, SOCK_STREAM);
     for (uint16_t id = 0; id < 20; id++)
         assert_true(tcp_answered(tcp, id));
     close(tcp);
+    assert_int_equal(metric(f.server, "dnsraft_dns_requests_total{proto=\"tcp\",type=\"A\"}"), 20);
     fixture_stop(&f);
 }
 
@@ -640,14 +670,21 @@ static void test_zone_swaps_while_serving(void **state)
     load_ctx_t ctx = { .port = f.port };
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, udp_load, &ctx), 0);
+    long long last = 0;
     for (int i = 0; i < 30; i++) {
         assert_int_equal(zonedb_handle_put_zone(f.db, seed_zone(ZONE_TEXT)), 0);
+        /* A scrape while the workers count (make tsan: no data race). */
+        long long now = metric(f.server, "dnsraft_dns_requests_total{proto=\"udp\",type=\"A\"}");
+        assert_true(now >= last); /* counters never go back */
+        last = now;
         usleep(5000);
     }
     atomic_store(&ctx.done, true);
     pthread_join(th, NULL);
     assert_true(atomic_load(&ctx.answered) > 0);
     assert_int_equal(atomic_load(&ctx.failed), 0);
+    assert_int_equal(metric(f.server, "dnsraft_dns_requests_total{proto=\"udp\",type=\"A\"}"),
+                     atomic_load(&ctx.answered));
     fixture_stop(&f);
 }
 
