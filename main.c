@@ -204,25 +204,36 @@ static int write_cluster_metrics(void *cluster, bytebuf_t *b)
     return cluster_write_metrics(cluster, b);
 }
 
-/* /ready and dnsraft_ready: what DNS answering says (kv/readiness.h). */
-static int answering_for_metrics(void *ready, char *reason, size_t cap)
+typedef struct ready_source {
+    readiness_t *ready;
+    cluster_t *cluster;
+} ready_source_t;
+
+/* /ready and dnsraft_ready: what DNS answering says (kv/readiness.h), with
+ * what the zone loader is doing when it is busy. */
+static int answering_for_metrics(void *arg, char *reason, size_t cap)
 {
-    if (readiness_answering(ready))
+    const ready_source_t *src = arg;
+    if (readiness_answering(src->ready))
         return 1;
-    readiness_reason(ready, reason, cap);
+    size_t n = readiness_reason(src->ready, reason, cap);
+    char activity[256];
+    if (n < cap && cluster_loader_activity(src->cluster, activity, sizeof activity) > 0)
+        snprintf(reason + n, cap - n, " (%s)", activity);
     return 0;
 }
 
-static double stale_seconds_for_metrics(void *ready)
+static double stale_seconds_for_metrics(void *arg)
 {
-    return readiness_stale_seconds(ready);
+    const ready_source_t *src = arg;
+    return readiness_stale_seconds(src->ready);
 }
 
 /* /metrics, /health and /ready (-metrics.addr), once the cluster runs.
  * Readiness and staleness come from kv/readiness.h. False (logged) when it
  * was asked for and cannot start: the node exits 1, as for any port. */
 static bool start_metrics(const config_t *cfg, dns_server_t *server, cluster_t *cluster,
-                          readiness_t *ready, metrics_server_t **out)
+                          ready_source_t *src, metrics_server_t **out)
 {
     *out = NULL;
     if (cfg->metrics_addr == NULL)
@@ -231,8 +242,8 @@ static bool start_metrics(const config_t *cfg, dns_server_t *server, cluster_t *
         .addr = cfg->metrics_addr,
         .sources = { { write_dns_metrics, server }, { write_cluster_metrics, cluster } },
         .n_sources = 2,
-        .ready = answering_for_metrics, .ready_arg = ready,
-        .stale_seconds = stale_seconds_for_metrics, .stale_arg = ready,
+        .ready = answering_for_metrics, .ready_arg = src,
+        .stale_seconds = stale_seconds_for_metrics, .stale_arg = src,
     };
     char err[METRICS_ERR_MAX];
     if ((*out = metrics_start(&mo, err)) == NULL)
@@ -323,7 +334,8 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
         metrics_server_t *metrics;
-        bool metrics_ok = start_metrics(cfg, server, cluster, ready, &metrics);
+        ready_source_t ready_source = { ready, cluster };
+        bool metrics_ok = start_metrics(cfg, server, cluster, &ready_source, &metrics);
         if (metrics_ok)
             serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);

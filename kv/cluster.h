@@ -73,5 +73,8 @@ void cluster_stop(cluster_t *c);
  * when the Raft status did not come in time (the rest is written). */
 struct bytebuf;
 int cluster_write_metrics(cluster_t *c, struct bytebuf *b);
+/* What the zone loader is doing, e.g. "zone file z.txt: replicating", into
+ * buf; 0 (buf untouched) when it is idle. */
+size_t cluster_loader_activity(cluster_t *c, char *buf, size_t cap);
 
 #endif

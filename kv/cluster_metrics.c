@@ -57,3 +57,12 @@ int cluster_write_metrics(cluster_t *c, bytebuf_t *b)
                         prom_get(&c->zone_load_errors));
     return node_write_metrics(c->node, b);
 }
+
+size_t cluster_loader_activity(cluster_t *c, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&c->mu);
+    const char *doing = c->loader_doing, *file = c->loader_file;
+    int n = doing && file ? snprintf(buf, cap, "zone file %s: %s", file, doing) : 0;
+    pthread_mutex_unlock(&c->mu);
+    return n > 0 ? (size_t)n : 0;
+}
