@@ -587,8 +587,8 @@ static void on_incoming_event(void *ctx, int fd, uint32_t events)
         if (n < 0 && errno == EINTR)
             continue;
         if (c->state == IN_FRAMES && c->buf.len > 0 && incoming_log_allowed(c->t))
-            log_warn("raft", "peer %s closed the connection in the middle of a frame",
-                     c->hello.name);
+            log_warn("raft", "peer %s closed the connection in the middle of a %s",
+                     c->hello.name, c->session ? "record" : "frame");
         else if (c->state == IN_AUTH_PROOF)
             auth_warn(c->t, "peer %s (%s) closed the connection during the handshake: "
                       "does it have our cluster key?", c->hello.name, c->hello.addr);
