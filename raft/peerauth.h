@@ -1,5 +1,5 @@
 /* raft/peerauth.h — peer authentication with a cluster key: the key ring,
- * the handshake's messages and state, and the per-frame MAC (issue #12).
+ * the handshake's messages and state, and sealed records (issue #12).
  * Pure: no sockets, no clocks, so it can be unit tested and fuzzed; the
  * transport (raft/transport.c) and the join client (raft/authjoin.c) move
  * the bytes. Cryptography is OpenSSL libcrypto only (HMAC-SHA256 through

@@ -254,7 +254,7 @@ static bool peer_seal_queue(peer_t *p, const uint8_t proof[PEERAUTH_PROOF_LEN])
 }
 
 /* Dialer: reads the CHALLENGE (or a REFUSE); when it is whole, checks it,
- * queues the PROOF and the sealed frames, and starts sending. */
+ * queues the PROOF and the frames sealed into records, and starts sending. */
 static void peer_read_challenge(transport_t *t, peer_t *p)
 {
     const char *why = NULL;

@@ -13,7 +13,7 @@
   heartbeat, a RequestVote and an AppendEntries with a huge term: refused
   ("requires the cluster key"), and no node's term moves;
 - a man in the middle between a joining node and a member flips one byte
-  of a sealed frame: the member closes the connection with "bad MAC"; the
+  of a sealed record: the member closes the connection with "bad MAC"; the
   bytes of the next (good) connection, replayed on a fresh connection, fail
   with "bad proof"; the node joins through the honest relay;
 - a peer holding the key, posing as a follower, sends the leader altered,
@@ -307,7 +307,7 @@ def man_in_the_middle(c, n0, k1):
     wait_log(n0, "bad MAC")
     check(relay.flipped == 1, "the relay flipped %d bytes" % relay.flipped)
     c.wait_voters(["n0", "n1", "n2", "n3"], timeout=30)
-    ok("a byte flipped in a sealed frame: the member closed it (bad MAC); n3 joined via the honest relay")
+    ok("a byte flipped in a sealed record: the member closed it (bad MAC); n3 joined via the honest relay")
     wait_for("a recorded clean connection", 10, lambda: relay.clean)
     recorded = relay.clean[0]
     s = socket.create_connection(("127.0.0.1", n0.raft_port))
