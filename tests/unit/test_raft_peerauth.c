@@ -1,9 +1,10 @@
 /* tests/unit/test_raft_peerauth.c — the cluster key layer (raft/peerauth.h):
  * key files (good, bad base64, short, long, three keys, comments, errors
  * as file:line), keygen output, a whole handshake between two in-memory
- * ends, wrong key, rotation, and every way a frame can be tampered with:
- * reflected, replayed, reordered, spliced from another session, any byte
- * altered, truncated. */
+ * ends, wrong key, rotation, and every way a sealed record can be tampered
+ * with: reflected, replayed, reordered, spliced from another session or a
+ * frame from another record, any byte altered, truncated; and the shapes a
+ * record's header and frames may have. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -4,7 +4,9 @@
  * comes back gets the messages sent after it returns; and the Raft port's
  * bounds: refused hellos, the hello and frame deadlines, one connection per
  * peer id, buffers grown as bytes arrive and capped across connections, and
- * the cap on connections without a hello. */
+ * the cap on connections without a hello; with a cluster key, one sealed
+ * record per flush, and records verified whole before any frame is
+ * delivered (the test plays the other side with raft/peerauth.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
