@@ -2,6 +2,7 @@
  * authjoin.h). Runs on the joiner's own thread with a blocking socket; every
  * read is bounded by poll, every length by the protocol's maxima. */
 #include "raft/authjoin.h"
+#include "common/bytes.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -68,52 +69,58 @@ static int read_reply(int fd, uint8_t *buf, unsigned timeout_ms, const char **wh
     }
 }
 
-/* PROOF then the sealed JOIN_REQ (type | name length | name | address). */
+/* PROOF then the JOIN_REQ (type | name length | name | address) in a
+ * sealed record. */
 static bool send_request(int fd, peerauth_session_t *s, const uint8_t *proof,
                          const raft_hello_t *self)
 {
     size_t nl = strnlen(self->name, RAFT_NAME_MAX - 1), al = strnlen(self->addr, RAFT_ADDR_MAX - 1);
     size_t body = 2 + nl + al;
-    uint8_t msg[PEERAUTH_PROOF_LEN + RAFT_FRAME_HEADER + 2 + RAFT_NAME_MAX + RAFT_ADDR_MAX +
-                PEERAUTH_TAG_LEN];
+    uint8_t req[2 + RAFT_NAME_MAX + RAFT_ADDR_MAX];
+    uint8_t msg[PEERAUTH_PROOF_LEN + PEERAUTH_RECORD_OVERHEAD + RAFT_FRAME_HEADER + sizeof req];
+    req[0] = RAFT_FRAME_JOIN_REQ;
+    req[1] = (uint8_t)nl;
+    memcpy(req + 2, self->name, nl);
+    memcpy(req + 2 + nl, self->addr, al);
     memcpy(msg, proof, PEERAUTH_PROOF_LEN);
-    uint8_t *f = msg + PEERAUTH_PROOF_LEN;
-    for (int i = 0; i < 4; i++)
-        f[i] = (uint8_t)(body >> (8 * i));
-    f[4] = RAFT_FRAME_JOIN_REQ;
-    f[5] = (uint8_t)nl;
-    memcpy(f + 6, self->name, nl);
-    memcpy(f + 6 + nl, self->addr, al);
-    peerauth_seal(s, f, body);
-    return write_all(fd, msg, PEERAUTH_PROOF_LEN + RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN);
+    size_t n = peerauth_seal_one(s, msg + PEERAUTH_PROOF_LEN, req, body);
+    return write_all(fd, msg, PEERAUTH_PROOF_LEN + n);
 }
 
-/* The sealed JOIN_RESP; true if SUCCESS, and the text in answer. */
+/* The JOIN_RESP, alone in a sealed record; true if SUCCESS, and the text
+ * in answer. */
 static bool read_response(int fd, peerauth_session_t *s, unsigned timeout_ms, char *answer,
                           size_t cap)
 {
-    uint8_t f[RAFT_FRAME_HEADER + RESP_MAX + PEERAUTH_TAG_LEN];
-    if (!read_exact(fd, f, RAFT_FRAME_HEADER, timeout_ms)) {
+    enum { FRAME_AT = PEERAUTH_RECORD_HEADER, BODY_AT = FRAME_AT + RAFT_FRAME_HEADER };
+    uint8_t f[PEERAUTH_RECORD_OVERHEAD + RAFT_FRAME_HEADER + RESP_MAX];
+    if (!read_exact(fd, f, PEERAUTH_RECORD_HEADER, timeout_ms)) {
         snprintf(answer, cap, "no answer from the member");
         return false;
     }
-    size_t body = (size_t)f[0] | (size_t)f[1] << 8 | (size_t)f[2] << 16 | (size_t)f[3] << 24;
-    if (body < 2 || body > RESP_MAX ||
-        !read_exact(fd, f + RAFT_FRAME_HEADER, body + PEERAUTH_TAG_LEN, timeout_ms)) {
+    size_t payload = get_le32(f);
+    if (payload < RAFT_FRAME_HEADER + 2 || payload > RAFT_FRAME_HEADER + RESP_MAX ||
+        !read_exact(fd, f + FRAME_AT, payload + PEERAUTH_TAG_LEN, timeout_ms)) {
         snprintf(answer, cap, "malformed or missing answer from the member");
         return false;
     }
-    if (!peerauth_open(s, f, body) || f[4] != RAFT_FRAME_JOIN_RESP) {
-        snprintf(answer, cap, "answer with a bad MAC or of the wrong type");
+    if (!peerauth_open(s, f, payload)) {
+        snprintf(answer, cap, "answer with a bad MAC");
+        return false;
+    }
+    size_t body = get_le32(f + FRAME_AT);
+    if (body != payload - RAFT_FRAME_HEADER || f[BODY_AT] != RAFT_FRAME_JOIN_RESP) {
+        snprintf(answer, cap, "answer of the wrong type or shape");
         return false;
     }
     size_t tl = body - 2;
+    const uint8_t *t = f + BODY_AT + 2;
     char text[RESP_MAX];
     for (size_t i = 0; i < tl; i++)
-        text[i] = f[6 + i] >= 0x20 && f[6 + i] < 0x7f ? (char)f[6 + i] : '?';
+        text[i] = t[i] >= 0x20 && t[i] < 0x7f ? (char)t[i] : '?';
     text[tl] = '\0';
     snprintf(answer, cap, "%s", text);
-    return f[5] == 0 && strcmp(text, "SUCCESS") == 0;
+    return f[BODY_AT + 1] == 0 && strcmp(text, "SUCCESS") == 0;
 }
 
 bool authjoin_exchange(int fd, const peerauth_ring_t *ring, const raft_hello_t *self,

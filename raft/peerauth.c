@@ -1,4 +1,4 @@
-/* raft/peerauth.c — cluster key ring, handshake and frame MAC (see
+/* raft/peerauth.c — cluster key ring, handshake and sealed records (see
  * peerauth.h for the protocol; docs/security.md for why it is shaped so).
  *
  * Every MAC is HMAC-SHA256 through EVP_MAC. The handshake MACs and the
@@ -6,9 +6,10 @@
  * both nonces, both ids and names, the dialer's address and the key id are
  * bound together; the three labels differ, so a MAC made for one role or
  * purpose is useless in another (no reflection). A session keeps one keyed
- * EVP_MAC_CTX and re-initialises it per frame with a NULL key, which in
+ * EVP_MAC_CTX and re-initialises it per record with a NULL key, which in
  * OpenSSL 3 reuses the precomputed HMAC pads: the key schedule is paid once
- * per connection, not per frame. */
+ * per connection, not per record; and a record carries every frame of one
+ * flush, so a busy peer pays one MAC per batch, not per frame. */
 #include "raft/peerauth.h"
 #include "common/bytes.h"
 
@@ -25,9 +26,9 @@
 #include <unistd.h>
 
 #define LABEL_KEY_ID "dns-raft key id"
-#define LABEL_ACCEPTOR "dns-raft v2 acceptor"
-#define LABEL_DIALER "dns-raft v2 dialer"
-#define LABEL_SESSION "dns-raft v2 session"
+#define LABEL_ACCEPTOR "dns-raft v3 acceptor"
+#define LABEL_DIALER "dns-raft v3 dialer"
+#define LABEL_SESSION "dns-raft v3 session"
 #define KEY_FILE_MAX 4096
 #define KEY_LINE_MAX 256
 
@@ -274,9 +275,9 @@ void peerauth_session_free(peerauth_session_t *s)
     free(s);
 }
 
-/* tag = HMAC(session, dir | seq | frame (length and body))[:16] */
-static void frame_tag(peerauth_session_t *s, uint8_t dir, uint64_t seq, const uint8_t *frame,
-                      size_t body_len, uint8_t tag[PEERAUTH_TAG_LEN])
+/* tag = HMAC(session, dir | seq | record (length and payload))[:16] */
+static void record_tag(peerauth_session_t *s, uint8_t dir, uint64_t seq, const uint8_t *record,
+                       size_t payload_len, uint8_t tag[PEERAUTH_TAG_LEN])
 {
     uint8_t head[9], full[PEERAUTH_MAC_LEN];
     head[0] = dir;
@@ -284,26 +285,80 @@ static void frame_tag(peerauth_session_t *s, uint8_t dir, uint64_t seq, const ui
         head[1 + i] = (uint8_t)(seq >> (8 * i));
     size_t len = 0;
     bool ok = EVP_MAC_init(s->ctx, NULL, 0, NULL) && EVP_MAC_update(s->ctx, head, sizeof head) &&
-              EVP_MAC_update(s->ctx, frame, RAFT_FRAME_HEADER + body_len) &&
+              EVP_MAC_update(s->ctx, record, PEERAUTH_RECORD_HEADER + payload_len) &&
               EVP_MAC_final(s->ctx, full, &len, sizeof full) && len == sizeof full;
-    if (!ok) /* a tag nobody can match: the frame is refused, never accepted */
+    if (!ok) /* a tag nobody can match: the record is refused, never accepted */
         RAND_bytes(full, sizeof full);
     memcpy(tag, full, PEERAUTH_TAG_LEN);
 }
 
-void peerauth_seal(peerauth_session_t *s, uint8_t *frame, size_t body_len)
+void peerauth_seal(peerauth_session_t *s, uint8_t *record, size_t payload_len)
 {
-    frame_tag(s, s->tx_dir, s->tx_seq++, frame, body_len, frame + RAFT_FRAME_HEADER + body_len);
+    record_tag(s, s->tx_dir, s->tx_seq++, record, payload_len,
+               record + PEERAUTH_RECORD_HEADER + payload_len);
 }
 
-bool peerauth_open(peerauth_session_t *s, const uint8_t *frame, size_t body_len)
+bool peerauth_open(peerauth_session_t *s, const uint8_t *record, size_t payload_len)
 {
     uint8_t tag[PEERAUTH_TAG_LEN];
-    frame_tag(s, s->rx_dir, s->rx_seq, frame, body_len, tag);
-    if (CRYPTO_memcmp(tag, frame + RAFT_FRAME_HEADER + body_len, PEERAUTH_TAG_LEN) != 0)
+    record_tag(s, s->rx_dir, s->rx_seq, record, payload_len, tag);
+    if (CRYPTO_memcmp(tag, record + PEERAUTH_RECORD_HEADER + payload_len, PEERAUTH_TAG_LEN) != 0)
         return false;
     s->rx_seq++;
     return true;
+}
+
+size_t peerauth_seal_one(peerauth_session_t *s, uint8_t *out, const uint8_t *body, size_t len)
+{
+    put_le32(out, (uint32_t)(RAFT_FRAME_HEADER + len));
+    put_le32(out + PEERAUTH_RECORD_HEADER, (uint32_t)len);
+    memcpy(out + PEERAUTH_RECORD_HEADER + RAFT_FRAME_HEADER, body, len);
+    peerauth_seal(s, out, RAFT_FRAME_HEADER + len);
+    return PEERAUTH_RECORD_OVERHEAD + RAFT_FRAME_HEADER + len;
+}
+
+long peerauth_record_size(const uint8_t *in, size_t have, const char **why)
+{
+    if (have < PEERAUTH_RECORD_HEADER)
+        return 0;
+    uint32_t n = get_le32(in);
+    if (n < PEERAUTH_RECORD_MIN || n > PEERAUTH_RECORD_MAX) {
+        *why = n < PEERAUTH_RECORD_MIN ? "record shorter than one frame"
+                                       : "record larger than the limit";
+        return -1;
+    }
+    return (long)(PEERAUTH_RECORD_OVERHEAD + (size_t)n);
+}
+
+int peerauth_record_next(const uint8_t *payload, size_t payload_len, size_t *at,
+                         const uint8_t **body, size_t *len, const char **why)
+{
+    if (*at == payload_len)
+        return 0;
+    if (*at > payload_len || payload_len - *at < RAFT_FRAME_HEADER) {
+        *why = "record ends inside a frame header";
+        return -1;
+    }
+    size_t left = payload_len - *at;
+    size_t n = get_le32(payload + *at);
+    if (n == 0 || n > RAFT_FRAME_MAX || n > left - RAFT_FRAME_HEADER) {
+        *why = n == 0 ? "empty frame in a record" : "frame runs past its record's end";
+        return -1;
+    }
+    *body = payload + *at + RAFT_FRAME_HEADER;
+    *len = n;
+    *at += RAFT_FRAME_HEADER + n;
+    return 1;
+}
+
+bool peerauth_record_valid(const uint8_t *payload, size_t payload_len, const char **why)
+{
+    size_t at = 0, len;
+    const uint8_t *body;
+    int r;
+    while ((r = peerauth_record_next(payload, payload_len, &at, &body, &len, why)) == 1)
+        ;
+    return r == 0;
 }
 
 /* ---- handshake messages --------------------------------------------------------- */
@@ -324,7 +379,10 @@ static bool has_magic(const uint8_t *in, const char **why)
     }
     if (in[4] != PEERAUTH_VERSION) {
         *why = in[4] == RAFT_WIRE_VERSION ? "unauthenticated peer (protocol v1, no cluster key)"
-                                          : "unsupported protocol version";
+               : in[4] == PEERAUTH_VERSION_PER_FRAME
+                   ? "peer speaks keyed protocol v2 (an older dns-raft, one MAC per frame); "
+                     "this node speaks v3 (sealed records): upgrade every member"
+                   : "unsupported protocol version";
         return false;
     }
     return true;

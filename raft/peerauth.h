@@ -1,5 +1,5 @@
 /* raft/peerauth.h — peer authentication with a cluster key: the key ring,
- * the handshake's messages and state, and the per-frame MAC (issue #12).
+ * the handshake's messages and state, and sealed records (issue #12).
  * Pure: no sockets, no clocks, so it can be unit tested and fuzzed; the
  * transport (raft/transport.c) and the join client (raft/authjoin.c) move
  * the bytes. Cryptography is OpenSSL libcrypto only (HMAC-SHA256 through
@@ -9,24 +9,35 @@
  * and blank lines are ignored. The first key signs, both verify. A key's id
  * is the first 8 bytes of HMAC(K, "dns-raft key id").
  *
- * Handshake (protocol version 2; D dials, A accepts; docs/security.md):
+ * Handshake (protocol version 3; D dials, A accepts; docs/security.md):
  *
- *   D->A HELLO:     magic | 2 | flags=AUTH | name len | addr len | id u64 |
+ *   D->A HELLO:     magic | 3 | flags=AUTH | name len | addr len | id u64 |
  *                   key id (8) | nonce_d (32) | name | addr
- *   A->D CHALLENGE: magic | 2 | kind=CHALLENGE | name len | 0 | id u64 |
+ *   A->D CHALLENGE: magic | 3 | kind=CHALLENGE | name len | 0 | id u64 |
  *                   nonce_a (32) | mac_a (32) | name
- *        mac_a = HMAC(K, "dns-raft v2 acceptor\0" | HELLO | CHALLENGE without mac_a)
- *   D->A PROOF:     mac_d = HMAC(K, "dns-raft v2 dialer\0" | HELLO | CHALLENGE)
- *   session key  =  HMAC(K, "dns-raft v2 session\0" | HELLO | CHALLENGE)
+ *        mac_a = HMAC(K, "dns-raft v3 acceptor\0" | HELLO | CHALLENGE without mac_a)
+ *   D->A PROOF:     mac_d = HMAC(K, "dns-raft v3 dialer\0" | HELLO | CHALLENGE)
+ *   session key  =  HMAC(K, "dns-raft v3 session\0" | HELLO | CHALLENGE)
  *
  * K is the key D named by its id. Or A->D REFUSE instead of CHALLENGE:
- * magic | 2 | kind=REFUSE | reason len | 0 | reason (not authenticated:
+ * magic | 3 | kind=REFUSE | reason len | 0 | reason (not authenticated:
  * only logged, never acted on except by closing).
  *
- * Frames after the handshake: body length u32 | body | tag (16), where
- * tag = HMAC-SHA256(session, direction u8 | seq u64 | body length u32 |
- * body) truncated to 16 bytes; the sequence number counts the frames sent
- * in that direction from 0 and is never sent. Direction 0 is D->A. */
+ * After the handshake, frames travel in sealed records (as TLS records):
+ *   record = payload length u32 | payload | tag (16)
+ *   payload = one or more whole frames, each length u32 | body (type first)
+ *   tag = HMAC-SHA256(session, direction u8 | seq u64 | payload length u32 |
+ *         payload) truncated to 16 bytes
+ * The sequence number counts the records sent in that direction from 0 and
+ * is never sent; direction 0 is D->A. A sender seals what it queued in one
+ * flush as one record (a corked batch of AppendEntries or forwarded writes
+ * costs one MAC, not one per frame); a payload holds at most
+ * PEERAUTH_RECORD_MAX bytes, so one largest frame fits. The receiver checks
+ * the whole record's tag before it looks at any frame inside, and the
+ * frames must fill the payload exactly (peerauth_record_next).
+ *
+ * Version 2 (one tag per frame) and version 3 refuse each other at the
+ * hello: a cluster with a key is upgraded all at once. */
 #ifndef RAFT_PEERAUTH_H
 #define RAFT_PEERAUTH_H
 
@@ -36,7 +47,9 @@
 
 #include "raft/codec.h"
 
-#define PEERAUTH_VERSION 2
+#define PEERAUTH_VERSION 3
+/* The keyed protocol before records (one tag per frame): refused by name. */
+#define PEERAUTH_VERSION_PER_FRAME 2
 #define PEERAUTH_FLAG_AUTH 0x01
 #define PEERAUTH_KIND_CHALLENGE 0x01
 #define PEERAUTH_KIND_REFUSE 0x02
@@ -48,13 +61,19 @@
 #define PEERAUTH_MAC_LEN 32
 #define PEERAUTH_TAG_LEN 16
 #define PEERAUTH_PROOF_LEN PEERAUTH_MAC_LEN
+/* A record: its header (the payload length) and its largest payload. */
+#define PEERAUTH_RECORD_HEADER 4
+#define PEERAUTH_RECORD_MAX (RAFT_FRAME_HEADER + RAFT_FRAME_MAX)
+#define PEERAUTH_RECORD_MIN (RAFT_FRAME_HEADER + 1)
+/* What a record adds around its payload. */
+#define PEERAUTH_RECORD_OVERHEAD (PEERAUTH_RECORD_HEADER + PEERAUTH_TAG_LEN)
 #define PEERAUTH_HELLO_FIXED (RAFT_HELLO_LEN + PEERAUTH_KEYID_LEN + PEERAUTH_NONCE_LEN)
 #define PEERAUTH_HELLO_MAX (PEERAUTH_HELLO_FIXED + RAFT_NAME_MAX + RAFT_ADDR_MAX)
 #define PEERAUTH_CHALLENGE_FIXED (RAFT_HELLO_LEN + PEERAUTH_NONCE_LEN + PEERAUTH_MAC_LEN)
 #define PEERAUTH_CHALLENGE_MAX (PEERAUTH_CHALLENGE_FIXED + RAFT_NAME_MAX)
 #define PEERAUTH_REFUSE_FIXED 8
 #define PEERAUTH_REFUSE_MAX (PEERAUTH_REFUSE_FIXED + 255)
-/* Direction bytes in the frame MAC. */
+/* Direction bytes in the record MAC. */
 #define PEERAUTH_DIR_D2A 0
 #define PEERAUTH_DIR_A2D 1
 
@@ -84,16 +103,34 @@ void peerauth_ring_wipe(peerauth_ring_t *r);
  * into out; returns its length, or 0 if out is too small or RAND failed. */
 size_t peerauth_keygen(char *out, size_t cap);
 
-/* ---- per-connection session: the frame MAC --------------------------------- */
+/* ---- per-connection session: sealed records ---------------------------------- */
 
 typedef struct peerauth_session peerauth_session_t;
-/* Tag of one frame (frame = length u32 | body, contiguous) in the
- * session's sending direction; writes PEERAUTH_TAG_LEN bytes at
- * frame + 4 + body_len and advances the sending sequence number. */
-void peerauth_seal(peerauth_session_t *s, uint8_t *frame, size_t body_len);
-/* Checks the tag after frame + 4 + body_len for the receiving direction
- * and sequence number; true (and the sequence advances) if it matches. */
-bool peerauth_open(peerauth_session_t *s, const uint8_t *frame, size_t body_len);
+/* Seals one record (record = payload length u32 | payload, contiguous, the
+ * length already written) in the session's sending direction: writes
+ * PEERAUTH_TAG_LEN bytes at record + 4 + payload_len and advances the
+ * sending sequence number. */
+void peerauth_seal(peerauth_session_t *s, uint8_t *record, size_t payload_len);
+/* Checks the tag after record + 4 + payload_len for the receiving
+ * direction and sequence number; true (and the sequence advances) if it
+ * matches. */
+bool peerauth_open(peerauth_session_t *s, const uint8_t *record, size_t payload_len);
+/* Writes a record holding the one frame `body` (len bytes) into out
+ * (PEERAUTH_RECORD_OVERHEAD + RAFT_FRAME_HEADER + len bytes) and seals it;
+ * returns the record's size. len must be 1..RAFT_FRAME_MAX. */
+size_t peerauth_seal_one(peerauth_session_t *s, uint8_t *out, const uint8_t *body, size_t len);
+/* What a record's first bytes say: >0 the record's whole size (header,
+ * payload and tag), 0 need more bytes, -1 a payload length out of
+ * [PEERAUTH_RECORD_MIN, PEERAUTH_RECORD_MAX] (*why). */
+long peerauth_record_size(const uint8_t *in, size_t have, const char **why);
+/* Walks the frames of an opened record's payload: from *at, sets body and
+ * len to the next frame and moves *at past it; 1 a frame, 0 the payload's
+ * end, -1 the frames do not fill the payload exactly (an empty or
+ * oversized frame, or one running past the end: *why). */
+int peerauth_record_next(const uint8_t *payload, size_t payload_len, size_t *at,
+                         const uint8_t **body, size_t *len, const char **why);
+/* True if the payload is whole frames that fill it exactly (*why if not). */
+bool peerauth_record_valid(const uint8_t *payload, size_t payload_len, const char **why);
 void peerauth_session_free(peerauth_session_t *s);
 
 /* ---- the handshake ---------------------------------------------------------- */

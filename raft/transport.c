@@ -15,9 +15,13 @@
  * Cluster key (transport_set_key_ring): an incoming connection runs the
  * acceptor's side of the handshake (IN_AUTH_HELLO, IN_AUTH_PROOF) before
  * any frame; an outgoing one waits in PEER_AUTHENTICATING for the CHALLENGE
- * while its queue holds plain frames, which are sealed all at once behind
- * the PROOF when the session exists, and at enqueue time after that. Every
- * frame in is verified before it is decoded (incoming_open_frame).
+ * while its queue holds plain frames, which are sealed into records behind
+ * the PROOF when the session exists. After that, frames are queued into an
+ * open record at the queue's end (its header reserved, peer_t.open_len),
+ * and peer_flush seals it just before writing: every frame of one corked
+ * flush shares one record and one MAC (raft/peerauth.h). Every record in
+ * is verified whole before any of its frames is decoded
+ * (incoming_open_record).
  *
  * Incoming connections are in transport_in.c; both files share
  * raft/transport_int.h. */
@@ -83,6 +87,7 @@ static void peer_disconnect(transport_t *t, peer_t *p, const char *why)
     snprintf(p->last_why, sizeof p->last_why, "%s", why);
     p->warned = true;
     peer_forget_session(p);
+    p->open_len = 0;
     p->want_out = false;
     p->state = PEER_IDLE;
     /* A partly written frame cannot be resumed on a new connection; Raft
@@ -102,6 +107,20 @@ static void peer_want_write(transport_t *t, peer_t *p, bool want)
         return;
     if (loop_modify(t->loop, p->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0)) == 0)
         p->want_out = want;
+}
+
+/* Seals the open record (header, frames) at the queue's end: writes its
+ * length and appends its tag, for which queue_room left space. */
+static void peer_seal_open(peer_t *p)
+{
+    if (!p->session || p->open_len == 0)
+        return;
+    uint8_t *record = bytebuf_tail(&p->queue) - p->open_len;
+    size_t payload = p->open_len - PEERAUTH_RECORD_HEADER;
+    put_le32(record, (uint32_t)payload);
+    peerauth_seal(p->session, record, payload);
+    p->queue.len += PEERAUTH_TAG_LEN;
+    p->open_len = 0;
 }
 
 static void peer_flush(transport_t *t, peer_t *p)
@@ -124,6 +143,7 @@ static void peer_flush(transport_t *t, peer_t *p)
         peer_want_write(t, p, false);
         return;
     }
+    peer_seal_open(p);
     while (p->queue.len > 0) {
         ssize_t n = send(p->fd, bytebuf_head(&p->queue), p->queue.len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -176,33 +196,65 @@ static void peer_connected(transport_t *t, peer_t *p)
     peer_flush(t, p);
 }
 
+/* Room for a frame of `size` bytes at the end of p's queue (the limit is
+ * the caller's). With a session the frame goes into the open record: one
+ * is opened (its header reserved) if there is none, and the open one is
+ * sealed first if the frame would take it past PEERAUTH_RECORD_MAX. Room
+ * for the record's header and tag is always reserved with the frame, so
+ * peer_seal_open never allocates. NULL if memory is short. */
+static uint8_t *queue_room(peer_t *p, size_t size)
+{
+    if (p->session && p->open_len &&
+        p->open_len - PEERAUTH_RECORD_HEADER + size > PEERAUTH_RECORD_MAX)
+        peer_seal_open(p);
+    if (!bytebuf_reserve(&p->queue, size + (p->session ? PEERAUTH_RECORD_OVERHEAD : 0)))
+        return NULL;
+    if (p->session && p->open_len == 0) {
+        p->queue.len += PEERAUTH_RECORD_HEADER; /* its length is written when sealed */
+        p->open_len = PEERAUTH_RECORD_HEADER;
+    }
+    return bytebuf_tail(&p->queue);
+}
+
+/* Adds the frame (`size` bytes) written where queue_room pointed. */
+static void queue_commit(peer_t *p, size_t size)
+{
+    p->queue.len += size;
+    if (p->session)
+        p->open_len += size;
+}
+
 /* The plain frames queued during the handshake, sealed in order behind the
- * PROOF: the first bytes the acceptor reads after its CHALLENGE. */
+ * PROOF (the first bytes the acceptor reads after its CHALLENGE), in as
+ * few records as PEERAUTH_RECORD_MAX allows. */
 static bool peer_seal_queue(peer_t *p, const uint8_t proof[PEERAUTH_PROOF_LEN])
 {
-    bytebuf_t sealed = { 0 };
-    size_t frames = 0;
-    for (size_t at = 0; at + RAFT_FRAME_HEADER <= p->queue.len; frames++)
-        at += RAFT_FRAME_HEADER + get_le32(bytebuf_head(&p->queue) + at);
-    if (!bytebuf_reserve(&sealed, PEERAUTH_PROOF_LEN + p->queue.len + frames * PEERAUTH_TAG_LEN))
-        return false;
-    memcpy(bytebuf_tail(&sealed), proof, PEERAUTH_PROOF_LEN);
-    sealed.len = PEERAUTH_PROOF_LEN;
-    for (size_t at = 0; at + RAFT_FRAME_HEADER <= p->queue.len;) {
-        const uint8_t *frame = bytebuf_head(&p->queue) + at;
-        size_t body = get_le32(frame);
-        memcpy(bytebuf_tail(&sealed), frame, RAFT_FRAME_HEADER + body);
-        peerauth_seal(p->session, bytebuf_tail(&sealed), body);
-        sealed.len += RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;
-        at += RAFT_FRAME_HEADER + body;
+    bytebuf_t plain = p->queue;
+    memset(&p->queue, 0, sizeof p->queue);
+    p->open_len = 0;
+    bool ok = bytebuf_reserve(&p->queue, PEERAUTH_PROOF_LEN + plain.len + PEERAUTH_RECORD_OVERHEAD);
+    if (ok) {
+        memcpy(bytebuf_tail(&p->queue), proof, PEERAUTH_PROOF_LEN);
+        p->queue.len = PEERAUTH_PROOF_LEN;
     }
-    bytebuf_free(&p->queue);
-    p->queue = sealed;
-    return true;
+    for (size_t at = 0; ok && at + RAFT_FRAME_HEADER <= plain.len;) {
+        const uint8_t *frame = bytebuf_head(&plain) + at;
+        size_t size = RAFT_FRAME_HEADER + get_le32(frame);
+        uint8_t *room = queue_room(p, size);
+        ok = room != NULL;
+        if (ok) {
+            memcpy(room, frame, size);
+            queue_commit(p, size);
+        }
+        at += size;
+    }
+    bytebuf_free(&plain);
+    peer_seal_open(p);
+    return ok;
 }
 
 /* Dialer: reads the CHALLENGE (or a REFUSE); when it is whole, checks it,
- * queues the PROOF and the sealed frames, and starts sending. */
+ * queues the PROOF and the frames sealed into records, and starts sending. */
 static void peer_read_challenge(transport_t *t, peer_t *p)
 {
     const char *why = NULL;
@@ -415,28 +467,19 @@ const char *transport_peer_addr(const transport_t *t, raft_id_t id)
     return p ? p->addr : NULL;
 }
 
-/* Room for a frame of `size` bytes (and its tag, when sealed) at the end of
- * the queue of peer `to`. */
+/* Room for a frame of `size` bytes at the end of the queue of peer `to`,
+ * within TRANSPORT_QUEUE_MAX (counting a record's overhead per frame under
+ * a key, so the frames queued during a handshake fit once sealed). */
 static uint8_t *queue_reserve(transport_t *t, raft_id_t to, size_t size, peer_t **out)
 {
     peer_t *p = find_peer(t, to);
-    size += PEERAUTH_TAG_LEN;
-    if (!p || p->queue.len + size > TRANSPORT_QUEUE_MAX || !bytebuf_reserve(&p->queue, size))
+    size_t counted = size + (t->ring ? PEERAUTH_RECORD_OVERHEAD : 0);
+    if (!p || p->queue.len + counted > TRANSPORT_QUEUE_MAX)
         return NULL;
-    *out = p;
-    return bytebuf_tail(&p->queue);
-}
-
-/* Adds the frame written at the queue's tail, sealing it when the
- * connection has a session (before that, peer_seal_queue seals it). */
-static void queue_commit(peer_t *p, size_t body_len)
-{
-    size_t size = RAFT_FRAME_HEADER + body_len;
-    if (p->session) {
-        peerauth_seal(p->session, bytebuf_tail(&p->queue), body_len);
-        size += PEERAUTH_TAG_LEN;
-    }
-    p->queue.len += size;
+    uint8_t *room = queue_room(p, size);
+    if (room)
+        *out = p;
+    return room;
 }
 
 int transport_send(transport_t *t, const raft_msg_t *m)
@@ -447,7 +490,7 @@ int transport_send(transport_t *t, const raft_msg_t *m)
     if (!at)
         return -1;
     raft_codec_encode(m, at);
-    queue_commit(p, size - RAFT_FRAME_HEADER);
+    queue_commit(p, size);
     peer_kick(t, p);
     return 0;
 }
@@ -465,7 +508,7 @@ int transport_send_app(transport_t *t, raft_id_t to, const uint8_t *body, size_t
     at[2] = (uint8_t)(len >> 16);
     at[3] = (uint8_t)(len >> 24);
     memcpy(at + RAFT_FRAME_HEADER, body, len);
-    queue_commit(p, len);
+    queue_commit(p, RAFT_FRAME_HEADER + len);
     peer_kick(t, p);
     return 0;
 }
@@ -521,15 +564,12 @@ int transport_reply(transport_t *t, transport_reply_t reply, const uint8_t *body
     if (!c || c->gen != (uint32_t)(reply >> 16) || !c->session || len == 0 ||
         len > RAFT_FRAME_MAX)
         return -1;
-    uint8_t *frame = malloc(RAFT_FRAME_HEADER + len + PEERAUTH_TAG_LEN);
-    if (!frame)
+    uint8_t *record = malloc(PEERAUTH_RECORD_OVERHEAD + RAFT_FRAME_HEADER + len);
+    if (!record)
         return -1;
-    for (int i = 0; i < 4; i++)
-        frame[i] = (uint8_t)(len >> (8 * i));
-    memcpy(frame + RAFT_FRAME_HEADER, body, len);
-    peerauth_seal(c->session, frame, len);
-    bool ok = transport_incoming_write(c, frame, RAFT_FRAME_HEADER + len + PEERAUTH_TAG_LEN);
-    free(frame);
+    size_t n = peerauth_seal_one(c->session, record, body, len);
+    bool ok = transport_incoming_write(c, record, n);
+    free(record);
     return ok ? 0 : -1;
 }
 

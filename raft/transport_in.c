@@ -371,12 +371,17 @@ static int incoming_read_hello(incoming_t *c)
         /* who it claims to be, for the log line only */
         (void)raft_codec_parse_hello(bytebuf_head(&c->buf), RAFT_HELLO_LEN + (size_t)v1_rest,
                                      &c->hello, &why);
+    if (c->t->ring && version == PEERAUTH_VERSION_PER_FRAME) {
+        incoming_refuse(c, "the peer speaks keyed protocol v2 (an older dns-raft, one MAC per "
+                           "frame) and this node v3 (sealed records): upgrade every member");
+        return -1;
+    }
     if (c->t->ring && version != PEERAUTH_VERSION) {
         incoming_refuse(c, "this node requires the cluster key and the peer has none "
                            "(unauthenticated protocol v1 hello)");
         return -1;
     }
-    if (!c->t->ring && version == PEERAUTH_VERSION) {
+    if (!c->t->ring && (version == PEERAUTH_VERSION || version == PEERAUTH_VERSION_PER_FRAME)) {
         incoming_refuse(c, "the peer uses a cluster key and this node has none "
                            "(start it with -cluster.key.file)");
         return -1;
@@ -408,6 +413,8 @@ static int incoming_read_hello(incoming_t *c)
     return 1;
 }
 
+/* Under a key the unit that arrives is a record: its header says its
+ * payload's length, and the tag follows. */
 static size_t incoming_frame_missing(const incoming_t *c)
 {
     bytebuf_t *b = (bytebuf_t *)&c->buf;
@@ -447,34 +454,77 @@ static bool incoming_deliver(incoming_t *c, const uint8_t *body, size_t len)
     return true;
 }
 
-/* With a session, checks the frame's tag (the frame is length | body |
- * tag); false, after closing the connection, if it does not match. */
-static bool incoming_open_frame(incoming_t *c, uint32_t body_len)
+static void incoming_auth_close(incoming_t *c, const char *why)
 {
-    if (!c->session || peerauth_open(c->session, bytebuf_head(&c->buf), body_len))
-        return true;
-    auth_warn(c->t, "closing peer connection from %s (%s): bad MAC (a frame altered, "
-              "replayed, reordered or forged)", c->hello.name, c->hello.addr);
+    auth_warn(c->t, "closing peer connection from %s (%s): %s", c->hello.name, c->hello.addr,
+              why);
     transport_incoming_close(c, true);
-    return false;
+}
+
+/* Under a key: checks the tag of the record at the head of the buffer
+ * (record = payload length | payload | tag) and that its frames fill the
+ * payload exactly, before any of them is looked at; false, after closing
+ * the connection, if not. */
+static bool incoming_open_record(incoming_t *c, size_t payload_len)
+{
+    const uint8_t *record = bytebuf_head(&c->buf);
+    const char *why = NULL;
+    if (!peerauth_open(c->session, record, payload_len)) {
+        incoming_auth_close(c, "bad MAC (a record altered, truncated, replayed, reordered, "
+                               "spliced or forged)");
+        return false;
+    }
+    if (!peerauth_record_valid(record + PEERAUTH_RECORD_HEADER, payload_len, &why)) {
+        incoming_auth_close(c, why);
+        return false;
+    }
+    return true;
+}
+
+/* Under a key: processes every complete record in the buffer, each
+ * verified whole and then its frames delivered in order; false if closed.
+ * A record's memory is taken as it arrives, never more than one record
+ * (PEERAUTH_RECORD_MAX) and one read (IN_CONN_MAX). */
+static bool incoming_read_records(incoming_t *c)
+{
+    const char *why = NULL;
+    long size;
+    while ((size = peerauth_record_size(bytebuf_head(&c->buf), c->buf.len, &why)) > 0) {
+        if (c->buf.len < (size_t)size)
+            return true;
+        size_t payload_len = (size_t)size - PEERAUTH_RECORD_OVERHEAD;
+        if (!incoming_open_record(c, payload_len))
+            return false;
+        const uint8_t *payload = bytebuf_head(&c->buf) + PEERAUTH_RECORD_HEADER, *body;
+        size_t at = 0, len;
+        while (peerauth_record_next(payload, payload_len, &at, &body, &len, &why) == 1)
+            if (!incoming_deliver(c, body, len))
+                return false;
+        bytebuf_consume(&c->buf, (size_t)size);
+        c->frame_start_ms = 0;
+    }
+    if (size < 0) {
+        incoming_reject(c, why);
+        return false;
+    }
+    return true;
 }
 
 /* Processes every complete frame in the buffer; false if closed. */
 static bool incoming_read_frames(incoming_t *c)
 {
-    size_t tag = c->session ? PEERAUTH_TAG_LEN : 0;
+    if (c->session)
+        return incoming_read_records(c);
     while (c->buf.len >= RAFT_FRAME_HEADER) {
         uint32_t body_len = get_le32(bytebuf_head(&c->buf));
         if (body_len == 0 || body_len > RAFT_FRAME_MAX) {
             incoming_reject(c, body_len ? "frame larger than the limit" : "empty frame");
             return false;
         }
-        size_t frame_len = RAFT_FRAME_HEADER + (size_t)body_len + tag;
+        size_t frame_len = RAFT_FRAME_HEADER + (size_t)body_len;
         /* The body's memory is taken as it arrives, not when announced. */
         if (c->buf.len < frame_len)
             return true;
-        if (!incoming_open_frame(c, body_len))
-            return false;
         if (!incoming_deliver(c, bytebuf_head(&c->buf) + RAFT_FRAME_HEADER, body_len))
             return false;
         bytebuf_consume(&c->buf, frame_len);
@@ -537,8 +587,8 @@ static void on_incoming_event(void *ctx, int fd, uint32_t events)
         if (n < 0 && errno == EINTR)
             continue;
         if (c->state == IN_FRAMES && c->buf.len > 0 && incoming_log_allowed(c->t))
-            log_warn("raft", "peer %s closed the connection in the middle of a frame",
-                     c->hello.name);
+            log_warn("raft", "peer %s closed the connection in the middle of a %s",
+                     c->hello.name, c->session ? "record" : "frame");
         else if (c->state == IN_AUTH_PROOF)
             auth_warn(c->t, "peer %s (%s) closed the connection during the handshake: "
                       "does it have our cluster key?", c->hello.name, c->hello.addr);

@@ -26,9 +26,10 @@ enum {
     /* Before the hello is done, read in small steps: a hello (or a
      * handshake message) is short, and a stranger gets no big buffer. */
     INTRO_READ = 512,
-    /* An incoming connection holds at most one whole frame (with its tag,
-     * under a key) plus one read. */
-    IN_CONN_MAX = RAFT_FRAME_HEADER + RAFT_FRAME_MAX + PEERAUTH_TAG_LEN + READ_CHUNK,
+    /* An incoming connection holds at most one whole frame plus one read;
+     * under a key, one whole record (a largest frame in a record: 20 bytes
+     * more) plus one read. An unverified record is never buffered beyond. */
+    IN_CONN_MAX = PEERAUTH_RECORD_OVERHEAD + PEERAUTH_RECORD_MAX + READ_CHUNK,
     /* An emptied buffer bigger than this is given back (smaller ones are
      * kept: a busy peer's batches would otherwise regrow it every time). */
     IN_KEEP_MAX = 16 * READ_CHUNK,
@@ -60,6 +61,9 @@ typedef struct peer {
     /* cluster key: the handshake in progress, then the session */
     peerauth_hs_t *hs;
     peerauth_session_t *session;
+    /* With a session: the record being filled at the queue's end (its
+     * header and frames; sealed when flushed), in bytes; 0: none. */
+    size_t open_len;
     uint8_t reply[PEERAUTH_REFUSE_MAX];
     size_t reply_len;
     uint64_t hs_deadline_ms;

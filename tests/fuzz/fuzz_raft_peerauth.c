@@ -1,21 +1,27 @@
 /* tests/fuzz/fuzz_raft_peerauth.c — libFuzzer target for the cluster key
  * layer (raft/peerauth.h): the acceptor's side of the handshake and the
- * frame MAC, the first code that touches a keyed peer's bytes.
+ * sealed records, the first code that touches a keyed peer's bytes.
  *
  * The first input byte picks a mode; the rest is:
  *   0: a dialer's HELLO for the acceptor (fixed key ring), then a PROOF: a
  *      CHALLENGE may come out, but no session (nobody without the key can
  *      make the proof); the same bytes as a CHALLENGE-or-REFUSE for a dialer.
  *   1: after a real handshake, a byte stream read as the transport reads
- *      sealed frames (length | body | tag): no frame made without the
- *      session key opens.
- *   2: after a real handshake, frames the dialer seals from the input, each
- *      possibly with one byte flipped (length, body or tag): a frame opens
- *      exactly when it was not altered, and sequence numbers stay in step.
+ *      records (length | payload | tag): no record made without the session
+ *      key opens.
+ *   2: after a real handshake, records the dialer seals from the input (each
+ *      of one or more frames), each possibly with one byte flipped (record
+ *      length, a frame's length or body, or the tag): a record opens exactly
+ *      when it was not altered, sequence numbers stay in step, and an opened
+ *      record gives back exactly the frames sealed into it.
  *   3: a key file's text: parsed, or refused with a "k:..." message; a
  *      parsed ring has one or two keys of 32..64 bytes.
+ *   4: a record's payload as the receiver walks it after its tag matched:
+ *      every frame returned lies inside the payload, and a payload is valid
+ *      exactly when its frames fill it.
  * Seeds (tests/fuzz/corpus/fuzz_raft_peerauth/) are a real HELLO, a
- * refusal, a challenge and frame streams, written by hand with Python. */
+ * refusal, a challenge, record streams and payloads, written with Python
+ * (tests/fuzz/peerauth_seeds.py). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,47 +98,87 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void forged_frames(peerauth_session_t *as, const uint8_t *in, size_t n)
+static void forged_records(peerauth_session_t *as, const uint8_t *in, size_t n)
 {
-    while (n >= RAFT_FRAME_HEADER) {
-        size_t body = le32(in);
-        if (body == 0 || body > n - RAFT_FRAME_HEADER ||
-            n - RAFT_FRAME_HEADER - body < PEERAUTH_TAG_LEN)
-            return;
-        check(!peerauth_open(as, in, body));
-        in += RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;
-        n -= RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;
+    const char *why = NULL;
+    long size;
+    while ((size = peerauth_record_size(in, n, &why)) > 0 && (size_t)size <= n) {
+        check(!peerauth_open(as, in, (size_t)size - PEERAUTH_RECORD_OVERHEAD));
+        in += size;
+        n -= (size_t)size;
+    }
+    check(size >= 0 || why != NULL);
+}
+
+enum { FRAMES_MAX = 8, BODY_MAX = 255 };
+enum { REC_MAX = PEERAUTH_RECORD_OVERHEAD + FRAMES_MAX * (RAFT_FRAME_HEADER + BODY_MAX) };
+
+/* Input: pieces of  frames u8 | flip u8 | frames x (len u8 | body (len
+ * bytes)); flip 0: intact, else flip byte (flip - 1) mod record size. */
+static void sealed_records(peerauth_session_t *ds, peerauth_session_t *as, const uint8_t *in,
+                           size_t n)
+{
+    static uint8_t r[REC_MAX];
+    const uint8_t *bodies[FRAMES_MAX];
+    size_t lens[FRAMES_MAX];
+    while (n >= 2) {
+        size_t frames = in[0] % FRAMES_MAX + 1, flip = in[1];
+        in += 2;
+        n -= 2;
+        size_t at = PEERAUTH_RECORD_HEADER;
+        for (size_t i = 0; i < frames; i++) {
+            if (n < 1 || in[0] == 0 || in[0] > n - 1)
+                return;
+            lens[i] = in[0];
+            bodies[i] = in + 1;
+            r[at] = (uint8_t)lens[i];
+            r[at + 1] = r[at + 2] = r[at + 3] = 0;
+            memcpy(r + at + RAFT_FRAME_HEADER, bodies[i], lens[i]);
+            at += RAFT_FRAME_HEADER + lens[i];
+            in += 1 + lens[i];
+            n -= 1 + lens[i];
+        }
+        size_t payload = at - PEERAUTH_RECORD_HEADER;
+        r[0] = (uint8_t)payload;
+        r[1] = (uint8_t)(payload >> 8);
+        r[2] = r[3] = 0;
+        peerauth_seal(ds, r, payload);
+        size_t total = at + PEERAUTH_TAG_LEN;
+        if (flip) {
+            size_t f = (flip - 1) % total;
+            r[f] ^= 0x01;
+            size_t claimed = le32(r);
+            if (claimed + PEERAUTH_RECORD_OVERHEAD > total)
+                claimed = payload; /* a longer one would read past the record */
+            check(!peerauth_open(as, r, claimed));
+            r[f] ^= 0x01;
+        }
+        check(peerauth_open(as, r, payload));
+        const char *why = NULL;
+        const uint8_t *body;
+        size_t pos = 0, len, i = 0;
+        while (peerauth_record_next(r + PEERAUTH_RECORD_HEADER, payload, &pos, &body, &len,
+                                    &why) == 1) {
+            check(i < frames && len == lens[i] && memcmp(body, bodies[i], len) == 0);
+            i++;
+        }
+        check(i == frames && pos == payload);
     }
 }
 
-/* Input: pieces of  len u8 | flip u8 | body (len bytes); flip 0: intact,
- * else flip byte (flip - 1) mod frame size. */
-static void sealed_frames(peerauth_session_t *ds, peerauth_session_t *as, const uint8_t *in,
-                          size_t n)
+static void record_payload(const uint8_t *in, size_t n)
 {
-    uint8_t f[RAFT_FRAME_HEADER + 256 + PEERAUTH_TAG_LEN];
-    while (n >= 2) {
-        size_t body = in[0], flip = in[1];
-        in += 2;
-        n -= 2;
-        if (body == 0 || body > n)
-            return;
-        f[0] = (uint8_t)body;
-        f[1] = f[2] = f[3] = 0;
-        memcpy(f + RAFT_FRAME_HEADER, in, body);
-        in += body;
-        n -= body;
-        peerauth_seal(ds, f, body);
-        size_t total = RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;
-        if (flip) {
-            size_t at = (flip - 1) % total;
-            f[at] ^= 0x01;
-            size_t claimed = at == 0 && le32(f) <= 256 && le32(f) > 0 ? le32(f) : body;
-            check(!peerauth_open(as, f, claimed));
-            f[at] ^= 0x01;
-        }
-        check(peerauth_open(as, f, body));
+    const char *why = NULL;
+    const uint8_t *body;
+    size_t at = 0, len, sum = 0;
+    int r;
+    while ((r = peerauth_record_next(in, n, &at, &body, &len, &why)) == 1) {
+        check(len >= 1 && len <= RAFT_FRAME_MAX && body >= in && body + len <= in + n);
+        sum += RAFT_FRAME_HEADER + len;
+        check(at == sum);
     }
+    check(r == 0 ? at == n : why != NULL);
+    check(peerauth_record_valid(in, n, &why) == (r == 0));
 }
 
 static void key_file(const uint8_t *in, size_t n)
@@ -152,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 4;
+    uint8_t mode = data[0] % 5;
     if (mode == 0) {
         hostile_handshake(data + 1, size - 1);
         return 0;
@@ -161,12 +207,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         key_file(data + 1, size - 1);
         return 0;
     }
+    if (mode == 4) {
+        record_payload(data + 1, size - 1);
+        return 0;
+    }
     peerauth_session_t *ds, *as;
     handshake(&ds, &as);
     if (mode == 1)
-        forged_frames(as, data + 1, size - 1);
+        forged_records(as, data + 1, size - 1);
     else
-        sealed_frames(ds, as, data + 1, size - 1);
+        sealed_records(ds, as, data + 1, size - 1);
     peerauth_session_free(ds);
     peerauth_session_free(as);
     return 0;

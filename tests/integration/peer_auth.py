@@ -13,9 +13,14 @@
   heartbeat, a RequestVote and an AppendEntries with a huge term: refused
   ("requires the cluster key"), and no node's term moves;
 - a man in the middle between a joining node and a member flips one byte
-  of a sealed frame: the member closes the connection with "bad MAC"; the
+  of a sealed record: the member closes the connection with "bad MAC"; the
   bytes of the next (good) connection, replayed on a fresh connection, fail
   with "bad proof"; the node joins through the honest relay;
+- a peer holding the key, posing as a follower, sends the leader altered,
+  forged, replayed, reordered, reflected, spliced (across records and
+  across connections), truncated, oversized and cut-short records: each is
+  refused whole, the connection closed with a log line, and the term kept;
+  a keyed v2 hello (one MAC per frame) is refused naming both versions;
 - key rotation without downtime: every node restarted in turn with
   [old, new], then [new, old], then [new]; a write succeeds after every
   restart; then the old key is refused, and a node with the new key joins
@@ -40,7 +45,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterlib import Cluster, check, make_zone, ok, run_main, wait_for  # noqa: E402
 
 NO_KEY = bool(os.environ.get("DNSRAFT_TEST_NO_KEY"))  # checking the test on the old code
-SECTIONS = os.environ.get("PEER_AUTH_SECTIONS", "outsiders,wrongkey,forged,mitm,rotation").split(",")
+SECTIONS = os.environ.get("PEER_AUTH_SECTIONS",
+                          "outsiders,wrongkey,forged,mitm,records,rotation").split(",")
 MAGIC = b"\xd7RF\x01"
 HUGE_TERM = 2**64 - 1
 
@@ -65,9 +71,9 @@ def key_id(key):
     return hmac.new(key, b"dns-raft key id", hashlib.sha256).digest()[:8]
 
 
-def hello_v2(name, addr, kid):
+def hello_v3(name, addr, kid, version=3):
     n, a = name.encode(), addr.encode()
-    return (MAGIC + bytes([2, 1, len(n), len(a)]) + struct.pack("<Q", node_id(name)) + kid +
+    return (MAGIC + bytes([version, 1, len(n), len(a)]) + struct.pack("<Q", node_id(name)) + kid +
             os.urandom(32) + n + a)
 
 
@@ -109,7 +115,7 @@ def recv_all(s, timeout=3.0):
 
 
 def refusal_reason(data):
-    if len(data) >= 8 and data[:4] == MAGIC and data[4] == 2 and data[5] == 2:
+    if len(data) >= 8 and data[:4] == MAGIC and data[4] == 3 and data[5] == 2:
         return data[8:8 + data[6]].decode()
     return None
 
@@ -136,7 +142,7 @@ def write_ok(c, key, value, timeout=15):
 class Relay:
     """Listens on a free port and relays each connection to target. While
     flip is set, the first connection gets one byte flipped inside its first
-    sealed frame (after HELLO and PROOF). Records the client bytes of every
+    sealed record (after HELLO and PROOF). Records the client bytes of every
     connection that was not tampered with."""
 
     def __init__(self, target_port):
@@ -189,7 +195,7 @@ class Relay:
                 rec += d
                 if tamper and len(rec) >= 16:
                     hl = 56 + rec[6] + rec[7]
-                    at = hl + 32 + 6  # inside the first sealed frame's body
+                    at = hl + 32 + 10  # in the first record: its first frame's body
                     if start <= at < len(rec):
                         d = bytearray(d)
                         d[at - start] ^= 0x20
@@ -253,7 +259,7 @@ def outsiders_cannot_join(c, n0):
 def wrong_key_clients(c, n0, k1):
     wrong = os.urandom(32)
     s = socket.create_connection(("127.0.0.1", n0.raft_port))
-    s.sendall(hello_v2("n1", "127.0.0.1:1", key_id(wrong)))
+    s.sendall(hello_v3("n1", "127.0.0.1:1", key_id(wrong)))
     data, closed = recv_all(s)
     s.close()
     reason = refusal_reason(data)
@@ -262,12 +268,12 @@ def wrong_key_clients(c, n0, k1):
     # The key id travels in clear: an eavesdropper can name it, but not
     # make the proof.
     s = socket.create_connection(("127.0.0.1", n0.raft_port))
-    hello = hello_v2("n1", "127.0.0.1:1", key_id(read_key(k1)))
+    hello = hello_v3("n1", "127.0.0.1:1", key_id(read_key(k1)))
     s.sendall(hello)
     s.settimeout(3)
     challenge = s.recv(4096)
     check(challenge[:4] == MAGIC and challenge[5] == 1, "no challenge: %r" % challenge)
-    proof = hmac.new(wrong, b"dns-raft v2 dialer\0" + hello + challenge, hashlib.sha256).digest()
+    proof = hmac.new(wrong, b"dns-raft v3 dialer\0" + hello + challenge, hashlib.sha256).digest()
     s.sendall(proof + heartbeat(node_id("n1"), node_id("n0"), HUGE_TERM))
     data, closed = recv_all(s)
     s.close()
@@ -301,7 +307,7 @@ def man_in_the_middle(c, n0, k1):
     wait_log(n0, "bad MAC")
     check(relay.flipped == 1, "the relay flipped %d bytes" % relay.flipped)
     c.wait_voters(["n0", "n1", "n2", "n3"], timeout=30)
-    ok("a byte flipped in a sealed frame: the member closed it (bad MAC); n3 joined via the honest relay")
+    ok("a byte flipped in a sealed record: the member closed it (bad MAC); n3 joined via the honest relay")
     wait_for("a recorded clean connection", 10, lambda: relay.clean)
     recorded = relay.clean[0]
     s = socket.create_connection(("127.0.0.1", n0.raft_port))
@@ -314,6 +320,150 @@ def man_in_the_middle(c, n0, k1):
     relay.close()
     ok("recorded handshake and frames replayed on a fresh connection: refused (bad proof)")
     return n3
+
+
+# ---- sealed records: a Python peer that holds the key ------------------------------------
+
+RECORD_MAX = 4 + (8 << 20)  # PEERAUTH_RECORD_MAX: one largest frame
+
+
+def recv_exact(s, n, timeout=5.0):
+    s.settimeout(timeout)
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        check(chunk, "closed after %d of %d bytes" % (len(out), n))
+        out += chunk
+    return out
+
+
+class KeyedPeer:
+    """The dialer's side of the v3 handshake with the real key, posing as
+    member `name`; then records sealed as raft/peerauth.h says (tag =
+    HMAC(session, direction | seq | length | payload)[:16])."""
+
+    def __init__(self, port, key, name, addr):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        hello = hello_v3(name, addr, key_id(key))
+        self.s.sendall(hello)
+        head = recv_exact(self.s, 16)
+        check(head[:4] == MAGIC and head[4] == 3 and head[5] == 1, "no challenge: %r" % head)
+        challenge = head + recv_exact(self.s, 80 + head[6] - 16)
+        proof = hmac.new(key, b"dns-raft v3 dialer\0" + hello + challenge, hashlib.sha256).digest()
+        self.session = hmac.new(key, b"dns-raft v3 session\0" + hello + challenge,
+                                hashlib.sha256).digest()
+        self.s.sendall(proof)
+        self.seq = 0
+
+    def record(self, frames, direction=0):
+        """A sealed record of whole frames (each length | body); takes the next sequence number."""
+        payload = b"".join(frames)
+        head = struct.pack("<I", len(payload))
+        mac = hmac.new(self.session, bytes([direction]) + struct.pack("<Q", self.seq) + head + payload,
+                       hashlib.sha256).digest()[:16]
+        self.seq += 1
+        return head + payload + mac
+
+    def send_and_wait_close(self, data, timeout=5.0):
+        self.s.sendall(data)
+        _, closed = recv_all(self.s, timeout)
+        self.s.close()
+        return closed
+
+
+def log_count(node, text):
+    return node.log().count(text)
+
+
+def records(c, k1):
+    """Altered, forged, replayed, reordered, reflected, spliced (across
+    records and across connections) and truncated records, sent by a peer
+    with the key posing as a follower to the leader: each is refused as a
+    whole (none of its frames is applied), the connection closed and the
+    reason logged; a record over the size limit is refused from its header."""
+    if NO_KEY:
+        return
+    key = read_key(k1)
+    members = [n for n in c.running() if n.name in ("n0", "n1", "n2", "n3")]
+    lead = c.leader(among=members)
+    f = [n for n in members if n is not lead][0]
+    term0 = lead.status()["term"]
+    frm, to = node_id(f.name), node_id(lead.name)
+    stale = heartbeat(frm, to, 1)              # harmless when applied: an old term
+    harmful = heartbeat(frm, to, term0 + 100)  # would depose the leader if applied
+
+    def peer():
+        return KeyedPeer(lead.raft_port, key, f.name, "127.0.0.1:%d" % f.raft_port)
+
+    def refused(label, data_fn, text="bad MAC"):
+        before = log_count(lead, text)
+        p = peer()
+        closed = p.send_and_wait_close(data_fn(p))
+        check(closed, "%s: the connection stayed open" % label)
+        wait_for("%s: %s logs %r" % (label, lead.name, text), 10,
+                 lambda: log_count(lead, text) > before)
+        time.sleep(0.25)  # handshake/MAC warnings are rate limited (5 a second)
+
+    def altered(p):
+        r = bytearray(p.record([stale, harmful]))
+        r[4 + len(stale) + 4 + 1 + 16] ^= 0x01  # in the second frame's term
+        return bytes(r)
+    refused("altered", altered)
+    refused("forged tag", lambda p: p.record([harmful])[:-16] + os.urandom(16))
+    refused("replayed", lambda p: (lambda r: r + r)(p.record([stale])))
+    refused("reordered", lambda p: (lambda r0, r1: r1 + r0)(p.record([stale]), p.record([harmful])))
+    refused("reflected", lambda p: p.record([harmful], direction=1))
+
+    def spliced(p):
+        r0, r1 = p.record([stale, stale]), p.record([harmful, stale])
+        n = len(stale)
+        return r0[:4 + n] + r1[4:4 + n] + r0[4 + 2 * n:]  # r1's first frame under r0's tag
+    refused("spliced across records", spliced)
+
+    def other_session(p):
+        q = peer()
+        r = q.record([harmful])
+        q.s.close()
+        return r
+    refused("spliced across connections", other_session)
+
+    def truncated(p):
+        r = p.record([stale, harmful])
+        n = len(stale)
+        return struct.pack("<I", n) + r[4:4 + n] + r[-16:]  # the first frame alone, the whole's tag
+    refused("truncated record", truncated)
+    refused("record over the limit", lambda p: struct.pack("<I", RECORD_MAX + 1) + bytes(64),
+            "record larger than the limit")
+    before = log_count(lead, "in the middle of a record")
+    p = peer()
+    p.s.sendall(p.record([harmful, stale])[:-5])  # cut short, then the connection ends
+    p.s.close()
+    wait_for("the leader logs a record cut short", 10,
+             lambda: log_count(lead, "in the middle of a record") > before)
+    time.sleep(1.0)
+    after = lead.status()
+    check(after["term"] < term0 + 100 and after["term"] <= term0 + 2,
+          "a frame of a refused record was applied: term %d -> %d" % (term0, after["term"]))
+    check(c.leader(among=members) is lead, "the leader changed")
+    write_ok(c, "after-records", "1")
+    ok("altered, forged, replayed, reordered, reflected, spliced (across records and "
+       "connections), truncated, oversized and cut-short records refused whole; term %d kept"
+       % after["term"])
+
+
+def old_protocol_refused(c, n0, k1):
+    """A v2 hello (one MAC per frame, before records) gets a REFUSE naming both versions."""
+    if NO_KEY:
+        return
+    s = socket.create_connection(("127.0.0.1", n0.raft_port))
+    s.sendall(hello_v3("n1", "127.0.0.1:1", key_id(read_key(k1)), version=2))
+    data, closed = recv_all(s)
+    s.close()
+    reason = refusal_reason(data)
+    check(closed and reason and "keyed protocol v2" in reason and "v3" in reason,
+          "v2 hello: %r closed=%s" % (data, closed))
+    wait_log(n0, "keyed protocol v2")
+    ok("a keyed v2 hello is refused: %s" % reason)
 
 
 def rotation(c, k1):
@@ -355,6 +505,9 @@ def main():
             forged_v1_frames(c, n0, n1)
         if "mitm" in SECTIONS:
             man_in_the_middle(c, n0, k1)
+        if "records" in SECTIONS:
+            records(c, k1)
+            old_protocol_refused(c, n0, k1)
         if "rotation" in SECTIONS:
             rotation(c, k1)
 

@@ -1,9 +1,10 @@
 /* tests/unit/test_raft_peerauth.c — the cluster key layer (raft/peerauth.h):
  * key files (good, bad base64, short, long, three keys, comments, errors
  * as file:line), keygen output, a whole handshake between two in-memory
- * ends, wrong key, rotation, and every way a frame can be tampered with:
- * reflected, replayed, reordered, spliced from another session, any byte
- * altered, truncated. */
+ * ends, wrong key, rotation, and every way a sealed record can be tampered
+ * with: reflected, replayed, reordered, spliced from another session or a
+ * frame from another record, any byte altered, truncated; and the shapes a
+ * record's header and frames may have. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "raft/peerauth.h"
+#include "common/bytes.h"
 
 /* base64 of 32 bytes 0x00..0x1f, of 32 bytes 0xa0..0xbf, of 31 bytes, of 65 bytes */
 #define KEY_A "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -140,19 +142,18 @@ static void pair_free(pair_t *p)
     peerauth_session_free(p->as);
 }
 
-/* A sealed frame with body `text` (type byte 1 then the text). */
+/* A sealed record holding one frame with body `text` (type byte 1 then
+ * the text). */
 static size_t make_frame(peerauth_session_t *s, const char *text, uint8_t *out)
 {
-    size_t body = 1 + strlen(text);
-    out[0] = (uint8_t)body;
-    out[1] = out[2] = out[3] = 0;
-    out[4] = 1;
-    memcpy(out + 5, text, body - 1);
-    peerauth_seal(s, out, body);
-    return RAFT_FRAME_HEADER + body + PEERAUTH_TAG_LEN;
+    uint8_t body[64];
+    body[0] = 1;
+    memcpy(body + 1, text, strlen(text));
+    return peerauth_seal_one(s, out, body, 1 + strlen(text));
 }
 
-static size_t body_of(const uint8_t *frame) { return frame[0]; }
+/* A record's payload length (small records: its first byte). */
+static size_t body_of(const uint8_t *record) { return record[0]; }
 
 static void test_full_handshake(void **state)
 {
@@ -340,7 +341,105 @@ static void test_handshake_messages_altered_or_truncated(void **state)
     hello[4] = 1;
     assert_int_equal(peerauth_hello_len(hello, PEERAUTH_HELLO_FIXED, &why), -1);
     assert_string_equal(why, "unauthenticated peer (protocol v1, no cluster key)");
+    /* and a keyed v2 hello (one MAC per frame) too */
+    hello[4] = PEERAUTH_VERSION_PER_FRAME;
+    assert_int_equal(peerauth_hello_len(hello, PEERAUTH_HELLO_FIXED, &why), -1);
+    assert_non_null(strstr(why, "keyed protocol v2"));
     peerauth_session_free(ds);
+}
+
+/* A record of the frames named by `texts` (one frame each, type 1), sealed
+ * with s; returns its size. */
+static size_t make_record(peerauth_session_t *s, const char *const *texts, int n, uint8_t *out)
+{
+    size_t at = PEERAUTH_RECORD_HEADER;
+    for (int i = 0; i < n; i++) {
+        size_t body = 1 + strlen(texts[i]);
+        put_le32(out + at, (uint32_t)body);
+        out[at + RAFT_FRAME_HEADER] = 1;
+        memcpy(out + at + RAFT_FRAME_HEADER + 1, texts[i], body - 1);
+        at += RAFT_FRAME_HEADER + body;
+    }
+    put_le32(out, (uint32_t)(at - PEERAUTH_RECORD_HEADER));
+    peerauth_seal(s, out, at - PEERAUTH_RECORD_HEADER);
+    return at + PEERAUTH_TAG_LEN;
+}
+
+/* Several frames share a record and its one tag; a frame moved from one
+ * record to another (spliced), a record cut short (a frame or its tag
+ * missing), and frames that do not fill the record exactly are refused. */
+static void test_records(void **state)
+{
+    (void)state;
+    peerauth_ring_t ring = ring_of(KEY_A);
+    pair_t p;
+    const char *why = NULL;
+    assert_true(handshake(&p, &ring, &ring, &why));
+    static const char *const a[] = { "a1", "a2" }, *const b[] = { "b1", "b2" };
+    uint8_t ra[128], rb[128], g[128];
+    size_t na = make_record(p.ds, a, 2, ra), nb = make_record(p.ds, b, 2, rb);
+    /* the frames of a, in order */
+    assert_int_equal(peerauth_record_size(ra, na, &why), (long)na);
+    const uint8_t *payload = ra + PEERAUTH_RECORD_HEADER, *body;
+    size_t plen = na - PEERAUTH_RECORD_OVERHEAD, at = 0, len;
+    assert_true(peerauth_record_valid(payload, plen, &why));
+    assert_int_equal(peerauth_record_next(payload, plen, &at, &body, &len, &why), 1);
+    assert_memory_equal(body, "\x01" "a1", 3);
+    assert_int_equal(peerauth_record_next(payload, plen, &at, &body, &len, &why), 1);
+    assert_memory_equal(body, "\x01" "a2", 3);
+    assert_int_equal(peerauth_record_next(payload, plen, &at, &body, &len, &why), 0);
+    /* spliced: a's first frame with b's second, under a's tag or b's */
+    size_t f = RAFT_FRAME_HEADER + 3;
+    memcpy(g, ra, na);
+    memcpy(g + PEERAUTH_RECORD_HEADER + f, rb + PEERAUTH_RECORD_HEADER + f, f);
+    assert_false(peerauth_open(p.as, g, plen));
+    memcpy(g + PEERAUTH_RECORD_HEADER + 2 * f, rb + nb - PEERAUTH_TAG_LEN, PEERAUTH_TAG_LEN);
+    assert_false(peerauth_open(p.as, g, plen));
+    /* cut short: a without its second frame (the length fixed, a's tag) */
+    memcpy(g, ra, PEERAUTH_RECORD_HEADER + f);
+    put_le32(g, (uint32_t)f);
+    memcpy(g + PEERAUTH_RECORD_HEADER + f, ra + na - PEERAUTH_TAG_LEN, PEERAUTH_TAG_LEN);
+    assert_false(peerauth_open(p.as, g, f));
+    /* a's tag read from where a shorter record would end */
+    assert_false(peerauth_open(p.as, ra, plen - 1));
+    /* the real ones, in order, still open: nothing above moved the sequence */
+    assert_true(peerauth_open(p.as, ra, plen));
+    assert_false(peerauth_open(p.as, ra, plen)); /* replayed */
+    assert_true(peerauth_open(p.as, rb, nb - PEERAUTH_RECORD_OVERHEAD));
+    pair_free(&p);
+}
+
+/* What a record's header may announce, and how its frames must fill it. */
+static void test_record_shape(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    uint8_t h[4] = { 0 };
+    assert_int_equal(peerauth_record_size(h, 3, &why), 0);
+    put_le32(h, PEERAUTH_RECORD_MIN - 1);
+    assert_int_equal(peerauth_record_size(h, 4, &why), -1);
+    put_le32(h, PEERAUTH_RECORD_MIN);
+    assert_int_equal(peerauth_record_size(h, 4, &why), PEERAUTH_RECORD_OVERHEAD + PEERAUTH_RECORD_MIN);
+    put_le32(h, PEERAUTH_RECORD_MAX);
+    assert_int_equal(peerauth_record_size(h, 4, &why), PEERAUTH_RECORD_OVERHEAD + PEERAUTH_RECORD_MAX);
+    put_le32(h, PEERAUTH_RECORD_MAX + 1);
+    assert_int_equal(peerauth_record_size(h, 4, &why), -1);
+    assert_string_equal(why, "record larger than the limit");
+    put_le32(h, 0xffffffffu);
+    assert_int_equal(peerauth_record_size(h, 4, &why), -1);
+    /* payloads: exact fill, an empty frame, a frame past the end, a cut header */
+    uint8_t pl[16] = { 0 };
+    put_le32(pl, 2);
+    put_le32(pl + 6, 2);
+    assert_true(peerauth_record_valid(pl, 12, &why));
+    assert_false(peerauth_record_valid(pl, 11, &why));
+    assert_string_equal(why, "frame runs past its record's end");
+    assert_false(peerauth_record_valid(pl, 13, &why));
+    assert_string_equal(why, "record ends inside a frame header");
+    assert_false(peerauth_record_valid(pl, 16, &why));
+    assert_string_equal(why, "empty frame in a record");
+    put_le32(pl, RAFT_FRAME_MAX + 1);
+    assert_false(peerauth_record_valid(pl, 12, &why));
 }
 
 int main(void)
@@ -356,6 +455,8 @@ int main(void)
         cmocka_unit_test(test_reflected_replayed_reordered_spliced),
         cmocka_unit_test(test_every_altered_byte),
         cmocka_unit_test(test_handshake_messages_altered_or_truncated),
+        cmocka_unit_test(test_records),
+        cmocka_unit_test(test_record_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

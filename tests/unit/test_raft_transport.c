@@ -4,7 +4,9 @@
  * comes back gets the messages sent after it returns; and the Raft port's
  * bounds: refused hellos, the hello and frame deadlines, one connection per
  * peer id, buffers grown as bytes arrive and capped across connections, and
- * the cap on connections without a hello. */
+ * the cap on connections without a hello; with a cluster key, one sealed
+ * record per flush, and records verified whole before any frame is
+ * delivered (the test plays the other side with raft/peerauth.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -592,6 +594,261 @@ static void test_keyed_and_unkeyed_refuse_each_other(void **state)
     expect_refused(key_a, key_b);
 }
 
+/* ---- records under a key: the test plays the other side with peerauth.h ---- */
+
+/* Reads what has arrived on fd into buf (up to cap) while the loop runs,
+ * until `want` bytes are there or `ticks` ticks passed; returns the count. */
+static size_t read_while_ticking(harness_t *h, int fd, uint8_t *buf, size_t cap, size_t want,
+                                 int ticks)
+{
+    size_t got = 0;
+    for (int i = 0; i < ticks && got < want; i++) {
+        run_ticks(h, 1);
+        ssize_t n;
+        while (got < cap && (n = recv(fd, buf + got, cap - got, MSG_DONTWAIT)) > 0)
+            got += (size_t)n;
+    }
+    return got;
+}
+
+/* Splits a stream of records (opened with s) into frames; returns the
+ * number of records, or -1 if one does not open or is cut short. */
+static int count_records(peerauth_session_t *s, const uint8_t *in, size_t n, int *frames)
+{
+    int records = 0;
+    *frames = 0;
+    while (n > 0) {
+        const char *why = NULL;
+        long size = peerauth_record_size(in, n, &why);
+        if (size <= 0 || (size_t)size > n ||
+            !peerauth_open(s, in, (size_t)size - PEERAUTH_RECORD_OVERHEAD))
+            return -1;
+        size_t at = 0, len;
+        const uint8_t *body;
+        while (peerauth_record_next(in + PEERAUTH_RECORD_HEADER,
+                                    (size_t)size - PEERAUTH_RECORD_OVERHEAD, &at, &body, &len,
+                                    &why) == 1)
+            ++*frames;
+        records++;
+        in += size;
+        n -= (size_t)size;
+    }
+    return records;
+}
+
+static const raft_hello_t tester_acceptor = { .id = 2, .name = "id1" };
+
+/* Transport a dials a socket of the test, which answers as the keyed
+ * acceptor; returns the accepted fd and the acceptor's session. */
+static int accept_keyed(harness_t *h, int lfd, const peerauth_ring_t *ring,
+                        peerauth_session_t **session)
+{
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        run_ticks(h, 1);
+        fd = accept(lfd, NULL, NULL);
+    }
+    assert_true(fd >= 0);
+    uint8_t hello[PEERAUTH_HELLO_MAX], ch[PEERAUTH_CHALLENGE_MAX], proof[PEERAUTH_PROOF_LEN];
+    size_t hl = 0;
+    const char *why = NULL;
+    int want = 0;
+    for (int i = 0; i < 100 && (want <= 0 || hl < (size_t)want); i++) {
+        hl += read_while_ticking(h, fd, hello + hl, sizeof hello - hl, 1, 1);
+        want = peerauth_hello_len(hello, hl, &why);
+        assert_true(want >= 0);
+    }
+    peerauth_hs_t hs;
+    int cl = peerauth_acceptor_challenge(&hs, ring, &tester_acceptor, hello, hl, ch, &why);
+    assert_true(cl > 0);
+    assert_int_equal(write(fd, ch, (size_t)cl), cl);
+    assert_int_equal(read_while_ticking(h, fd, proof, sizeof proof, sizeof proof, 200),
+                     sizeof proof);
+    *session = peerauth_acceptor_finish(&hs, proof, &why);
+    assert_non_null(*session);
+    return fd;
+}
+
+/* Under a key, everything one flush sends shares one sealed record (one
+ * MAC), the frames queued during the handshake too; uncorked, each frame
+ * is a record of its own. */
+static void test_keyed_flush_sends_one_record(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *a = make(&h, 1, "id0", "127.0.0.1:0");
+    peerauth_ring_t ring = ring_of(key_a);
+    transport_set_key_ring(a, &ring);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    getsockname(lfd, (struct sockaddr *)&sa, &sl);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sa.sin_port));
+    transport_set_peer(a, 2, addr);
+
+    transport_cork(a, true);
+    raft_msg_t m = vote_msg();
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(transport_send(a, &m), 0);
+    transport_flush(a);
+    peerauth_session_t *s;
+    int fd = accept_keyed(&h, lfd, &ring, &s);
+    size_t one = (size_t)raft_codec_frame_size(&m);
+    static uint8_t buf[1 << 16];
+    size_t n = read_while_ticking(&h, fd, buf, sizeof buf, PEERAUTH_RECORD_OVERHEAD + 30 * one, 100);
+    int frames;
+    assert_int_equal(count_records(s, buf, n, &frames), 1); /* queued during the handshake */
+    assert_int_equal(frames, 30);
+
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(transport_send(a, &m), 0);
+    transport_flush(a);
+    n = read_while_ticking(&h, fd, buf, sizeof buf, PEERAUTH_RECORD_OVERHEAD + 30 * one, 100);
+    assert_int_equal(count_records(s, buf, n, &frames), 1); /* one corked flush */
+    assert_int_equal(frames, 30);
+
+    transport_cork(a, false);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(transport_send(a, &m), 0);
+    n = read_while_ticking(&h, fd, buf, sizeof buf, 3 * (PEERAUTH_RECORD_OVERHEAD + one), 100);
+    assert_int_equal(count_records(s, buf, n, &frames), 3);
+    assert_int_equal(frames, 3);
+
+    peerauth_session_free(s);
+    close(fd);
+    close(lfd);
+    transport_free(a);
+    loop_free(h.loop);
+}
+
+/* The test dials transport b as keyed member "id0" (id 1); returns the fd
+ * and the dialer's session. */
+static int dial_keyed(harness_t *h, transport_t *b, const peerauth_ring_t *ring,
+                      peerauth_session_t **session)
+{
+    static const raft_hello_t me = { .id = 1, .name = "id0", .addr = "127.0.0.1:1" };
+    int fd = dial(transport_port(b));
+    peerauth_hs_t hs;
+    uint8_t hello[PEERAUTH_HELLO_MAX], ch[PEERAUTH_CHALLENGE_MAX], proof[PEERAUTH_PROOF_LEN];
+    size_t hl = peerauth_dialer_hello(&hs, ring, &me, hello);
+    assert_int_equal(write(fd, hello, hl), (ssize_t)hl);
+    const char *why = NULL;
+    size_t got = 0;
+    int want = 0;
+    for (int i = 0; i < 200 && (want <= 0 || got < (size_t)want); i++) {
+        got += read_while_ticking(h, fd, ch + got, sizeof ch - got, 1, 1);
+        want = peerauth_reply_len(ch, got, &why);
+        assert_true(want >= 0);
+    }
+    *session = peerauth_dialer_finish(&hs, ch, got, 2, proof, &why);
+    assert_non_null(*session);
+    assert_int_equal(write(fd, proof, sizeof proof), (ssize_t)sizeof proof);
+    return fd;
+}
+
+/* A record of n vote frames from id0 to id1, sealed with s; returns its size. */
+static size_t vote_record(peerauth_session_t *s, int n, uint8_t *out)
+{
+    raft_msg_t m = vote_msg();
+    size_t at = PEERAUTH_RECORD_HEADER;
+    for (int i = 0; i < n; i++) {
+        raft_codec_encode(&m, out + at);
+        at += raft_codec_frame_size(&m);
+    }
+    size_t payload = at - PEERAUTH_RECORD_HEADER;
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)(payload >> (8 * i));
+    peerauth_seal(s, out, payload);
+    return at + PEERAUTH_TAG_LEN;
+}
+
+static bool closed_while_ticking(harness_t *h, int fd)
+{
+    for (int i = 0; i < 100; i++) {
+        run_ticks(h, 1);
+        if (closed_by_server(fd))
+            return true;
+    }
+    return false;
+}
+
+/* The acceptor verifies a whole record before it delivers any of its
+ * frames: a bad tag, frames that do not fill the record, a record cut
+ * short, or one announced past PEERAUTH_RECORD_MAX deliver nothing and
+ * (but for the one cut short, which waits for its deadline) close the
+ * connection. */
+static void test_keyed_record_verified_whole(void **state)
+{
+    (void)state;
+    harness_t h = { .text_fd = -1 };
+    h.loop = loop_new(10, on_tick, NULL, &h);
+    transport_t *b = make(&h, 2, "id1", "127.0.0.1:0");
+    peerauth_ring_t ring = ring_of(key_a);
+    transport_set_key_ring(b, &ring);
+    peerauth_session_t *s;
+    uint8_t rec[1024];
+
+    int fd = dial_keyed(&h, b, &ring, &s);
+    size_t n = vote_record(s, 3, rec);
+    assert_int_equal(write(fd, rec, n), (ssize_t)n);
+    run_until(&h, got_three_msgs);
+    assert_int_equal(h.n_msgs, 3);
+    assert_true(h.hello.authenticated);
+    /* the next record's last tag byte altered: none of its frames */
+    n = vote_record(s, 2, rec);
+    rec[n - 1] ^= 1;
+    assert_int_equal(write(fd, rec, n), (ssize_t)n);
+    assert_true(closed_while_ticking(&h, fd));
+    assert_int_equal(h.n_msgs, 3);
+    close(fd);
+    peerauth_session_free(s);
+
+    /* a good MAC over a frame that claims a byte more than its record has */
+    fd = dial_keyed(&h, b, &ring, &s);
+    raft_msg_t m = vote_msg();
+    size_t frame = raft_codec_frame_size(&m);
+    raft_codec_encode(&m, rec + PEERAUTH_RECORD_HEADER);
+    rec[PEERAUTH_RECORD_HEADER] += 1;
+    for (int i = 0; i < 4; i++)
+        rec[i] = (uint8_t)(frame >> (8 * i));
+    peerauth_seal(s, rec, frame);
+    n = frame + PEERAUTH_RECORD_OVERHEAD;
+    h.n_msgs = 0;
+    assert_int_equal(write(fd, rec, n), (ssize_t)n);
+    assert_true(closed_while_ticking(&h, fd));
+    assert_int_equal(h.n_msgs, 0);
+    close(fd);
+    peerauth_session_free(s);
+
+    /* cut short: everything but the tag's last byte, then silence */
+    fd = dial_keyed(&h, b, &ring, &s);
+    n = vote_record(s, 2, rec);
+    assert_int_equal(write(fd, rec, n - 1), (ssize_t)(n - 1));
+    run_ticks(&h, 20);
+    assert_int_equal(h.n_msgs, 0);
+    close(fd);
+    peerauth_session_free(s);
+
+    /* a record announced one byte past the limit: closed before a byte
+     * of it is buffered */
+    fd = dial_keyed(&h, b, &ring, &s);
+    uint32_t big = PEERAUTH_RECORD_MAX + 1;
+    uint8_t head[4] = { (uint8_t)big, (uint8_t)(big >> 8), (uint8_t)(big >> 16), (uint8_t)(big >> 24) };
+    assert_int_equal(write(fd, head, 4), 4);
+    assert_true(closed_while_ticking(&h, fd));
+    assert_int_equal(transport_incoming_bytes(b), 0);
+    close(fd);
+    peerauth_session_free(s);
+
+    transport_free(b);
+    loop_free(h.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +865,8 @@ int main(void)
         cmocka_unit_test(test_oldest_unintroduced_closed_when_full),
         cmocka_unit_test(test_keyed_messages_arrive_authenticated),
         cmocka_unit_test(test_keyed_and_unkeyed_refuse_each_other),
+        cmocka_unit_test(test_keyed_flush_sends_one_record),
+        cmocka_unit_test(test_keyed_record_verified_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
