@@ -64,6 +64,7 @@
 #include "common/log.h"
 #include "dns/answer.h"
 #include "dns/update.h"
+#include "dns/tsigquery.h"
 #include "dns/xfr.h"
 
 #define READ_CHUNK 16384
@@ -313,8 +314,14 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
         if (handled)
             return ok;
     }
+    bool signed_query = false; /* TSIG on a query (dns/tsigquery.h) */
+    size_t len = 0;
     zonedb_read_lock();
-    size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
+    if (t->xfr_on && dns_maybe_signed(query, qlen))
+        len = dns_signed_answer(t->xfr.keys, zonedb_current(t->db), query, qlen, t->answer + 2,
+                                DNS_TCP_MAX, true, (uint64_t)time(NULL), &signed_query);
+    if (!signed_query)
+        len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     zonedb_read_unlock();
     if (len == 0)
         return true; /* not a query we answer (e.g. a response, a runt): not served */

@@ -31,6 +31,7 @@
 #include "dns/answer.h"
 #include "dns/rrl.h"
 #include "dns/update.h"
+#include "dns/tsigquery.h"
 #include "dns/xfr.h"
 
 #define UDP_BATCH 32
@@ -152,11 +153,15 @@ static int answer_batch(udp_worker_t *w, int n)
         }
         size_t len = 0;
         bool not_xfr = true; /* IXFR over UDP: RFC 1995 §2 (dns/xfr.h) */
+        bool signed_query = false; /* TSIG on a query (dns/tsigquery.h) */
         if (w->xfr != NULL)
             len = xfr_udp_answer(w->xfr, w->db, s->query, w->rx[i].msg_len,
                                  (const struct sockaddr *)&s->peer, (uint64_t)time(NULL), s->resp,
                                  sizeof s->resp, &not_xfr);
-        if (not_xfr)
+        if (not_xfr && w->xfr != NULL && dns_maybe_signed(s->query, w->rx[i].msg_len))
+            len = dns_signed_answer(w->xfr->keys, db, s->query, w->rx[i].msg_len, s->resp,
+                                    sizeof s->resp, false, (uint64_t)time(NULL), &signed_query);
+        if (not_xfr && !signed_query)
             len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
         if (len != 0 && w->rrl != NULL)
             len = rate_limit(w, s, len, now);
