@@ -15,6 +15,10 @@ zone has 5000 records, more than one 64 KiB message.
 - IXFR after a SIGHUP reload (the file changed): the reload's difference;
 - a serial older than the journal (-zone.journal.max 4, then more
   changes): the whole zone, in IXFR format;
+- a client that asks for AXFR and does not read (a 4 KiB receive buffer)
+  does not hold up others: TCP and UDP queries to the same node are
+  answered at once meanwhile; when it reads at last, the whole stream
+  arrives, correct;
 - consistency: UPDATEs stream in (each adds u<k> and bumps the serial by
   one) while AXFRs run from a follower and the leader: every AXFR holds
   exactly u1..u<serial - base>, no more, no less: one version, never a mix.
@@ -29,6 +33,7 @@ import time
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdatatype
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterlib import Cluster, check, ok, run_main, wait_for  # noqa: E402
@@ -150,6 +155,51 @@ def fallback_to_axfr(c, leader, follower):
     ok("IXFR from a serial older than the journal falls back to the whole zone")
 
 
+def slow_reader(c, node):
+    import socket
+    import struct
+    q = dns.message.make_query(ZONE, "AXFR")
+    q.use_tsig(xfrlib.KEYRING, keyname=xfrlib.KEY_NAME + ".", algorithm="hmac-sha256")
+    wire = q.to_wire()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", node.dns_port))
+    s.sendall(struct.pack("!H", len(wire)) + wire)
+    time.sleep(0.5)  # the server fills what the socket takes, then waits
+    for tcp in (True, False):
+        t0 = time.monotonic()
+        r = node.query("ns1." + ZONE, "A", timeout=2, tcp=tcp)
+        check(r[0] == "NOERROR" and time.monotonic() - t0 < 1.0,
+              "query (tcp=%s) answered at once beside a stalled transfer: %r" % (tcp, r))
+    s.settimeout(20)
+    buf, pos, tsig_ctx, got, soas = b"", 0, None, set(), 0
+    while soas < 2:
+        chunk = s.recv(65536)
+        check(chunk, "the stream ended early")
+        buf += chunk
+        while pos + 2 <= len(buf):
+            n = struct.unpack("!H", buf[pos:pos + 2])[0]
+            if pos + 2 + n > len(buf):
+                break
+            m = dns.message.from_wire(buf[pos + 2:pos + 2 + n], keyring=xfrlib.KEYRING,
+                                      request_mac=q.mac, tsig_ctx=tsig_ctx, multi=True, xfr=True)
+            tsig_ctx = m.tsig_ctx
+            pos += 2 + n
+            for rrset in m.answer:
+                for rd in rrset:
+                    soas += rrset.rdtype == dns.rdatatype.SOA
+                    text = rd.to_text()
+                    if rrset.rdtype in (2, 5, 6, 12, 15):
+                        text = text.lower()
+                    got.add((rrset.name.to_text().lower(), rrset.ttl,
+                             dns.rdatatype.to_text(rrset.rdtype), text))
+    s.close()
+    serial, want, _ = axfr_set(node.dns_port, ZONE)
+    check(got == want, "the stalled transfer arrived whole once read (%d of %d RRs)"
+          % (len(got), len(want)))
+    ok("a transfer to a client that does not read holds up no one; it completes when read")
+
+
 def consistency(c, leader, follower):
     base = agreed_serial(leader, follower)
     stop = threading.Event()
@@ -204,6 +254,7 @@ def main():
         follower = [n for n in c.nodes if n is not leader][0]
         axfr_everywhere(c)
         refusals(c)
+        slow_reader(c, follower)
         serial = ixfr_after_update(c, leader, follower)
         ixfr_after_reload(c, zone, n0, follower, serial)
         fallback_to_axfr(c, leader, follower)
