@@ -67,13 +67,15 @@ static bool moves_forward(const zone_changeset_t *cs)
 }
 
 /* The index of the changeset starting at `serial` in the last chained run,
- * or n when there is none. */
+ * or n when there is none. Empty changesets (a replace that changed
+ * nothing) neither break the run nor start it. */
 static size_t find_start(const zone_changeset_t *v, size_t n, uint32_t serial)
 {
     for (size_t k = n; k-- > 0;) {
-        if (!moves_forward(&v[k]))
+        bool empty = zone_changeset_empty(&v[k]);
+        if (!empty && !moves_forward(&v[k]))
             return n;
-        if (v[k].serial_from == serial)
+        if (!empty && v[k].serial_from == serial)
             return k;
         if (k > 0 && !chains(&v[k - 1], &v[k]))
             return n;
@@ -119,7 +121,10 @@ enum zone_journal_result zone_journal_condense(const zone_changeset_t *v, size_t
     if (start == n)
         return ZJ_NONE;
     const zone_rr_t *old_soa = find_soa(v[start].removed, v[start].nremoved);
-    const zone_rr_t *new_soa = find_soa(v[n - 1].added, v[n - 1].nadded);
+    size_t last = n - 1;
+    while (last > start && zone_changeset_empty(&v[last]))
+        last--;
+    const zone_rr_t *new_soa = find_soa(v[last].added, v[last].nadded);
     if (old_soa == NULL || new_soa == NULL)
         return ZJ_NONE;
     size_t total = 0;
@@ -140,7 +145,7 @@ enum zone_journal_result zone_journal_condense(const zone_changeset_t *v, size_t
         removed[0] = *old_soa;
         added[0] = *new_soa;
         net_effect(ops, nops, removed, &nr, added, &na);
-        if (zone_changeset_make(out, serial, v[n - 1].serial_to, removed, nr, added, na) == 0)
+        if (zone_changeset_make(out, serial, v[last].serial_to, removed, nr, added, na) == 0)
             r = ZJ_DIFF;
     }
     free(ops);

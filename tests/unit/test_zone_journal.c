@@ -5,6 +5,8 @@
  *  - a start in the middle of the journal uses only the later changesets;
  *  - the newest serial is "up to date"; a serial not in the journal, a
  *    chain with a gap, and a serial that moved back are ZJ_NONE (AXFR);
+ *  - an empty changeset (a replace that changed nothing) neither breaks
+ *    nor starts the chain;
  *  - RFC 1982 wrap: serials 4294967295 -> 0 -> 1 chain and condense. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +156,28 @@ static void test_gap_and_backwards_serial(void **state)
     free_all(v, 3);
 }
 
+/* A replace that changed nothing leaves an empty changeset: transparent. */
+static void test_empty_changeset_is_transparent(void **state)
+{
+    (void)state;
+    zone_rr_t a1 = rr(WWW, RR_TYPE_A, A1, 4), a2 = rr(MAIL, RR_TYPE_A, A2, 4);
+    zone_changeset_t v[4], out;
+    make_cs(&v[0], 1, 2, NULL, 0, &a1, 1);
+    assert_int_equal(zone_changeset_make(&v[1], 2, 2, NULL, 0, NULL, 0), 0);
+    make_cs(&v[2], 2, 3, NULL, 0, &a2, 1);
+    assert_int_equal(zone_changeset_make(&v[3], 3, 3, NULL, 0, NULL, 0), 0);
+    assert_int_equal(zone_journal_condense(v, 4, 1, &out), ZJ_DIFF);
+    assert_int_equal(out.serial_to, 3);
+    assert_int_equal(soa_serial(&out.added[0]), 3);
+    assert_int_equal(out.nadded, 3);
+    zone_changeset_free(&out);
+    assert_int_equal(zone_journal_condense(v, 4, 2, &out), ZJ_DIFF);
+    assert_int_equal(out.nadded, 2);
+    zone_changeset_free(&out);
+    assert_int_equal(zone_journal_condense(v, 4, 3, &out), ZJ_UPTODATE);
+    free_all(v, 4);
+}
+
 static void test_rfc1982_wrap(void **state)
 {
     (void)state;
@@ -182,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_add_then_remove_cancels),
         cmocka_unit_test(test_up_to_date_and_unknown),
         cmocka_unit_test(test_gap_and_backwards_serial),
+        cmocka_unit_test(test_empty_changeset_is_transparent),
         cmocka_unit_test(test_rfc1982_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
