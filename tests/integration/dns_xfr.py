@@ -81,7 +81,11 @@ def axfr_everywhere(c):
     check(p.returncode == 0 and "Transfer failed" not in out and "tsig verify failure" not in out,
           "dig -y AXFR: %s" % out[-300:])
     check(set(parse_rrs(out)[:-1]) == base[1], "dig's AXFR equals kdig's")
-    ok("AXFR signed from every node: %d RRs, several messages, TSIG verified by kdig and dig"
+    rc, text = kdig(c.nodes[2].dns_port, "AXFR", ZONE, signed=False, extra=["-b", "127.0.0.5"])
+    check(rc == 0 and set(parse_rrs(text)[:-1]) == base[1],
+          "unsigned AXFR from 127.0.0.5 (an address rule): %s" % text[-200:])
+    ok("AXFR signed from every node: %d RRs, several messages, TSIG verified by kdig and dig; "
+       "unsigned from an allowed address"
        % len(base[1]))
 
 

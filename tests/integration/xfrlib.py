@@ -20,14 +20,18 @@ def key_file_text():
 
 
 def node_config(keyfile, extra=""):
-    """YAML for every node: the key; UPDATE and transfers with it."""
+    """YAML for every node: the key; UPDATE and transfers with it, and
+    unsigned transfers from 127.0.0.5."""
     return ("tsig.keyfile: %s\n"
             "raft.heartbeat: \"300\"\n"
             "raft.election: \"1200\"\n"
             "acl:\n"
             "  - zones: [\"*\"]\n"
             "    actions: [update, transfer]\n"
-            "    key: %s\n" % (keyfile, KEY_NAME)) + extra
+            "    key: %s\n"
+            "  - zones: [\"*\"]\n"
+            "    actions: [transfer]\n"
+            "    address: 127.0.0.5/32\n" % (keyfile, KEY_NAME)) + extra
 
 
 def kdig(port, qtype, zone, signed=True, extra=(), timeout=60):
