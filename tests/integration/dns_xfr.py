@@ -19,6 +19,8 @@ zone has 5000 records, more than one 64 KiB message.
   does not hold up others: TCP and UDP queries to the same node are
   answered at once meanwhile; when it reads at last, the whole stream
   arrives, correct;
+- a follower killed and restarted serves the same IXFR difference (the
+  journal is replicated state, rebuilt from its snapshot and log);
 - consistency: UPDATEs stream in (each adds u<k> and bumps the serial by
   one) while AXFRs run from a follower and the leader: every AXFR holds
   exactly u1..u<serial - base>, no more, no less: one version, never a mix.
@@ -157,6 +159,14 @@ def fallback_to_axfr(c, leader, follower):
     rrs = ixfr_rrs(follower.dns_port, s0 + 3)
     check(len(rrs) < 20, "IXFR from a serial in the journal: a difference (%d RRs)" % len(rrs))
     ok("IXFR from a serial older than the journal falls back to the whole zone")
+    # The journal is replicated state: a node killed and restarted
+    # (snapshot + log replay) serves the same difference.
+    follower.kill()
+    follower.start()
+    check(agreed_serial(leader, follower) == s0 + 6, "the restarted node caught up")
+    again = ixfr_rrs(follower.dns_port, s0 + 3)
+    check(again == rrs, "the restarted node's IXFR equals the one before: %s" % again[:4])
+    ok("a node killed and restarted serves the same IXFR difference")
 
 
 def slow_reader(c, node):
