@@ -74,13 +74,13 @@ def same_zone(c, secs, what):
 
 
 def served(c, since, what, source):
-    """How many transfers of kind `what` ("IXFR (difference)", "AXFR", ...)
-    the nodes logged to source since the marks."""
+    """How many TSIG-signed transfers of kind `what` ("IXFR (difference)",
+    "AXFR", ...) the nodes logged to source since the marks."""
     needle = "transfer %s %s" % (what, ZONE)
     n = 0
     for node in c.nodes:
         for line in node.log()[since.get(node.name, 0):].splitlines():
-            n += needle in line and (" to %s:" % source) in line
+            n += needle in line and (" to %s:" % source) in line and line.endswith(", TSIG")
     return n
 
 
