@@ -45,6 +45,7 @@
 #include "kv/dnsupdate.h"
 #include "kv/readiness.h"
 #include "metrics/httpd.h"
+#include "kv/xfrjournal.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
 #include "zone/zone.h"
@@ -278,8 +279,10 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .stale_max_s = cfg->dns_stale_max_s, .election_ms = cfg->raft_election_ms,
     };
     readiness_t *ready = readiness_new(&ro, clock_now_ms());
-    if (updates == NULL || ready == NULL) {
+    kv_xfrjournal_t *journal = kv_xfrjournal_new();
+    if (updates == NULL || ready == NULL || journal == NULL) {
         log_error("main", "out of memory");
+        kv_xfrjournal_free(journal);
         readiness_free(ready);
         kv_dnsupdate_free(updates);
         zonedb_handle_free(db);
@@ -299,12 +302,14 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .update_timeout_ms = cfg->dns_update_timeout_ms,
         .answering = readiness_answering_flag(ready),
         .count = cfg->metrics_addr != NULL, /* counted only when someone can read them */
+        .xfr = true, .journal_diff = kv_xfrjournal_diff, .journal_arg = journal,
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
         readiness_free(ready);
         kv_dnsupdate_free(updates);
+        kv_xfrjournal_free(journal);
         zonedb_handle_free(db);
         return 1;
     }
@@ -333,6 +338,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
+        kv_xfrjournal_attach(journal, cluster_sm(cluster));
         metrics_server_t *metrics;
         ready_source_t ready_source = { ready, cluster };
         bool metrics_ok = start_metrics(cfg, server, cluster, &ready_source, &metrics);
@@ -341,6 +347,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         stopguard_arm(set, cfg->stop_timeout_ms);
         metrics_stop(metrics); /* before what its callbacks read */
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
+        kv_xfrjournal_detach(journal);
         cluster_stop(cluster);
         rc = metrics_ok ? 0 : 1;
     }
@@ -348,6 +355,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
     dns_server_stop(server); /* after every UPDATE's done ran */
     kv_dnsupdate_free(updates);
     readiness_free(ready); /* after the DNS workers and the Raft thread */
+    kv_xfrjournal_free(journal);
     stopguard_disarm();
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);

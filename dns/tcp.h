@@ -8,6 +8,7 @@
 
 #include "dns/stats.h"
 #include "dns/updserve.h"
+#include "dns/xfr.h"
 #include "zone/db.h"
 
 typedef struct tcp_server tcp_server_t;
@@ -27,11 +28,13 @@ typedef struct tcp_limits {
  * closed by tcp_server_join). It stops when `stop_fd` (an eventfd) becomes
  * readable. `upd`: UPDATE handling, or NULL (UPDATE is then NOTIMP).
  * `answering`: NULL, or a flag that, while false, makes every query
- * SERVFAIL (dns/server.h). Returns NULL on failure (listen_fd is then
+ * SERVFAIL (dns/server.h). `xfr`: zone transfers (copied), or NULL
+ * (AXFR/IXFR are then NOTIMP). `stats`: this thread's counters, or NULL.
+ * Returns NULL on failure (listen_fd is then
  * closed). */
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
                                tcp_limits_t limits, updserve_t *upd, const atomic_bool *answering,
-                               dns_stats_slot_t *stats);
+                               const xfr_ctx_t *xfr, dns_stats_slot_t *stats);
 /* Waits for the thread (after stop was signalled), closes every
  * connection and the listening socket, frees. */
 void tcp_server_join(tcp_server_t *t);

@@ -24,12 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "dns/answer.h"
 #include "dns/rrl.h"
 #include "dns/update.h"
+#include "dns/tsigquery.h"
+#include "dns/xfr.h"
 
 #define UDP_BATCH 32
 /* Larger queries are not DNS queries we serve; they arrive truncated
@@ -55,6 +58,7 @@ struct udp_worker {
     rrl_t *rrl;           /* NULL: no rate limiting */
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
     const atomic_bool *answering; /* NULL, or false: SERVFAIL (dns_answer_unavailable) */
+    const xfr_ctx_t *xfr; /* NULL: IXFR is NOTIMP (dns_answer) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
     dns_stats_slot_t *stats; /* this worker's counters (dns/stats.h), or NULL */
     bool echo_pktinfo;
@@ -132,6 +136,25 @@ static size_t rate_limit(udp_worker_t *w, udp_slot_t *s, size_t len, uint32_t no
 }
 
 /* Answers received[0..n) into w->tx; returns how many replies to send. */
+/* The answer to one query of a serving node: IXFR over UDP (RFC 1995 §2,
+ * dns/xfr.h), a TSIG-signed query (dns/tsigquery.h), or the ordinary
+ * answer, whose QTYPE goes to *qtype for the counters. */
+static size_t answer_one(udp_worker_t *w, const zonedb_t *db, udp_slot_t *s, size_t qlen,
+                         int *qtype)
+{
+    size_t len = 0;
+    bool not_xfr = true, signed_query = false;
+    if (w->xfr != NULL)
+        len = xfr_udp_answer(w->xfr, w->db, s->query, qlen, (const struct sockaddr *)&s->peer,
+                             (uint64_t)time(NULL), s->resp, sizeof s->resp, &not_xfr);
+    if (not_xfr && w->xfr != NULL && dns_maybe_signed(s->query, qlen))
+        len = dns_signed_answer(w->xfr->keys, db, s->query, qlen, s->resp, sizeof s->resp, false,
+                                (uint64_t)time(NULL), &signed_query);
+    if (not_xfr && !signed_query)
+        len = dns_answer_qtype(db, s->query, qlen, s->resp, sizeof s->resp, false, qtype);
+    return len;
+}
+
 static int answer_batch(udp_worker_t *w, int n)
 {
     int out = 0;
@@ -158,8 +181,7 @@ static int answer_batch(udp_worker_t *w, int n)
             continue;
         }
         int qtype = -1;
-        size_t len = serving ? dns_answer_qtype(db, s->query, w->rx[i].msg_len, s->resp,
-                                                sizeof s->resp, false, &qtype)
+        size_t len = serving ? answer_one(w, db, s, w->rx[i].msg_len, &qtype)
                              : dns_answer_unavailable(s->query, w->rx[i].msg_len, s->resp,
                                                       sizeof s->resp, false);
         if (len == 0) {
@@ -251,8 +273,8 @@ static int enable_pktinfo(int fd)
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               const atomic_bool *answering, bool echo_pktinfo, unsigned index,
-                               dns_stats_slot_t *stats)
+                               const atomic_bool *answering, const xfr_ctx_t *xfr,
+                               bool echo_pktinfo, unsigned index, dns_stats_slot_t *stats)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -260,7 +282,7 @@ udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
         return NULL;
     }
     *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
-                         .upd = upd, .answering = answering, .echo_pktinfo = echo_pktinfo,
+                         .upd = upd, .answering = answering, .xfr = xfr, .echo_pktinfo = echo_pktinfo,
                          .index = index, .stats = stats };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));

@@ -10,6 +10,7 @@
 #include "dns/rrl.h"
 #include "dns/stats.h"
 #include "dns/updserve.h"
+#include "dns/xfr.h"
 #include "zone/db.h"
 
 typedef struct udp_worker udp_worker_t;
@@ -21,13 +22,14 @@ typedef struct udp_worker udp_worker_t;
  * (IP_PKTINFO / IPV6_PKTINFO). `rrl`: the shared rate-limiting table, or
  * NULL for none (it must outlive the worker). `upd`: UPDATE handling, or
  * NULL (UPDATE is then NOTIMP). `answering`: NULL, or a flag that, while
- * false, makes every query SERVFAIL (dns/server.h). `stats`: the counters
+ * false, makes every query SERVFAIL (dns/server.h). `xfr`: IXFR over UDP
+ * (must outlive the worker), or NULL (NOTIMP). `stats`: the counters
  * only this worker writes (dns/stats.h), or NULL to count nothing. Returns
  * NULL (fd closed) on failure. */
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               const atomic_bool *answering, bool echo_pktinfo, unsigned index,
-                               dns_stats_slot_t *stats);
+                               const atomic_bool *answering, const xfr_ctx_t *xfr,
+                               bool echo_pktinfo, unsigned index, dns_stats_slot_t *stats);
 /* Waits for the thread (after stop was signalled), closes, frees. */
 void udp_worker_join(udp_worker_t *w);
 

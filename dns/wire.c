@@ -190,6 +190,13 @@ void dns_builder_init(dns_builder_t *b, uint8_t *buf, size_t limit, uint16_t id,
     b->len = DNS_HEADER_LEN;
 }
 
+void dns_builder_use_index(dns_builder_t *b, dns_compress_index_t *index)
+{
+    memset(index->slot, 0, sizeof index->slot);
+    b->index = index;
+    b->ncomp = 0;
+}
+
 void dns_builder_set_flags(dns_builder_t *b, uint16_t flags)
 {
     put16(b->buf + 2, flags);
@@ -251,8 +258,41 @@ static bool name_at_equals(const uint8_t *buf, size_t off, const uint8_t *name)
 /* Looks among the first `known` remembered names only: positions remembered
  * while writing the current name point at labels whose continuation is not
  * written yet, and matching them would make a pointer into the name itself. */
-static int find_compressed(const dns_builder_t *b, size_t known, const uint8_t *suffix)
+/* The index slots of every suffix of a name, in one pass from the root
+ * label up (FNV-1a over the lowercased labels, the last label first), so
+ * equal suffixes get equal slots whatever name they end. Returns the
+ * number of labels. */
+static size_t suffix_slots(const uint8_t *name, uint16_t slots[NAME_MAX_WIRE / 2])
 {
+    size_t at[NAME_MAX_WIRE / 2], n = 0;
+    for (size_t i = 0; name[i] != 0 && n < NAME_MAX_WIRE / 2; i += 1u + name[i])
+        at[n++] = i;
+    uint32_t h = 2166136261u;
+    for (size_t k = n; k-- > 0;) {
+        for (size_t j = at[k]; j <= at[k] + name[at[k]]; j++)
+            h = (h ^ ascii_lower(name[j])) * 16777619u;
+        slots[k] = (uint16_t)(h & (DNS_COMPRESS_INDEX_SLOTS - 1));
+    }
+    return n;
+}
+
+/* Only names numbered below `known` count: the others were remembered
+ * while writing the current name, or dropped by a rollback. */
+static int find_indexed(const dns_builder_t *b, size_t known, const uint8_t *suffix,
+                        uint16_t slot)
+{
+    unsigned k = b->index->slot[slot];
+    if (k == 0 || k - 1 >= known)
+        return -1;
+    uint16_t off = b->index->offs[k - 1];
+    return name_at_equals(b->buf, off, suffix) ? off : -1;
+}
+
+static int find_compressed(const dns_builder_t *b, size_t known, const uint8_t *suffix,
+                           uint16_t slot)
+{
+    if (b->index != NULL)
+        return find_indexed(b, known, suffix, slot);
     for (size_t k = 0; k < known; k++) {
         if (name_at_equals(b->buf, b->comp[k], suffix))
             return b->comp[k];
@@ -260,9 +300,19 @@ static int find_compressed(const dns_builder_t *b, size_t known, const uint8_t *
     return -1;
 }
 
-static void remember(dns_builder_t *b, size_t off)
+static void remember(dns_builder_t *b, size_t off, uint16_t slot)
 {
-    if (off < 0x4000 && b->ncomp < DNS_COMPRESS_MAX)
+    if (off >= 0x4000)
+        return;
+    if (b->index != NULL) {
+        if (b->ncomp < DNS_COMPRESS_INDEX_MAX) {
+            b->index->offs[b->ncomp] = (uint16_t)off;
+            b->index->slot[slot] = (uint16_t)(b->ncomp + 1);
+            b->ncomp++;
+        }
+        return;
+    }
+    if (b->ncomp < DNS_COMPRESS_MAX)
         b->comp[b->ncomp++] = (uint16_t)off;
 }
 
@@ -275,9 +325,13 @@ static int put_name(dns_builder_t *b, const uint8_t *name, bool compress, bool r
 {
     size_t start = b->len;
     size_t known = b->ncomp; /* complete names written before this one */
+    uint16_t slots[NAME_MAX_WIRE / 2];
+    if (b->index != NULL)
+        suffix_slots(name, slots);
     size_t i = 0;
-    while (name[i] != 0) {
-        int ptr = compress ? find_compressed(b, known, name + i) : -1;
+    for (size_t label = 0; name[i] != 0; label++) {
+        uint16_t slot = b->index != NULL ? slots[label] : 0;
+        int ptr = compress ? find_compressed(b, known, name + i, slot) : -1;
         if (ptr >= 0) {
             if (!room(b, 2)) {
                 b->len = start;
@@ -293,7 +347,7 @@ static int put_name(dns_builder_t *b, const uint8_t *name, bool compress, bool r
             return -1;
         }
         if (remember_it)
-            remember(b, b->len);
+            remember(b, b->len, slot);
         memcpy(b->buf + b->len, name + i, 1 + l);
         b->len += 1 + l;
         i += 1 + l;

@@ -12,7 +12,8 @@ PACKAGES=(
   libmicrohttpd-dev                          # -metrics.addr: /metrics, /health, /ready
   prometheus                                 # promtool check metrics (tests)
   bind9-dnsutils knot-dnsutils               # dig, kdig
-  knot                                       # differential tests
+  knot                                       # differential tests, transfer interop
+  nsd bind9                                  # secondaries in the transfer interop test
   python3 python3-dnspython                  # test clients
   netcat-openbsd iproute2 procps psmisc      # nc, ip netns, pkill
   iptables                                   # partitions in the fault tests
@@ -40,4 +41,10 @@ fi
 if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
   $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
+# nsd and bind9 start system services too; the tests run their own.
+for svc in nsd named; do
+  if [[ " ${missing[*]} " == *" ${svc/named/bind9} "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
 exit 0

@@ -410,10 +410,11 @@ def policy_class_any(cmp, ref, cand, query_wire, diffs):
 
 
 def policy_xfr_udp(cmp, ref, cand, query_wire, diffs):
-    """Transfers over UDP: FORMERR or NOTIMP (Knot: NOTIMP/NOTAUTH)."""
-    left = silent_or_formerr_or_notimp(ref, cand, query_wire, {"FORMERR", "NOTIMP"})
+    """Transfers over UDP: AXFR NOTIMP; IXFR REFUSED without a `transfer`
+    ACL rule (FORMERR without its SOA) (Knot: NOTIMP/NOTAUTH)."""
+    left = silent_or_formerr_or_notimp(ref, cand, query_wire, {"FORMERR", "NOTIMP", "REFUSED"})
     if cand.silent:
-        left.append("cand stayed silent; FORMERR or NOTIMP expected")
+        left.append("cand stayed silent; FORMERR, NOTIMP or REFUSED expected")
     return left
 
 
