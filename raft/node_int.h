@@ -14,6 +14,7 @@
 #include "raft/node.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,9 @@ struct node {
     raft_role_t logged_role;
     raft_id_t logged_leader;
     raft_term_t logged_term;
+    /* The term while this node leads, else 0 (node_leader_term; written on
+     * the Raft thread with every Ready, read by any thread). */
+    _Atomic uint64_t leader_term;
 };
 
 /* node.c */
