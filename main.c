@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/stopguard.h"
@@ -175,9 +176,13 @@ static notify_t *start_notify(const config_t *cfg, const notify_conf_t *nc, zone
 {
     if (nc->n_zones == 0 || lead == NULL)
         return NULL;
+    addr_spec_t dns_addr;
+    char aerr[ADDR_ERR_MAX];
+    bool specific = addr_spec_parse(cfg->dns_addr, &dns_addr, aerr) == 0 && !dns_addr.any;
     notify_opts_t o = { .conf = nc, .db = db, .leader_epoch = kv_leadership_epoch,
                         .leader_arg = lead, .retry_ms = cfg->notify_retry_ms,
-                        .retries = cfg->notify_retries };
+                        .retries = cfg->notify_retries,
+                        .source_host = specific ? dns_addr.host : NULL };
     char err[NOTIFY_ERR_MAX];
     notify_t *n = notify_start(&o, err);
     if (n == NULL)

@@ -144,8 +144,8 @@ static void send_one(notify_t *n, const notify_send_t *s)
     int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
     if (sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addr_len) < 0)
         log_debug("notify", "zone %s: send to %s: %s", z->text, t->text, strerror(errno));
-    if (s->attempt == 1)
-        log_debug("notify", "zone %s serial %u: NOTIFY to %s (id %u)", z->text, s->serial,
+    if (s->attempt == 1) /* one line per NOTIFY, as Knot logs them */
+        log_info("notify", "zone %s serial %u: NOTIFY to %s (id %u)", z->text, s->serial,
                   t->text, s->id);
     else
         log_info("notify", "zone %s serial %u: NOTIFY to %s again, try %u (id %u)", z->text,
@@ -322,11 +322,32 @@ static void *notify_thread(void *arg)
     return NULL;
 }
 
-static int open_socket(int family, char err[NOTIFY_ERR_MAX])
+/* A UDP socket on an ephemeral port, bound to source_host when that is an
+ * address of this family (so secondaries see NOTIFY come from the address
+ * they know as the primary's). */
+static int open_socket(int family, const char *source_host, char err[NOTIFY_ERR_MAX])
 {
     int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
         snprintf(err, NOTIFY_ERR_MAX, "UDP socket: %s", strerror(errno));
+        return -1;
+    }
+    struct sockaddr_storage ss = { 0 };
+    socklen_t len = 0;
+    if (source_host && source_host[0]) {
+        if (family == AF_INET && inet_pton(AF_INET, source_host,
+                                           &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+            len = sizeof(struct sockaddr_in);
+        if (family == AF_INET6 && inet_pton(AF_INET6, source_host,
+                                            &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+            len = sizeof(struct sockaddr_in6);
+    }
+    ss.ss_family = (sa_family_t)family;
+    if (len && bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        snprintf(err, NOTIFY_ERR_MAX, "UDP socket on %s: %s", source_host, strerror(errno));
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
@@ -384,8 +405,8 @@ notify_t *notify_start(const notify_opts_t *o, char err[NOTIFY_ERR_MAX])
         free_notifier(n);
         return NULL;
     }
-    if ((uses_family(n->conf, AF_INET) && (n->fd4 = open_socket(AF_INET, err)) < 0) ||
-        (uses_family(n->conf, AF_INET6) && (n->fd6 = open_socket(AF_INET6, err)) < 0)) {
+    if ((uses_family(n->conf, AF_INET) && (n->fd4 = open_socket(AF_INET, o->source_host, err)) < 0) ||
+        (uses_family(n->conf, AF_INET6) && (n->fd6 = open_socket(AF_INET6, o->source_host, err)) < 0)) {
         free_notifier(n);
         return NULL;
     }

@@ -83,6 +83,10 @@ typedef struct notify_opts {
     void *leader_arg;
     unsigned retry_ms, retry_max_ms, retries; /* 0: defaults (notify_sched.h) */
     unsigned tick_ms; /* how often zones are looked at; 0: 10 ms */
+    /* Send from this address (numeric; the -dns.addr host, which is the
+     * address secondaries know as their primary's), or NULL/"" for the
+     * kernel's choice. Used for targets of its family only. */
+    const char *source_host;
 } notify_opts_t;
 
 typedef struct notify notify_t;
