@@ -26,7 +26,7 @@
 #define NOTIFY_MSG_MAX 1024 /* request with SOA and TSIG: a SOA is <= 2*255+20 */
 
 /* Builds the request into buf: returns its length, or 0 when it does not
- * fit or the SOA rdata is malformed. */
+ * fit. The SOA rdata comes from our own zone database (zone wire form). */
 size_t notify_msg_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *zone,
                         uint32_t soa_ttl, const uint8_t *soa_rdata, uint16_t soa_len);
 

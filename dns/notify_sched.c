@@ -222,18 +222,20 @@ enum notify_ack_result notify_sched_ack(notify_sched_t *s, size_t zone, size_t t
         s->c.acked++;
     else
         s->c.rejected++;
+    if (sl->serials[k] == sl->want) {
+        sl->state = SLOT_IDLE;
+        sl->n_ids = 0;
+        sl->sends = 0;
+        return NOTIFY_ACK_DONE;
+    }
     if (k == 1 && sl->serials[0] == sl->want) {
-        /* A late answer to the transmission before; the newest serial is
-         * already outstanding: wait for its own answer. */
+        /* A late answer to the transmission before, with an older serial;
+         * the newest is already outstanding: wait for its own answer. */
         sl->n_ids = 1;
         return NOTIFY_ACK_DONE;
     }
     sl->n_ids = 0;
     sl->sends = 0;
-    if (sl->serials[k] == sl->want) {
-        sl->state = SLOT_IDLE;
-        return NOTIFY_ACK_DONE;
-    }
     sl->state = SLOT_DUE; /* a newer serial was coalesced: it goes now */
     sl->due_ms = now;
     return NOTIFY_ACK_NEWER;
