@@ -39,6 +39,7 @@
 #include "kv/cluster.h"
 #include "kv/dnsupdate.h"
 #include "kv/leadership.h"
+#include "kv/xfrjournal.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
 
@@ -209,7 +210,9 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         return 1;
     }
     kv_dnsupdate_t *updates = kv_dnsupdate_new();
-    if (updates == NULL) {
+    kv_xfrjournal_t *journal = kv_xfrjournal_new();
+    if (updates == NULL || journal == NULL) {
+        kv_xfrjournal_free(journal);
         log_error("main", "out of memory");
         zonedb_handle_free(db);
         return 1;
@@ -226,11 +229,13 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         .tsig_keys = tsig_keys,
         .acl = acl, .submit_update = kv_dnsupdate_submit, .submit_arg = updates,
         .update_timeout_ms = cfg->dns_update_timeout_ms,
+        .xfr = true, .journal_diff = kv_xfrjournal_diff, .journal_arg = journal,
     };
     dns_server_t *server = dns_server_start(&opts, db, err);
     if (server == NULL) {
         log_error("main", "dns.addr %s: %s", cfg->dns_addr, err);
         kv_dnsupdate_free(updates);
+        kv_xfrjournal_free(journal);
         zonedb_handle_free(db);
         return 1;
     }
@@ -256,12 +261,14 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
+        kv_xfrjournal_attach(journal, cluster_sm(cluster));
         kv_leadership_t *lead = kv_leadership_new(cluster_node(cluster));
         notify_t *notifier = start_notify(cfg, notify_conf, db, lead);
         serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);
         notify_stop(notifier); /* before the hand-over: the next leader notifies */
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
+        kv_xfrjournal_detach(journal);
         cluster_stop(cluster);
         kv_leadership_free(lead); /* after: a barrier's callback may run until then */
         rc = 0;
@@ -269,6 +276,7 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
     stopguard_note("stopping the DNS server");
     dns_server_stop(server); /* after every UPDATE's done ran */
     kv_dnsupdate_free(updates);
+    kv_xfrjournal_free(journal);
     stopguard_disarm();
     zonedb_handle_free(db);
     log_info("main", "node %s stopped", cfg->id);

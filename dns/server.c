@@ -24,6 +24,7 @@
 #include "dns/tcp.h"
 #include "dns/udp.h"
 #include "dns/updserve.h"
+#include "dns/xfr.h"
 
 #define BIND_ATTEMPTS 8
 #define MAX_WORKERS 1024
@@ -38,6 +39,8 @@ struct dns_server {
     tcp_server_t *tcp;
     rrl_t *rrl; /* NULL when off; shared by the UDP workers */
     updserve_t *upd; /* NULL: UPDATE is NOTIMP */
+    bool xfr_on;
+    xfr_ctx_t xfr;   /* zone transfers (dns/xfr.h) when xfr_on */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -118,7 +121,7 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         int fd = b->udp[i];
         b->udp[i] = -1;
         s->workers[i] = udp_worker_start(fd, s->stop_fd, &s->stop, db, s->rrl, s->upd,
-                                         spec->any, i);
+                                         s->xfr_on ? &s->xfr : NULL, spec->any, i);
         if (s->workers[i] == NULL) {
             for (unsigned j = i + 1; j < b->udp_count; j++)
                 close(b->udp[j]);
@@ -127,7 +130,8 @@ static int start_threads(dns_server_t *s, bound_set_t *b, zonedb_handle_t *db,
         }
         s->worker_count = i + 1;
     }
-    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd);
+    s->tcp = tcp_server_start(b->tcp, s->stop_fd, db, limits, s->upd,
+                              s->xfr_on ? &s->xfr : NULL);
     return s->tcp == NULL ? -1 : 0;
 }
 
@@ -158,6 +162,9 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (UPDATE state)");
         goto fail_alloc;
     }
+    s->xfr_on = opts->xfr;
+    s->xfr = (xfr_ctx_t){ .keys = opts->tsig_keys, .acl = opts->acl,
+                          .journal_diff = opts->journal_diff, .journal_arg = opts->journal_arg };
     if (opts->rrl.rate > 0 && (s->rrl = rrl_new(&opts->rrl)) == NULL) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (rate-limit table)");
         goto fail_alloc;

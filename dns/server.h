@@ -50,6 +50,16 @@ typedef int (*dns_submit_update_fn)(void *arg, const uint8_t *msg, size_t len,
                                     const uint8_t *key_name_wire, uint64_t timeout_ms,
                                     dns_update_done_fn done, void *ctx);
 
+/* Zone transfers (dns/xfr.h): IXFR asks the journal for the condensed
+ * difference of zone `origin` (wire name) from `serial` to its newest
+ * version: returns a zone_journal_result (zone/journal.h), with *out filled
+ * (the caller frees it) on ZJ_DIFF. Any thread, any number at once; it
+ * must not block for long (it copies from the journal under a read lock).
+ * kv/xfrjournal.h implements it over the replicated journal. */
+struct zone_changeset;
+typedef int (*dns_journal_diff_fn)(void *arg, const uint8_t *origin, uint32_t serial,
+                                   struct zone_changeset *out);
+
 typedef struct dns_server dns_server_t;
 
 typedef struct dns_server_opts {
@@ -72,6 +82,13 @@ typedef struct dns_server_opts {
     dns_submit_update_fn submit_update;
     void *submit_arg;
     unsigned update_timeout_ms;
+    /* AXFR/IXFR over TCP (IXFR over UDP too) when xfr is true, allowed by
+     * the ACL action `transfer` (and TSIG keys); journal_diff (may be NULL:
+     * IXFR is answered in full) serves IXFR differences. false: transfers
+     * are NOTIMP, as before. journal_arg must outlive the server. */
+    bool xfr;
+    dns_journal_diff_fn journal_diff;
+    void *journal_arg;
 } dns_server_opts_t;
 
 /* Binds UDP and TCP on opts->addr and starts serving. Returns NULL with a

@@ -36,6 +36,14 @@
  * replies has no idle deadline (the submitter always answers, within the
  * UPDATE timeout) and stays open after the client half-closes.
  *
+ * Zone transfers (dns/xfr.h): an AXFR/IXFR request gives the connection a
+ * cursor; the thread builds the next message only while the connection's
+ * output is below OUT_HIGH, and a connection with a cursor waits for
+ * EPOLLOUT, so a transfer moves as fast as its client reads, holds at
+ * most OUT_HIGH plus one message of memory, and every other connection is
+ * served between its messages. Queries pipelined behind a transfer are
+ * answered after it, in order (RFC 7766 §6.2.1.1 allows either).
+ *
  * Ownership: the thread owns every connection (the `conns` slot array) and
  * its buffers; tcp_server_join frees them all, and the reply queue. */
 #include "dns/tcp.h"
@@ -56,6 +64,8 @@
 #include "common/log.h"
 #include "dns/answer.h"
 #include "dns/update.h"
+#include "dns/tsigquery.h"
+#include "dns/xfr.h"
 
 #define READ_CHUNK 16384
 #define FRAME_MAX (2 + 65535)
@@ -84,6 +94,7 @@ typedef struct tcp_conn {
     uint64_t gen;         /* unique per connection: late UPDATE replies check it */
     unsigned awaiting;    /* UPDATEs submitted, reply not yet queued to us */
     struct sockaddr_storage peer; /* for the UPDATE ACL */
+    xfr_cursor_t *xfr;    /* a transfer being sent, or NULL */
 } tcp_conn_t;
 
 /* An UPDATE reply on its way to the TCP thread. */
@@ -101,6 +112,8 @@ struct tcp_server {
     bool listen_paused;   /* out of file descriptors: retry at the next sweep */
     zonedb_handle_t *db;
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP */
+    bool xfr_on;          /* false: transfers are NOTIMP (dns_answer) */
+    xfr_ctx_t xfr;
     int wake_fd;          /* eventfd: UPDATE replies queued */
     pthread_mutex_t reply_mu;
     tcp_reply_t *replies, **replies_tail; /* under reply_mu */
@@ -128,6 +141,7 @@ static void conn_close(tcp_server_t *t, tcp_conn_t *c)
     t->buffered -= c->in_cap + c->out_cap;
     free(c->in);
     free(c->out);
+    xfr_cursor_free(c->xfr);
     free(c);
 }
 
@@ -172,7 +186,7 @@ static bool conn_update_interest(tcp_server_t *t, tcp_conn_t *c)
     uint32_t want = 0;
     if (!c->peer_closed && !backpressured(c))
         want |= EPOLLIN;
-    if (pending_out(c) > 0)
+    if (pending_out(c) > 0 || c->xfr != NULL)
         want |= EPOLLOUT;
     if (want == 0 && c->awaiting == 0) {
         conn_close(t, c);
@@ -232,22 +246,11 @@ static void tcp_deliver(void *arg, unsigned slot, uint64_t gen, const uint8_t *r
     (void)ignored;
 }
 
-/* Answers one query and queues the framed answer. False: close (no memory,
- * or the buffer cap across connections). */
-static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
+/* Queues one framed message of len octets already in t->answer + 2.
+ * False: no room (close). */
+static bool queue_answer(tcp_server_t *t, tcp_conn_t *c, size_t len)
 {
-    if (t->upd != NULL && dns_is_update(query, qlen)) {
-        c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
-        updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
-                     (const struct sockaddr *)&c->peer);
-        return true;
-    }
-    zonedb_read_lock();
-    size_t len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
-    zonedb_read_unlock();
-    if (len == 0)
-        return true; /* not a query we answer (e.g. a response, a runt) */
-    c->served_ms = clock_now_ms(); /* junk frames do not count as being served */
+    c->served_ms = clock_now_ms();
     c->answered = true;
     t->answer[0] = (uint8_t)(len >> 8);
     t->answer[1] = (uint8_t)len;
@@ -260,6 +263,71 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
     return true;
 }
 
+/* Builds transfer messages until the output is back-pressured or the
+ * transfer ends. False: close (no memory, or a message could not be
+ * built: the client sees the stream cut, RFC 5936 §2.2 lets it retry). */
+static bool xfr_pump(tcp_server_t *t, tcp_conn_t *c)
+{
+    while (c->xfr != NULL && !backpressured(c)) {
+        size_t len = xfr_cursor_next(c->xfr, t->answer + 2, DNS_TCP_MAX, (uint64_t)time(NULL));
+        if (len == 0 && !xfr_cursor_done(c->xfr))
+            return false;
+        if (len > 0 && !queue_answer(t, c, len))
+            return false;
+        if (xfr_cursor_done(c->xfr)) {
+            xfr_cursor_log_done(c->xfr, (const struct sockaddr *)&c->peer);
+            xfr_cursor_free(c->xfr);
+            c->xfr = NULL;
+        }
+    }
+    return true;
+}
+
+/* A transfer request: starts its cursor, or queues the error answer.
+ * *handled false: not a transfer, answer it as a query. */
+static bool xfr_begin(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen,
+                      bool *handled)
+{
+    size_t len = 0;
+    bool not_xfr = false;
+    c->xfr = xfr_start(&t->xfr, t->db, query, qlen, (const struct sockaddr *)&c->peer,
+                       (uint64_t)time(NULL), t->answer + 2, DNS_TCP_MAX, &len, &not_xfr);
+    *handled = !not_xfr;
+    if (c->xfr != NULL || len == 0)
+        return true;
+    return queue_answer(t, c, len);
+}
+
+/* Answers one query and queues the framed answer. False: close (no memory,
+ * or the buffer cap across connections). */
+static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size_t qlen)
+{
+    if (t->upd != NULL && dns_is_update(query, qlen)) {
+        c->awaiting++; /* the reply comes through tcp_deliver, exactly once */
+        updserve_tcp(t->upd, tcp_deliver, t, c->slot, c->gen, query, qlen,
+                     (const struct sockaddr *)&c->peer);
+        return true;
+    }
+    bool handled = false;
+    if (t->xfr_on && xfr_is_request(query, qlen)) {
+        bool ok = xfr_begin(t, c, query, qlen, &handled);
+        if (handled)
+            return ok;
+    }
+    bool signed_query = false; /* TSIG on a query (dns/tsigquery.h) */
+    size_t len = 0;
+    zonedb_read_lock();
+    if (t->xfr_on && dns_maybe_signed(query, qlen))
+        len = dns_signed_answer(t->xfr.keys, zonedb_current(t->db), query, qlen, t->answer + 2,
+                                DNS_TCP_MAX, true, (uint64_t)time(NULL), &signed_query);
+    if (!signed_query)
+        len = dns_answer(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX, true);
+    zonedb_read_unlock();
+    if (len == 0)
+        return true; /* not a query we answer (e.g. a response, a runt): not served */
+    return queue_answer(t, c, len);
+}
+
 static bool has_complete_frame(const tcp_conn_t *c)
 {
     return c->in_len >= 2 && c->in_len - 2 >= (((size_t)c->in[0] << 8) | c->in[1]);
@@ -269,12 +337,14 @@ static bool has_complete_frame(const tcp_conn_t *c)
  * output is back-pressured. False: close. */
 static bool answer_frames(tcp_server_t *t, tcp_conn_t *c)
 {
+    if (!xfr_pump(t, c))
+        return false;
     size_t pos = 0;
-    while (!backpressured(c) && c->in_len - pos >= 2) {
+    while (!backpressured(c) && c->xfr == NULL && c->in_len - pos >= 2) {
         size_t flen = ((size_t)c->in[pos] << 8) | c->in[pos + 1];
         if (c->in_len - pos - 2 < flen)
             break;
-        if (!answer_one(t, c, c->in + pos + 2, flen))
+        if (!answer_one(t, c, c->in + pos + 2, flen) || !xfr_pump(t, c))
             return false;
         pos += 2 + flen;
     }
@@ -369,10 +439,10 @@ static void conn_event(tcp_server_t *t, tcp_conn_t *c, uint32_t events)
             conn_close(t, c);
             return;
         }
-        if (backpressured(c) || !has_complete_frame(c))
-            break;
+        if (backpressured(c) || c->xfr != NULL || !has_complete_frame(c))
+            break; /* a transfer goes on when the socket is writable */
     }
-    if (c->peer_closed && pending_out(c) == 0 && c->awaiting == 0) {
+    if (c->peer_closed && pending_out(c) == 0 && c->awaiting == 0 && c->xfr == NULL) {
         conn_close(t, c); /* whatever is left is an incomplete frame */
         return;
     }
@@ -384,7 +454,7 @@ static void conn_event(tcp_server_t *t, tcp_conn_t *c, uint32_t events)
  * (see the top of this file). */
 static uint64_t conn_deadline(const tcp_server_t *t, const tcp_conn_t *c)
 {
-    if (pending_out(c) > 0)
+    if (pending_out(c) > 0 || c->xfr != NULL)
         return c->wrote_ms + t->limits.idle_ms;
     if (c->in_len > 0)
         return c->message_ms + t->limits.message_ms;
@@ -532,7 +602,7 @@ static void put_reply(tcp_server_t *t, const tcp_reply_t *r)
         c->served_ms = clock_now_ms();
         c->answered = true;
     }
-    if (!conn_flush(c) || (c->peer_closed && pending_out(c) == 0 && c->awaiting == 0)) {
+    if (!conn_flush(c) || (c->peer_closed && pending_out(c) == 0 && c->awaiting == 0 && c->xfr == NULL)) {
         conn_close(t, c);
         return;
     }
@@ -598,7 +668,7 @@ static int epoll_add_tag(int epoll_fd, int fd, void *tag)
 }
 
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd)
+                               tcp_limits_t limits, updserve_t *upd, const xfr_ctx_t *xfr)
 {
     tcp_server_t *t = calloc(1, sizeof *t);
     tcp_conn_t **conns = calloc(limits.max_conns ? limits.max_conns : 1, sizeof *conns);
@@ -616,6 +686,9 @@ tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
     t->epoll_fd = epoll_fd;
     t->db = db;
     t->upd = upd;
+    t->xfr_on = xfr != NULL;
+    if (xfr != NULL)
+        t->xfr = *xfr;
     t->wake_fd = wake_fd;
     pthread_mutex_init(&t->reply_mu, NULL);
     t->replies_tail = &t->replies;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "dns/updserve.h"
+#include "dns/xfr.h"
 #include "zone/db.h"
 
 typedef struct tcp_server tcp_server_t;
@@ -24,9 +25,10 @@ typedef struct tcp_limits {
 /* Starts the thread on `listen_fd` (listening, non-blocking; taken over and
  * closed by tcp_server_join). It stops when `stop_fd` (an eventfd) becomes
  * readable. `upd`: UPDATE handling, or NULL (UPDATE is then NOTIMP).
+ * `xfr`: zone transfers (copied), or NULL (AXFR/IXFR are then NOTIMP).
  * Returns NULL on failure (listen_fd is then closed). */
 tcp_server_t *tcp_server_start(int listen_fd, int stop_fd, zonedb_handle_t *db,
-                               tcp_limits_t limits, updserve_t *upd);
+                               tcp_limits_t limits, updserve_t *upd, const xfr_ctx_t *xfr);
 /* Waits for the thread (after stop was signalled), closes every
  * connection and the listening socket, frees. */
 void tcp_server_join(tcp_server_t *t);

@@ -24,12 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "dns/answer.h"
 #include "dns/rrl.h"
 #include "dns/update.h"
+#include "dns/tsigquery.h"
+#include "dns/xfr.h"
 
 #define UDP_BATCH 32
 /* Larger queries are not DNS queries we serve; they arrive truncated
@@ -54,6 +57,7 @@ struct udp_worker {
     zonedb_handle_t *db;
     rrl_t *rrl;           /* NULL: no rate limiting */
     updserve_t *upd;      /* NULL: UPDATE is NOTIMP (dns_answer) */
+    const xfr_ctx_t *xfr; /* NULL: IXFR is NOTIMP (dns_answer) */
     unsigned rrl_limited; /* limited responses so far (for the slip) */
     bool echo_pktinfo;
     unsigned index;
@@ -147,7 +151,18 @@ static int answer_batch(udp_worker_t *w, int n)
                          s->tx_control.buf, control);
             continue;
         }
-        size_t len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
+        size_t len = 0;
+        bool not_xfr = true; /* IXFR over UDP: RFC 1995 §2 (dns/xfr.h) */
+        bool signed_query = false; /* TSIG on a query (dns/tsigquery.h) */
+        if (w->xfr != NULL)
+            len = xfr_udp_answer(w->xfr, w->db, s->query, w->rx[i].msg_len,
+                                 (const struct sockaddr *)&s->peer, (uint64_t)time(NULL), s->resp,
+                                 sizeof s->resp, &not_xfr);
+        if (not_xfr && w->xfr != NULL && dns_maybe_signed(s->query, w->rx[i].msg_len))
+            len = dns_signed_answer(w->xfr->keys, db, s->query, w->rx[i].msg_len, s->resp,
+                                    sizeof s->resp, false, (uint64_t)time(NULL), &signed_query);
+        if (not_xfr && !signed_query)
+            len = dns_answer(db, s->query, w->rx[i].msg_len, s->resp, sizeof s->resp, false);
         if (len != 0 && w->rrl != NULL)
             len = rate_limit(w, s, len, now);
         if (len == 0)
@@ -233,7 +248,7 @@ static int enable_pktinfo(int fd)
 
 udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
                                zonedb_handle_t *db, rrl_t *rrl, updserve_t *upd,
-                               bool echo_pktinfo, unsigned index)
+                               const xfr_ctx_t *xfr, bool echo_pktinfo, unsigned index)
 {
     udp_worker_t *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -241,7 +256,7 @@ udp_worker_t *udp_worker_start(int fd, int stop_fd, const atomic_bool *stop,
         return NULL;
     }
     *w = (udp_worker_t){ .fd = fd, .stop_fd = stop_fd, .stop = stop, .db = db, .rrl = rrl,
-                         .upd = upd, .echo_pktinfo = echo_pktinfo, .index = index };
+                         .upd = upd, .xfr = xfr, .echo_pktinfo = echo_pktinfo, .index = index };
     if (echo_pktinfo && enable_pktinfo(fd) != 0) {
         log_error("dns", "udp worker %u: cannot enable packet info: %s", index, strerror(errno));
         close(fd);

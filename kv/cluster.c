@@ -108,6 +108,7 @@ static int fsm_check(void *ctx, raft_index_t index, raft_snap_reader_t *r)
 }
 
 node_t *cluster_node(cluster_t *c) { return c->node; }
+sm_t *cluster_sm(cluster_t *c) { return c->sm; }
 
 /* ---- proposing commands ------------------------------------------------------------- */
 

@@ -59,6 +59,9 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len);
 /* The Raft node (for kv/dnsupdate.h); valid until cluster_stop. */
 struct node;
 struct node *cluster_node(cluster_t *c);
+/* The state machine (for kv/xfrjournal.h); valid until cluster_stop. */
+struct sm;
+struct sm *cluster_sm(cluster_t *c);
 /* Re-reads this node's zone files (SIGHUP). Returns at once. */
 void cluster_reload(cluster_t *c);
 /* Graceful stop: hands leadership over if leading, stops taking commands,

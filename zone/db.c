@@ -485,6 +485,11 @@ const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
     return found ? &zi->nodes[zi->table[slot].node] : NULL;
 }
 
+const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i)
+{
+    return i < zi->node_count ? &zi->nodes[i] : NULL;
+}
+
 const db_node_t *zone_index_apex(const zone_index_t *zi)
 {
     return zi->apex;

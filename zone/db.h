@@ -93,6 +93,9 @@ size_t zone_index_memory(const zone_index_t *zi);     /* bytes allocated */
  * non-terminal). NULL when the name has no node. */
 const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name);
 const db_node_t *zone_index_apex(const zone_index_t *zi);
+/* The i-th node (i < zone_index_node_count), in build order: every node
+ * once, for walking the whole zone (zone transfers). */
+const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i);
 
 /* Node accessors. */
 #define DB_NODE_APEX       0x01u /* the zone origin */
