@@ -11,6 +11,7 @@ typedef struct slot {
     enum slot_state state;
     uint32_t want;        /* the newest serial to announce */
     uint64_t due_ms;      /* DUE: send then; WAIT: retransmit or give up then */
+    uint64_t sent_ms;     /* the last transmission */
     unsigned sends;       /* transmissions since the last acknowledgement */
     uint16_t ids[2];      /* the last transmission's id, then the one before */
     uint32_t serials[2];  /* the serial each carried */
@@ -81,7 +82,13 @@ static void announce_zone(notify_sched_t *s, size_t z, uint64_t now, bool fresh_
         slot_t *sl = &s->slots[row->first + i];
         sl->want = row->serial;
         if (sl->state == SLOT_WAIT && !fresh_start) {
+            /* Coalesced: the newest serial goes with the next transmission,
+             * at most retry_ms after the last one (not after a long
+             * backoff meant for an older serial), with retries of its own. */
             s->c.coalesced++;
+            sl->sends = 0;
+            if (sl->due_ms > sl->sent_ms + s->o.retry_ms)
+                sl->due_ms = sl->sent_ms + s->o.retry_ms;
             continue;
         }
         if (sl->state == SLOT_DUE && !fresh_start)
@@ -144,6 +151,7 @@ static void transmit(notify_sched_t *s, size_t z, size_t t, slot_t *sl, uint64_t
     sl->n_ids = sl->n_ids < 2 ? sl->n_ids + 1 : 2;
     sl->sends++;
     sl->state = SLOT_WAIT;
+    sl->sent_ms = now;
     sl->due_ms = now + backoff_ms(s, sl->sends);
     s->c.sent++;
     if (sl->sends > 1)

@@ -20,9 +20,11 @@
  * Rules:
  *  - At most one NOTIFY outstanding per slot. A change while one is
  *    outstanding is coalesced: the slot remembers the newest serial, which
- *    goes out at the next retransmission or at once after the
- *    acknowledgement of the older one (RFC 1996 §4.7 lets a primary skip
- *    the intermediate serials; the secondary transfers the newest anyway).
+ *    goes out at once after the acknowledgement of the older one, or else
+ *    with the next transmission, due at most retry_ms after the last one
+ *    and starting a fresh count of retransmissions (RFC 1996 §4.7 lets a
+ *    primary skip the intermediate serials; the secondary transfers the
+ *    newest anyway).
  *  - Retransmission (§3.6, §4.4) after retry_ms, doubling each time up to
  *    retry_max_ms, until a response with the same id arrives; after
  *    `retries` retransmissions without one, the slot gives up on that

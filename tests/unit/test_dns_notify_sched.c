@@ -263,7 +263,7 @@ static void test_a_retransmission_carries_the_newest_serial(void **state)
     notify_sched_zone_serial(s, 1, 12, 30);
     assert_int_equal(drain(s, 100, out, 8), 1);
     assert_int_equal(out[0].serial, 12);
-    assert_int_equal(out[0].attempt, 2);
+    assert_int_equal(out[0].attempt, 1); /* a new serial: retries of its own */
     uint16_t newest = out[0].id;
     /* A late answer to the old serial: the newest is already out, so wait
      * for its own answer (no third message now). */
@@ -272,6 +272,31 @@ static void test_a_retransmission_carries_the_newest_serial(void **state)
     assert_true(notify_sched_outstanding(s, 1, 0, newest));
     assert_int_equal(notify_sched_ack(s, 1, 0, newest, 0, 120), NOTIFY_ACK_DONE);
     assert_true(notify_sched_next_due(s) == UINT64_MAX);
+    notify_sched_free(s);
+}
+
+static void test_a_change_late_in_a_backoff_waits_no_longer_than_retry_ms(void **state)
+{
+    (void)state;
+    notify_sched_t *s = make(100, 10000, 3);
+    notify_send_t out[8];
+    notify_sched_set_epoch(s, 1, 0);
+    notify_sched_zone_serial(s, 1, 10, 0);
+    assert_int_equal(drain(s, 0, out, 8), 1);
+    assert_int_equal(drain(s, 100, out, 8), 1);
+    assert_int_equal(drain(s, 300, out, 8), 1);
+    assert_int_equal(drain(s, 700, out, 8), 1); /* the last retransmission of 10 */
+    assert_int_equal(notify_sched_next_due(s), 1500);
+    notify_sched_zone_serial(s, 1, 11, 750);
+    assert_int_equal(notify_sched_next_due(s), 800); /* not 1500 */
+    assert_int_equal(drain(s, 800, out, 8), 1);
+    assert_int_equal(out[0].serial, 11);
+    /* ... and 11 is not given up with 10: three retransmissions of its own. */
+    assert_int_equal(drain(s, 900, out, 8), 1);
+    assert_int_equal(drain(s, 1100, out, 8), 1);
+    assert_int_equal(drain(s, 1500, out, 8), 1);
+    assert_int_equal(drain(s, 2300, out, 8), 0);
+    assert_int_equal(notify_sched_counters(s).given_up, 1);
     notify_sched_free(s);
 }
 
@@ -304,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_ids_never_repeat_back_to_back),
         cmocka_unit_test(test_changes_faster_than_answers_are_coalesced),
         cmocka_unit_test(test_a_retransmission_carries_the_newest_serial),
+        cmocka_unit_test(test_a_change_late_in_a_backoff_waits_no_longer_than_retry_ms),
         cmocka_unit_test(test_an_error_rcode_ends_retransmission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
