@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/notify.sh — NOTIFY to a real Knot secondary: UPDATE -> NOTIFY -> IXFR,
+# tests/integration/notify_knot.sh — NOTIFY to a real Knot secondary: UPDATE -> NOTIFY -> IXFR,
 # also with the leader killed; see notify_knot.py.
 set -euo pipefail
 cd "$(dirname "$0")"
