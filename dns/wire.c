@@ -190,6 +190,13 @@ void dns_builder_init(dns_builder_t *b, uint8_t *buf, size_t limit, uint16_t id,
     b->len = DNS_HEADER_LEN;
 }
 
+void dns_builder_use_index(dns_builder_t *b, dns_compress_index_t *index)
+{
+    memset(index->slot, 0, sizeof index->slot);
+    b->index = index;
+    b->ncomp = 0;
+}
+
 void dns_builder_set_flags(dns_builder_t *b, uint16_t flags)
 {
     put16(b->buf + 2, flags);
@@ -251,8 +258,31 @@ static bool name_at_equals(const uint8_t *buf, size_t off, const uint8_t *name)
 /* Looks among the first `known` remembered names only: positions remembered
  * while writing the current name point at labels whose continuation is not
  * written yet, and matching them would make a pointer into the name itself. */
+/* The index slot of a name (FNV-1a over its lowercased octets). */
+static size_t index_slot(const uint8_t *name)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; name[i] != 0; i += 1u + name[i])
+        for (size_t j = i; j <= i + name[i]; j++)
+            h = (h ^ ascii_lower(name[j])) * 16777619u;
+    return h & (DNS_COMPRESS_INDEX_SLOTS - 1);
+}
+
+/* Only names numbered below `known` count: the others were remembered
+ * while writing the current name, or dropped by a rollback. */
+static int find_indexed(const dns_builder_t *b, size_t known, const uint8_t *suffix)
+{
+    unsigned k = b->index->slot[index_slot(suffix)];
+    if (k == 0 || k - 1 >= known)
+        return -1;
+    uint16_t off = b->index->offs[k - 1];
+    return name_at_equals(b->buf, off, suffix) ? off : -1;
+}
+
 static int find_compressed(const dns_builder_t *b, size_t known, const uint8_t *suffix)
 {
+    if (b->index != NULL)
+        return find_indexed(b, known, suffix);
     for (size_t k = 0; k < known; k++) {
         if (name_at_equals(b->buf, b->comp[k], suffix))
             return b->comp[k];
@@ -260,9 +290,19 @@ static int find_compressed(const dns_builder_t *b, size_t known, const uint8_t *
     return -1;
 }
 
-static void remember(dns_builder_t *b, size_t off)
+static void remember(dns_builder_t *b, size_t off, const uint8_t *suffix)
 {
-    if (off < 0x4000 && b->ncomp < DNS_COMPRESS_MAX)
+    if (off >= 0x4000)
+        return;
+    if (b->index != NULL) {
+        if (b->ncomp < DNS_COMPRESS_INDEX_MAX) {
+            b->index->offs[b->ncomp] = (uint16_t)off;
+            b->index->slot[index_slot(suffix)] = (uint16_t)(b->ncomp + 1);
+            b->ncomp++;
+        }
+        return;
+    }
+    if (b->ncomp < DNS_COMPRESS_MAX)
         b->comp[b->ncomp++] = (uint16_t)off;
 }
 
@@ -293,7 +333,7 @@ static int put_name(dns_builder_t *b, const uint8_t *name, bool compress, bool r
             return -1;
         }
         if (remember_it)
-            remember(b, b->len);
+            remember(b, b->len, name + i);
         memcpy(b->buf + b->len, name + i, 1 + l);
         b->len += 1 + l;
         i += 1 + l;

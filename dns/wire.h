@@ -116,6 +116,18 @@ dns_parse_status_t dns_parse_query(const uint8_t *pkt, size_t len, dns_query_t *
 
 enum dns_section { DNS_SECTION_ANSWER = 0, DNS_SECTION_AUTHORITY, DNS_SECTION_ADDITIONAL };
 
+/* An optional index for big messages (zone transfers: hundreds of names
+ * a message): remembers up to DNS_COMPRESS_INDEX_MAX names and finds one by a
+ * hash of its lowercased suffix instead of a scan of DNS_COMPRESS_MAX.
+ * Set with dns_builder_use_index after dns_builder_init; queries do not
+ * use it. One candidate per hash slot: a collision only compresses less. */
+#define DNS_COMPRESS_INDEX_MAX 8192
+#define DNS_COMPRESS_INDEX_SLOTS 8192 /* a power of two */
+typedef struct dns_compress_index {
+    uint16_t slot[DNS_COMPRESS_INDEX_SLOTS]; /* remembered name number + 1, 0: empty */
+    uint16_t offs[DNS_COMPRESS_INDEX_MAX];   /* where each remembered name starts */
+} dns_compress_index_t;
+
 typedef struct dns_builder {
     uint8_t *buf;
     size_t limit;          /* no octet is written at or beyond this */
@@ -123,6 +135,7 @@ typedef struct dns_builder {
     uint16_t count[3];     /* per enum dns_section */
     uint16_t ncomp;
     uint16_t comp[DNS_COMPRESS_MAX]; /* offsets where a name (suffix) starts */
+    dns_compress_index_t *index;     /* NULL: comp[] is scanned */
 } dns_builder_t;
 
 /* A point to roll back to (an RRset that did not fit). */
@@ -136,6 +149,9 @@ typedef struct dns_builder_mark {
  * writes the header with the given id and flags, and all counts 0. */
 void dns_builder_init(dns_builder_t *b, uint8_t *buf, size_t limit, uint16_t id, uint16_t flags);
 void dns_builder_set_flags(dns_builder_t *b, uint16_t flags);
+/* Compresses through `index` (emptied here; the caller owns it, and it
+ * must outlive the message) instead of comp[]. Call right after init. */
+void dns_builder_use_index(dns_builder_t *b, dns_compress_index_t *index);
 /* Writes the question (qname uncompressed, as given) and sets QDCOUNT to 1.
  * Call once, before any RR. Returns 0, or -1 if it does not fit. */
 int dns_builder_question(dns_builder_t *b, const uint8_t *qname, uint16_t qtype, uint16_t qclass);

@@ -39,6 +39,7 @@ struct xfr_cursor {
     /* position in the segment */
     size_t node, rrset, rdpos, item;
     unsigned messages;
+    dns_compress_index_t cidx; /* name compression for ~2000 names a message */
 };
 
 /* One RR to write (rdata in zone wire form). */
@@ -205,13 +206,14 @@ size_t xfr_cursor_next(xfr_cursor_t *c, uint8_t *buf, size_t cap, uint64_t now)
     if (!peek(c, &rr))
         return 0;
     size_t space = c->sign ? tsig_space(&c->req.tsig) : 0;
-    if (cap > DNS_TCP_MAX)
-        cap = DNS_TCP_MAX;
+    if (cap > XFR_MESSAGE_MAX)
+        cap = XFR_MESSAGE_MAX;
     if (cap < DNS_HEADER_LEN + space + NAME_MAX_WIRE + 4)
         return 0;
     uint16_t flags = (uint16_t)(DNS_FLAG_QR | DNS_FLAG_AA | (c->req.flags & DNS_FLAG_RD));
     dns_builder_t b;
     dns_builder_init(&b, buf, cap - space, c->req.id, flags);
+    dns_builder_use_index(&b, &c->cidx);
     if (c->messages == 0 &&
         dns_builder_question(&b, c->req.qname, c->req.qtype, c->req.qclass) != 0)
         return 0;
