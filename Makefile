@@ -154,7 +154,7 @@ asan:
 	@DNSRAFT_BIN=$(CURDIR)/build-asan/dns-raft scripts/run-integration.sh --label sanitizers tests/sanitizers/*.py
 
 # The tests that run several threads, again under ThreadSanitizer.
-TSAN_TESTS := test_raft_node test_raft_transport test_common_handoff test_common_loop test_dns_server test_dns_server_update test_dns_rrl test_zone_db test_kv_statemachine test_kv_adminserver
+TSAN_TESTS := test_raft_node test_raft_transport test_common_handoff test_common_loop test_dns_server test_dns_server_update test_dns_rrl test_zone_db test_kv_statemachine test_kv_adminserver test_dns_notify
 tsan:
 	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build-tsan/tests/%,$(filter $(TSAN_TESTS),$(notdir $(UNIT_BINS))))

@@ -7,7 +7,7 @@
  * at start and on SIGHUP.
  *
  * Threads: the DNS threads, the Raft thread, admin connection threads, the
- * zone loader, and this main thread, which after start-up only waits for
+ * zone loader, the NOTIFY sender (with a `notify:` list), and this main thread, which after start-up only waits for
  * signals (sigwait; every other thread inherits the blocked mask). SIGHUP
  * reloads the zone files; SIGINT/SIGTERM stop gracefully (leadership handed
  * over first) and exit 0, within -stop.timeout (common/stopguard.h).
@@ -33,11 +33,13 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/service.h"
 #include "common/stopguard.h"
 #include "dns/acl.h"
+#include "dns/notify.h"
 #include "dns/server.h"
 #include "dns/tsig.h"
 #include "kv/command.h"
@@ -45,6 +47,7 @@
 #include "kv/dnsupdate.h"
 #include "kv/readiness.h"
 #include "metrics/httpd.h"
+#include "kv/leadership.h"
 #include "kv/xfrjournal.h"
 #include "raft/peerauth.h"
 #include "zone/db.h"
@@ -252,8 +255,49 @@ static bool start_metrics(const config_t *cfg, dns_server_t *server, cluster_t *
     return *out != NULL;
 }
 
+/* Builds the NOTIFY targets from the YAML `notify:` rules. -1 (with the
+ * reason logged) when a rule names a bad zone, target or an unknown key. */
+static int build_notify(const config_t *cfg, const tsig_keystore_t *keys, notify_conf_t *nc)
+{
+    for (size_t i = 0; i < cfg->notify_rule_count; i++) {
+        const config_notify_rule_t *r = &cfg->notify_rules[i];
+        char err[NOTIFY_ERR_MAX];
+        if (notify_conf_add_rule(nc, (const char *const *)r->zones, r->zone_count,
+                                 (const char *const *)r->targets, r->target_count, r->key, keys,
+                                 err) != 0) {
+            log_error("main", "%s:%zu: notify: %s",
+                      cfg->config_file ? cfg->config_file : "config", r->line, err);
+            return -1;
+        }
+    }
+    if (nc->n_zones)
+        log_info("main", "NOTIFY: %zu target(s) for %zu zone(s)", notify_conf_target_count(nc),
+                 nc->n_zones);
+    return 0;
+}
+
+/* The NOTIFY sender, when `notify:` names any zone; NULL otherwise. */
+static notify_t *start_notify(const config_t *cfg, const notify_conf_t *nc, zonedb_handle_t *db,
+                              kv_leadership_t *lead)
+{
+    if (nc->n_zones == 0 || lead == NULL)
+        return NULL;
+    addr_spec_t dns_addr;
+    char aerr[ADDR_ERR_MAX];
+    bool specific = addr_spec_parse(cfg->dns_addr, &dns_addr, aerr) == 0 && !dns_addr.any;
+    notify_opts_t o = { .conf = nc, .db = db, .leader_epoch = kv_leadership_epoch,
+                        .leader_arg = lead, .retry_ms = cfg->notify_retry_ms,
+                        .retries = cfg->notify_retries,
+                        .source_host = specific ? dns_addr.host : NULL };
+    char err[NOTIFY_ERR_MAX];
+    notify_t *n = notify_start(&o, err);
+    if (n == NULL)
+        log_error("main", "NOTIFY not started: %s", err);
+    return n;
+}
+
 static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
-               const sigset_t *set)
+               const notify_conf_t *notify_conf, const sigset_t *set)
 {
     log_info("main", "node %s starting", cfg->id);
     kv_update_set_serial_policy((enum kv_serial_policy)cfg->zone_serial_policy);
@@ -342,13 +386,17 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         metrics_server_t *metrics;
         ready_source_t ready_source = { ready, cluster };
         bool metrics_ok = start_metrics(cfg, server, cluster, &ready_source, &metrics);
+        kv_leadership_t *lead = kv_leadership_new(cluster_node(cluster));
+        notify_t *notifier = start_notify(cfg, notify_conf, db, lead);
         if (metrics_ok)
             serve_until_stopped(set, cluster, cfg->zone_file_count);
         stopguard_arm(set, cfg->stop_timeout_ms);
+        notify_stop(notifier); /* before the hand-over: the next leader notifies */
         metrics_stop(metrics); /* before what its callbacks read */
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
         kv_xfrjournal_detach(journal);
         cluster_stop(cluster);
+        kv_leadership_free(lead); /* after: a barrier's callback may run until then */
         rc = metrics_ok ? 0 : 1;
     }
     stopguard_note("stopping the DNS server");
@@ -393,7 +441,11 @@ int main(int argc, char *argv[])
     log_set_node(cfg.id);
     tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
     acl_t *acl = tsig_keys ? build_acl(&cfg, tsig_keys) : NULL;
-    int rc = !acl ? 2 : cfg.check_only ? check_config(&cfg) : run(&cfg, tsig_keys, acl, &signals);
+    notify_conf_t notify_conf = { 0 };
+    int rc = 2;
+    if (acl && build_notify(&cfg, tsig_keys, &notify_conf) == 0)
+        rc = cfg.check_only ? check_config(&cfg) : run(&cfg, tsig_keys, acl, &notify_conf, &signals);
+    notify_conf_free(&notify_conf);
     acl_free(acl);
     tsig_keystore_free(tsig_keys);
     config_free(&cfg);

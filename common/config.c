@@ -20,6 +20,7 @@
 
 #include "common/addr.h"
 #include "common/config_acl.h"
+#include "common/config_notify.h"
 #include "common/log.h"
 
 #define DEFAULT_RAFT_ADDR ":8300"
@@ -310,6 +311,16 @@ static int set_journal_max_mib(config_t *c, const char *v, char e[CONFIG_ERR_MAX
     return parse_uint("zone.journal.max.mib", v, 1, 65536, &c->zone_journal_max_mib, e);
 }
 
+static int set_notify_retry(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("notify.retry", v, 10, 3600000, &c->notify_retry_ms, e);
+}
+
+static int set_notify_retries(config_t *c, const char *v, char e[CONFIG_ERR_MAX])
+{
+    return parse_uint("notify.retries", v, 1, 100, &c->notify_retries, e);
+}
+
 static const option_t options[] = {
     { "id", "ID", "node id, unique in the cluster (required)", set_id },
     { "raft.addr", "HOST:PORT", "Raft peers and admin (kv ...) address (default \"" DEFAULT_RAFT_ADDR "\")", set_raft_addr },
@@ -346,6 +357,8 @@ static const option_t options[] = {
     { "dns.update.timeout", "MS", "an UPDATE not applied within MS is answered SERVFAIL (default 5000); who may UPDATE is the YAML `acl:` list", set_update_timeout },
     { "dns.stale.policy", "POLICY", "when no current leader has been heard for dns.stale.max: serve (keep answering from this node's copy) or servfail (default serve)", set_stale_policy },
     { "dns.stale.max", "SECONDS", "with dns.stale.policy servfail: answer SERVFAIL once stale longer than this (default 60)", set_stale_max },
+    { "notify.retry", "MS", "an unanswered NOTIFY is sent again after MS, doubling up to 60 s (default 2000); whom to notify is the YAML `notify:` list", set_notify_retry },
+    { "notify.retries", "N", "NOTIFY retransmissions before giving up on a serial (default 5)", set_notify_retries },
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -390,6 +403,7 @@ void config_free(config_t *cfg)
     clear_zone_files(cfg);
     clear_tsig_keyfiles(cfg);
     config_acl_free(cfg);
+    config_notify_free(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -577,6 +591,7 @@ typedef struct yaml_reader {
     char *err;
     bool seen[OPTION_COUNT];
     bool seen_acl;
+    bool seen_notify;
 } yaml_reader_t;
 
 static int next_event(yaml_reader_t *r, yaml_event_t *ev)
@@ -682,6 +697,18 @@ static int read_mapping(yaml_reader_t *r, config_t *cfg)
                                                 event_line(&ev))
                                  : config_acl_read_yaml(cfg, &r->parser, r->path, r->err);
                 r->seen_acl = true;
+                yaml_event_delete(&ev);
+                if (rc != 0)
+                    return -1;
+                continue;
+            }
+            if (strcmp(key, "notify") == 0 && ev.data.scalar.length == 6) {
+                /* Not a flag: a list of mappings (common/config_notify.c). */
+                rc = r->seen_notify
+                         ? format_error(r->err, "%s:%zu: key \"notify\" given twice", r->path,
+                                        event_line(&ev))
+                         : config_notify_read_yaml(cfg, &r->parser, r->path, r->err);
+                r->seen_notify = true;
                 yaml_event_delete(&ev);
                 if (rc != 0)
                     return -1;

@@ -17,6 +17,14 @@
  *         key: update-key        # optional TSIG key name
  *         address: 127.0.0.0/8   # optional prefix
  *
+ * `notify` (YAML only) is a list of rules too (common/config_notify.c;
+ * dns/notify.h says what they mean):
+ *
+ *     notify:
+ *       - zones: [foo.com.]                 # required
+ *         targets: ["192.0.2.10:53"]        # required
+ *         key: xfr-key                      # optional TSIG key name
+ *
  * Ownership: a config_t owns every string it points to; config_free frees
  * them. */
 #ifndef COMMON_CONFIG_H
@@ -30,6 +38,7 @@
 #define CONFIG_MAX_TSIG_KEYFILES 64
 #define CONFIG_MAX_WORKERS 1024
 #define CONFIG_MAX_ACL_RULES 4096
+#define CONFIG_MAX_NOTIFY_RULES 4096
 
 /* The actions of an ACL rule: the same bits as dns/acl.h's enum acl_action. */
 #define CONFIG_ACL_UPDATE 1u
@@ -46,6 +55,18 @@ typedef struct config_acl_rule {
     char *address;       /* or NULL */
     size_t line;         /* in the YAML file, for messages */
 } config_acl_rule_t;
+
+/* One `notify:` rule as written (common/config_notify.c); main.c builds
+ * the dns/notify.h targets from it (names, addresses and key names are
+ * checked there, at start-up). */
+typedef struct config_notify_rule {
+    char **zones;
+    size_t zone_count;
+    char **targets;      /* "A.B.C.D:PORT" or "[IPv6]:PORT" */
+    size_t target_count;
+    char *key;           /* TSIG key name, or NULL */
+    size_t line;
+} config_notify_rule_t;
 
 typedef struct config {
     char *id;           /* node id; required */
@@ -90,6 +111,10 @@ typedef struct config {
     unsigned dns_stale_max_s;
     config_acl_rule_t *acl_rules;   /* YAML `acl:` */
     size_t acl_rule_count;
+    config_notify_rule_t *notify_rules; /* YAML `notify:` (NOTIFY out, RFC 1996) */
+    size_t notify_rule_count;
+    unsigned notify_retry_ms; /* -notify.retry; 0: default (2000) */
+    unsigned notify_retries;  /* -notify.retries; 0: default (5) */
 } config_t;
 
 enum config_result {

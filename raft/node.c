@@ -540,6 +540,7 @@ static void hand_over_leadership(node_t *n)
 }
 
 const char *node_address(const node_t *n) { return n->advertise; }
+uint64_t node_leader_term(node_t *n) { return atomic_load(&n->leader_term); }
 bool node_was_empty(const node_t *n) { return n->was_empty; }
 
 static void shutdown_node(node_t *n, bool graceful)

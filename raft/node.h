@@ -176,6 +176,11 @@ node_status_t node_propose_async(node_t *n, const void *data, size_t len, unsign
                                  node_done_fn done, void *arg);
 node_status_t node_read_barrier_async(node_t *n, unsigned timeout_ms, node_done_fn done, void *arg);
 
+/* The current term while this node is the leader, else 0. A lock-free
+ * read (any thread) of what the Raft thread last saw; a leader that is
+ * deposed and has not heard it yet still says so, like any Raft leader. */
+uint64_t node_leader_term(node_t *n);
+
 /* ---- blocking requests (any thread but the Raft thread) ---------------------- */
 
 /* Replicates data and waits until it is applied on this node (forwarded to

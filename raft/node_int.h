@@ -15,6 +15,7 @@
 #include "raft/node.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -125,6 +126,9 @@ struct node {
         prom_counter_t snapshots, snapshots_installed;
         prom_duration_hist_t snapshot_duration;
     } metrics;
+    /* The term while this node leads, else 0 (node_leader_term; written on
+     * the Raft thread with every Ready, read by any thread). */
+    _Atomic uint64_t leader_term;
 };
 
 /* node.c */

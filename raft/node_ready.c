@@ -234,6 +234,7 @@ const char *node_name_of(const node_t *n, raft_id_t id)
 static void log_role_change(node_t *n, const raft_ready_t *rd)
 {
     raft_term_t term = raft_term(n->r);
+    atomic_store(&n->leader_term, rd->role == RAFT_LEADER ? (uint64_t)term : 0);
     if (rd->role == n->logged_role && rd->leader == n->logged_leader)
         return;
     if (rd->leader && rd->leader != n->logged_leader)

@@ -1,0 +1,17 @@
+/* common/config_notify.h — reading the YAML `notify:` list into config_t
+ * (see config.h). Private to common/config.c. */
+#ifndef COMMON_CONFIG_NOTIFY_H
+#define COMMON_CONFIG_NOTIFY_H
+
+#include <yaml.h>
+
+#include "common/config.h"
+
+/* Reads the value of `notify:` (the next events of p: a sequence of
+ * mappings) and appends the rules to cfg. Returns 0, or -1 with
+ * "path:line: reason" in err. */
+int config_notify_read_yaml(config_t *cfg, yaml_parser_t *p, const char *path,
+                            char err[CONFIG_ERR_MAX]);
+void config_notify_free(config_t *cfg);
+
+#endif
