@@ -129,7 +129,7 @@ static void test_help(void **state)
         assert_int_equal(load(&cfg, 2, argv, err), CONFIG_HELP);
         config_free(&cfg);
     }
-    char buf[4096] = { 0 };
+    char buf[16384] = { 0 };
     FILE *f = fmemopen(buf, sizeof buf - 1, "w");
     config_usage(f, "dns-raft");
     fclose(f);
