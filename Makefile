@@ -192,7 +192,7 @@ fuzz-regress: fuzz-build
 
 # Long nemesis runs (tests/faults/, needs root): `make faults SEEDS=N DURATION=S`
 # runs N seeded fault schedules of S seconds each (defaults 20 and 25).
-faults: all
+faults: all powercut
 	@scripts/run-faults.sh $(if $(filter command line,$(origin SEEDS)),$(SEEDS),20) $(or $(DURATION),25)
 
 install: $(BIN)

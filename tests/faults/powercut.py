@@ -136,8 +136,16 @@ def restore(data_dir, shadow, tear=None):
                 f.write(data)
 
     make("", build)
-    shutil.rmtree(data_dir)
-    os.rename(build, data_dir)
+    # Emptied and refilled rather than replaced: the data dir may be a
+    # mount point (the nemesis's tmpfs node).
+    for e in os.scandir(data_dir):
+        if e.is_dir(follow_symlinks=False):
+            shutil.rmtree(e.path)
+        else:
+            os.unlink(e.path)
+    for e in os.scandir(build):
+        shutil.move(e.path, os.path.join(data_dir, e.name))
+    os.rmdir(build)
     return "%d entries before the cut, %d after; %d files torn" % (
         before, counts["entries"], counts["torn"])
 
