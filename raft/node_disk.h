@@ -29,6 +29,15 @@ typedef struct node_disk {
     uint8_t *rec_snapshot;
     bool fresh; /* nothing on disk at all: a brand-new node */
     raft_hard_state_t saved; /* last hard state written */
+    /* The newest snapshot file's index: the next local snapshot drops only
+     * the log up to this one, so the log always covers the entries after
+     * the previous snapshot and a corrupt newest one can fall back to it
+     * (issue 18; docs/storage.md). */
+    uint64_t snap_index;
+    /* Set while recovering from the older snapshot: the bad newest file
+     * and why it was refused. */
+    char bad_snap[64];
+    char bad_snap_msg[STORAGE_ERROR_MAX];
 } node_disk_t;
 
 /* Creates the directory (and parents) if needed, loads hard state, the
@@ -42,7 +51,9 @@ void node_disk_close(node_disk_t *d);
  * hard state, then one fsync for the entries. 0 or -1 with err. */
 int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_error *err);
 /* Writes a snapshot file for the core's current snapshot (after
- * raft_compact) and drops the log segments it covers. */
+ * raft_compact) and drops the log segments the previous snapshot covers
+ * (not this one's: the log still reaches back to the previous snapshot, the
+ * fall-back if this one is found corrupt at the next start). */
 int node_disk_save_snapshot(node_disk_t *d, const raft_snapshot_t *s, struct storage_error *err);
 
 /* Snapshot envelope helpers. -1 when malformed. The _cluster variant also
