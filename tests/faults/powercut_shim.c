@@ -35,6 +35,12 @@
  * renamed file; we never do). Syscalls made without libc's wrappers, and
  * sync(2)/syncfs(2)/O_SYNC opens, are not seen (dns-raft uses none).
  *
+ * Disk faults: while the file POWERCUT_SHADOW/fail-sync exists, every
+ * fsync/fdatasync of a file or directory under the data dir fails with EIO
+ * (after the real call, and without a shadow update: what it should have
+ * made durable is lost at the next power cut, as Linux may drop the dirty
+ * pages of a failed write-back).
+ *
  * Environment: POWERCUT_DIR (absolute, resolved path of the data dir) and
  * POWERCUT_SHADOW (the shadow directory, holding files/ and dirs/). Without
  * them the library only forwards the calls. A shadow write that fails
@@ -191,6 +197,13 @@ static int record_dir(int fd, const char *rel)
     return rc;
 }
 
+static int sync_fails(void)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/fail-sync", shadow_dir);
+    return access(path, F_OK) == 0;
+}
+
 /* After a successful sync of fd: the shadow takes what is now durable. */
 static int after_sync(int fd, int rc)
 {
@@ -201,6 +214,10 @@ static int after_sync(int fd, int rc)
     if (fstat(fd, &st) != 0 || !relative_path(fd, rel, sizeof rel))
         return rc;
     int saved = errno;
+    if (sync_fails()) {
+        errno = EIO;
+        return -1;
+    }
     int bad = S_ISDIR(st.st_mode) ? record_dir(fd, rel)
               : S_ISREG(st.st_mode) ? record_file(fd, &st) : 0;
     if (bad) {
