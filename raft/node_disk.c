@@ -370,8 +370,16 @@ int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_err
     }
     if (rd->truncate_from && (rc = wal_truncate_suffix(d->wal, rd->truncate_from, err)) != 0)
         return rc;
+    const raft_entry_t *es = rd->entries;
+    size_t n = rd->n_entries;
+    /* A retried batch: the records its failed attempt wrote stay in the log
+     * (a failed write cuts back to the last whole record), unsynced. */
+    while (d->retrying && n && es->index <= wal_last_index(d->wal)) {
+        es++;
+        n--;
+    }
     if (rd->n_entries) {
-        if ((rc = append_entries(d, rd->entries, rd->n_entries, err)) != 0 ||
+        if ((n && (rc = append_entries(d, es, n, err)) != 0) ||
             (rc = wal_sync(d->wal, err)) != 0)
             return rc;
     }

@@ -38,6 +38,9 @@ typedef struct node_disk {
      * and why it was refused. */
     char bad_snap[64];
     char bad_snap_msg[STORAGE_ERROR_MAX];
+    /* Set by the node while it persists again a batch that failed with
+     * ENOSPC: entries of it already in the log are not appended twice. */
+    bool retrying;
 } node_disk_t;
 
 /* Creates the directory (and parents) if needed, loads hard state, the

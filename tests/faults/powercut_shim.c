@@ -14,7 +14,7 @@
  *                   data dir with '/' written as '%' ("@" the data dir itself,
  *                   "@wal" its wal/ subdirectory).
  *
- * Only fsync(2) and fdatasync(2) are intercepted: the shadow is a snapshot
+ * Only fsync(2) and fdatasync(2) feed the model: the shadow is a snapshot
  * taken at each successful sync, so write, pwrite, rename, unlink,
  * ftruncate, mkdir and close need no hook (their effects count only once a
  * sync has been taken after them, which is the point). A power cut is then
@@ -41,6 +41,11 @@
  * made durable is lost at the next power cut, as Linux may drop the dirty
  * pages of a failed write-back).
  *
+ * While POWERCUT_SHADOW/fail-write exists, every write(2) and pwrite(2) to
+ * a regular file under the data dir fails with ENOSPC, nothing written: a
+ * full disk that a test can fill and empty at once (fail-sync above, and
+ * this, are the only reasons write and pwrite are wrapped).
+ *
  * Environment: POWERCUT_DIR (absolute, resolved path of the data dir) and
  * POWERCUT_SHADOW (the shadow directory, holding files/ and dirs/). Without
  * them the library only forwards the calls. A shadow write that fails
@@ -63,6 +68,8 @@
 
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 static const char *data_dir;
 static const char *shadow_dir;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -71,6 +78,8 @@ static void init(void)
 {
     real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    real_write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    real_pwrite = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
     data_dir = getenv("POWERCUT_DIR");
     shadow_dir = getenv("POWERCUT_SHADOW");
     if (!data_dir || !*data_dir || !shadow_dir || !*shadow_dir)
@@ -153,7 +162,7 @@ static int record_file(int fd, const struct stat *st)
 /* dirs/<key> := "d|f <inode> <name>\n" for every entry now. */
 static int record_dir(int fd, const char *rel)
 {
-    char link[64], key[PATH_MAX];
+    char link[64], key[PATH_MAX + 2];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     int dfd = open(link, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -199,7 +208,7 @@ static int record_dir(int fd, const char *rel)
 
 static int sync_fails(void)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/fail-sync", shadow_dir);
     return access(path, F_OK) == 0;
 }
@@ -228,6 +237,41 @@ static int after_sync(int fd, int rc)
     }
     errno = saved;
     return rc;
+}
+
+/* The fail-write switch is on and fd is a regular file in the data dir. */
+static int write_fails(int fd)
+{
+    if (!data_dir)
+        return 0;
+    char path[PATH_MAX + 16], rel[PATH_MAX];
+    snprintf(path, sizeof path, "%s/fail-write", shadow_dir);
+    struct stat st;
+    int saved = errno;
+    int fails = access(path, F_OK) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                relative_path(fd, rel, sizeof rel);
+    errno = saved;
+    return fails;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    pthread_once(&once, init);
+    if (write_fails(fd)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return real_write(fd, buf, len);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    pthread_once(&once, init);
+    if (write_fails(fd)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return real_pwrite(fd, buf, len, off);
 }
 
 int fsync(int fd)
