@@ -43,8 +43,8 @@
  *
  * While POWERCUT_SHADOW/fail-write exists, every write(2) and pwrite(2) to
  * a regular file under the data dir fails with ENOSPC, nothing written: a
- * full disk that a test can fill and empty at once (fail-sync above, and
- * this, are the only reasons write and pwrite are wrapped).
+ * full disk that a test can fill and empty at once (the only reason write
+ * and pwrite are wrapped).
  *
  * Environment: POWERCUT_DIR (absolute, resolved path of the data dir) and
  * POWERCUT_SHADOW (the shadow directory, holding files/ and dirs/). Without
