@@ -382,6 +382,8 @@ void node_process_one_ready(node_t *n)
         fail_node(n, "cannot restore the state machine from the leader's snapshot");
         return;
     }
+    if (rd.snapshot) /* the state machine is now the snapshot's: apply_entry counts from it */
+        n->applied_entry = rd.snapshot->index;
     if (rd.snapshot)
         log_info("raft", "installed the leader's snapshot at index %llu term %llu (%zu bytes)",
                  (unsigned long long)rd.snapshot->index, (unsigned long long)rd.snapshot->term,
