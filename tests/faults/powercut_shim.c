@@ -274,6 +274,13 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
     return real_pwrite(fd, buf, len, off);
 }
 
+/* The same function under its large-file name (callers built with
+ * _FILE_OFFSET_BITS=64, such as CPython, call this one). */
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+    return pwrite(fd, buf, len, off);
+}
+
 int fsync(int fd)
 {
     pthread_once(&once, init);
