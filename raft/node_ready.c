@@ -197,6 +197,7 @@ static void fail_node(node_t *n, const char *what)
     log_error("raft", "%s: this node stops taking part in Raft (DNS keeps serving the last "
               "applied state); fix the disk and restart it", what);
     n->failed = true;
+    n->storage_full = false; /* for good: no more retries (node_retry_full_storage) */
     request_t *q;
     while ((q = n->pending)) {
         n->pending = q->next;

@@ -24,7 +24,8 @@ dir fails with ENOSPC), again on the leader of a fresh cluster:
 - the two others elect a leader and acknowledge writes;
 - once the switch is off it says "storage space is back" by itself (no
   restart), takes writes again, catches up, and after a power cut of all
-  three every acknowledged write is on every node.
+  three every acknowledged write is on every node;
+- a full disk whose retry then meets an fsync error stops for good, once.
 """
 import os
 import random
@@ -97,8 +98,29 @@ def disk_full():
         pc.leader()
         read_back(pc.nodes, w.acked)
         ok("then a power cut of all three: all %d still on every node" % len(w.acked))
+
+        # Full, then an fsync error while it retries: it stops for good,
+        # once (no retry loop), and says storage failure from then on.
+        victim = pc.leader()
+        shadow = victim.shadow
+        open(os.path.join(shadow, "fail-write"), "w").close()
+        check(send_writes(victim, "full2-", 1, w.acked) == ["ERROR storage full"],
+              "%s: no ERROR storage full" % victim.name)
+        open(os.path.join(shadow, "fail-sync"), "w").close()
+        os.unlink(os.path.join(shadow, "fail-write"))
+        wait_for("%s gives up" % victim.name, 15, lambda: "fix the disk and restart it" in victim.log())
+        time.sleep(3)
+        stops = victim.log().count("fix the disk and restart it")
+        check(stops == 1, "%s logged %d permanent failures: a retry loop" % (victim.name, stops))
+        replies = send_writes(victim, "eio2-", 3, w.acked)
+        check(all(r.startswith("ERROR storage failure") for r in replies),
+              "%s after a failed retry: %s" % (victim.name, replies))
+        os.unlink(os.path.join(shadow, "fail-sync"))
+        ok("full, then fsync EIO during the retry: %s stopped for good, once, and refuses writes"
+           % victim.name)
         for n in pc.nodes:
-            n.stop()
+            if n is not victim:
+                n.stop()
 
 
 def fsync_eio():
