@@ -76,7 +76,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 SIM_BIN    := $(BUILD)/tests/raft-sim
 BIN        := bin/dns-raft
 
-.PHONY: FORCE all deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
+.PHONY: FORCE all powercut deps test unit sim sim-test sim-scripts sim-scripts-rewrite asan tsan integration clean install fuzz fuzz-build fuzz-regress faults demo
 all: $(BIN)
 
 # Each archive is made afresh: `ar rcs` into an old one would keep the
@@ -115,6 +115,28 @@ $(SIM_BIN): $(SIM_SRCS) $(LIBS_FOR_raft)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(SIM_SRCS) $(LIBS_FOR_raft) $(LDFLAGS) $(LDLIBS)
 
+# The power-cut model (tests/faults/powercut_shim.c, LD_PRELOAD) and the two
+# daemons with a planted missing sync that tests/integration/power_cut.py
+# must catch: the planted object comes first, so the archive's own copy of
+# that file is never linked. Test-only; `all` builds none of them.
+POWERCUT := $(BUILD)/powercut_shim.so $(BUILD)/tests/dns-raft-skip-wal-sync $(BUILD)/tests/dns-raft-skip-dir-sync
+powercut: $(POWERCUT)
+$(BUILD)/powercut_shim.so: tests/faults/powercut_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl -pthread
+$(BUILD)/planted/wal-skip-sync.o: raft/wal.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DDNSRAFT_TEST_SKIP_WAL_SYNC -c $< -o $@
+$(BUILD)/planted/storage_io-skip-dir-sync.o: common/storage_io.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DDNSRAFT_TEST_SKIP_DIR_SYNC -c $< -o $@
+$(BUILD)/tests/dns-raft-skip-wal-sync: $(BUILD)/main.o $(BUILD)/planted/wal-skip-sync.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/dns-raft-skip-dir-sync: $(BUILD)/main.o $(BUILD)/planted/storage_io-skip-dir-sync.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 
@@ -141,7 +163,7 @@ sim-scripts-rewrite: $(SIM_BIN)
 demo: deps all
 	@scripts/demo.sh
 
-integration: $(BIN)
+integration: $(BIN) $(POWERCUT)
 	@scripts/run-integration.sh
 
 # Unit and simulation tests again with AddressSanitizer + UBSan; then the
@@ -192,7 +214,7 @@ fuzz-regress: fuzz-build
 
 # Long nemesis runs (tests/faults/, needs root): `make faults SEEDS=N DURATION=S`
 # runs N seeded fault schedules of S seconds each (defaults 20 and 25).
-faults: all
+faults: all powercut
 	@scripts/run-faults.sh $(if $(filter command line,$(origin SEEDS)),$(SEEDS),20) $(or $(DURATION),25)
 
 # Installs the daemon, its man page, a systemd unit and sysusers.d file, and

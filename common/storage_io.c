@@ -202,6 +202,12 @@ int storage_rename_durable(const char *dir, const char *from, const char *to,
         return storage_fail(err, -injected, "%s: rename to %s: %s", src, to, strerror(injected));
     if (rename(src, dst) < 0)
         return storage_fail(err, -errno, "%s: rename to %s: %s", src, to, strerror(errno));
+#ifdef DNSRAFT_TEST_SKIP_DIR_SYNC
+    /* Planted bug, only in build/tests/dns-raft-skip-dir-sync: the new name
+     * is not made durable. tests/integration/power_cut.py must catch it
+     * (issue 18); never in a real build. */
+    return 0;
+#endif
     int rc = storage_fsync_dir(dir);
     if (rc < 0)
         return storage_fail(err, rc, "%s: fsync of directory: %s", dir, strerror(-rc));

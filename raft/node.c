@@ -61,6 +61,7 @@ const char *node_status_text(node_status_t s)
     case NODE_EINVAL: return "invalid request";
     case NODE_EIO: return "storage failure: this node refuses writes";
     case NODE_EMAYBE: return "the leader changed while the request was in flight; it may still take effect";
+    case NODE_ENOSPC: return "storage full";
     }
     return "unknown";
 }
@@ -239,6 +240,7 @@ static void on_tick(void *ctx)
 {
     node_t *n = ctx;
     transport_tick(n->tr);
+    node_retry_full_storage(n);
     if (n->failed)
         return;
     raft_tick(n->r);

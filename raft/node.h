@@ -154,6 +154,8 @@ typedef enum node_status {
     NODE_EMAYBE,      /* the leader a forwarded request went to lost its role
                          before answering: it may still be applied. Retry
                          with bytes that apply at most once (client id + seq) */
+    NODE_ENOSPC,      /* this node's disk is full: it refuses writes until
+                         space returns (then it takes part again by itself) */
 } node_status_t;
 const char *node_status_text(node_status_t s);
 

@@ -31,6 +31,18 @@ typedef struct node_disk {
     bool fresh; /* nothing on disk at all: a brand-new node */
     raft_hard_state_t saved; /* last hard state written */
     prom_duration_hist_t fsync; /* WAL syncs (Raft thread writes; any reads) */
+    /* The newest snapshot file's index: the next local snapshot drops only
+     * the log up to this one, so the log always covers the entries after
+     * the previous snapshot and a corrupt newest one can fall back to it
+     * (issue 18; docs/storage.md). */
+    uint64_t snap_index;
+    /* Set while recovering from the older snapshot: the bad newest file
+     * and why it was refused. */
+    char bad_snap[64];
+    char bad_snap_msg[STORAGE_ERROR_MAX];
+    /* Set by the node while it persists again a batch that failed with
+     * ENOSPC: entries of it already in the log are not appended twice. */
+    bool retrying;
 } node_disk_t;
 
 /* Creates the directory (and parents) if needed, loads hard state, the
@@ -49,7 +61,9 @@ int node_disk_persist(node_disk_t *d, const raft_ready_t *rd, struct storage_err
  * without waiting for a leader (kv/readiness.h). 0 or -1 with err. */
 int node_disk_save_commit_hint(node_disk_t *d, raft_index_t commit, struct storage_error *err);
 /* Writes a snapshot file for the core's current snapshot (after
- * raft_compact) and drops the log segments it covers. */
+ * raft_compact) and drops the log segments the previous snapshot covers
+ * (not this one's: the log still reaches back to the previous snapshot, the
+ * fall-back if this one is found corrupt at the next start). */
 int node_disk_save_snapshot(node_disk_t *d, const raft_snapshot_t *s, struct storage_error *err);
 
 /* Snapshot envelope helpers. -1 when malformed. The _cluster variant also

@@ -90,6 +90,12 @@ struct node {
     pthread_t thread;
     bool thread_started;
     bool failed;              /* storage failed: the node stopped taking part */
+    /* The disk was full (ENOSPC) for the Ready batch not yet advanced:
+     * failed is set too, so nothing else reaches the core, and on_tick
+     * retries the same batch every second (node_retry_full_storage). */
+    bool storage_full;
+    uint64_t full_retry_ms;
+    raft_index_t applied_entry; /* last entry apply_entry handed out */
     bool was_empty;           /* nothing on disk at start */
     bool book_dirty;          /* address book changed since last saved */
     /* shared with other threads */
@@ -143,6 +149,10 @@ raft_members_t node_peers_to_keep(const node_t *n);
 int node_restore_fsm(node_t *n, const uint8_t *data, size_t len);
 const char *node_name_of(const node_t *n, raft_id_t id);
 void node_process_one_ready(node_t *n);
+/* While storage_full: once a second, the unadvanced batch again. */
+void node_retry_full_storage(node_t *n);
+/* What a request gets while the node is failed: NODE_ENOSPC or NODE_EIO. */
+node_status_t node_failed_status(const node_t *n);
 const char *node_check_snapshot(void *ctx, const raft_snapshot_t *s);
 void node_after_batch(void *ctx);
 

@@ -57,6 +57,11 @@ static bool sweep_applied(node_t *n, request_t *q, node_status_t *st)
 
 static void apply_entry(node_t *n, const raft_entry_t *e)
 {
+    /* A batch retried after a full disk hands out again the entries it
+     * applied before its fsync (committed_before_batch): once only. */
+    if (e->index <= n->applied_entry)
+        return;
+    n->applied_entry = e->index;
     n->bytes_since_snapshot += e->len;
     n->sweep_result = NULL;
     n->sweep_result_len = 0;
@@ -193,11 +198,50 @@ static void fail_node(node_t *n, const char *what)
     log_error("raft", "%s: this node stops taking part in Raft (DNS keeps serving the last "
               "applied state); fix the disk and restart it", what);
     n->failed = true;
+    n->storage_full = false; /* for good: no more retries (node_retry_full_storage) */
     request_t *q;
     while ((q = n->pending)) {
         n->pending = q->next;
         node_req_finish(n, q, NODE_EIO);
     }
+}
+
+node_status_t node_failed_status(const node_t *n)
+{
+    return n->storage_full ? NODE_ENOSPC : NODE_EIO;
+}
+
+/* ENOSPC: unlike any other storage error, the storage layer leaves the log
+ * usable (docs/storage.md, I/O errors), so the batch is kept unadvanced
+ * (raft.h: raft_ready returns it again) and retried once space returns. */
+static void storage_full(node_t *n, const char *what)
+{
+    if (!n->storage_full)
+        log_error("raft", "%s: storage full: this node stops taking part in Raft and refuses "
+                  "writes until space returns (retried every second; DNS keeps serving)", what);
+    n->storage_full = true;
+    n->failed = true;
+    n->full_retry_ms = loop_now_ms() + 1000;
+    request_t *q;
+    while ((q = n->pending)) {
+        n->pending = q->next;
+        node_req_finish(n, q, NODE_ENOSPC);
+    }
+}
+
+void node_retry_full_storage(node_t *n)
+{
+    if (!n->storage_full || loop_now_ms() < n->full_retry_ms)
+        return;
+    n->failed = false;
+    n->disk.retrying = true;
+    node_process_one_ready(n);
+    n->disk.retrying = false;
+    if (n->failed)
+        return;
+    n->storage_full = false;
+    log_info("raft", "storage space is back: this node takes part in Raft again");
+    node_after_batch(n);
 }
 
 static void serve_reads(node_t *n, const raft_ready_t *rd)
@@ -333,13 +377,18 @@ void node_process_one_ready(node_t *n)
     }
     struct storage_error se = { 0 };
     if (node_disk_persist(&n->disk, &rd, &se) != 0) {
-        fail_node(n, se.msg);
+        if (se.code == -ENOSPC)
+            storage_full(n, se.msg);
+        else
+            fail_node(n, se.msg);
         return;
     }
     if (rd.snapshot && node_restore_fsm(n, rd.snapshot->data, rd.snapshot->len) != 0) {
         fail_node(n, "cannot restore the state machine from the leader's snapshot");
         return;
     }
+    if (rd.snapshot) /* the state machine is now the snapshot's: apply_entry counts from it */
+        n->applied_entry = rd.snapshot->index;
     if (rd.snapshot)
         prom_add(&n->metrics.snapshots_installed, 1);
     if (rd.snapshot)

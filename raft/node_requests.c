@@ -202,7 +202,7 @@ static bool forward_to_leader(node_t *n, request_t *q)
 void node_req_start(node_t *n, request_t *q)
 {
     if (n->failed) {
-        node_req_finish(n, q, NODE_EIO);
+        node_req_finish(n, q, node_failed_status(n));
         return;
     }
     if (q->kind == REQ_READ) {
@@ -441,7 +441,7 @@ void node_on_join(void *ctx, const raft_hello_t *from, transport_reply_t reply,
     if (!q || !j || n->failed) {
         free(q);
         free(j);
-        send_join_response(n, reply, n->failed ? NODE_EIO : NODE_ESHUTDOWN);
+        send_join_response(n, reply, n->failed ? node_failed_status(n) : NODE_ESHUTDOWN);
         return;
     }
     *j = (join_reply_t){ n, reply };

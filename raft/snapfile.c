@@ -610,16 +610,40 @@ int snap_open_newest(const char *data_dir, struct snap_reader **out, struct stor
         return storage_fail(err, -ENOENT, "%s: no snapshot", dir);
     }
     rc = open_checked(dir, ids[n - 1].index, ids[n - 1].term, out, err);
-    if (rc == -EBADMSG && n > 1 && err) {
-        char older[SNAP_NAME_LEN + 1];
-        snap_name(ids[n - 2].index, ids[n - 2].term, older);
-        size_t used = strlen(err->msg);
-        snprintf(err->msg + used, sizeof err->msg - used,
-                 "; refusing to start. The older %s may be usable if the log still covers "
-                 "what came after it: move the bad file aside to use it", older);
-    }
     free(ids);
     return rc;
+}
+
+int snap_open_older(const char *data_dir, struct snap_reader **out, char *bad_name,
+                    struct storage_error *err)
+{
+    *out = NULL;
+    char dir[4096];
+    struct snap_id *ids = NULL;
+    size_t n = 0;
+    int rc = snap_dir_of(data_dir, dir, sizeof dir, err);
+    if (rc == 0)
+        rc = list_snapshots(dir, &ids, &n, err);
+    if (rc < 0)
+        return rc;
+    if (n < 2) {
+        free(ids);
+        return storage_fail(err, -ENOENT, "%s: no older snapshot", dir);
+    }
+    snap_name(ids[n - 1].index, ids[n - 1].term, bad_name);
+    rc = open_checked(dir, ids[n - 2].index, ids[n - 2].term, out, err);
+    free(ids);
+    return rc;
+}
+
+int snap_set_aside(const char *data_dir, const char *name, struct storage_error *err)
+{
+    char dir[4096], aside[SNAP_NAME_LEN + 16];
+    int rc = snap_dir_of(data_dir, dir, sizeof dir, err);
+    if (rc < 0)
+        return rc;
+    snprintf(aside, sizeof aside, "%s.corrupt", name);
+    return storage_rename_durable(dir, name, aside, err);
 }
 
 const struct snap_meta *snap_reader_meta(const struct snap_reader *r)

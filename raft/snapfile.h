@@ -82,10 +82,20 @@ void snap_receiver_abort(struct snap_receiver *r);
 struct snap_reader;
 /* Opens the newest snapshot (highest index, then term) after checking the
  * whole file. -ENOENT when there is none. If the newest fails its checks
- * the result is -EBADMSG, not a silent fall-back to an older one: the log
- * it covered may be gone (the message names the older file, which an
- * operator can choose to use by moving the bad one aside). */
+ * the result is -EBADMSG, not a silent fall-back to an older one: only the
+ * caller knows whether its log covers what came after the older one (see
+ * snap_open_older; raft/node_disk.c). */
 int snap_open_newest(const char *data_dir, struct snap_reader **out, struct storage_error *err);
+/* After snap_open_newest said -EBADMSG: opens the next older snapshot
+ * (checked like the newest) and names the bad newest one in bad_name
+ * (SNAP_NAME_LEN + 1 bytes). -ENOENT when there is no older one. The caller
+ * must check that its log covers the entries after the older one before it
+ * uses it, then snap_set_aside the bad file (issue 18). */
+int snap_open_older(const char *data_dir, struct snap_reader **out, char *bad_name,
+                    struct storage_error *err);
+/* Renames snap/<name> to snap/<name>.corrupt (durably): kept for a person
+ * to look at, no longer a snapshot for start, sending or pruning. */
+int snap_set_aside(const char *data_dir, const char *name, struct storage_error *err);
 /* Opens and checks one snapshot by index and term. */
 int snap_open(const char *data_dir, uint64_t index, uint64_t term, struct snap_reader **out,
               struct storage_error *err);

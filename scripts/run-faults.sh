@@ -33,6 +33,10 @@ main() {
   chmod 755 "$BINCOPY"
   HARNESS=$(mktemp -d /tmp/dnsraft-faults-harness-XXXXXX)
   cp tests/faults/*.py "$HARNESS/"
+  # The power-cut model too (power-cut kinds; tests/faults/powercut.py).
+  [ -f build/powercut_shim.so ] || { echo "missing build/powercut_shim.so (run make powercut)"; exit 2; }
+  cp build/powercut_shim.so "$HARNESS/"
+  export POWERCUT_SHIM=$HARNESS/powercut_shim.so
   TAG=""
   cleanup() {
     [ -n "$TAG" ] && "$PY" -c "import sys; sys.path.insert(0, '$HARNESS'); import netlab; netlab.sweep('$TAG')"

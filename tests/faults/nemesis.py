@@ -24,6 +24,12 @@ Faults (each healed before the next starts):
   disk-full                       the tmpfs node's data dir filled up; it must
                                   log a storage error and stay up; space
                                   freed, the node restarted
+  power-cut                       kill -9 one node (the leader 1 time in 3)
+                                  under load, roll its data dir back to its
+                                  last syncs, with torn unsynced sectors
+                                  (powercut.py, the shim's page-cache model),
+                                  restart after the hold
+  power-cut-all                   the same for every node at once
   replace-node                    a node (the leader too) replaced the way
                                   docs/operations.md says: raft leave, stop
                                   it, wipe its data dir, start it again with
@@ -38,11 +44,13 @@ import shutil
 import struct
 import time
 
+import powercut
 from nodes import admin_connect
 
 KINDS = ["kill-leader", "kill-follower", "pause-leader", "pause-follower", "partition-halves",
          "isolate-leader", "bridge", "one-way", "loss", "delay", "truncate-wal", "torn-tail",
-         "disk-full", "replace-node"]
+         "disk-full", "replace-node", "power-cut", "power-cut-all"]
+POWER_KINDS = ("power-cut", "power-cut-all")  # need the nodes under the shim
 
 
 # Outside the failure model (Raft assumes what a node acknowledged stays on
@@ -329,6 +337,29 @@ class Nemesis:
         node.start()
         self.expected_dead.discard(node.i)
         self.log(f"restart {node.id}")
+
+    def power_cut(self, nodes, hold):
+        """kill -9 nodes at once, roll each data dir back to its synced
+        state (unsynced sectors torn), hold, restart them."""
+        names = " ".join(n.id for n in nodes)
+        for n in nodes:
+            self.expected_dead.add(n.i)
+            n.kill()
+        self.log(f"power cut {names}")
+        for n in nodes:
+            what = powercut.restore(n.data, n.shadow, tear=self.rng)
+            self.log(f"{n.id} data dir rolled back to its syncs: {what}")
+        time.sleep(hold)
+        for n in nodes:
+            n.start()
+            self.expected_dead.discard(n.i)
+        self.log(f"restart {names}")
+
+    def f_power_cut(self, hold):
+        self.power_cut([self.pick_leader() if self.rng.random() < 1 / 3 else self.pick_follower()], hold)
+
+    def f_power_cut_all(self, hold):
+        self.power_cut(list(self.c.nodes), hold)
 
     def f_torn_tail(self, hold):
         node = self.pick_leader() if self.rng.random() < 0.3 else self.pick_follower()

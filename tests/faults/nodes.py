@@ -15,6 +15,11 @@ nobody edits (zone_text_dyn), so the zone reloads of the other workload
 never touch the records UPDATE changes.
 
 Admin: one TCP connection per command (`admin`), from the ctl namespace.
+
+Power cuts (issue 18): with Cluster(power_cut=True) every node runs under
+tests/faults/powercut_shim.so, its synced state kept in work/shadow/<id>
+(powercut.py), so the nemesis can roll a killed node's data dir back to
+what a power cut would leave.
 """
 import base64
 import os
@@ -28,6 +33,8 @@ import time
 import dns.message
 import dns.query
 import dns.rdatatype
+
+import powercut
 
 RAFT_PORT = 8300
 DNS_PORT = 8600
@@ -159,6 +166,9 @@ class Node:
         self.zone = os.path.join(cluster.work, "zones", f"z{i}.txt")
         self.log = os.path.join(cluster.work, f"{self.id}.log")
         self.zone_dyn = cluster.dyn_zone_file if i == 0 else None
+        # The synced state of the data dir (powercut.py), never on the
+        # node's own (maybe tmpfs) disk.
+        self.shadow = os.path.join(cluster.work, "shadow", self.id)
         self.proc = None
         self.paused = False
         self.gen = 1
@@ -189,6 +199,11 @@ class Node:
             via = join.addr if join is not None else self.c.lab.addr(0)
             args += ["-raft.join", f"{via}:{RAFT_PORT}"]
         env = dict(os.environ)
+        if self.c.power_cut:
+            # Under the power-cut model (powercut.py): what is on disk now
+            # counts as synced; from here on only what the node syncs does.
+            powercut.snapshot(self.data, self.shadow)
+            env.update(powercut.env(self.data, self.shadow))
         env.pop("DNSRAFT_TEST_UNSAFE_READS", None)
         if self.c.unsafe_reads:
             env["DNSRAFT_TEST_UNSAFE_READS"] = "1"
@@ -271,9 +286,10 @@ class Node:
 
 class Cluster:
     def __init__(self, lab, work, binary, unsafe_reads=False, snapshot_entries=0,
-                 cluster_key=False, admin_token=False):
+                 cluster_key=False, admin_token=False, power_cut=False):
         global ADMIN_TOKEN
         self.lab, self.work, self.bin = lab, work, binary
+        self.power_cut = power_cut  # every node under powercut_shim.so
         self.unsafe_reads = unsafe_reads
         self.snapshot_entries = snapshot_entries  # 0: the daemon's default
         self.key_file = self.token_file = None

@@ -31,7 +31,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import linearizability  # noqa: E402
-from nemesis import EXTRA_KINDS, KINDS, Nemesis  # noqa: E402
+from nemesis import EXTRA_KINDS, KINDS, POWER_KINDS, Nemesis  # noqa: E402
+import powercut  # noqa: E402
 from netlab import Lab  # noqa: E402
 from nodes import Cluster, admin, gen_of_address  # noqa: E402
 from updates import UpdateClients  # noqa: E402
@@ -154,6 +155,9 @@ def main():
             print(f"unknown fault kind {k}; known: {', '.join(KINDS)}")
             return 2
     binary = os.environ.get("DNSRAFT_BIN", os.path.join(ROOT, "bin", "dns-raft"))
+    if (kinds is None or any(k in POWER_KINDS for k in kinds)) and not os.path.exists(powercut.SHIM):
+        print(f"missing {powercut.SHIM} (run make powercut): needed by the power-cut faults")
+        return 2
     tag = os.environ.get("DRF_TAG") or secrets.token_hex(2)
     work = tempfile.mkdtemp(prefix=f"dnsraft-faults-{a.seed}-")
     lab = Lab(tag, n_nodes)
@@ -168,7 +172,8 @@ def main():
         use_disk = kinds is None or "disk-full" in kinds
         cluster = Cluster(lab, work, binary, unsafe_reads=a.unsafe_reads,
                           snapshot_entries=a.snapshot_entries,
-                          cluster_key=a.cluster_key, admin_token=a.admin_token)
+                          cluster_key=a.cluster_key, admin_token=a.admin_token,
+                          power_cut=kinds is None or any(k in POWER_KINDS for k in kinds))
         tmpfs_node = None
         if use_disk:
             tmpfs_node = cluster.nodes[-1]

@@ -201,6 +201,8 @@ class Node:
         self.extra = list(extra)
         self.proc = None
         self.starts = 0
+        self.binary = BIN  # a test may run another build (power_cut.py)
+        self.env = None    # extra environment variables (power_cut.py: the shim)
 
     def _pick_ports(self):
         self.raft_port = free_port()
@@ -209,7 +211,7 @@ class Node:
         self.admin_port = free_port() if self.has_admin_addr else self.raft_port
 
     def argv(self):
-        a = [BIN, "-id", self.name, "-raft.addr", self.raft_addr,
+        a = [self.binary, "-id", self.name, "-raft.addr", self.raft_addr,
              "-dns.addr", "127.0.0.1:%d" % self.dns_port, "-data.dir", self.data_dir,
              "-dns.workers", "1"]
         for z in self.zone_files:
@@ -238,7 +240,8 @@ class Node:
         log.write(("==== start %d: %s\n" % (self.starts, " ".join(self.argv()))).encode("utf-8", "surrogateescape"))
         log.flush()
         self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.cluster.dir)
+                                     stdin=subprocess.DEVNULL, cwd=self.cluster.dir,
+                                     env=dict(os.environ, **self.env) if self.env else None)
         log.close()
         self.cluster._pids.add(self.proc.pid)
         if wait:

@@ -3,7 +3,9 @@
 # the checker's self-test, four fault schedules (3 and 5 nodes, every fault
 # kind drawn from fixed seeds; the fourth snapshots every 100 entries, so
 # followers that were down or cut off catch up by InstallSnapshot under the
-# faults) and the teeth test: nodes started with
+# faults), a power-cut schedule (power-cut-all, power-cut and kill -9:
+# nodes under tests/faults/powercut_shim.so lose everything they did not
+# sync) and the teeth test: nodes started with
 # DNSRAFT_TEST_UNSAFE_READS=1 (kv get without the ReadIndex barrier) while
 # partitions isolate the leader must make the checker report a
 # linearizability violation (up to 3 seeds, each a few seconds of faults).
@@ -19,6 +21,7 @@ PY=/usr/bin/python3
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP faults_short: needs root"; exit 0; fi
 command -v iptables >/dev/null || { echo "FAIL: iptables missing (scripts/deps.sh must install it)"; exit 1; }
 [ -x bin/dns-raft ] || { echo "FAIL: missing bin/dns-raft (run make)"; exit 1; }
+[ -f build/powercut_shim.so ] || { echo "FAIL: missing build/powercut_shim.so (run make powercut)"; exit 1; }
 BINCOPY=$(mktemp /tmp/dnsraft-faults-bin-XXXXXX)
 cp bin/dns-raft "$BINCOPY" && chmod 755 "$BINCOPY"
 TAG=""
@@ -43,7 +46,8 @@ run() { # run SEED ARGS...: one schedule, its own namespaces
 
 OUT=$(mktemp)
 trap 'sweep; rm -f "$BINCOPY" "$OUT"' EXIT
-for spec in "11 --nodes 3" "12 --nodes 5" "13 --nodes 3" "14 --nodes 3 --snapshot-entries 100"; do
+for spec in "11 --nodes 3" "12 --nodes 5" "13 --nodes 3" "14 --nodes 3 --snapshot-entries 100" \
+            "15 --nodes 3 --kinds power-cut-all,power-cut,kill-leader"; do
   # shellcheck disable=SC2086
   run $spec --duration 15 >"$OUT" 2>&1 || fail=1
   grep -v '^RESULT ' "$OUT"

@@ -291,7 +291,11 @@ static void test_every_bit_flip_is_refused(void **state)
     free(b);
 }
 
-static void test_corrupt_newest_stops_and_names_the_older(void **state)
+/* The newest is refused (not silently replaced); snap_open_older opens the
+ * one before it and names the bad one; snap_set_aside takes the bad one out
+ * of the snapshots (issue 18: raft/node_disk.c falls back when its log
+ * covers the gap). */
+static void test_corrupt_newest_refused_older_opened_bad_set_aside(void **state)
 {
     struct fixture *f = *state;
     write_snapshot(f->dir, 10, 1, 1000);
@@ -304,7 +308,22 @@ static void test_corrupt_newest_stops_and_names_the_older(void **state)
     spit(path, b, len);
     free(b);
     newest_fails(f->dir, -EBADMSG, "content checksum mismatch",
-                 "snap-000000000000000a-0000000000000001.snap");
+                 "snap-0000000000000014-0000000000000001.snap");
+    struct snap_reader *r = NULL;
+    struct storage_error err = { 0 };
+    char bad[80] = "";
+    if (snap_open_older(f->dir, &r, bad, &err) != 0)
+        fail_msg("open older: %s", err.msg);
+    expect_snapshot(r, 10, 1, 1000);
+    snap_reader_close(r);
+    assert_string_equal(bad, "snap-0000000000000014-0000000000000001.snap");
+    assert_int_equal(snap_set_aside(f->dir, bad, &err), 0);
+    expect_newest(f->dir, 10, 1, 1000);
+    char aside[4300];
+    snprintf(aside, sizeof aside, "%s.corrupt", path);
+    assert_int_equal(access(aside, F_OK), 0);
+    /* Only one snapshot left: nothing older to open. */
+    assert_int_equal(snap_open_older(f->dir, &r, bad, &err), -ENOENT);
 }
 
 static void test_name_must_match_header(void **state)
@@ -496,7 +515,7 @@ int main(void)
         T(test_incomplete_temp_file_leaves_previous),
         T(test_every_truncation_is_refused),
         T(test_every_bit_flip_is_refused),
-        T(test_corrupt_newest_stops_and_names_the_older),
+        T(test_corrupt_newest_refused_older_opened_bad_set_aside),
         T(test_name_must_match_header),
         T(test_change_after_open_is_reported_when_streaming),
         T(test_receiving_a_leader_snapshot_in_chunks),
