@@ -7,9 +7,9 @@
 
 #include "common/config.h"
 
-/* Reads the value of `notify:` (the next events of p: a sequence of
- * mappings) and appends the rules to cfg. Returns 0, or -1 with
- * "path:line: reason" in err. */
+/* Reads the value of `notify:` (the next events of p) and appends its
+ * rules to cfg->notify_rules; the shape and the errors are
+ * config_yaml_rules.h's. Returns 0, or -1 with the error in err. */
 int config_notify_read_yaml(config_t *cfg, yaml_parser_t *p, const char *path,
                             char err[CONFIG_ERR_MAX]);
 void config_notify_free(config_t *cfg);
