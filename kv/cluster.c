@@ -66,6 +66,12 @@ static void fsm_apply(void *ctx, raft_index_t index, const uint8_t *data, size_t
         *result = out;
 }
 
+static void fsm_publish(void *ctx)
+{
+    cluster_t *c = ctx;
+    sm_publish(c->sm);
+}
+
 static int write_adapter(void *arg, const void *data, size_t len)
 {
     raft_snap_writer_t *w = arg;
@@ -194,7 +200,7 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .data_dir = o->data_dir, .bootstrap = o->join == NULL,
         .election_ms = o->election_ms, .heartbeat_ms = o->heartbeat_ms, .bugs = o->raft_bugs,
         .snapshot_every = o->snapshot_entries,
-        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
+        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check, fsm_publish },
         .on_text_conn = cluster_on_text_conn, .text_ctx = c, .cluster_key = o->cluster_key,
     };
     if (cluster_setup_admin(c, o, err, err_len) != 0) {

@@ -611,6 +611,7 @@ int sm_restore(sm_t *sm, sm_read_fn read, void *arg, const char **err)
     sm->st = fresh;
     pthread_rwlock_unlock(&sm->lock);
     notify_restore(sm, &old);
+    sm->nunpublished = 0; /* every zone was just published */
     log_info("kv", "restored snapshot at index %llu: %zu keys, %zu zones, %zu staged loads",
              (unsigned long long)sm->st.applied, kv_store_count(sm->st.store), sm->st.nzones,
              sm->st.nstaged);

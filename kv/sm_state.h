@@ -63,6 +63,10 @@ struct sm {
     sm_state_t st;
     sm_zone_changed_fn on_zone;
     void *on_zone_arg;
+    /* Origins changed by UPDATEs and not yet published (sm_publish); apply
+     * thread only, never part of the replicated state. */
+    uint8_t (*unpublished)[NAME_MAX_WIRE];
+    size_t nunpublished, capunpublished;
 };
 
 /* Allocates the empty maps; -1 on allocation failure (st then freed). */

@@ -261,14 +261,67 @@ void sm_free(sm_t *sm)
     if (!sm)
         return;
     sm_state_free(&sm->st);
+    free(sm->unpublished);
     pthread_rwlock_destroy(&sm->lock);
     free(sm);
 }
 
+/* The published zone of origin, or NULL (apply thread: no lock needed). */
+static const zone_t *sm_zone_current(const sm_t *sm, const uint8_t *origin)
+{
+    bool found;
+    size_t pos = sm_zones_find(&sm->st, origin, &found);
+    return found ? sm->st.zones[pos].zone : NULL;
+}
+
+static long unpublished_find(const sm_t *sm, const uint8_t *origin)
+{
+    for (size_t i = 0; i < sm->nunpublished; i++)
+        if (name_equal(sm->unpublished[i], origin))
+            return (long)i;
+    return -1;
+}
+
+/* Publishes now; an UPDATE of the same origin still waiting is covered. */
 static void notify_zone(sm_t *sm, const uint8_t *origin, const zone_t *zone)
 {
+    long i = unpublished_find(sm, origin);
+    if (i >= 0)
+        memmove(sm->unpublished[i], sm->unpublished[i + 1],
+                (sm->nunpublished - (size_t)i - 1) * sizeof *sm->unpublished);
+    sm->nunpublished -= i >= 0;
     if (sm->on_zone)
         sm->on_zone(sm->on_zone_arg, origin, zone);
+}
+
+/* Publishes later, in sm_publish (the batch's UPDATEs share one version). */
+static void notify_zone_later(sm_t *sm, const uint8_t *origin)
+{
+    if (!sm->on_zone || unpublished_find(sm, origin) >= 0)
+        return;
+    if (sm->nunpublished == sm->capunpublished) {
+        size_t cap = sm->capunpublished ? sm->capunpublished * 2 : 4;
+        void *v = realloc(sm->unpublished, cap * sizeof *sm->unpublished);
+        if (!v) {
+            notify_zone(sm, origin, sm_zone_current(sm, origin));
+            return;
+        }
+        sm->unpublished = v;
+        sm->capunpublished = cap;
+    }
+    memcpy(sm->unpublished[sm->nunpublished++], origin, name_wire_len(origin));
+}
+
+void sm_publish(sm_t *sm)
+{
+    while (sm->nunpublished > 0) {
+        uint8_t origin[NAME_MAX_WIRE];
+        memcpy(origin, sm->unpublished[sm->nunpublished - 1], NAME_MAX_WIRE);
+        sm->nunpublished--;
+        const zone_t *z = sm_zone_current(sm, origin);
+        if (z) /* a deleted zone was unpublished by its delete already */
+            sm->on_zone(sm->on_zone_arg, origin, z);
+    }
 }
 
 /* ---- KV commands ---- */
@@ -305,7 +358,7 @@ static void release_zone(zone_t *x, const sm_zone_t *now)
  * origin, appends the changeset (when not NULL; taken over) to its journal,
  * then notifies. A new origin gets an empty journal. */
 static void install_zone(sm_t *sm, zone_t *zone, zone_t *file, const char *node_id,
-                         uint64_t load_id, uint64_t index, zone_changeset_t *cs)
+                         uint64_t load_id, uint64_t index, zone_changeset_t *cs, bool later)
 {
     zone_t *old_zone = NULL, *old_file = NULL;
     pthread_rwlock_wrlock(&sm->lock);
@@ -341,7 +394,10 @@ static void install_zone(sm_t *sm, zone_t *zone, zone_t *file, const char *node_
     release_zone(old_zone, z);
     if (old_file != old_zone)
         release_zone(old_file, z);
-    notify_zone(sm, zone->origin, zone);
+    if (later)
+        notify_zone_later(sm, zone->origin);
+    else
+        notify_zone(sm, zone->origin, zone);
 }
 
 /* A full replace (first load of an origin, or one restored from a snapshot
@@ -367,7 +423,7 @@ static void replace_zone(sm_t *sm, zone_t *fz, const sm_staging_t *from, uint64_
     set_msg(res, "zone published: %zu records, serial %u", fz->count, fz->serial);
     log_info("kv", "zone %s published: %zu records, serial %u, from node %s",
              text, fz->count, fz->serial, from->node_id);
-    install_zone(sm, fz, fz, from->node_id, from->load_id, index, csp);
+    install_zone(sm, fz, fz, from->node_id, from->load_id, index, csp, false);
 }
 
 /* A reload (issue 14 item 4, like Knot's zonefile-load: difference): the
@@ -420,7 +476,7 @@ static void reload_zone(sm_t *sm, sm_zone_t *cur, zone_t *fz, const sm_staging_t
             cs.serial_from, cs.serial_to);
     log_info("kv", "zone %s reloaded from node %s: file difference -%zu +%zu, serial %u -> %u",
              text, from->node_id, nrem, nadd, cs.serial_from, cs.serial_to);
-    install_zone(sm, nz, fz, from->node_id, from->load_id, index, &cs);
+    install_zone(sm, nz, fz, from->node_id, from->load_id, index, &cs, false);
 }
 
 /* Starts a staged load for a chunk 0, abandoning any partial load of the
@@ -564,7 +620,7 @@ static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_resul
             cs.serial_to);
     log_info("kv", "zone %s updated at index %llu: -%zu +%zu records, serial %u -> %u", text,
              (unsigned long long)index, cs.nremoved, cs.nadded, cs.serial_from, cs.serial_to);
-    install_zone(sm, nz, NULL, NULL, 0, index, &cs);
+    install_zone(sm, nz, NULL, NULL, 0, index, &cs, true);
 }
 
 /* ---- apply ---- */

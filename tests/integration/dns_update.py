@@ -17,7 +17,8 @@ key: update-key}]`; the leader loads example.com.
 - refusals: no key (REFUSED), a key the server does not know (NOTAUTH,
   BADKEY), a bad signature (NOTAUTH, BADSIG), a stale time (NOTAUTH,
   BADTIME, the response signed with the server's time), a zone no node
-  serves (NOTAUTH or NOTZONE as the state machine decides: never NOERROR);
+  serves (NOTAUTH, §3.1.1), an update RR outside the zone (NOTZONE,
+  §3.4.1.3);
 - a retransmitted UDP UPDATE (same bytes, source and port) gets the first
   answer and is not applied twice (a non-idempotent prerequisite makes the
   second application visible);
@@ -235,12 +236,22 @@ def refusals(cluster, node):
     for name in ("nokey", "badkey", "badsig", "stale"):
         check(answer(node, name + "." + ZONE)[1] == [], "%s was applied" % name)
 
+    # RFC 2136 §3.1.1: a zone section naming a zone this server is not
+    # authoritative for is NOTAUTH (Knot answers the same).
     u = new_update(zone="not-served.test.")
     u.add("x.not-served.test.", 60, "A", "192.0.2.1")
     r = send_update(node, u)
-    check(rcode_of(r) in ("NOTAUTH", "NOTZONE"), "unserved zone: %s" % rcode_of(r))
+    check(rcode_of(r) == "NOTAUTH", "unserved zone: %s, want NOTAUTH" % rcode_of(r))
+    # §3.4.1.3: an update RR outside the (served) zone named is NOTZONE,
+    # and nothing of the message applies.
+    u = new_update()
+    u.add("inside-notzone." + ZONE, 60, "A", "192.0.2.1")
+    u.add("x.not-served.test.", 60, "A", "192.0.2.1")
+    r2 = send_update(node, u)
+    check(rcode_of(r2) == "NOTZONE", "RR outside the zone: %s, want NOTZONE" % rcode_of(r2))
+    check(answer(node, "inside-notzone." + ZONE)[1] == [], "NOTZONE message partly applied")
     ok("refusals through %s: no key REFUSED, BADKEY, BADSIG, BADTIME (signed), "
-       "unserved zone %s; nothing applied" % (node.name, rcode_of(r)))
+       "unserved zone NOTAUTH, RR outside the zone NOTZONE; nothing applied" % node.name)
 
 
 def raw_udp(node, wire):

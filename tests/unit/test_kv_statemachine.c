@@ -1237,6 +1237,8 @@ static void test_update_applies_with_rcodes_and_journal(void **state)
     uint32_t serial;
     assert_true(zone_visible(sm, FOO, &serial));
     assert_int_equal(serial, 12);
+    assert_int_equal(rec.last_serial, 11); /* DNS sees it only at sm_publish */
+    sm_publish(sm);
     assert_int_equal(rec.last_serial, 12); /* published to DNS */
     assert_true(has_dyn(sm));
     assert_true(sm_zone_journal_with(sm, (const uint8_t *)FOO, grab_journal, NULL));
@@ -1266,6 +1268,75 @@ static void test_update_applies_with_rcodes_and_journal(void **state)
     assert_int_equal(journal_len, 1);
     zone_free(foo);
     sm_free(sm);
+}
+
+/* The UPDATEs of one applied batch share one publication (sm_publish), and
+ * the replicated outcome does not depend on the batching: applying them one
+ * by one (publishing after each) and as one batch gives the same rcodes,
+ * zones and journals (compared through the snapshot bytes). */
+static void batch_messages(umsg_t *m, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t a[4] = { 10, 9, (uint8_t)(i / 7), (uint8_t)i };
+        if (i % 5 == 3) { /* prerequisite "x does not exist": fails once x is there */
+            umsg_init(&m[i], FOO, 1, 1);
+            umsg_rr(&m[i], "\1x" FOO, 255, ZU_CLASS_NONE, 0, NULL, 0);
+            umsg_rr(&m[i], "\1y" FOO, 1, 1, 300, a, 4);
+        } else if (i % 5 == 4) { /* delete the RRset added two steps before */
+            umsg_init(&m[i], FOO, 0, 1);
+            umsg_rr(&m[i], "\1x" FOO, 1, ZU_CLASS_ANY, 0, NULL, 0);
+        } else if (i % 7 == 6) { /* a duplicate of message 0: no change */
+            m[i] = m[0];
+        } else {
+            umsg_init(&m[i], FOO, 0, 1);
+            umsg_rr(&m[i], "\1x" FOO, 1, 1, 300 + (uint32_t)(i % 3), a, 4);
+        }
+    }
+}
+
+static void test_update_batch_equals_one_by_one(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    umsg_t *m = calloc(N, sizeof *m);
+    assert_non_null(m);
+    batch_messages(m, N);
+    zone_t *foo = make_zone("foo.com", 11, 3);
+    recorder_t rec_one = { 0 }, rec_batch = { 0 };
+    sm_t *one = sm_new(record_zone, &rec_one), *batch = sm_new(record_zone, &rec_batch);
+    uint64_t idx = load_zone(one, 1, foo, 1, KV_OK);
+    assert_int_equal(load_zone(batch, 1, foo, 1, KV_OK), idx);
+    int before = rec_batch.calls;
+    int changed = 0;
+    for (int i = 0; i < N; i++) {
+        kv_result_t a = apply_update(one, idx + (uint64_t)i, &m[i]);
+        sm_publish(one);
+        kv_result_t b = apply_update(batch, idx + (uint64_t)i, &m[i]);
+        assert_int_equal(a.status, b.status);
+        assert_int_equal(a.rcode, b.rcode);
+        assert_string_equal(a.msg, b.msg);
+        changed += strncmp(a.msg, "updated", 7) == 0;
+    }
+    assert_true(changed > 10);
+    assert_int_equal(rec_batch.calls, before); /* nothing published yet */
+    sm_publish(batch);
+    assert_int_equal(rec_batch.calls, before + 1); /* one version for the batch */
+    sm_publish(batch);
+    assert_int_equal(rec_batch.calls, before + 1); /* nothing pending: no-op */
+    assert_int_equal(rec_batch.last_serial, rec_one.last_serial);
+    assert_int_equal(rec_batch.last_count, rec_one.last_count);
+    uint32_t serial;
+    assert_true(zone_visible(batch, FOO, &serial));
+    assert_int_equal(serial, rec_batch.last_serial);
+    bytebuf_t sa = snapshot(one), sb = snapshot(batch);
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(bytebuf_head(&sa), bytebuf_head(&sb), sa.len);
+    bytebuf_free(&sa);
+    bytebuf_free(&sb);
+    zone_free(foo);
+    sm_free(one);
+    sm_free(batch);
+    free(m);
 }
 
 static void test_journal_is_bounded(void **state)
@@ -1416,6 +1487,7 @@ int main(void)
         cmocka_unit_test(test_readers_never_see_half_a_zone),
         cmocka_unit_test(test_zonedb_bridge_publishes_and_removes),
         cmocka_unit_test(test_update_applies_with_rcodes_and_journal),
+        cmocka_unit_test(test_update_batch_equals_one_by_one),
         cmocka_unit_test(test_journal_is_bounded),
         cmocka_unit_test(test_reload_keeps_dynamic_changes),
         cmocka_unit_test(test_version1_snapshot_restores),
