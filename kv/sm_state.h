@@ -32,6 +32,12 @@ typedef struct sm_zone {
     char node_id[KV_NODE_ID_MAX + 1];
     uint64_t load_id;
     uint64_t index;
+    /* UPDATEs applied since the last sm_publish, on a working set over
+     * `zone` (which stays as it was until the batch closes into a new
+     * zone; the journal already has their changesets). Apply thread only;
+     * not part of a snapshot (sm_snapshot closes it first). NULL: none. */
+    zone_update_batch_t *batch;
+    uint64_t batch_index; /* log index of the batch's last change */
 } sm_zone_t;
 
 /* A zone load whose last chunk has not applied yet. */
@@ -82,7 +88,10 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
  * NULL with err filled when zone_from_records refuses it. */
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
                       uint64_t count, char err[ZONE_ERR_MAX]);
-/* Frees a zone entry's zone, file version and journal. */
+/* Closes every zone's open UPDATE batch into its new zone (published
+ * later, by sm_publish). Apply thread. */
+void sm_close_batches(sm_t *sm);
+/* Frees a zone entry's batch, zone, file version and journal. */
 void sm_zone_entry_free(sm_zone_t *z);
 /* Appends cs (taken over) to a journal and drops the oldest entries beyond
  * the limits; -1 on allocation failure (cs then freed). */

@@ -177,6 +177,8 @@ zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
 
 void sm_zone_entry_free(sm_zone_t *z)
 {
+    zone_update_batch_free(z->batch); /* borrows z->zone: first */
+    z->batch = NULL;
     if (z->file != z->zone)
         zone_free(z->file);
     zone_free(z->zone);
@@ -314,6 +316,7 @@ static void notify_zone_later(sm_t *sm, const uint8_t *origin)
 
 void sm_publish(sm_t *sm)
 {
+    sm_close_batches(sm);
     while (sm->nunpublished > 0) {
         uint8_t origin[NAME_MAX_WIRE];
         memcpy(origin, sm->unpublished[sm->nunpublished - 1], NAME_MAX_WIRE);
@@ -581,7 +584,10 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
 /* ---- dynamic updates (RFC 2136) ---- */
 
 /* Applies an UPDATE message (RFC 2136) to the zone it names: the rcode is
- * the result (kv/result.h); a change is published and journaled. */
+ * the result (kv/result.h); a change is journaled at once and goes into
+ * the zone's open batch, which sm_publish (or the next zone command, or a
+ * snapshot) closes into a new zone: one rebuild for all the UPDATEs of an
+ * applied Raft batch (zone/update.h zone_update_batch_t). */
 static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
 {
     res->status = KV_OK;
@@ -601,26 +607,56 @@ static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_resul
         set_msg(res, "not authoritative for the zone named in the zone section");
         return;
     }
-    zone_t *nz = NULL;
+    sm_zone_t *z = &sm->st.zones[pos];
+    if (!z->batch && !(z->batch = zone_update_batch_open(z->zone)))
+        out_of_memory("update batch");
     zone_changeset_t cs;
     char err[ZONE_ERR_MAX] = "";
-    rc = zone_update_apply(sm->st.zones[pos].zone, &u, (enum zone_serial_policy)cmd->serial_policy,
-                           cmd->now, &nz, &cs, err);
+    rc = zone_update_batch_apply(z->batch, &u, (enum zone_serial_policy)cmd->serial_policy,
+                                 cmd->now, &cs, err);
     zone_update_free(&u);
     if (rc == ZU_SERVFAIL && strcmp(err, "out of memory") == 0)
         out_of_memory("update");
     res->rcode = (uint8_t)rc;
-    if (rc != ZU_NOERROR || !nz) {
+    if (rc != ZU_NOERROR || zone_changeset_empty(&cs)) {
         set_msg(res, "%s", rc == ZU_NOERROR ? "no change" : err);
         return;
     }
     char text[NAME_MAX_TEXT];
-    name_to_text(nz->origin, text, sizeof text);
+    name_to_text(z->zone->origin, text, sizeof text);
     set_msg(res, "updated: -%zu +%zu, serial %u -> %u", cs.nremoved, cs.nadded, cs.serial_from,
             cs.serial_to);
     log_info("kv", "zone %s updated at index %llu: -%zu +%zu records, serial %u -> %u", text,
              (unsigned long long)index, cs.nremoved, cs.nadded, cs.serial_from, cs.serial_to);
-    install_zone(sm, nz, NULL, NULL, 0, index, &cs, true);
+    z->batch_index = index;
+    pthread_rwlock_wrlock(&sm->lock);
+    int pushed = sm_journal_push(&z->journal, &cs, sm->journal_max, sm->journal_max_bytes);
+    pthread_rwlock_unlock(&sm->lock);
+    if (pushed < 0)
+        out_of_memory("zone journal");
+}
+
+void sm_close_batches(sm_t *sm)
+{
+    for (size_t i = 0; i < sm->st.nzones; i++) {
+        sm_zone_t *z = &sm->st.zones[i];
+        if (!z->batch)
+            continue;
+        zone_update_batch_t *b = z->batch;
+        z->batch = NULL;
+        bool changed = zone_update_batch_changes(b) > 0;
+        char err[ZONE_ERR_MAX] = "";
+        zone_t *nz = zone_update_batch_close(b, err);
+        if (!changed)
+            continue;
+        if (!nz) {
+            /* The working set keeps every zone rule for the names it
+             * touches, so only memory can fail here; the log replays. */
+            log_error("kv", "closing a batch of UPDATEs failed: %s", err);
+            out_of_memory("update batch");
+        }
+        install_zone(sm, nz, NULL, NULL, 0, z->batch_index, NULL, true);
+    }
 }
 
 /* ---- apply ---- */
@@ -630,8 +666,14 @@ static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t 
     switch (cmd->type) {
     case KV_CMD_SET: apply_set(sm, cmd, res); break;
     case KV_CMD_DEL: apply_del(sm, cmd, res); break;
-    case KV_CMD_ZONE_CHUNK: apply_zone_chunk(sm, cmd, index, res); break;
-    case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, index, res); break;
+    case KV_CMD_ZONE_CHUNK:
+        sm_close_batches(sm); /* a reload diffs against the current zone */
+        apply_zone_chunk(sm, cmd, index, res);
+        break;
+    case KV_CMD_ZONE_DEL:
+        sm_close_batches(sm);
+        apply_zone_del(sm, cmd, index, res);
+        break;
     case KV_CMD_UPDATE: apply_update(sm, cmd, index, res); break;
     }
 }

@@ -14,8 +14,11 @@
  * does not depend on dns/. Records in a zone_update_t are zone_rr_t with
  * the class as sent (ZCLASS, ANY or NONE) and names uncompressed.
  *
- * Cost: O(zone size) per UPDATE (the zone is rebuilt with
- * zone_from_records), fine for the small dynamic zones UPDATE is used for. */
+ * Cost: an UPDATE costs the records at the names it touches (an owner
+ * index, copy-on-write of the touched records, an undo log); loading the
+ * zone into a batch and building the new zone when it closes cost O(zone)
+ * once per batch, not per UPDATE (kv/ closes a batch once per applied
+ * Raft batch). zone_update_apply is a batch of one. */
 #ifndef ZONE_UPDATE_H
 #define ZONE_UPDATE_H
 
@@ -105,6 +108,32 @@ uint32_t zone_serial_next(uint32_t old, enum zone_serial_policy policy, uint64_t
 int zone_update_apply(const zone_t *zone, const zone_update_t *u,
                       enum zone_serial_policy policy, uint64_t now,
                       zone_t **out, zone_changeset_t *cs, char err[ZONE_ERR_MAX]);
+
+/* A batch: UPDATEs of one zone applied in turn to one working set, each
+ * with its own rcode, changeset and serial bump, exactly as if each were
+ * applied alone to the zone the previous ones produced (a step that
+ * changes nothing in the end leaves no trace), and one new zone built at
+ * the end. The result never depends on where batches begin and end, which
+ * replicas rely on: each batches the log its own way.
+ *
+ * zone_update_batch_open borrows `zone` (it must stay alive and unchanged
+ * until the batch is closed or freed); NULL on allocation failure.
+ * zone_update_batch_apply: as zone_update_apply, without the new zone
+ * (rcode; *cs the changeset when the UPDATE changed the zone, else empty).
+ * A step that runs out of memory is undone and answered SERVFAIL.
+ * zone_update_batch_close: the new zone (caller frees), or NULL when no
+ * UPDATE changed anything (err "") or on failure (err set); frees the
+ * batch either way. zone_update_batch_free: drops the batch. */
+typedef struct zone_update_batch zone_update_batch_t;
+zone_update_batch_t *zone_update_batch_open(const zone_t *zone);
+int zone_update_batch_apply(zone_update_batch_t *b, const zone_update_t *u,
+                            enum zone_serial_policy policy, uint64_t now,
+                            zone_changeset_t *cs, char err[ZONE_ERR_MAX]);
+/* The zone the batch was opened on, and how many UPDATEs changed it. */
+const zone_t *zone_update_batch_zone(const zone_update_batch_t *b);
+size_t zone_update_batch_changes(const zone_update_batch_t *b);
+zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
+void zone_update_batch_free(zone_update_batch_t *b);
 
 /* The changeset turning `from` into `to` (both the same origin): RRs of
  * `from` not in `to` are removed, RRs of `to` not in `from` added; a TTL
