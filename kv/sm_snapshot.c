@@ -163,7 +163,7 @@ static void write_sessions(sink_t *k, const kv_sessions_t *sessions)
 
 int sm_snapshot(sm_t *sm, sm_write_fn write, void *arg)
 {
-    sm_close_batches(sm); /* the zones as the log says, not a batch behind */
+    sm_flush_batches(sm); /* the zones as the log says, not a batch behind */
     const sm_state_t *st = &sm->st; /* apply thread: nobody else changes it */
     sink_t k = { .write = write, .arg = arg };
     bytebuf_init(&k.buf);

@@ -32,12 +32,18 @@ typedef struct sm_zone {
     char node_id[KV_NODE_ID_MAX + 1];
     uint64_t load_id;
     uint64_t index;
-    /* UPDATEs applied since the last sm_publish, on a working set over
-     * `zone` (which stays as it was until the batch closes into a new
-     * zone; the journal already has their changesets). Apply thread only;
-     * not part of a snapshot (sm_snapshot closes it first). NULL: none. */
+    /* The UPDATEs' working set (zone/update.h zone_update_batch_t), kept
+     * from one UPDATE to the next so none reloads the zone: UPDATEs apply
+     * to it (their changesets go to the journal at once) and each
+     * sm_publish builds `zone` from it (sm_flush_batches). It borrows
+     * `batch_base`, the zone it was opened on, which the entry keeps
+     * alive (and frees with the batch unless it is `zone` or `file`).
+     * Reopened on the current zone once it has grown by half the zone;
+     * dropped before any zone load or delete. Apply thread only; never
+     * part of a snapshot. NULL: none. */
     zone_update_batch_t *batch;
-    uint64_t batch_index; /* log index of the batch's last change */
+    zone_t *batch_base;
+    uint64_t batch_index; /* log index of the last change not yet built */
 } sm_zone_t;
 
 /* A zone load whose last chunk has not applied yet. */
@@ -88,9 +94,9 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
  * NULL with err filled when zone_from_records refuses it. */
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
                       uint64_t count, char err[ZONE_ERR_MAX]);
-/* Closes every zone's open UPDATE batch into its new zone (published
- * later, by sm_publish). Apply thread. */
-void sm_close_batches(sm_t *sm);
+/* Builds every zone its UPDATE batch changed since the last build into
+ * the state (published later, by sm_publish). Apply thread. */
+void sm_flush_batches(sm_t *sm);
 /* Frees a zone entry's batch, zone, file version and journal. */
 void sm_zone_entry_free(sm_zone_t *z);
 /* Appends cs (taken over) to a journal and drops the oldest entries beyond

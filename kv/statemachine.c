@@ -175,10 +175,20 @@ zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
     return z;
 }
 
+/* Frees a zone entry's UPDATE batch, and the zone it borrows unless the
+ * entry still uses that one. */
+static void drop_batch(sm_zone_t *z)
+{
+    zone_update_batch_free(z->batch);
+    if (z->batch_base && z->batch_base != z->zone && z->batch_base != z->file)
+        zone_free(z->batch_base);
+    z->batch = NULL;
+    z->batch_base = NULL;
+}
+
 void sm_zone_entry_free(sm_zone_t *z)
 {
-    zone_update_batch_free(z->batch); /* borrows z->zone: first */
-    z->batch = NULL;
+    drop_batch(z); /* borrows a zone: first */
     if (z->file != z->zone)
         zone_free(z->file);
     zone_free(z->zone);
@@ -316,7 +326,7 @@ static void notify_zone_later(sm_t *sm, const uint8_t *origin)
 
 void sm_publish(sm_t *sm)
 {
-    sm_close_batches(sm);
+    sm_flush_batches(sm);
     while (sm->nunpublished > 0) {
         uint8_t origin[NAME_MAX_WIRE];
         memcpy(origin, sm->unpublished[sm->nunpublished - 1], NAME_MAX_WIRE);
@@ -361,7 +371,7 @@ static void release_zone(zone_t *x, const sm_zone_t *now)
  * origin, appends the changeset (when not NULL; taken over) to its journal,
  * then notifies. A new origin gets an empty journal. */
 static void install_zone(sm_t *sm, zone_t *zone, zone_t *file, const char *node_id,
-                         uint64_t load_id, uint64_t index, zone_changeset_t *cs, bool later)
+                         uint64_t load_id, uint64_t index, zone_changeset_t *cs)
 {
     zone_t *old_zone = NULL, *old_file = NULL;
     pthread_rwlock_wrlock(&sm->lock);
@@ -397,10 +407,7 @@ static void install_zone(sm_t *sm, zone_t *zone, zone_t *file, const char *node_
     release_zone(old_zone, z);
     if (old_file != old_zone)
         release_zone(old_file, z);
-    if (later)
-        notify_zone_later(sm, zone->origin);
-    else
-        notify_zone(sm, zone->origin, zone);
+    notify_zone(sm, zone->origin, zone);
 }
 
 /* A full replace (first load of an origin, or one restored from a snapshot
@@ -426,7 +433,7 @@ static void replace_zone(sm_t *sm, zone_t *fz, const sm_staging_t *from, uint64_
     set_msg(res, "zone published: %zu records, serial %u", fz->count, fz->serial);
     log_info("kv", "zone %s published: %zu records, serial %u, from node %s",
              text, fz->count, fz->serial, from->node_id);
-    install_zone(sm, fz, fz, from->node_id, from->load_id, index, csp, false);
+    install_zone(sm, fz, fz, from->node_id, from->load_id, index, csp);
 }
 
 /* A reload (issue 14 item 4, like Knot's zonefile-load: difference): the
@@ -479,7 +486,7 @@ static void reload_zone(sm_t *sm, sm_zone_t *cur, zone_t *fz, const sm_staging_t
             cs.serial_from, cs.serial_to);
     log_info("kv", "zone %s reloaded from node %s: file difference -%zu +%zu, serial %u -> %u",
              text, from->node_id, nrem, nadd, cs.serial_from, cs.serial_to);
-    install_zone(sm, nz, fz, from->node_id, from->load_id, index, &cs, false);
+    install_zone(sm, nz, fz, from->node_id, from->load_id, index, &cs);
 }
 
 /* Starts a staged load for a chunk 0, abandoning any partial load of the
@@ -608,8 +615,11 @@ static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_resul
         return;
     }
     sm_zone_t *z = &sm->st.zones[pos];
-    if (!z->batch && !(z->batch = zone_update_batch_open(z->zone)))
-        out_of_memory("update batch");
+    if (!z->batch) {
+        if (!(z->batch = zone_update_batch_open(z->zone)))
+            out_of_memory("update batch");
+        z->batch_base = z->zone;
+    }
     zone_changeset_t cs;
     char err[ZONE_ERR_MAX] = "";
     rc = zone_update_batch_apply(z->batch, &u, (enum zone_serial_policy)cmd->serial_policy,
@@ -636,27 +646,50 @@ static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_resul
         out_of_memory("zone journal");
 }
 
-void sm_close_batches(sm_t *sm)
+/* The batch is reopened on the current zone once it has added or removed
+ * records for half the zone (its dead records and copies only grow): one
+ * O(zone) load per that many changes. */
+static bool batch_worn(const sm_zone_t *z)
 {
-    for (size_t i = 0; i < sm->st.nzones; i++) {
-        sm_zone_t *z = &sm->st.zones[i];
-        if (!z->batch)
-            continue;
-        zone_update_batch_t *b = z->batch;
-        z->batch = NULL;
-        bool changed = zone_update_batch_changes(b) > 0;
-        char err[ZONE_ERR_MAX] = "";
-        zone_t *nz = zone_update_batch_close(b, err);
-        if (!changed)
-            continue;
-        if (!nz) {
-            /* The working set keeps every zone rule for the names it
-             * touches, so only memory can fail here; the log replays. */
-            log_error("kv", "closing a batch of UPDATEs failed: %s", err);
-            out_of_memory("update batch");
-        }
-        install_zone(sm, nz, NULL, NULL, 0, z->batch_index, NULL, true);
+    return zone_update_batch_churn(z->batch) > z->batch_base->count / 2 + 1024;
+}
+
+static void flush_batch(sm_t *sm, sm_zone_t *z)
+{
+    if (!z->batch || !zone_update_batch_changes(z->batch))
+        return;
+    char err[ZONE_ERR_MAX] = "";
+    zone_t *nz = zone_update_batch_build(z->batch, err);
+    if (!nz) {
+        /* The working set keeps every zone rule for the names it touches,
+         * so only memory can fail here; the log replays. */
+        log_error("kv", "building a zone from its UPDATEs failed: %s", err);
+        out_of_memory("update batch");
     }
+    pthread_rwlock_wrlock(&sm->lock);
+    zone_t *old = z->zone;
+    z->zone = nz;
+    z->index = z->batch_index;
+    pthread_rwlock_unlock(&sm->lock);
+    if (old != z->batch_base && old != z->file)
+        zone_free(old);
+    if (batch_worn(z))
+        drop_batch(z);
+    notify_zone_later(sm, nz->origin);
+}
+
+void sm_flush_batches(sm_t *sm)
+{
+    for (size_t i = 0; i < sm->st.nzones; i++)
+        flush_batch(sm, &sm->st.zones[i]);
+}
+
+/* Before a zone load or delete, which change zones another way. */
+static void drop_batches(sm_t *sm)
+{
+    sm_flush_batches(sm);
+    for (size_t i = 0; i < sm->st.nzones; i++)
+        drop_batch(&sm->st.zones[i]);
 }
 
 /* ---- apply ---- */
@@ -667,11 +700,11 @@ static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t 
     case KV_CMD_SET: apply_set(sm, cmd, res); break;
     case KV_CMD_DEL: apply_del(sm, cmd, res); break;
     case KV_CMD_ZONE_CHUNK:
-        sm_close_batches(sm); /* a reload diffs against the current zone */
+        drop_batches(sm); /* a reload diffs against the current zone */
         apply_zone_chunk(sm, cmd, index, res);
         break;
     case KV_CMD_ZONE_DEL:
-        sm_close_batches(sm);
+        drop_batches(sm);
         apply_zone_del(sm, cmd, index, res);
         break;
     case KV_CMD_UPDATE: apply_update(sm, cmd, index, res); break;

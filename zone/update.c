@@ -417,7 +417,7 @@ struct zone_update_batch {
     ws_t w;
     const zone_t *zone;
     uint8_t origin[NAME_MAX_WIRE];
-    size_t changes; /* steps that changed the zone */
+    size_t changes; /* steps that changed the zone since the last build */
 };
 
 zone_update_batch_t *zone_update_batch_open(const zone_t *zone)
@@ -462,13 +462,26 @@ size_t zone_update_batch_changes(const zone_update_batch_t *b)
     return b->changes;
 }
 
-zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
+size_t zone_update_batch_churn(const zone_update_batch_t *b)
 {
-    zone_t *out = NULL;
+    return b->w.n - b->zone->count + b->w.killed;
+}
+
+zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
+{
     if (err)
         err[0] = 0;
-    if (b->changes)
-        out = ws_build(&b->w, b->origin, err);
+    if (!b->changes)
+        return NULL;
+    zone_t *out = ws_build(&b->w, b->origin, err);
+    if (out)
+        b->changes = 0;
+    return out;
+}
+
+zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
+{
+    zone_t *out = zone_update_batch_build(b, err);
     zone_update_batch_free(b);
     return out;
 }

@@ -121,9 +121,15 @@ int zone_update_apply(const zone_t *zone, const zone_update_t *u,
  * zone_update_batch_apply: as zone_update_apply, without the new zone
  * (rcode; *cs the changeset when the UPDATE changed the zone, else empty).
  * A step that runs out of memory is undone and answered SERVFAIL.
- * zone_update_batch_close: the new zone (caller frees), or NULL when no
- * UPDATE changed anything (err "") or on failure (err set); frees the
- * batch either way. zone_update_batch_free: drops the batch. */
+ * zone_update_batch_build: the zone as the UPDATEs applied so far left it
+ * (caller frees), or NULL when none changed anything since the last build
+ * (err "") or on failure (err set); the batch goes on (more UPDATEs, more
+ * builds: the working set is loaded once, not per build).
+ * zone_update_batch_close: build, then free the batch.
+ * zone_update_batch_free: drops the batch.
+ * zone_update_batch_churn: records added or removed since the open; the
+ * working set only grows (dead records stay), so a caller reopens the
+ * batch on a built zone once this passes a fraction of the zone. */
 typedef struct zone_update_batch zone_update_batch_t;
 zone_update_batch_t *zone_update_batch_open(const zone_t *zone);
 int zone_update_batch_apply(zone_update_batch_t *b, const zone_update_t *u,
@@ -132,6 +138,8 @@ int zone_update_batch_apply(zone_update_batch_t *b, const zone_update_t *u,
 /* The zone the batch was opened on, and how many UPDATEs changed it. */
 const zone_t *zone_update_batch_zone(const zone_update_batch_t *b);
 size_t zone_update_batch_changes(const zone_update_batch_t *b);
+size_t zone_update_batch_churn(const zone_update_batch_t *b);
+zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
 zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
 void zone_update_batch_free(zone_update_batch_t *b);
 

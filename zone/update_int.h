@@ -52,6 +52,7 @@ typedef struct ws {
     bool changed; /* something other than an explicit SOA changed */
     bool soa_set; /* the SOA was replaced by a newer one */
     bool oom;
+    size_t killed; /* records killed since the load (steps undone included) */
     struct ws_chunk *mem; /* copies of added records */
 } ws_t;
 

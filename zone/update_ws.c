@@ -298,6 +298,7 @@ void ws_kill(ws_t *w, size_t i)
     ws_touch(w, i);
     w->v[i].dead = true;
     w->changed = true;
+    w->killed++;
 }
 
 void ws_set_rdata(ws_t *w, size_t i, const zone_rr_t *like)

@@ -1275,7 +1275,8 @@ static void test_update_applies_with_rcodes_and_journal(void **state)
 /* The UPDATEs of one applied batch share one publication (sm_publish), and
  * the replicated outcome does not depend on the batching: applying them one
  * by one (publishing after each) and as one batch gives the same rcodes,
- * zones and journals (compared through the snapshot bytes). */
+ * zones and journals (compared through the snapshot bytes), also across
+ * the working set's reopening. */
 static void batch_messages(umsg_t *m, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -1306,7 +1307,7 @@ static void batch_messages(umsg_t *m, int n)
 static void test_update_batch_equals_one_by_one(void **state)
 {
     (void)state;
-    enum { N = 40 };
+    enum { N = 1300 }; /* past the batch's reopening (over 1024 changes) */
     umsg_t *m = calloc(N, sizeof *m);
     assert_non_null(m);
     batch_messages(m, N);
