@@ -473,7 +473,7 @@ zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
         err[0] = 0;
     if (!b->changes)
         return NULL;
-    zone_t *out = ws_build(&b->w, b->origin, err);
+    zone_t *out = ws_build_valid(&b->w, b->origin, err);
     if (out)
         b->changes = 0;
     return out;

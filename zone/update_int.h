@@ -84,8 +84,13 @@ void ws_step_begin(ws_t *w);
 int ws_step_diff(ws_t *w, uint32_t serial_from, uint32_t serial_to, zone_changeset_t *cs);
 void ws_step_undo(ws_t *w);
 
-/* The live records as a new zone (zone_from_records); NULL with err set. */
+/* The live records as a new zone (zone_from_records, every rule checked:
+ * a reload's changeset may break one); NULL with err set. */
 zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err);
+/* The same without the checks (zone_copy_valid), for a set only UPDATE
+ * steps changed: they keep the rules themselves, for the names they touch
+ * (tests/fuzz/fuzz_dns_updmsg.c checks it gives what ws_build would). */
+zone_t *ws_build_valid(const ws_t *w, const uint8_t *origin, char *err);
 
 /* Canonical comparisons (RFC 4034 §6.2 for names inside rdata). */
 bool rr_rdata_equal(const zone_rr_t *a, const zone_rr_t *b);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "zone/rrtype.h"
+#include "zone/zone_build.h"
 
 #define CHUNK_MIN 4096
 
@@ -391,22 +392,38 @@ void ws_step_undo(ws_t *w)
     w->changed = w->soa_set = false;
 }
 
-zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err)
+/* The live records, in order, in a malloc'd array (NULL on failure). */
+static zone_rr_t *live_records(const ws_t *w, size_t *n)
 {
     zone_rr_t *rrs = malloc((w->n ? w->n : 1) * sizeof *rrs);
-    if (!rrs) {
-        if (err)
-            strcpy(err, "out of memory");
-        return NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < w->n; i++)
+    *n = 0;
+    for (size_t i = 0; rrs && i < w->n; i++)
         if (!w->v[i].dead)
-            rrs[n++] = w->v[i].rr;
-    char buf[ZONE_ERR_MAX];
-    zone_t *z = zone_from_records(origin, rrs, n, buf);
+            rrs[(*n)++] = w->v[i].rr;
+    return rrs;
+}
+
+zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err)
+{
+    size_t n;
+    zone_rr_t *rrs = live_records(w, &n);
+    zone_t *z = NULL;
+    char buf[ZONE_ERR_MAX] = "out of memory";
+    if (rrs)
+        z = zone_from_records(origin, rrs, n, buf);
     free(rrs);
     if (!z && err)
         memcpy(err, buf, ZONE_ERR_MAX);
+    return z;
+}
+
+zone_t *ws_build_valid(const ws_t *w, const uint8_t *origin, char *err)
+{
+    size_t n;
+    zone_rr_t *rrs = live_records(w, &n);
+    zone_t *z = rrs ? zone_copy_valid(origin, rrs, n) : NULL;
+    free(rrs);
+    if (!z && err)
+        strcpy(err, "out of memory");
     return z;
 }

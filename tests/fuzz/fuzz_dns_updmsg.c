@@ -14,7 +14,8 @@
  *  - batching does not change anything: the input split in two messages
  *    A and B (first byte: where), A, B, A applied as one batch
  *    (zone_update_batch_*) give the same rcodes, changesets and final
- *    zone, records in the same order, as applied one by one. */
+ *    zone, records in the same order, as applied one by one; and the
+ *    batch's unchecked build equals zone_from_records of its records. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -160,6 +161,16 @@ static void batch_check(const uint8_t *data, size_t size)
     for (size_t i = 0; i < got->count; i++) /* owner spellings too */
         fuzz_check(memcmp(got->rrs[i].owner, want->rrs[i].owner,
                           name_wire_len(want->rrs[i].owner)) == 0);
+    if (batched) { /* built without checks: exactly what the checked build gives */
+        zone_t *checked = zone_from_records(batched->origin, batched->rrs, batched->count, err);
+        fuzz_check(checked != NULL && checked->count == batched->count &&
+                   checked->serial == batched->serial &&
+                   rrs_same(checked->rrs, batched->rrs, checked->count));
+        for (size_t i = 0; i < checked->count; i++)
+            fuzz_check(memcmp(checked->rrs[i].owner, batched->rrs[i].owner,
+                              name_wire_len(checked->rrs[i].owner)) == 0);
+        zone_free(checked);
+    }
     zone_free(batched);
     if (alone != base())
         zone_free(alone);
