@@ -30,6 +30,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/stopguard.h"
+#include "common/bytebuf.h"
 #include "dns/acl.h"
 #include "dns/server.h"
 #include "dns/tsig.h"
@@ -51,21 +52,6 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t zone_files)
-{
-    for (;;) {
-        int sig = 0;
-        if (sigwait(set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            log_info("main", "SIGHUP: reloading %zu zone file(s)", zone_files);
-            cluster_reload(cluster);
-        } else {
-            log_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            return;
-        }
-    }
-}
 
 /* `dns-raft keygen`: a new cluster key file on stdout. */
 static int keygen(void)
@@ -146,9 +132,136 @@ static acl_t *build_acl(const config_t *cfg, const tsig_keystore_t *keys)
     return acl;
 }
 
-static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
-               const sigset_t *set)
+/* ---- TSIG keys and ACL, reloaded on SIGHUP ---- */
+
+/* One version of the keys and the ACL. Every version stays alive until
+ * exit: an UPDATE in flight signs its answer with the key it was checked
+ * with. A SIGHUP that changes nothing adds no version. */
+typedef struct auth_gen {
+    tsig_keystore_t *keys;
+    acl_t *acl;
+    char *rules; /* the config's acl rules as text, to see a change */
+    struct auth_gen *older;
+} auth_gen_t;
+
+typedef struct reload_ctx {
+    int argc;
+    char *const *argv;
+    auth_gen_t *auth; /* the current version, first of the list */
+    dns_server_t *server;
+} reload_ctx_t;
+
+static bool same_keys(const tsig_keystore_t *a, const tsig_keystore_t *b)
 {
+    if (tsig_keystore_count(a) != tsig_keystore_count(b))
+        return false;
+    for (size_t i = 0; i < tsig_keystore_count(a); i++) {
+        const tsig_key_t *x = tsig_keystore_key(a, i), *y = tsig_keystore_key(b, i);
+        if (!name_equal(x->name, y->name) || x->alg != y->alg || x->mac_len != y->mac_len ||
+            x->secret_len != y->secret_len || memcmp(x->secret, y->secret, x->secret_len) != 0)
+            return false;
+    }
+    return true;
+}
+
+static char *rules_text(const config_t *cfg)
+{
+    bytebuf_t b;
+    bytebuf_init(&b);
+    for (size_t i = 0; i < cfg->acl_rule_count; i++) {
+        const config_acl_rule_t *r = &cfg->acl_rules[i];
+        char line[1024];
+        int n = snprintf(line, sizeof line, "%u|%s|%s|", r->actions, r->key ? r->key : "-",
+                         r->address ? r->address : "-");
+        bytebuf_put(&b, line, n > 0 ? (size_t)n : 0);
+        for (size_t z = 0; z < r->zone_count; z++) {
+            bytebuf_put(&b, r->zones[z], strlen(r->zones[z]));
+            bytebuf_put(&b, ",", 1);
+        }
+        bytebuf_put(&b, "\n", 2);
+    }
+    bytebuf_put(&b, "", 1);
+    if (b.failed) {
+        bytebuf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+static void auth_free_all(auth_gen_t *g)
+{
+    while (g) {
+        auth_gen_t *older = g->older;
+        acl_free(g->acl);
+        tsig_keystore_free(g->keys);
+        free(g->rules);
+        free(g);
+        g = older;
+    }
+}
+
+/* SIGHUP: reads the configuration again (flags and -config YAML) for its
+ * tsig.keyfile list and acl rules only; other settings need a restart.
+ * Anything wrong keeps the keys and ACL in use (the reason is logged as
+ * file:line: message). */
+static void reload_auth(reload_ctx_t *r)
+{
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    if (config_load(&cfg, r->argc, r->argv, err) != CONFIG_OK) {
+        log_error("main", "SIGHUP: configuration: %s; keeping the TSIG keys and ACL in use", err);
+        config_free(&cfg);
+        return;
+    }
+    auth_gen_t *g = calloc(1, sizeof *g);
+    if (g && (g->keys = load_tsig_keys(&cfg)) != NULL)
+        g->acl = build_acl(&cfg, g->keys);
+    if (g && g->acl)
+        g->rules = rules_text(&cfg);
+    config_free(&cfg);
+    if (!g || !g->rules) {
+        log_error("main", "SIGHUP: keeping the TSIG keys and ACL in use");
+        auth_free_all(g);
+        return;
+    }
+    if (same_keys(g->keys, r->auth->keys) && strcmp(g->rules, r->auth->rules) == 0) {
+        log_info("main", "SIGHUP: TSIG keys and ACL unchanged");
+        auth_free_all(g);
+        return;
+    }
+    if (dns_server_set_auth(r->server, g->keys, g->acl) != 0) {
+        log_error("main", "SIGHUP: out of memory; keeping the TSIG keys and ACL in use");
+        auth_free_all(g);
+        return;
+    }
+    g->older = r->auth;
+    r->auth = g;
+    log_info("main", "SIGHUP: now %zu TSIG keys and %zu ACL rules", tsig_keystore_count(g->keys),
+             acl_rule_count(g->acl));
+}
+
+static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t zone_files,
+                                reload_ctx_t *reload)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("main", "SIGHUP: reloading %zu zone file(s), TSIG keys and ACL", zone_files);
+            cluster_reload(cluster);
+            reload_auth(reload);
+        } else {
+            log_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            return;
+        }
+    }
+}
+
+static int run(const config_t *cfg, reload_ctx_t *reload, const sigset_t *set)
+{
+    const tsig_keystore_t *tsig_keys = reload->auth->keys;
+    const acl_t *acl = reload->auth->acl;
     log_info("main", "node %s starting", cfg->id);
     kv_update_set_serial_policy((enum kv_serial_policy)cfg->zone_serial_policy);
     static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
@@ -212,7 +325,8 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         log_info("main", "node %s serving DNS on %s, Raft and admin on %s, data in %s", cfg->id,
                  cfg->dns_addr, cfg->raft_addr, data_dir);
         kv_dnsupdate_attach(updates, cluster_node(cluster));
-        serve_until_stopped(set, cluster, cfg->zone_file_count);
+        reload->server = server;
+        serve_until_stopped(set, cluster, cfg->zone_file_count, reload);
         stopguard_arm(set, cfg->stop_timeout_ms);
         kv_dnsupdate_detach(updates); /* those in flight end in cluster_stop */
         cluster_stop(cluster);
@@ -249,11 +363,13 @@ int main(int argc, char *argv[])
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
-    tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
-    acl_t *acl = tsig_keys ? build_acl(&cfg, tsig_keys) : NULL;
-    int rc = acl ? run(&cfg, tsig_keys, acl, &signals) : 2;
-    acl_free(acl);
-    tsig_keystore_free(tsig_keys);
+    auth_gen_t *auth = calloc(1, sizeof *auth);
+    if (auth && (auth->keys = load_tsig_keys(&cfg)) != NULL &&
+        (auth->acl = build_acl(&cfg, auth->keys)) != NULL)
+        auth->rules = rules_text(&cfg);
+    reload_ctx_t reload = { .argc = argc, .argv = argv, .auth = auth };
+    int rc = auth && auth->rules ? run(&cfg, &reload, &signals) : 2;
+    auth_free_all(reload.auth); /* after dns_server_stop: every version */
     config_free(&cfg);
     return rc;
 }
