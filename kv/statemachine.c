@@ -591,10 +591,10 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
 /* ---- dynamic updates (RFC 2136) ---- */
 
 /* Applies an UPDATE message (RFC 2136) to the zone it names: the rcode is
- * the result (kv/result.h); a change is journaled at once and goes into
- * the zone's open batch, which sm_publish (or the next zone command, or a
- * snapshot) closes into a new zone: one rebuild for all the UPDATEs of an
- * applied Raft batch (zone/update.h zone_update_batch_t). */
+ * the result (kv/result.h); a change is journaled at once and applied to
+ * the zone's working set (zone/update.h zone_update_batch_t), from which
+ * sm_publish (or a zone command, or a snapshot) builds the new zone: one
+ * build for all the UPDATEs of an applied Raft batch. */
 static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
 {
     res->status = KV_OK;

@@ -75,10 +75,11 @@ void sm_free(sm_t *sm);
  * (KV_ERR_MALFORMED) but still advances the applied index. */
 void sm_apply(sm_t *sm, uint64_t index, const uint8_t *data, size_t len, kv_result_t *res);
 
-/* Zones changed by UPDATE entries are published (the zone-changed callback)
- * not at once but by sm_publish, so the UPDATEs of one applied batch share
- * one new DNS version (one index build, one RCU grace period) instead of
- * one each. Call it after a batch of sm_apply and before anyone is told an
+/* Zones changed by UPDATE entries are built (into the state: sm_zone_with,
+ * snapshots) and published (the zone-changed callback) not at once but by
+ * sm_publish, so the UPDATEs of one applied batch share one new zone and
+ * one new DNS version (one build, one index, one RCU grace period)
+ * instead of one each; their results and journal entries are immediate. Call it after a batch of sm_apply and before anyone is told an
  * UPDATE's result (the issue: after NOERROR the answering node already
  * serves the change). Apply thread only; a no-op when nothing is pending.
  * The replicated state (zones, journals, results) does not depend on when
