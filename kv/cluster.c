@@ -183,6 +183,8 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
     pthread_cond_init(&c->cond, NULL);
     c->loader_client.id = cluster_random_u64();
     c->sm = sm_new(sm_zonedb_publish, o->zonedb);
+    if (c->sm)
+        sm_set_zone_part_fn(c->sm, sm_zonedb_publish_part);
     c->admin = admin_server_new(cluster_admin_exec, c);
     if (!c->sm || !c->admin) {
         snprintf(err, err_len, "out of memory");

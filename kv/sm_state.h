@@ -44,6 +44,11 @@ typedef struct sm_zone {
     zone_update_batch_t *batch;
     zone_t *batch_base;
     uint64_t batch_index; /* log index of the last change not yet built */
+    /* The batch's touched names count from a full publication to DNS of
+     * this zone (made while the batch existed), whose serial this is: DNS
+     * may then be given only the records at those names (sm_publish). */
+    bool part_ok;
+    uint32_t part_base_serial;
 } sm_zone_t;
 
 /* A zone load whose last chunk has not applied yet. */
@@ -74,6 +79,7 @@ struct sm {
     size_t journal_max_bytes; /* bytes kept per zone */
     sm_state_t st;
     sm_zone_changed_fn on_zone;
+    sm_zone_part_fn on_zone_part;
     void *on_zone_arg;
     /* Origins changed by UPDATEs and not yet published (sm_publish); apply
      * thread only, never part of the replicated state. */

@@ -324,6 +324,39 @@ static void notify_zone_later(sm_t *sm, const uint8_t *origin)
     memcpy(sm->unpublished[sm->nunpublished++], origin, name_wire_len(origin));
 }
 
+void sm_set_zone_part_fn(sm_t *sm, sm_zone_part_fn fn)
+{
+    sm->on_zone_part = fn;
+}
+
+/* Gives DNS only what the UPDATEs changed since the last full publication
+ * (an index of those names over the full one), while that is small; true
+ * when done. Costs the changed names, not the zone. */
+static bool publish_part(sm_t *sm, sm_zone_t *e)
+{
+    if (!sm->on_zone_part || !e->batch || !e->part_ok ||
+        zone_update_batch_touched(e->batch) > e->zone->count / 8 + 64)
+        return false;
+    bool emptied;
+    zone_t *part = zone_update_batch_part(e->batch, &emptied);
+    if (!part)
+        return false; /* a name lost its last record, or no memory: in full */
+    int rc = sm->on_zone_part(sm->on_zone_arg, e->zone->origin, e->zone, part,
+                              e->part_base_serial);
+    zone_free(part);
+    return rc == 0;
+}
+
+static void publish_full(sm_t *sm, sm_zone_t *e)
+{
+    sm->on_zone(sm->on_zone_arg, e->zone->origin, e->zone);
+    if (e->batch) { /* from now on the batch's touched names are relative to this */
+        zone_update_batch_touched_reset(e->batch);
+        e->part_ok = true;
+        e->part_base_serial = e->zone->serial;
+    }
+}
+
 void sm_publish(sm_t *sm)
 {
     sm_flush_batches(sm);
@@ -331,9 +364,11 @@ void sm_publish(sm_t *sm)
         uint8_t origin[NAME_MAX_WIRE];
         memcpy(origin, sm->unpublished[sm->nunpublished - 1], NAME_MAX_WIRE);
         sm->nunpublished--;
-        const zone_t *z = sm_zone_current(sm, origin);
-        if (z) /* a deleted zone was unpublished by its delete already */
-            sm->on_zone(sm->on_zone_arg, origin, z);
+        bool found;
+        size_t pos = sm_zones_find(&sm->st, origin, &found);
+        if (found && !publish_part(sm, &sm->st.zones[pos]))
+            publish_full(sm, &sm->st.zones[pos]);
+        /* not found: a deleted zone was unpublished by its delete already */
     }
 }
 
@@ -619,6 +654,7 @@ static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_resul
         if (!(z->batch = zone_update_batch_open(z->zone)))
             out_of_memory("update batch");
         z->batch_base = z->zone;
+        z->part_ok = false; /* DNS gets the zone in full once first */
     }
     zone_changeset_t cs;
     char err[ZONE_ERR_MAX] = "";

@@ -63,9 +63,19 @@ typedef struct sm sm_t;
  * call, so copy what you keep (zone_index_build does). */
 typedef void (*sm_zone_changed_fn)(void *arg, const uint8_t *origin, const zone_t *zone);
 
+/* Optional, with on_zone's arg: publishes `zone` from `part` only (the
+ * records at the names UPDATEs changed since the zone's last full
+ * publication, and at their ancestors: kv/sm_zonedb.h
+ * sm_zonedb_publish_part); 0, or -1 to have on_zone publish it in full.
+ * `base_serial` is the serial of that last full publication. */
+typedef int (*sm_zone_part_fn)(void *arg, const uint8_t *origin, const zone_t *zone,
+                               const zone_t *part, uint32_t base_serial);
+
 /* NULL on allocation failure. on_zone may be NULL. */
 sm_t *sm_new(sm_zone_changed_fn on_zone, void *arg);
 void sm_free(sm_t *sm);
+/* Sets the optional partial publisher (before the first apply). */
+void sm_set_zone_part_fn(sm_t *sm, sm_zone_part_fn fn);
 
 /* Applies the committed entry at `index`. Indices must increase; gaps are
  * fine (entries the Raft layer keeps to itself are not passed). An index at

@@ -15,6 +15,7 @@
  * difference of two files). */
 #include "zone/update.h"
 #include "zone/update_int.h"
+#include "zone/zone_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,6 +485,62 @@ zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
     zone_t *out = zone_update_batch_build(b, err);
     zone_update_batch_free(b);
     return out;
+}
+
+size_t zone_update_batch_touched(const zone_update_batch_t *b)
+{
+    return b->w.touched.n;
+}
+
+void zone_update_batch_touched_reset(zone_update_batch_t *b)
+{
+    nameset_clear(&b->w.touched);
+}
+
+/* Adds the live records at name to *rrs (grown as needed). */
+static int add_records_at(const ws_t *w, const uint8_t *name, zone_rr_t **rrs, size_t *n,
+                          size_t *cap)
+{
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i)) {
+        if (!ws_live_at(w, i, name))
+            continue;
+        if (*n == *cap) {
+            size_t c = *cap ? *cap * 2 : 64;
+            zone_rr_t *v = realloc(*rrs, c * sizeof *v);
+            if (!v)
+                return -1;
+            *rrs = v;
+            *cap = c;
+        }
+        (*rrs)[(*n)++] = w->v[i].rr;
+    }
+    return 0;
+}
+
+zone_t *zone_update_batch_part(const zone_update_batch_t *b, bool *emptied)
+{
+    const ws_t *w = &b->w;
+    *emptied = false;
+    for (size_t k = 0; k < w->touched.n; k++)
+        if (!name_in_use(w, w->touched.v[k])) {
+            *emptied = true; /* its node may vanish: a full index is due */
+            return NULL;
+        }
+    nameset_t names = { 0 };
+    int rc = nameset_add(&names, b->origin) < 0 ? -1 : 0;
+    for (size_t k = 0; rc == 0 && k < w->touched.n; k++)
+        for (const uint8_t *p = w->touched.v[k]; rc == 0 && p && !name_equal(p, b->origin);
+             p = name_parent(p))
+            if (nameset_add(&names, p) < 0)
+                rc = -1;
+    zone_rr_t *rrs = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t k = 0; rc == 0 && k < names.n; k++)
+        rc = add_records_at(w, names.v[k], &rrs, &n, &cap);
+    zone_t *part = rc == 0 ? zone_copy_valid(b->origin, rrs, n) : NULL;
+    free(rrs);
+    nameset_free(&names);
+    return part;
 }
 
 void zone_update_batch_free(zone_update_batch_t *b)

@@ -140,6 +140,17 @@ const zone_t *zone_update_batch_zone(const zone_update_batch_t *b);
 size_t zone_update_batch_changes(const zone_update_batch_t *b);
 size_t zone_update_batch_churn(const zone_update_batch_t *b);
 zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
+/* What the UPDATEs changed, for an index built only there (zone/db.h
+ * zone_index_build_over): the names whose records were added, removed or
+ * changed since the open or the last reset, counted by
+ * zone_update_batch_touched; zone_update_batch_part gives every live
+ * record at those names and at each of their ancestors up to the apex (a
+ * zone_t the caller frees), or NULL: with *emptied set when one of those
+ * names has no record left (its node, or an empty non-terminal above it,
+ * may have to vanish: a full index is due), else on allocation failure. */
+size_t zone_update_batch_touched(const zone_update_batch_t *b);
+void zone_update_batch_touched_reset(zone_update_batch_t *b);
+zone_t *zone_update_batch_part(const zone_update_batch_t *b, bool *emptied);
 zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
 void zone_update_batch_free(zone_update_batch_t *b);
 

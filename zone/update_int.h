@@ -39,6 +39,19 @@ typedef struct wtouch {
     bool dead;
 } wtouch_t;
 
+/* A set of names (case-insensitive), in insertion order. */
+typedef struct nameset {
+    const uint8_t **v; /* borrowed */
+    size_t n, cap;
+    size_t *slot; /* hash -> index into v, plus one */
+    size_t nslot;
+} nameset_t;
+
+/* 1 when added, 0 when there already, -1 on allocation failure. */
+int nameset_add(nameset_t *s, const uint8_t *name);
+void nameset_clear(nameset_t *s);
+void nameset_free(nameset_t *s);
+
 typedef struct ws {
     wrr_t *v;
     size_t n, cap;
@@ -53,6 +66,7 @@ typedef struct ws {
     bool soa_set; /* the SOA was replaced by a newer one */
     bool oom;
     size_t killed; /* records killed since the load (steps undone included) */
+    nameset_t touched; /* owners of records added, removed or changed */
     struct ws_chunk *mem; /* copies of added records */
 } ws_t;
 
@@ -65,7 +79,8 @@ void ws_free(ws_t *w);
  * already at that name are, as zone_from_records would); sets oom. */
 void ws_push(ws_t *w, const zone_rr_t *rr);
 void ws_kill(ws_t *w, size_t i);
-/* Logs record i's value before the current step changes it in place. */
+/* Logs record i's value before the current step changes it in place (and
+ * its owner in w->touched). */
 void ws_touch(ws_t *w, size_t i);
 /* Replaces record i's rdata with a copy (same owner); sets oom. */
 void ws_set_rdata(ws_t *w, size_t i, const zone_rr_t *like);

@@ -140,6 +140,60 @@ uint8_t *ws_alloc(ws_t *w, size_t n)
     return p;
 }
 
+/* ---- name sets ---- */
+
+static int nameset_grow(nameset_t *s)
+{
+    size_t ns = s->nslot ? s->nslot * 2 : 64;
+    size_t *slot = calloc(ns, sizeof *slot);
+    const uint8_t **v = realloc(s->v, (ns / 2) * sizeof *v);
+    if (!slot || !v) {
+        free(slot);
+        if (v)
+            s->v = v;
+        return -1;
+    }
+    s->v = v;
+    s->cap = ns / 2;
+    free(s->slot);
+    s->slot = slot;
+    s->nslot = ns;
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = (size_t)name_hash(s->v[k]) & (ns - 1);
+        while (slot[i])
+            i = (i + 1) & (ns - 1);
+        slot[i] = k + 1;
+    }
+    return 0;
+}
+
+int nameset_add(nameset_t *s, const uint8_t *name)
+{
+    if (s->n == s->cap && nameset_grow(s) < 0)
+        return -1;
+    size_t i = (size_t)name_hash(name) & (s->nslot - 1);
+    for (; s->slot[i]; i = (i + 1) & (s->nslot - 1))
+        if (name_equal(s->v[s->slot[i] - 1], name))
+            return 0;
+    s->v[s->n++] = name;
+    s->slot[i] = s->n;
+    return 1;
+}
+
+void nameset_clear(nameset_t *s)
+{
+    if (s->slot)
+        memset(s->slot, 0, s->nslot * sizeof *s->slot);
+    s->n = 0;
+}
+
+void nameset_free(nameset_t *s)
+{
+    free(s->v);
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+}
+
 /* ---- the owner index ---- */
 
 static size_t bucket_of(const ws_t *w, const uint8_t *name)
@@ -243,6 +297,7 @@ void ws_free(ws_t *w)
     free(w->v);
     free(w->bucket);
     free(w->touch);
+    nameset_free(&w->touched);
     memset(w, 0, sizeof *w);
 }
 
@@ -274,10 +329,14 @@ void ws_push(ws_t *w, const zone_rr_t *rr)
     copy.owner = owner;
     copy.rdata = rd;
     append(w, &copy);
+    if (nameset_add(&w->touched, owner) < 0)
+        w->oom = true;
 }
 
 void ws_touch(ws_t *w, size_t i)
 {
+    if (nameset_add(&w->touched, w->v[i].rr.owner) < 0)
+        w->oom = true;
     if (i >= w->step_n || w->v[i].stamp == w->step)
         return; /* added in this step, or logged already */
     if (w->ntouch == w->captouch) {

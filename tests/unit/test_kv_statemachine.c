@@ -1349,6 +1349,83 @@ static void test_update_batch_equals_one_by_one(void **state)
     free(m);
 }
 
+/* DNS gets UPDATEs as indexes of the changed names over the last full one
+ * (sm_zonedb_publish_part); after every sm_publish the published index
+ * finds exactly what a full index of the zone finds, at every name
+ * (names emptied by a delete force a full one). */
+static void same_dns_node(const zone_index_t *a, const zone_index_t *b, const uint8_t *name)
+{
+    const db_node_t *x = zone_index_find(a, name), *y = zone_index_find(b, name);
+    assert_int_equal(x == NULL, y == NULL);
+    if (!x)
+        return;
+    assert_int_equal(db_node_flags(x), db_node_flags(y));
+    assert_int_equal(db_node_rrset_count(x), db_node_rrset_count(y));
+    for (size_t i = 0; i < db_node_rrset_count(x); i++) {
+        const db_rrset_t *r = db_node_rrset_at(x, i), *q = db_node_rrset_at(y, i);
+        assert_int_equal(r->type, q->type);
+        assert_int_equal(r->ttl, q->ttl);
+        assert_int_equal(r->rdata_len, q->rdata_len);
+        assert_memory_equal(r->rdata, q->rdata, r->rdata_len);
+    }
+}
+
+typedef struct view_check {
+    zonedb_handle_t *h;
+    bool partial; /* the published index was an overlay */
+} view_check_t;
+
+static void compare_view(void *arg, const zone_t *zone, const sm_zone_info_t *info)
+{
+    (void)info;
+    view_check_t *v = arg;
+    zone_index_t *full = zone_index_build(zone, NULL);
+    assert_non_null(full);
+    zonedb_read_lock();
+    const zone_index_t *dns = zonedb_get_zone(zonedb_current(v->h), (const uint8_t *)FOO);
+    assert_non_null(dns);
+    v->partial |= zone_index_base(dns) != dns;
+    assert_int_equal(zone_index_serial(dns), zone->serial);
+    for (size_t i = 0; i < zone->count; i++)
+        same_dns_node(dns, full, zone->rrs[i].owner);
+    const char *probe[] = { "\1x" FOO, "\1y" FOO, "\1z" FOO, "\1*" FOO, "\1q\1x" FOO, FOO };
+    for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++)
+        same_dns_node(dns, full, (const uint8_t *)probe[i]);
+    zonedb_read_unlock();
+    zone_index_unref(full);
+}
+
+static void test_dns_view_by_parts_matches_full_index(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    zonedb_reader_register();
+    zonedb_handle_t *h = zonedb_handle_new();
+    sm_t *sm = sm_new(sm_zonedb_publish, h);
+    sm_set_zone_part_fn(sm, sm_zonedb_publish_part);
+    umsg_t *m = calloc(N, sizeof *m);
+    assert_non_null(m);
+    batch_messages(m, N);
+    zone_t *foo = make_zone("foo.com", 11, 40);
+    uint64_t idx = load_zone(sm, 1, foo, 1, KV_OK);
+    view_check_t v = { h, false };
+    for (int i = 0; i < N; i++) {
+        apply_update(sm, idx++, &m[i]);
+        if (i % 4 == 3 || i % 7 == 0 || i % 5 == 4) { /* also right after deletes */
+            sm_publish(sm);
+            assert_true(sm_zone_with(sm, (const uint8_t *)FOO, compare_view, &v));
+        }
+    }
+    sm_publish(sm);
+    assert_true(sm_zone_with(sm, (const uint8_t *)FOO, compare_view, &v));
+    assert_true(v.partial); /* overlays were used, not only full indexes */
+    zone_free(foo);
+    free(m);
+    sm_free(sm);
+    zonedb_handle_free(h);
+    zonedb_reader_unregister();
+}
+
 static void test_journal_is_bounded(void **state)
 {
     (void)state;
@@ -1498,6 +1575,7 @@ int main(void)
         cmocka_unit_test(test_zonedb_bridge_publishes_and_removes),
         cmocka_unit_test(test_update_applies_with_rcodes_and_journal),
         cmocka_unit_test(test_update_batch_equals_one_by_one),
+        cmocka_unit_test(test_dns_view_by_parts_matches_full_index),
         cmocka_unit_test(test_journal_is_bounded),
         cmocka_unit_test(test_reload_keeps_dynamic_changes),
         cmocka_unit_test(test_version1_snapshot_restores),
