@@ -35,7 +35,7 @@ typedef struct sm_zone {
     /* The UPDATEs' working set (zone/update.h zone_update_batch_t), kept
      * from one UPDATE to the next so none reloads the zone: UPDATEs apply
      * to it (their changesets go to the journal at once) and each
-     * sm_publish builds `zone` from it (sm_flush_batches). It borrows
+     * sm_publish makes `zone` a view of it (sm_flush_batches). It borrows
      * `batch_base`, the zone it was opened on, which the entry keeps
      * alive (and frees with the batch unless it is `zone` or `file`).
      * Reopened on the current zone once it has grown by half the zone;
@@ -49,6 +49,10 @@ typedef struct sm_zone {
      * may then be given only the records at those names (sm_publish). */
     bool part_ok;
     uint32_t part_base_serial;
+    /* `zone` is a view of the batch (zone_update_batch_view: its records
+     * point into the batch and batch_base), made an owning copy before
+     * the batch goes. */
+    bool zone_is_view;
 } sm_zone_t;
 
 /* A zone load whose last chunk has not applied yet. */

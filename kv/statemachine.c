@@ -176,19 +176,20 @@ zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
 }
 
 /* Frees a zone entry's UPDATE batch, and the zone it borrows unless the
- * entry still uses that one. */
-static void drop_batch(sm_zone_t *z)
+ * entry still uses that one (a view of the batch must be gone or copied). */
+static void release_batch(sm_zone_t *z)
 {
     zone_update_batch_free(z->batch);
     if (z->batch_base && z->batch_base != z->zone && z->batch_base != z->file)
         zone_free(z->batch_base);
     z->batch = NULL;
     z->batch_base = NULL;
+    z->part_ok = false;
 }
 
 void sm_zone_entry_free(sm_zone_t *z)
 {
-    drop_batch(z); /* borrows a zone: first */
+    release_batch(z); /* a view's zone_free below touches only its array */
     if (z->file != z->zone)
         zone_free(z->file);
     zone_free(z->zone);
@@ -690,28 +691,44 @@ static bool batch_worn(const sm_zone_t *z)
     return zone_update_batch_churn(z->batch) > z->batch_base->count / 2 + 1024;
 }
 
+/* Replaces the entry's zone under the lock; the old one is freed unless
+ * the entry or its batch still holds it. */
+static void swap_zone(sm_t *sm, sm_zone_t *z, zone_t *nz, bool view, uint64_t index)
+{
+    pthread_rwlock_wrlock(&sm->lock);
+    zone_t *old = z->zone;
+    z->zone = nz;
+    z->zone_is_view = view;
+    z->index = index;
+    pthread_rwlock_unlock(&sm->lock);
+    if (old != z->batch_base && old != z->file)
+        zone_free(old); /* a view: only its array */
+}
+
+/* Drops the entry's batch, its zone first made an owning copy. */
+static void drop_batch(sm_t *sm, sm_zone_t *z)
+{
+    if (z->zone_is_view) {
+        zone_t *own = zone_update_view_copy(z->zone);
+        if (!own)
+            out_of_memory("zone copy");
+        swap_zone(sm, z, own, false, z->index);
+    }
+    release_batch(z);
+}
+
 static void flush_batch(sm_t *sm, sm_zone_t *z)
 {
     if (!z->batch || !zone_update_batch_changes(z->batch))
         return;
-    char err[ZONE_ERR_MAX] = "";
-    zone_t *nz = zone_update_batch_build(z->batch, err);
-    if (!nz) {
-        /* The working set keeps every zone rule for the names it touches,
-         * so only memory can fail here; the log replays. */
-        log_error("kv", "building a zone from its UPDATEs failed: %s", err);
+    /* A view: no record copied, only the array of the live ones. */
+    zone_t *nz = zone_update_batch_view(z->batch);
+    if (!nz)
         out_of_memory("update batch");
-    }
-    pthread_rwlock_wrlock(&sm->lock);
-    zone_t *old = z->zone;
-    z->zone = nz;
-    z->index = z->batch_index;
-    pthread_rwlock_unlock(&sm->lock);
-    if (old != z->batch_base && old != z->file)
-        zone_free(old);
+    swap_zone(sm, z, nz, true, z->batch_index);
     if (batch_worn(z))
-        drop_batch(z);
-    notify_zone_later(sm, nz->origin);
+        drop_batch(sm, z);
+    notify_zone_later(sm, z->zone->origin);
 }
 
 void sm_flush_batches(sm_t *sm)
@@ -725,7 +742,7 @@ static void drop_batches(sm_t *sm)
 {
     sm_flush_batches(sm);
     for (size_t i = 0; i < sm->st.nzones; i++)
-        drop_batch(&sm->st.zones[i]);
+        drop_batch(sm, &sm->st.zones[i]);
 }
 
 /* ---- apply ---- */

@@ -480,6 +480,21 @@ zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
     return out;
 }
 
+zone_t *zone_update_batch_view(zone_update_batch_t *b)
+{
+    if (!b->changes)
+        return NULL;
+    zone_t *out = ws_view(&b->w, b->origin);
+    if (out)
+        b->changes = 0;
+    return out;
+}
+
+zone_t *zone_update_view_copy(const zone_t *view)
+{
+    return zone_copy_valid(view->origin, view->rrs, view->count);
+}
+
 zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
 {
     zone_t *out = zone_update_batch_build(b, err);

@@ -140,6 +140,14 @@ const zone_t *zone_update_batch_zone(const zone_update_batch_t *b);
 size_t zone_update_batch_changes(const zone_update_batch_t *b);
 size_t zone_update_batch_churn(const zone_update_batch_t *b);
 zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
+/* The same as a view: a zone_t whose records point into the batch's memory
+ * and the zone it was opened on (only the record array is its own, which
+ * zone_free frees), valid while the batch is; building it copies no name
+ * or rdata. NULL when nothing changed since the last build or view, or on
+ * allocation failure. zone_update_view_copy: a zone owning copies of a
+ * view's records (to keep it past the batch); NULL on allocation failure. */
+zone_t *zone_update_batch_view(zone_update_batch_t *b);
+zone_t *zone_update_view_copy(const zone_t *view);
 /* What the UPDATEs changed, for an index built only there (zone/db.h
  * zone_index_build_over): the names whose records were added, removed or
  * changed since the open or the last reset, counted by

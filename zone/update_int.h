@@ -106,6 +106,9 @@ zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err);
  * steps changed: they keep the rules themselves, for the names they touch
  * (tests/fuzz/fuzz_dns_updmsg.c checks it gives what ws_build would). */
 zone_t *ws_build_valid(const ws_t *w, const uint8_t *origin, char *err);
+/* The live records as a zone that borrows them (no arena: zone_free frees
+ * the array only); NULL on allocation failure. */
+zone_t *ws_view(const ws_t *w, const uint8_t *origin);
 
 /* Canonical comparisons (RFC 4034 §6.2 for names inside rdata). */
 bool rr_rdata_equal(const zone_rr_t *a, const zone_rr_t *b);

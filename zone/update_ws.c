@@ -486,3 +486,23 @@ zone_t *ws_build_valid(const ws_t *w, const uint8_t *origin, char *err)
         strcpy(err, "out of memory");
     return z;
 }
+
+zone_t *ws_view(const ws_t *w, const uint8_t *origin)
+{
+    zone_t *z = calloc(1, sizeof *z);
+    size_t n;
+    zone_rr_t *rrs = z ? live_records(w, &n) : NULL;
+    if (!rrs) {
+        free(z);
+        return NULL;
+    }
+    z->rrs = rrs;
+    z->count = n;
+    memcpy(z->origin, origin, name_wire_len(origin));
+    for (size_t i = 0; i < n; i++)
+        if (rrs[i].type == RR_TYPE_SOA && rrs[i].rdlen >= SOA_NUMBERS) {
+            const uint8_t *p = rrs[i].rdata + rrs[i].rdlen - SOA_NUMBERS;
+            z->serial = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        }
+    return z; /* arena NULL: zone_free frees only the array */
+}
