@@ -15,10 +15,11 @@
  * the class as sent (ZCLASS, ANY or NONE) and names uncompressed.
  *
  * Cost: an UPDATE costs the records at the names it touches (an owner
- * index, copy-on-write of the touched records, an undo log); loading the
- * zone into a batch and building the new zone when it closes cost O(zone)
- * once per batch, not per UPDATE (kv/ closes a batch once per applied
- * Raft batch). zone_update_apply is a batch of one. */
+ * index, copy-on-write of the touched records, an undo log). Loading the
+ * zone into a batch is O(zone), once per batch; kv/ keeps one batch per
+ * zone across many Raft batches, taking a view of it (an array of the
+ * live records) and the records at the changed names (for the DNS index)
+ * after each. zone_update_apply is a batch of one. */
 #ifndef ZONE_UPDATE_H
 #define ZONE_UPDATE_H
 
