@@ -104,6 +104,10 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
  * NULL with err filled when zone_from_records refuses it. */
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
                       uint64_t count, char err[ZONE_ERR_MAX]);
+/* The zone-changed callback for origin now (zone NULL: deleted), and
+ * later, in sm_publish (kv/sm_publish.c). Apply thread. */
+void sm_notify_zone(sm_t *sm, const uint8_t *origin, const zone_t *zone);
+void sm_notify_zone_later(sm_t *sm, const uint8_t *origin);
 /* Builds every zone its UPDATE batch changed since the last build into
  * the state (published later, by sm_publish). Apply thread. */
 void sm_flush_batches(sm_t *sm);
