@@ -265,6 +265,11 @@ static void add_soa(ws_t *w, const zone_rr_t *r)
     long i = find_type(w, w->apex, RR_TYPE_SOA);
     if (i < 0 || zone_serial_compare(soa_serial(r), soa_serial(&w->v[i].rr)) <= 0)
         return;
+    /* Also newer than before this UPDATE: two SOAs in one message, each
+     * newer than the one before, may end 2^31 or more past the start,
+     * which RFC 1982 calls older (found by fuzz_dns_updmsg). */
+    if (w->has_step_serial && zone_serial_compare(soa_serial(r), w->step_serial) <= 0)
+        return;
     ws_set_rdata(w, (size_t)i, r);
     w->soa_set = true;
 }
@@ -386,6 +391,8 @@ static int apply_step(ws_t *w, const zone_update_t *u, enum zone_serial_policy p
 {
     ws_step_begin(w);
     uint32_t from = ws_serial(w);
+    w->has_step_serial = true;
+    w->step_serial = from;
     int rc = check_prereqs(w, u, err);
     for (size_t i = 0; rc == ZU_NOERROR && i < u->nupdate; i++)
         if ((rc = prescan_one(u, &u->update[i])) != ZU_NOERROR)

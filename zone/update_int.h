@@ -61,6 +61,8 @@ typedef struct ws {
     wtouch_t *touch; /* the current step's undo log */
     size_t ntouch, captouch;
     size_t step_n; /* n when the current step began */
+    bool has_step_serial; /* an UPDATE step: step_serial is the SOA serial */
+    uint32_t step_serial; /* the zone's serial before the step */
     uint32_t step;
     bool changed; /* something other than an explicit SOA changed */
     bool soa_set; /* the SOA was replaced by a newer one */
