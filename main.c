@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytebuf.h"
 #include "common/clock.h"
 #include "common/addr.h"
 #include "common/config.h"
@@ -67,23 +68,6 @@ static void block_signals(sigset_t *set)
     sigaddset(set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t zone_files)
-{
-    for (;;) {
-        int sig = 0;
-        if (sigwait(set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            log_info("main", "SIGHUP: reloading %zu zone file(s)", zone_files);
-            cluster_reload(cluster);
-        } else {
-            log_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            service_notify_stopping();
-            return;
-        }
-    }
 }
 
 /* `dns-raft keygen`: a new cluster key file on stdout. */
@@ -163,6 +147,133 @@ static acl_t *build_acl(const config_t *cfg, const tsig_keystore_t *keys)
     log_info("main", "%zu ACL rules%s", acl_rule_count(acl),
              acl_rule_count(acl) ? "" : ": nothing may UPDATE");
     return acl;
+}
+
+/* ---- TSIG keys and ACL, reloaded on SIGHUP ---- */
+
+/* One version of the keys and the ACL. Every version stays alive until
+ * exit: an UPDATE in flight signs its answer with the key it was checked
+ * with. A SIGHUP that changes nothing adds no version. */
+typedef struct auth_gen {
+    tsig_keystore_t *keys;
+    acl_t *acl;
+    char *rules; /* the config's acl rules as text, to see a change */
+    struct auth_gen *older;
+} auth_gen_t;
+
+typedef struct reload_ctx {
+    int argc;
+    char *const *argv;
+    auth_gen_t *auth; /* the current version, first of the list */
+    dns_server_t *server;
+} reload_ctx_t;
+
+static bool same_keys(const tsig_keystore_t *a, const tsig_keystore_t *b)
+{
+    if (tsig_keystore_count(a) != tsig_keystore_count(b))
+        return false;
+    for (size_t i = 0; i < tsig_keystore_count(a); i++) {
+        const tsig_key_t *x = tsig_keystore_key(a, i), *y = tsig_keystore_key(b, i);
+        if (!name_equal(x->name, y->name) || x->alg != y->alg || x->mac_len != y->mac_len ||
+            x->secret_len != y->secret_len || memcmp(x->secret, y->secret, x->secret_len) != 0)
+            return false;
+    }
+    return true;
+}
+
+static char *rules_text(const config_t *cfg)
+{
+    bytebuf_t b;
+    bytebuf_init(&b);
+    for (size_t i = 0; i < cfg->acl_rule_count; i++) {
+        const config_acl_rule_t *r = &cfg->acl_rules[i];
+        char line[1024];
+        int n = snprintf(line, sizeof line, "%u|%s|%s|", r->actions, r->key ? r->key : "-",
+                         r->address ? r->address : "-");
+        bytebuf_put(&b, line, n > 0 ? (size_t)n : 0);
+        for (size_t z = 0; z < r->zone_count; z++) {
+            bytebuf_put(&b, r->zones[z], strlen(r->zones[z]));
+            bytebuf_put(&b, ",", 1);
+        }
+        bytebuf_put(&b, "\n", 2);
+    }
+    bytebuf_put(&b, "", 1);
+    if (b.failed) {
+        bytebuf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+static void auth_free_all(auth_gen_t *g)
+{
+    while (g) {
+        auth_gen_t *older = g->older;
+        acl_free(g->acl);
+        tsig_keystore_free(g->keys);
+        free(g->rules);
+        free(g);
+        g = older;
+    }
+}
+
+/* SIGHUP: reads the configuration again (flags and -config YAML) for its
+ * tsig.keyfile list and acl rules only; other settings need a restart.
+ * Anything wrong keeps the keys and ACL in use (the reason is logged as
+ * file:line: message). */
+static void reload_auth(reload_ctx_t *r)
+{
+    config_t cfg;
+    char err[CONFIG_ERR_MAX];
+    if (config_load(&cfg, r->argc, r->argv, err) != CONFIG_OK) {
+        log_error("main", "SIGHUP: configuration: %s; keeping the TSIG keys and ACL in use", err);
+        config_free(&cfg);
+        return;
+    }
+    auth_gen_t *g = calloc(1, sizeof *g);
+    if (g && (g->keys = load_tsig_keys(&cfg)) != NULL)
+        g->acl = build_acl(&cfg, g->keys);
+    if (g && g->acl)
+        g->rules = rules_text(&cfg);
+    config_free(&cfg);
+    if (!g || !g->rules) {
+        log_error("main", "SIGHUP: keeping the TSIG keys and ACL in use");
+        auth_free_all(g);
+        return;
+    }
+    if (same_keys(g->keys, r->auth->keys) && strcmp(g->rules, r->auth->rules) == 0) {
+        log_info("main", "SIGHUP: TSIG keys and ACL unchanged");
+        auth_free_all(g);
+        return;
+    }
+    if (dns_server_set_auth(r->server, g->keys, g->acl) != 0) {
+        log_error("main", "SIGHUP: out of memory; keeping the TSIG keys and ACL in use");
+        auth_free_all(g);
+        return;
+    }
+    g->older = r->auth;
+    r->auth = g;
+    log_info("main", "SIGHUP: now %zu TSIG keys and %zu ACL rules", tsig_keystore_count(g->keys),
+             acl_rule_count(g->acl));
+}
+
+static void serve_until_stopped(const sigset_t *set, cluster_t *cluster, size_t zone_files,
+                                reload_ctx_t *reload)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("main", "SIGHUP: reloading %zu zone file(s), TSIG keys and ACL", zone_files);
+            cluster_reload(cluster);
+            reload_auth(reload);
+        } else {
+            log_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            service_notify_stopping();
+            return;
+        }
+    }
 }
 
 /* -config.check: what start-up would refuse, found without starting: the
@@ -296,9 +407,11 @@ static notify_t *start_notify(const config_t *cfg, const notify_conf_t *nc, zone
     return n;
 }
 
-static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_t *acl,
-               const notify_conf_t *notify_conf, const sigset_t *set)
+static int run(const config_t *cfg, reload_ctx_t *reload, const notify_conf_t *notify_conf,
+               const sigset_t *set)
 {
+    const tsig_keystore_t *tsig_keys = reload->auth->keys;
+    const acl_t *acl = reload->auth->acl;
     log_info("main", "node %s starting", cfg->id);
     kv_update_set_serial_policy((enum kv_serial_policy)cfg->zone_serial_policy);
     static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
@@ -388,8 +501,9 @@ static int run(const config_t *cfg, const tsig_keystore_t *tsig_keys, const acl_
         bool metrics_ok = start_metrics(cfg, server, cluster, &ready_source, &metrics);
         kv_leadership_t *lead = kv_leadership_new(cluster_node(cluster));
         notify_t *notifier = start_notify(cfg, notify_conf, db, lead);
+        reload->server = server;
         if (metrics_ok)
-            serve_until_stopped(set, cluster, cfg->zone_file_count);
+            serve_until_stopped(set, cluster, cfg->zone_file_count, reload);
         stopguard_arm(set, cfg->stop_timeout_ms);
         notify_stop(notifier); /* before the hand-over: the next leader notifies */
         metrics_stop(metrics); /* before what its callbacks read */
@@ -439,15 +553,18 @@ int main(int argc, char *argv[])
     log_set_level((enum log_level)cfg.log_level);
     log_set_format((enum log_format)cfg.log_format);
     log_set_node(cfg.id);
-    tsig_keystore_t *tsig_keys = load_tsig_keys(&cfg);
-    acl_t *acl = tsig_keys ? build_acl(&cfg, tsig_keys) : NULL;
+    auth_gen_t *auth = calloc(1, sizeof *auth);
+    if (auth && (auth->keys = load_tsig_keys(&cfg)) != NULL &&
+        (auth->acl = build_acl(&cfg, auth->keys)) != NULL)
+        auth->rules = rules_text(&cfg);
+    reload_ctx_t reload = { .argc = argc, .argv = argv, .auth = auth };
+    /* NOTIFY signs with the keys of the start (a SIGHUP does not change them). */
     notify_conf_t notify_conf = { 0 };
     int rc = 2;
-    if (acl && build_notify(&cfg, tsig_keys, &notify_conf) == 0)
-        rc = cfg.check_only ? check_config(&cfg) : run(&cfg, tsig_keys, acl, &notify_conf, &signals);
+    if (auth && auth->rules && build_notify(&cfg, auth->keys, &notify_conf) == 0)
+        rc = cfg.check_only ? check_config(&cfg) : run(&cfg, &reload, &notify_conf, &signals);
     notify_conf_free(&notify_conf);
-    acl_free(acl);
-    tsig_keystore_free(tsig_keys);
+    auth_free_all(reload.auth); /* after dns_server_stop: every version */
     config_free(&cfg);
     return rc;
 }

@@ -228,6 +228,11 @@ uint16_t dns_server_port(const dns_server_t *s) { return s->port; }
 unsigned dns_server_workers(const dns_server_t *s) { return s->worker_count; }
 void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b) { dns_stats_write(s->stats, b); }
 
+int dns_server_set_auth(dns_server_t *s, const tsig_keystore_t *keys, const acl_t *acl)
+{
+    return s->upd ? updserve_set_auth(s->upd, keys, acl) : 0;
+}
+
 void dns_server_stop(dns_server_t *s)
 {
     if (s == NULL)

@@ -17,9 +17,16 @@
 #define RESP_MAX 1024 /* header + zone + TSIG (a 255-octet key name, SHA-512) */
 #define CONTROL_MAX 64
 
-struct updserve {
+/* The keys and ACL requests are checked with; replaced whole by
+ * updserve_set_auth (SIGHUP), older ones kept until updserve_free. */
+typedef struct upd_auth {
     const tsig_keystore_t *keys;
     const acl_t *acl;
+    struct upd_auth *older;
+} upd_auth_t;
+
+struct updserve {
+    _Atomic(upd_auth_t *) auth;
     dns_submit_update_fn submit;
     void *submit_arg;
     unsigned timeout_ms;
@@ -58,8 +65,16 @@ updserve_t *updserve_new(const dns_server_opts_t *opts, bool *failed)
         *failed = true;
         return NULL;
     }
-    u->keys = opts->tsig_keys;
-    u->acl = opts->acl;
+    upd_auth_t *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        updcache_free(u->cache);
+        free(u);
+        *failed = true;
+        return NULL;
+    }
+    a->keys = opts->tsig_keys;
+    a->acl = opts->acl;
+    atomic_init(&u->auth, a);
     u->submit = opts->submit_update;
     u->submit_arg = opts->submit_arg;
     u->timeout_ms = opts->update_timeout_ms ? opts->update_timeout_ms : DNS_SERVER_UPDATE_TIMEOUT_MS;
@@ -85,7 +100,23 @@ void updserve_free(updserve_t *u, bool drained)
     if (u == NULL || !drained)
         return;
     updcache_free(u->cache);
+    for (upd_auth_t *a = atomic_load(&u->auth), *older; a != NULL; a = older) {
+        older = a->older;
+        free(a);
+    }
     free(u);
+}
+
+int updserve_set_auth(updserve_t *u, const tsig_keystore_t *keys, const acl_t *acl)
+{
+    upd_auth_t *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return -1;
+    a->keys = keys;
+    a->acl = acl;
+    a->older = atomic_load(&u->auth); /* one writer (the signal thread) */
+    atomic_store(&u->auth, a);
+    return 0;
 }
 
 /* Sends the response to op's request with rcode, over op's transport. */
@@ -144,8 +175,8 @@ static void op_submit(upd_op_t *op, const uint8_t *pkt, size_t len)
  * it was answered or dropped, and op is freed). */
 static bool op_check(upd_op_t *op, const uint8_t *pkt, size_t len, const struct sockaddr *peer)
 {
-    updserve_t *u = op->u;
-    switch (dns_update_check(u->keys, u->acl, pkt, len, peer, (uint64_t)time(NULL), &op->req)) {
+    const upd_auth_t *a = atomic_load(&op->u->auth);
+    switch (dns_update_check(a->keys, a->acl, pkt, len, peer, (uint64_t)time(NULL), &op->req)) {
     case DNS_UPDATE_SUBMIT:
         return true;
     case DNS_UPDATE_REPLY:

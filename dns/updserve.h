@@ -30,6 +30,11 @@ bool updserve_drain(updserve_t *u, unsigned wait_ms);
  * a late `done` must find its state). */
 void updserve_free(updserve_t *u, bool drained);
 
+/* Requests checked from now on use keys and acl (dns_server_set_auth).
+ * The previous ones are not freed: requests in flight still point into
+ * them. -1 on allocation failure (nothing changes). */
+int updserve_set_auth(updserve_t *u, const tsig_keystore_t *keys, const acl_t *acl);
+
 /* UDP: handles one UPDATE datagram from peer received on fd; the reply
  * leaves with sendmsg on fd, with the control message `control`
  * (control_len octets, reply source address; may be 0). */

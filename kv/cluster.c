@@ -67,6 +67,12 @@ static void fsm_apply(void *ctx, raft_index_t index, const uint8_t *data, size_t
         *result = out;
 }
 
+static void fsm_publish(void *ctx)
+{
+    cluster_t *c = ctx;
+    sm_publish(c->sm);
+}
+
 static int write_adapter(void *arg, const void *data, size_t len)
 {
     raft_snap_writer_t *w = arg;
@@ -191,6 +197,8 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
     pthread_cond_init(&c->cond, NULL);
     c->loader_client.id = cluster_random_u64();
     c->sm = sm_new(sm_zonedb_publish, o->zonedb);
+    if (c->sm)
+        sm_set_zone_part_fn(c->sm, sm_zonedb_publish_part);
     c->admin = admin_server_new(cluster_admin_exec, c);
     if (!c->sm || !c->admin) {
         snprintf(err, err_len, "out of memory");
@@ -208,7 +216,7 @@ cluster_t *cluster_start(const cluster_options_t *o, char *err, size_t err_len)
         .data_dir = o->data_dir, .bootstrap = o->join == NULL,
         .election_ms = o->election_ms, .heartbeat_ms = o->heartbeat_ms, .bugs = o->raft_bugs,
         .snapshot_every = o->snapshot_entries,
-        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check },
+        .fsm = { c, fsm_apply, fsm_snapshot, fsm_restore, fsm_check, fsm_publish },
         .on_text_conn = cluster_on_text_conn, .text_ctx = c, .cluster_key = o->cluster_key,
         .on_health = o->readiness ? on_node_health : NULL, .health_ctx = c,
     };

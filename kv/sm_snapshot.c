@@ -163,6 +163,7 @@ static void write_sessions(sink_t *k, const kv_sessions_t *sessions)
 
 int sm_snapshot(sm_t *sm, sm_write_fn write, void *arg)
 {
+    sm_flush_batches(sm); /* the zones as the log says, not a batch behind */
     const sm_state_t *st = &sm->st; /* apply thread: nobody else changes it */
     sink_t k = { .write = write, .arg = arg };
     bytebuf_init(&k.buf);
@@ -613,6 +614,7 @@ int sm_restore(sm_t *sm, sm_read_fn read, void *arg, const char **err)
     sm->st = fresh;
     pthread_rwlock_unlock(&sm->lock);
     notify_restore(sm, &old);
+    sm->nunpublished = 0; /* every zone was just published */
     log_info("kv", "restored snapshot at index %llu: %zu keys, %zu zones, %zu staged loads",
              (unsigned long long)sm->st.applied, kv_store_count(sm->st.store), sm->st.nzones,
              sm->st.nstaged);

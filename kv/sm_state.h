@@ -32,6 +32,27 @@ typedef struct sm_zone {
     char node_id[KV_NODE_ID_MAX + 1];
     uint64_t load_id;
     uint64_t index;
+    /* The UPDATEs' working set (zone/update.h zone_update_batch_t), kept
+     * from one UPDATE to the next so none reloads the zone: UPDATEs apply
+     * to it (their changesets go to the journal at once) and each
+     * sm_publish makes `zone` a view of it (sm_flush_batches). It borrows
+     * `batch_base`, the zone it was opened on, which the entry keeps
+     * alive (and frees with the batch unless it is `zone` or `file`).
+     * Reopened on the current zone once it has grown by half the zone;
+     * dropped before any zone load or delete. Apply thread only; never
+     * part of a snapshot. NULL: none. */
+    zone_update_batch_t *batch;
+    zone_t *batch_base;
+    uint64_t batch_index; /* log index of the last change not yet built */
+    /* The batch's touched names count from a full publication to DNS of
+     * this zone (made while the batch existed), whose serial this is: DNS
+     * may then be given only the records at those names (sm_publish). */
+    bool part_ok;
+    uint32_t part_base_serial;
+    /* `zone` is a view of the batch (zone_update_batch_view: its records
+     * point into the batch and batch_base), made an owning copy before
+     * the batch goes. */
+    bool zone_is_view;
 } sm_zone_t;
 
 /* A zone load whose last chunk has not applied yet. */
@@ -62,7 +83,12 @@ struct sm {
     size_t journal_max_bytes; /* bytes kept per zone */
     sm_state_t st;
     sm_zone_changed_fn on_zone;
+    sm_zone_part_fn on_zone_part;
     void *on_zone_arg;
+    /* Origins changed by UPDATEs and not yet published (sm_publish); apply
+     * thread only, never part of the replicated state. */
+    uint8_t (*unpublished)[NAME_MAX_WIRE];
+    size_t nunpublished, capunpublished;
 };
 
 /* Allocates the empty maps; -1 on allocation failure (st then freed). */
@@ -78,7 +104,14 @@ int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
  * NULL with err filled when zone_from_records refuses it. */
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
                       uint64_t count, char err[ZONE_ERR_MAX]);
-/* Frees a zone entry's zone, file version and journal. */
+/* The zone-changed callback for origin now (zone NULL: deleted), and
+ * later, in sm_publish (kv/sm_publish.c). Apply thread. */
+void sm_notify_zone(sm_t *sm, const uint8_t *origin, const zone_t *zone);
+void sm_notify_zone_later(sm_t *sm, const uint8_t *origin);
+/* Builds every zone its UPDATE batch changed since the last build into
+ * the state (published later, by sm_publish). Apply thread. */
+void sm_flush_batches(sm_t *sm);
+/* Frees a zone entry's batch, zone, file version and journal. */
 void sm_zone_entry_free(sm_zone_t *z);
 /* Appends cs (taken over) to a journal and drops the oldest entries beyond
  * the limits; -1 on allocation failure (cs then freed). */

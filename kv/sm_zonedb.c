@@ -28,3 +28,24 @@ void sm_zonedb_publish(void *arg, const uint8_t *origin, const zone_t *zone)
     if (zonedb_handle_put_zone(h, zi) < 0)
         log_error("kv", "zone %s: out of memory publishing it, still serving the old version", text);
 }
+
+int sm_zonedb_publish_part(void *arg, const uint8_t *origin, const zone_t *zone,
+                           const zone_t *part, uint32_t base_serial)
+{
+    zonedb_handle_t *h = arg;
+    zone_index_t *cur = zonedb_handle_get_zone(h, origin);
+    if (!cur || zone_index_serial(zone_index_base(cur)) != base_serial) {
+        zone_index_unref(cur);
+        return -1;
+    }
+    char err[ZONE_ERR_MAX] = "";
+    zone_index_t *zi = zone_index_build_over(cur, part, err);
+    zone_index_unref(cur);
+    if (!zi || zone_index_serial(zi) != zone->serial) {
+        zone_index_unref(zi);
+        return -1;
+    }
+    if (zonedb_handle_put_zone(h, zi) < 0)
+        return -1;
+    return 0;
+}

@@ -1,6 +1,7 @@
 /* kv/statemachine.c — applying committed entries (kv/statemachine.h): the
  * KV map, staged and published zones, client-session dedup, and the readers
- * other threads use. Snapshots are in kv/sm_snapshot.c.
+ * other threads use. Snapshots are in kv/sm_snapshot.c, publication to DNS in
+ * kv/sm_publish.c.
  *
  * Every change is prepared outside the lock (decode, copy, zone rebuild) and
  * swapped in under the write lock, so readers wait only for a pointer swap,
@@ -175,8 +176,21 @@ zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
     return z;
 }
 
+/* Frees a zone entry's UPDATE batch, and the zone it borrows unless the
+ * entry still uses that one (a view of the batch must be gone or copied). */
+static void release_batch(sm_zone_t *z)
+{
+    zone_update_batch_free(z->batch);
+    if (z->batch_base && z->batch_base != z->zone && z->batch_base != z->file)
+        zone_free(z->batch_base);
+    z->batch = NULL;
+    z->batch_base = NULL;
+    z->part_ok = false;
+}
+
 void sm_zone_entry_free(sm_zone_t *z)
 {
+    release_batch(z); /* a view's zone_free below touches only its array */
     if (z->file != z->zone)
         zone_free(z->file);
     zone_free(z->zone);
@@ -261,14 +275,9 @@ void sm_free(sm_t *sm)
     if (!sm)
         return;
     sm_state_free(&sm->st);
+    free(sm->unpublished);
     pthread_rwlock_destroy(&sm->lock);
     free(sm);
-}
-
-static void notify_zone(sm_t *sm, const uint8_t *origin, const zone_t *zone)
-{
-    if (sm->on_zone)
-        sm->on_zone(sm->on_zone_arg, origin, zone);
 }
 
 /* ---- KV commands ---- */
@@ -341,7 +350,7 @@ static void install_zone(sm_t *sm, zone_t *zone, zone_t *file, const char *node_
     release_zone(old_zone, z);
     if (old_file != old_zone)
         release_zone(old_file, z);
-    notify_zone(sm, zone->origin, zone);
+    sm_notify_zone(sm, zone->origin, zone);
 }
 
 /* A full replace (first load of an origin, or one restored from a snapshot
@@ -517,7 +526,7 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
     res->status = KV_OK;
     set_msg(res, found ? "zone deleted" : "no such zone");
     if (found) {
-        notify_zone(sm, cmd->origin, NULL);
+        sm_notify_zone(sm, cmd->origin, NULL);
         sm_zone_entry_free(&old);
     }
 }
@@ -525,7 +534,10 @@ static void apply_zone_del(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_res
 /* ---- dynamic updates (RFC 2136) ---- */
 
 /* Applies an UPDATE message (RFC 2136) to the zone it names: the rcode is
- * the result (kv/result.h); a change is published and journaled. */
+ * the result (kv/result.h); a change is journaled at once and applied to
+ * the zone's working set (zone/update.h zone_update_batch_t), from which
+ * sm_publish (or a zone command, or a snapshot) builds the new zone: one
+ * build for all the UPDATEs of an applied Raft batch. */
 static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t *res)
 {
     res->status = KV_OK;
@@ -545,26 +557,99 @@ static void apply_update(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_resul
         set_msg(res, "not authoritative for the zone named in the zone section");
         return;
     }
-    zone_t *nz = NULL;
+    sm_zone_t *z = &sm->st.zones[pos];
+    if (!z->batch) {
+        if (!(z->batch = zone_update_batch_open(z->zone)))
+            out_of_memory("update batch");
+        z->batch_base = z->zone;
+        z->part_ok = false; /* DNS gets the zone in full once first */
+    }
     zone_changeset_t cs;
     char err[ZONE_ERR_MAX] = "";
-    rc = zone_update_apply(sm->st.zones[pos].zone, &u, (enum zone_serial_policy)cmd->serial_policy,
-                           cmd->now, &nz, &cs, err);
+    rc = zone_update_batch_apply(z->batch, &u, (enum zone_serial_policy)cmd->serial_policy,
+                                 cmd->now, &cs, err);
     zone_update_free(&u);
     if (rc == ZU_SERVFAIL && strcmp(err, "out of memory") == 0)
         out_of_memory("update");
     res->rcode = (uint8_t)rc;
-    if (rc != ZU_NOERROR || !nz) {
+    if (rc != ZU_NOERROR || zone_changeset_empty(&cs)) {
         set_msg(res, "%s", rc == ZU_NOERROR ? "no change" : err);
         return;
     }
     char text[NAME_MAX_TEXT];
-    name_to_text(nz->origin, text, sizeof text);
+    name_to_text(z->zone->origin, text, sizeof text);
     set_msg(res, "updated: -%zu +%zu, serial %u -> %u", cs.nremoved, cs.nadded, cs.serial_from,
             cs.serial_to);
     log_info("kv", "zone %s updated at index %llu: -%zu +%zu records, serial %u -> %u", text,
              (unsigned long long)index, cs.nremoved, cs.nadded, cs.serial_from, cs.serial_to);
-    install_zone(sm, nz, NULL, NULL, 0, index, &cs);
+    z->batch_index = index;
+    pthread_rwlock_wrlock(&sm->lock);
+    int pushed = sm_journal_push(&z->journal, &cs, sm->journal_max, sm->journal_max_bytes);
+    pthread_rwlock_unlock(&sm->lock);
+    if (pushed < 0)
+        out_of_memory("zone journal");
+}
+
+/* The batch is reopened on the current zone once it has added or removed
+ * records for half the zone (its dead records and copies only grow): one
+ * O(zone) load per that many changes. */
+static bool batch_worn(const sm_zone_t *z)
+{
+    return zone_update_batch_churn(z->batch) > z->batch_base->count / 2 + 1024;
+}
+
+/* Replaces the entry's zone under the lock; the old one is freed unless
+ * the entry or its batch still holds it. */
+static void swap_zone(sm_t *sm, sm_zone_t *z, zone_t *nz, bool view, uint64_t index)
+{
+    pthread_rwlock_wrlock(&sm->lock);
+    zone_t *old = z->zone;
+    z->zone = nz;
+    z->zone_is_view = view;
+    z->index = index;
+    pthread_rwlock_unlock(&sm->lock);
+    if (old != z->batch_base && old != z->file)
+        zone_free(old); /* a view: only its array */
+}
+
+/* Drops the entry's batch, its zone first made an owning copy. */
+static void drop_batch(sm_t *sm, sm_zone_t *z)
+{
+    if (z->zone_is_view) {
+        zone_t *own = zone_update_view_copy(z->zone);
+        if (!own)
+            out_of_memory("zone copy");
+        swap_zone(sm, z, own, false, z->index);
+    }
+    release_batch(z);
+}
+
+static void flush_batch(sm_t *sm, sm_zone_t *z)
+{
+    if (!z->batch || !zone_update_batch_changes(z->batch))
+        return;
+    /* A view: no record copied, only the array of the live ones. */
+    zone_t *nz = zone_update_batch_view(z->batch);
+    if (!nz)
+        out_of_memory("update batch");
+    swap_zone(sm, z, nz, true, z->batch_index);
+    if (batch_worn(z))
+        drop_batch(sm, z);
+    sm_notify_zone_later(sm, z->zone->origin);
+}
+
+void sm_flush_batches(sm_t *sm)
+{
+    for (size_t i = 0; i < sm->st.nzones; i++)
+        flush_batch(sm, &sm->st.zones[i]);
+}
+
+/* Before a zone load or delete, which change zones another way. */
+static void drop_batches(sm_t *sm)
+{
+    sm_flush_batches(sm);
+    for (size_t i = 0; i < sm->st.nzones; i++)
+        drop_batch(sm, &sm->st.zones[i]);
 }
 
 /* ---- apply ---- */
@@ -574,8 +659,14 @@ static void dispatch(sm_t *sm, const kv_cmd_t *cmd, uint64_t index, kv_result_t 
     switch (cmd->type) {
     case KV_CMD_SET: apply_set(sm, cmd, res); break;
     case KV_CMD_DEL: apply_del(sm, cmd, res); break;
-    case KV_CMD_ZONE_CHUNK: apply_zone_chunk(sm, cmd, index, res); break;
-    case KV_CMD_ZONE_DEL: apply_zone_del(sm, cmd, index, res); break;
+    case KV_CMD_ZONE_CHUNK:
+        drop_batches(sm); /* a reload diffs against the current zone */
+        apply_zone_chunk(sm, cmd, index, res);
+        break;
+    case KV_CMD_ZONE_DEL:
+        drop_batches(sm);
+        apply_zone_del(sm, cmd, index, res);
+        break;
     case KV_CMD_UPDATE: apply_update(sm, cmd, index, res); break;
     }
 }

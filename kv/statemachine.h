@@ -63,9 +63,19 @@ typedef struct sm sm_t;
  * call, so copy what you keep (zone_index_build does). */
 typedef void (*sm_zone_changed_fn)(void *arg, const uint8_t *origin, const zone_t *zone);
 
+/* Optional, with on_zone's arg: publishes `zone` from `part` only (the
+ * records at the names UPDATEs changed since the zone's last full
+ * publication, and at their ancestors: kv/sm_zonedb.h
+ * sm_zonedb_publish_part); 0, or -1 to have on_zone publish it in full.
+ * `base_serial` is the serial of that last full publication. */
+typedef int (*sm_zone_part_fn)(void *arg, const uint8_t *origin, const zone_t *zone,
+                               const zone_t *part, uint32_t base_serial);
+
 /* NULL on allocation failure. on_zone may be NULL. */
 sm_t *sm_new(sm_zone_changed_fn on_zone, void *arg);
 void sm_free(sm_t *sm);
+/* Sets the optional partial publisher (before the first apply). */
+void sm_set_zone_part_fn(sm_t *sm, sm_zone_part_fn fn);
 
 /* Applies the committed entry at `index`. Indices must increase; gaps are
  * fine (entries the Raft layer keeps to itself are not passed). An index at
@@ -74,6 +84,17 @@ void sm_free(sm_t *sm);
  * (a new leader's blank entry). An entry that does not decode is refused
  * (KV_ERR_MALFORMED) but still advances the applied index. */
 void sm_apply(sm_t *sm, uint64_t index, const uint8_t *data, size_t len, kv_result_t *res);
+
+/* Zones changed by UPDATE entries are built (into the state: sm_zone_with,
+ * snapshots) and published (the zone-changed callback) not at once but by
+ * sm_publish, so the UPDATEs of one applied batch share one new zone and
+ * one new DNS version (one build, one index, one RCU grace period)
+ * instead of one each; their results and journal entries are immediate. Call it after a batch of sm_apply and before anyone is told an
+ * UPDATE's result (the issue: after NOERROR the answering node already
+ * serves the change). Apply thread only; a no-op when nothing is pending.
+ * The replicated state (zones, journals, results) does not depend on when
+ * it runs: only the moment DNS sees it. */
+void sm_publish(sm_t *sm);
 
 /* Journal bounds per zone (-zone.journal.max and .max-bytes): the oldest
  * changesets beyond either are dropped. Defaults SM_JOURNAL_MAX and

@@ -60,6 +60,11 @@ typedef struct raft_fsm {
      * damaged one changes nothing (§7, raft_options_t.snapshot_check).
      * index is the snapshot's last included index (Figure 13). */
     int (*check)(void *ctx, raft_index_t index, raft_snap_reader_t *r);
+    /* Optional: called before the proposers of entries applied so far are
+     * answered (node_deliver_finished), once per batch of applies, so a
+     * state machine can make a batch's changes visible together (kv/: one
+     * DNS version for many UPDATEs) and still answer only afterwards. */
+    void (*publish)(void *ctx);
 } raft_fsm_t;
 
 /* ---- options --------------------------------------------------------------- */

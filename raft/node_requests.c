@@ -69,6 +69,8 @@ void node_req_finish(node_t *n, request_t *q, node_status_t status)
  * a batch's answers together. The result bytes go to the callback. */
 void node_deliver_finished(node_t *n)
 {
+    if (n->o.fsm.publish) /* also with no one waiting here: followers serve too */
+        n->o.fsm.publish(n->o.fsm.ctx); /* what they were told is visible */
     request_t *q = n->finished;
     n->finished = NULL;
     n->finished_tail = &n->finished;

@@ -66,6 +66,10 @@ typedef struct slot {
 
 struct zone_index {
     atomic_uint refs;
+    /* An overlay (zone_index_build_over): the names here replace the
+     * base's, every other name is looked up in the base (a full index,
+     * one reference). NULL: a full index. */
+    zone_index_t *base;
     uint8_t origin[NAME_MAX_WIRE]; /* lowercased */
     int origin_labels;
     const db_node_t *apex;         /* set once the node array stops moving */
@@ -391,6 +395,7 @@ static void finish_nodes(zone_index_t *zi)
 
 static void free_index(zone_index_t *zi)
 {
+    zone_index_unref(zi->base);
     while (zi->names) {
         name_chunk_t *next = zi->names->next;
         free(zi->names);
@@ -481,8 +486,34 @@ size_t zone_index_memory(const zone_index_t *zi)
 const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
 {
     bool found;
-    uint32_t slot = find_slot(zi, name, name_hash(name), &found);
-    return found ? &zi->nodes[zi->table[slot].node] : NULL;
+    uint64_t hash = name_hash(name);
+    uint32_t slot = find_slot(zi, name, hash, &found);
+    if (found)
+        return &zi->nodes[zi->table[slot].node];
+    if (!zi->base)
+        return NULL;
+    slot = find_slot(zi->base, name, hash, &found);
+    return found ? &zi->base->nodes[zi->base->table[slot].node] : NULL;
+}
+
+zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char err[ZONE_ERR_MAX])
+{
+    if (base->base)
+        base = base->base; /* always one level: over the full index */
+    if (!name_equal(base->origin, part->origin)) {
+        if (err)
+            snprintf(err, ZONE_ERR_MAX, "an overlay of another zone");
+        return NULL;
+    }
+    zone_index_t *zi = zone_index_build(part, err);
+    if (zi)
+        zi->base = zone_index_ref(base);
+    return zi;
+}
+
+const zone_index_t *zone_index_base(const zone_index_t *zi)
+{
+    return zi->base ? zi->base : zi;
 }
 
 const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i)
@@ -740,6 +771,16 @@ int zonedb_handle_put_zone(zonedb_handle_t *h, zone_index_t *zi)
         publish_locked(h, next);
     pthread_mutex_unlock(&h->writer);
     return next ? 0 : -1;
+}
+
+zone_index_t *zonedb_handle_get_zone(zonedb_handle_t *h, const uint8_t *origin)
+{
+    pthread_mutex_lock(&h->writer);
+    /* Writers only replace h->current, under the mutex (as above). */
+    const zone_index_t *zi = zonedb_get_zone(h->current, origin);
+    zone_index_t *ref = zi ? zone_index_ref((zone_index_t *)zi) : NULL;
+    pthread_mutex_unlock(&h->writer);
+    return ref;
 }
 
 int zonedb_handle_remove_zone(zonedb_handle_t *h, const uint8_t *origin)

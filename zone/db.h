@@ -79,6 +79,21 @@ bool db_rrset_next(const db_rrset_t *set, size_t *pos, const uint8_t **rd, uint1
 /* Indexes `zone`. Returns NULL on allocation failure or when a record lies
  * outside the origin (err then says why; err may be NULL). */
 zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX]);
+/* An index of the zone `base` indexes, changed only at some names, built
+ * in the time of those names instead of the zone's (dynamic updates): the
+ * nodes of `part` (a zone_t holding every record, after the change, at the
+ * changed names and at each of their ancestors up to the apex, SOA
+ * included) replace the base's nodes of the same names; every other name
+ * is the base's. Valid only when every name the base has and `part` does
+ * not cover is unchanged, and every changed name still exists (a name
+ * that lost its last record needs a full build: its node, or an empty
+ * non-terminal above it, may have to vanish). The base is referenced
+ * (an overlay over an overlay is made over the latter's base). Counts and
+ * memory of the result are the overlay's own. NULL on allocation failure
+ * (err set). */
+zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char err[ZONE_ERR_MAX]);
+/* The full index an overlay is over, or zi itself. */
+const zone_index_t *zone_index_base(const zone_index_t *zi);
 /* Reference counting (atomic; any thread). The last unref frees. */
 zone_index_t *zone_index_ref(zone_index_t *zi);
 void zone_index_unref(zone_index_t *zi);
@@ -153,6 +168,9 @@ void zonedb_handle_publish(zonedb_handle_t *h, zonedb_t *next);
 /* Adds or replaces one zone (takes over the reference to `zi`). Returns 0,
  * or -1 on allocation failure (zi is then released, the old version stays). */
 int zonedb_handle_put_zone(zonedb_handle_t *h, zone_index_t *zi);
+/* Writer side, no read lock needed: a new reference to the published
+ * index of that origin (zone_index_unref it), or NULL. */
+zone_index_t *zonedb_handle_get_zone(zonedb_handle_t *h, const uint8_t *origin);
 /* Removes the zone of that origin; returns 1 if it was there, 0 if not, -1
  * on allocation failure. */
 int zonedb_handle_remove_zone(zonedb_handle_t *h, const uint8_t *origin);

@@ -1,16 +1,21 @@
-/* zone/update.c — RFC 2136 prerequisites and update processing on a zone_t,
- * serial policies, zone differences and changesets (zone/update.h).
+/* zone/update.c — RFC 2136 prerequisites and update processing, batches of
+ * UPDATEs, serial policies, zone differences and changesets (update.h).
  *
- * A "working set" holds the zone's records (borrowed pointers into the old
- * zone and into the parsed message) with a dead flag; the update marks and
- * appends, then the live records are rebuilt into a new zone with
- * zone_from_records (which re-checks every zone rule). The changeset is
- * the difference between the old zone and the new one: for an UPDATE taken
- * from the working set (ws_diff, only the touched records are sorted), for
- * a reload computed by zone_diff. Nothing is visible
- * until the caller publishes the new zone, so a failure anywhere leaves the
- * zone as it was (all or nothing, §3.4). */
+ * UPDATEs are applied to a working set (zone/update_int.h: the zone's
+ * records with an owner index and a per-UPDATE undo log), each as one
+ * step: prerequisites and the prescan first (nothing changes when they
+ * fail), then the update section; the rules of §3.4.2 (CNAME and other
+ * data, apex SOA and NS) are kept by the operations themselves, for the
+ * names they touch. The step's changeset comes from its undo log; a step
+ * that changed nothing in the end is undone. Only when the batch closes
+ * are the live records rebuilt into a new zone (zone_from_records, which
+ * re-checks every rule). Nothing is visible until the caller publishes
+ * it, so a failure leaves the zone as it was (all or nothing, §3.4). A
+ * reload's changeset goes through the same working set (zone_diff for the
+ * difference of two files). */
 #include "zone/update.h"
+#include "zone/update_int.h"
+#include "zone/zone_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +24,6 @@
 
 #include "zone/rrtype.h"
 
-#define SOA_NUMBERS 20 /* serial refresh retry expire minimum */
 #define SOA_RDATA_MAX (2 * NAME_MAX_WIRE + SOA_NUMBERS)
 
 /* ---- small helpers ---- */
@@ -81,84 +85,12 @@ uint32_t zone_serial_next(uint32_t old, enum zone_serial_policy policy, uint64_t
     return zone_serial_compare(want, old) > 0 ? want : old + 1;
 }
 
-/* Thread-local scratch for canonical rdata (comparisons on any thread). */
-static _Thread_local uint8_t canon_a[RDATA_MAX], canon_b[RDATA_MAX];
-
-/* Canonical rdata comparison (names inside lowercased, RFC 4034 §6.2). */
-static int rdata_cmp(uint16_t type, const uint8_t *a, uint16_t alen, const uint8_t *b,
-                     uint16_t blen)
-{
-    rrtype_rdata_canonical(type, a, alen, canon_a);
-    rrtype_rdata_canonical(type, b, blen, canon_b);
-    size_t n = alen < blen ? alen : blen;
-    int c = memcmp(canon_a, canon_b, n);
-    if (c != 0)
-        return c;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
-static bool rdata_equal(const zone_rr_t *a, const zone_rr_t *b)
-{
-    return a->rdlen == b->rdlen && rdata_cmp(a->type, a->rdata, a->rdlen, b->rdata, b->rdlen) == 0;
-}
-
-/* ---- the working set ---- */
-
-typedef struct wrr {
-    zone_rr_t rr;
-    bool dead;
-} wrr_t;
-
-typedef struct ws {
-    wrr_t *v;
-    size_t n, cap;
-    const uint8_t *apex;
-    const zone_rr_t *orig; /* the old zone's records: v[i] started as orig[i] */
-    size_t norig;
-    bool changed;  /* something other than an explicit SOA changed */
-    bool soa_set;  /* the SOA was replaced by a newer one */
-    bool oom;
-    uint8_t soa[SOA_RDATA_MAX]; /* the bumped SOA's rdata */
-} ws_t;
-
-static void ws_push(ws_t *w, const zone_rr_t *rr)
-{
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        wrr_t *v = realloc(w->v, cap * sizeof *v);
-        if (!v) {
-            w->oom = true;
-            return;
-        }
-        w->v = v;
-        w->cap = cap;
-    }
-    w->v[w->n].rr = *rr;
-    w->v[w->n].rr.rclass = RR_CLASS_IN;
-    w->v[w->n].dead = false;
-    w->n++;
-}
-
-static int ws_load(ws_t *w, const zone_t *zone)
-{
-    memset(w, 0, sizeof *w);
-    w->apex = zone->origin;
-    w->orig = zone->rrs;
-    w->norig = zone->count;
-    for (size_t i = 0; i < zone->count && !w->oom; i++)
-        ws_push(w, &zone->rrs[i]);
-    return w->oom ? -1 : 0;
-}
-
-static bool live_at(const ws_t *w, size_t i, const uint8_t *name)
-{
-    return !w->v[i].dead && name_equal(w->v[i].rr.owner, name);
-}
+/* ---- lookups in the working set (the records at one name only) ---- */
 
 static bool name_in_use(const ws_t *w, const uint8_t *name)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (live_at(w, i, name))
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i))
+        if (ws_live_at(w, i, name))
             return true;
     return false;
 }
@@ -166,8 +98,8 @@ static bool name_in_use(const ws_t *w, const uint8_t *name)
 static size_t rrset_count(const ws_t *w, const uint8_t *name, uint16_t type)
 {
     size_t n = 0;
-    for (size_t i = 0; i < w->n; i++)
-        if (live_at(w, i, name) && w->v[i].rr.type == type)
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i))
+        if (ws_live_at(w, i, name) && w->v[i].rr.type == type)
             n++;
     return n;
 }
@@ -175,17 +107,17 @@ static size_t rrset_count(const ws_t *w, const uint8_t *name, uint16_t type)
 /* Index of the live RR equal to rr (owner, type, rdata; not TTL), or -1. */
 static long find_rr(const ws_t *w, const zone_rr_t *rr)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (live_at(w, i, rr->owner) && w->v[i].rr.type == rr->type &&
-            rdata_equal(&w->v[i].rr, rr))
+    for (size_t i = ws_first(w, rr->owner); i != WS_END; i = ws_next(w, i))
+        if (ws_live_at(w, i, rr->owner) && w->v[i].rr.type == rr->type &&
+            rr_rdata_equal(&w->v[i].rr, rr))
             return (long)i;
     return -1;
 }
 
 static long find_type(const ws_t *w, const uint8_t *name, uint16_t type)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (live_at(w, i, name) && w->v[i].rr.type == type)
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i))
+        if (ws_live_at(w, i, name) && w->v[i].rr.type == type)
             return (long)i;
     return -1;
 }
@@ -193,17 +125,12 @@ static long find_type(const ws_t *w, const uint8_t *name, uint16_t type)
 /* Gives the whole RRset the TTL (RFC 2181 §5.2: one TTL per RRset). */
 static void rrset_set_ttl(ws_t *w, const uint8_t *name, uint16_t type, uint32_t ttl)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (live_at(w, i, name) && w->v[i].rr.type == type && w->v[i].rr.ttl != ttl) {
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i))
+        if (ws_live_at(w, i, name) && w->v[i].rr.type == type && w->v[i].rr.ttl != ttl) {
+            ws_touch(w, i);
             w->v[i].rr.ttl = ttl;
             w->changed = true;
         }
-}
-
-static void ws_kill(ws_t *w, size_t i)
-{
-    w->v[i].dead = true;
-    w->changed = true;
 }
 
 static bool is_dnssec_companion(uint16_t type)
@@ -214,8 +141,8 @@ static bool is_dnssec_companion(uint16_t type)
 /* True when the name holds data that may not sit beside a CNAME. */
 static bool has_non_cname(const ws_t *w, const uint8_t *name)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (live_at(w, i, name) && w->v[i].rr.type != RR_TYPE_CNAME &&
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i))
+        if (ws_live_at(w, i, name) && w->v[i].rr.type != RR_TYPE_CNAME &&
             !is_dnssec_companion(w->v[i].rr.type))
             return true;
     return false;
@@ -247,7 +174,7 @@ static int check_value_rrsets(const ws_t *w, const zone_update_t *u)
             for (size_t k = 0; k < j && !seen; k++) {
                 const zone_rr_t *r = &u->prereq[k];
                 seen = r->rclass == u->zclass && r->type == q->type &&
-                       name_equal(r->owner, q->owner) && rdata_equal(r, q);
+                       name_equal(r->owner, q->owner) && rr_rdata_equal(r, q);
             }
             distinct += !seen;
         }
@@ -338,10 +265,12 @@ static void add_soa(ws_t *w, const zone_rr_t *r)
     long i = find_type(w, w->apex, RR_TYPE_SOA);
     if (i < 0 || zone_serial_compare(soa_serial(r), soa_serial(&w->v[i].rr)) <= 0)
         return;
-    const uint8_t *owner = w->v[i].rr.owner;
-    w->v[i].rr = *r;
-    w->v[i].rr.owner = owner;
-    w->v[i].rr.rclass = RR_CLASS_IN;
+    /* Also newer than before this UPDATE: two SOAs in one message, each
+     * newer than the one before, may end 2^31 or more past the start,
+     * which RFC 1982 calls older (found by fuzz_dns_updmsg). */
+    if (w->has_step_serial && zone_serial_compare(soa_serial(r), w->step_serial) <= 0)
+        return;
+    ws_set_rdata(w, (size_t)i, r);
     w->soa_set = true;
 }
 
@@ -352,7 +281,7 @@ static void add_cname(ws_t *w, const zone_rr_t *r)
         return;
     long i = find_type(w, r->owner, RR_TYPE_CNAME);
     if (i >= 0) {
-        if (rdata_equal(&w->v[i].rr, r) && w->v[i].rr.ttl == r->ttl)
+        if (rr_rdata_equal(&w->v[i].rr, r) && w->v[i].rr.ttl == r->ttl)
             return;
         ws_kill(w, (size_t)i);
     }
@@ -384,8 +313,8 @@ static void delete_rrsets(ws_t *w, const zone_rr_t *r)
     bool apex = name_equal(r->owner, w->apex);
     if (r->type != ZU_TYPE_ANY && apex && (r->type == RR_TYPE_SOA || r->type == RR_TYPE_NS))
         return; /* §3.4.2.3: the apex SOA and NS RRsets are never deleted */
-    for (size_t i = 0; i < w->n; i++) {
-        if (!live_at(w, i, r->owner))
+    for (size_t i = ws_first(w, r->owner); i != WS_END; i = ws_next(w, i)) {
+        if (!ws_live_at(w, i, r->owner))
             continue;
         uint16_t t = w->v[i].rr.type;
         if (r->type == ZU_TYPE_ANY ? !(apex && (t == RR_TYPE_SOA || t == RR_TYPE_NS))
@@ -417,7 +346,14 @@ static void apply_one(ws_t *w, const zone_update_t *u, const zone_rr_t *r)
         delete_rr(w, r);
 }
 
-/* ---- building the result ---- */
+
+/* ---- one UPDATE as a step of a batch ---- */
+
+static uint32_t ws_serial(const ws_t *w)
+{
+    long i = find_type(w, w->apex, RR_TYPE_SOA);
+    return i < 0 ? 0 : soa_serial(&w->v[i].rr);
+}
 
 /* §3.6: a change the update did not version itself bumps the serial. */
 static void bump_serial(ws_t *w, enum zone_serial_policy policy, uint64_t now)
@@ -425,30 +361,12 @@ static void bump_serial(ws_t *w, enum zone_serial_policy policy, uint64_t now)
     long i = find_type(w, w->apex, RR_TYPE_SOA);
     if (i < 0 || w->v[i].rr.rdlen > SOA_RDATA_MAX || w->v[i].rr.rdlen < SOA_NUMBERS)
         return;
-    zone_rr_t *soa = &w->v[i].rr;
-    memcpy(w->soa, soa->rdata, soa->rdlen);
-    uint32_t next = zone_serial_next(soa_serial(soa), policy, now);
-    put_be32(w->soa + soa->rdlen - SOA_NUMBERS, next);
-    soa->rdata = w->soa;
-}
-
-static zone_t *ws_build(const ws_t *w, const uint8_t *origin, char *err)
-{
-    zone_rr_t *rrs = malloc((w->n ? w->n : 1) * sizeof *rrs);
-    if (!rrs) {
-        set_err(err, "out of memory%s", "");
-        return NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < w->n; i++)
-        if (!w->v[i].dead)
-            rrs[n++] = w->v[i].rr;
-    char buf[ZONE_ERR_MAX];
-    zone_t *z = zone_from_records(origin, rrs, n, buf);
-    free(rrs);
-    if (!z)
-        set_err(err, "%s", buf);
-    return z;
+    zone_rr_t soa = w->v[i].rr;
+    uint8_t rd[SOA_RDATA_MAX];
+    memcpy(rd, soa.rdata, soa.rdlen);
+    put_be32(rd + soa.rdlen - SOA_NUMBERS, zone_serial_next(soa_serial(&soa), policy, now));
+    soa.rdata = rd;
+    ws_set_rdata(w, (size_t)i, &soa);
 }
 
 /* Changes that cancel out within one UPDATE (add then delete the same
@@ -466,74 +384,193 @@ static void changeset_clear(zone_changeset_t *cs)
     memset(cs, 0, sizeof *cs);
 }
 
-static int rr_key_cmp(const zone_rr_t *a, const zone_rr_t *b);
-static int rr_ptr_cmp(const void *pa, const void *pb);
-static int cs_fill(zone_changeset_t *cs, const zone_rr_t **rem, size_t nrem,
-                   const zone_rr_t **add, size_t nadd);
-
-static bool ws_modified(const ws_t *w, size_t i)
+/* Checks and applies u as one step; on NOERROR with a net change, *cs is
+ * the step's changeset and the step stays, otherwise it is undone. */
+static int apply_step(ws_t *w, const zone_update_t *u, enum zone_serial_policy policy,
+                      uint64_t now, zone_changeset_t *cs, char *err)
 {
-    const zone_rr_t *a = &w->v[i].rr, *o = &w->orig[i];
-    return a->ttl != o->ttl || a->rdlen != o->rdlen ||
-           (a->rdata != o->rdata && memcmp(a->rdata, o->rdata, a->rdlen) != 0);
-}
-
-/* Drops the pairs that cancel out (the same record and TTL removed and
- * added back), in place; both lists sorted by rr_key_cmp. */
-static void cancel_pairs(const zone_rr_t **rem, size_t *nrem, const zone_rr_t **add,
-                         size_t *nadd)
-{
-    size_t i = 0, j = 0, kr = 0, ka = 0;
-    while (i < *nrem || j < *nadd) {
-        int c = i == *nrem ? 1 : j == *nadd ? -1 : rr_key_cmp(rem[i], add[j]);
-        if (c < 0) {
-            rem[kr++] = rem[i++];
-        } else if (c > 0) {
-            add[ka++] = add[j++];
-        } else if (rem[i]->ttl == add[j]->ttl) {
-            i++;
-            j++;
-        } else {
-            rem[kr++] = rem[i++];
-            add[ka++] = add[j++];
-        }
+    ws_step_begin(w);
+    uint32_t from = ws_serial(w);
+    w->has_step_serial = true;
+    w->step_serial = from;
+    int rc = check_prereqs(w, u, err);
+    for (size_t i = 0; rc == ZU_NOERROR && i < u->nupdate; i++)
+        if ((rc = prescan_one(u, &u->update[i])) != ZU_NOERROR)
+            set_err(err, "update section rejected by the prescan (RFC 2136 3.4.1.3)%s", "");
+    for (size_t i = 0; rc == ZU_NOERROR && i < u->nupdate && !w->oom; i++)
+        apply_one(w, u, &u->update[i]);
+    if (rc == ZU_NOERROR && (w->changed || w->soa_set)) {
+        if (!w->soa_set)
+            bump_serial(w, policy, now);
+        if (!w->oom && ws_step_diff(w, from, ws_serial(w), cs) < 0)
+            w->oom = true;
+        if (!w->oom && !w->soa_set && only_serial_moved(cs))
+            zone_changeset_free(cs); /* net no change: no new version (as Knot) */
+        else if (!w->oom)
+            return rc;
     }
-    *nrem = kr;
-    *nadd = ka;
-}
-
-/* The changeset from the working set itself, the same as zone_diff(old,
- * new) but without sorting both whole zones (the cost of a big zone's
- * UPDATE, bench/dns-update): removed = old records now dead or modified
- * (TTL, SOA), added = live appended records and the modified ones; only
- * those few are sorted, and a record removed and added back cancels out. */
-static int ws_diff(const ws_t *w, uint32_t serial_from, uint32_t serial_to,
-                   zone_changeset_t *cs)
-{
-    size_t nrem = 0, nadd = 0;
-    const zone_rr_t **rem = malloc((w->norig + 1) * sizeof *rem);
-    const zone_rr_t **add = malloc((w->n + 1) * sizeof *add);
-    int rc = -1;
-    if (rem && add) {
-        for (size_t i = 0; i < w->n; i++) {
-            bool old = i < w->norig, mod = old && ws_modified(w, i);
-            if (old && (w->v[i].dead || mod))
-                rem[nrem++] = &w->orig[i];
-            if (!w->v[i].dead && (!old || mod))
-                add[nadd++] = &w->v[i].rr;
-        }
-        qsort(rem, nrem, sizeof *rem, rr_ptr_cmp);
-        qsort(add, nadd, sizeof *add, rr_ptr_cmp);
-        cancel_pairs(rem, &nrem, add, &nadd);
-        rc = cs_fill(cs, rem, nrem, add, nadd);
+    if (rc == ZU_NOERROR && w->oom) {
+        set_err(err, "out of memory%s", "");
+        rc = ZU_SERVFAIL;
     }
-    free(rem);
-    free(add);
-    if (rc < 0)
-        zone_changeset_free(cs);
-    cs->serial_from = serial_from;
-    cs->serial_to = serial_to;
+    zone_changeset_free(cs);
+    ws_step_undo(w);
+    w->oom = false;
     return rc;
+}
+
+/* ---- batches ---- */
+
+struct zone_update_batch {
+    ws_t w;
+    const zone_t *zone;
+    uint8_t origin[NAME_MAX_WIRE];
+    size_t changes; /* steps that changed the zone since the last build */
+};
+
+zone_update_batch_t *zone_update_batch_open(const zone_t *zone)
+{
+    zone_update_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    if (ws_load(&b->w, zone) < 0) {
+        ws_free(&b->w);
+        free(b);
+        return NULL;
+    }
+    b->zone = zone;
+    memcpy(b->origin, zone->origin, name_wire_len(zone->origin));
+    b->w.apex = b->origin;
+    return b;
+}
+
+int zone_update_batch_apply(zone_update_batch_t *b, const zone_update_t *u,
+                            enum zone_serial_policy policy, uint64_t now,
+                            zone_changeset_t *cs, char err[ZONE_ERR_MAX])
+{
+    changeset_clear(cs);
+    if (err)
+        err[0] = 0;
+    if (!name_equal(b->origin, u->zname) || u->zclass != RR_CLASS_IN) {
+        set_err(err, "not this zone%s", "");
+        return ZU_NOTAUTH;
+    }
+    int rc = apply_step(&b->w, u, policy, now, cs, err);
+    b->changes += rc == ZU_NOERROR && !zone_changeset_empty(cs);
+    return rc;
+}
+
+const zone_t *zone_update_batch_zone(const zone_update_batch_t *b)
+{
+    return b->zone;
+}
+
+size_t zone_update_batch_changes(const zone_update_batch_t *b)
+{
+    return b->changes;
+}
+
+size_t zone_update_batch_churn(const zone_update_batch_t *b)
+{
+    return b->w.n - b->zone->count + b->w.killed;
+}
+
+zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
+{
+    if (err)
+        err[0] = 0;
+    if (!b->changes)
+        return NULL;
+    zone_t *out = ws_build_valid(&b->w, b->origin, err);
+    if (out)
+        b->changes = 0;
+    return out;
+}
+
+zone_t *zone_update_batch_view(zone_update_batch_t *b)
+{
+    if (!b->changes)
+        return NULL;
+    zone_t *out = ws_view(&b->w, b->origin);
+    if (out)
+        b->changes = 0;
+    return out;
+}
+
+zone_t *zone_update_view_copy(const zone_t *view)
+{
+    return zone_copy_valid(view->origin, view->rrs, view->count);
+}
+
+zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX])
+{
+    zone_t *out = zone_update_batch_build(b, err);
+    zone_update_batch_free(b);
+    return out;
+}
+
+size_t zone_update_batch_touched(const zone_update_batch_t *b)
+{
+    return b->w.touched.n;
+}
+
+void zone_update_batch_touched_reset(zone_update_batch_t *b)
+{
+    nameset_clear(&b->w.touched);
+}
+
+/* Adds the live records at name to *rrs (grown as needed). */
+static int add_records_at(const ws_t *w, const uint8_t *name, zone_rr_t **rrs, size_t *n,
+                          size_t *cap)
+{
+    for (size_t i = ws_first(w, name); i != WS_END; i = ws_next(w, i)) {
+        if (!ws_live_at(w, i, name))
+            continue;
+        if (*n == *cap) {
+            size_t c = *cap ? *cap * 2 : 64;
+            zone_rr_t *v = realloc(*rrs, c * sizeof *v);
+            if (!v)
+                return -1;
+            *rrs = v;
+            *cap = c;
+        }
+        (*rrs)[(*n)++] = w->v[i].rr;
+    }
+    return 0;
+}
+
+zone_t *zone_update_batch_part(const zone_update_batch_t *b, bool *emptied)
+{
+    const ws_t *w = &b->w;
+    *emptied = false;
+    for (size_t k = 0; k < w->touched.n; k++)
+        if (!name_in_use(w, w->touched.v[k])) {
+            *emptied = true; /* its node may vanish: a full index is due */
+            return NULL;
+        }
+    nameset_t names = { 0 };
+    int rc = nameset_add(&names, b->origin) < 0 ? -1 : 0;
+    for (size_t k = 0; rc == 0 && k < w->touched.n; k++)
+        for (const uint8_t *p = w->touched.v[k]; rc == 0 && p && !name_equal(p, b->origin);
+             p = name_parent(p))
+            if (nameset_add(&names, p) < 0)
+                rc = -1;
+    zone_rr_t *rrs = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t k = 0; rc == 0 && k < names.n; k++)
+        rc = add_records_at(w, names.v[k], &rrs, &n, &cap);
+    zone_t *part = rc == 0 ? zone_copy_valid(b->origin, rrs, n) : NULL;
+    free(rrs);
+    nameset_free(&names);
+    return part;
+}
+
+void zone_update_batch_free(zone_update_batch_t *b)
+{
+    if (!b)
+        return;
+    ws_free(&b->w);
+    free(b);
 }
 
 int zone_update_apply(const zone_t *zone, const zone_update_t *u,
@@ -548,59 +585,26 @@ int zone_update_apply(const zone_t *zone, const zone_update_t *u,
         set_err(err, "not this zone%s", "");
         return ZU_NOTAUTH;
     }
-    ws_t *w = malloc(sizeof *w);
-    if (!w || ws_load(w, zone) < 0) {
-        if (w)
-            free(w->v);
-        free(w);
+    zone_update_batch_t *b = zone_update_batch_open(zone);
+    if (!b) {
         set_err(err, "out of memory%s", "");
         return ZU_SERVFAIL;
     }
-    int rc = check_prereqs(w, u, err);
-    for (size_t i = 0; rc == ZU_NOERROR && i < u->nupdate; i++)
-        if ((rc = prescan_one(u, &u->update[i])) != ZU_NOERROR)
-            set_err(err, "update section rejected by the prescan (RFC 2136 3.4.1.3)%s", "");
-    for (size_t i = 0; rc == ZU_NOERROR && i < u->nupdate && !w->oom; i++)
-        apply_one(w, u, &u->update[i]);
-    if (rc == ZU_NOERROR && w->oom)
-        rc = ZU_SERVFAIL;
-    if (rc == ZU_NOERROR && (w->changed || w->soa_set)) {
-        if (!w->soa_set)
-            bump_serial(w, policy, now);
-        *out = ws_build(w, zone->origin, err);
-        if (!*out || ws_diff(w, zone->serial, (*out)->serial, cs) < 0) {
-            zone_free(*out);
-            *out = NULL;
-            rc = ZU_SERVFAIL;
-        } else if (!w->soa_set && only_serial_moved(cs)) {
-            zone_free(*out); /* net no change: no new version (as Knot) */
-            *out = NULL;
-            zone_changeset_free(cs);
-        }
+    int rc = zone_update_batch_apply(b, u, policy, now, cs, err);
+    if (zone_update_batch_changes(b) == 0) {
+        zone_update_batch_free(b);
+        return rc;
     }
-    free(w->v);
-    free(w);
+    *out = zone_update_batch_close(b, err);
+    if (!*out) {
+        zone_changeset_free(cs);
+        return ZU_SERVFAIL;
+    }
     return rc;
 }
 
 /* ---- differences ---- */
 
-/* Order for diffs: owner (canonical), type, canonical rdata. */
-static int rr_key_cmp(const zone_rr_t *a, const zone_rr_t *b)
-{
-    int c = name_compare_canonical(a->owner, b->owner);
-    if (c != 0)
-        return c;
-    if (a->type != b->type)
-        return a->type < b->type ? -1 : 1;
-    return rdata_cmp(a->type, a->rdata, a->rdlen, b->rdata, b->rdlen);
-}
-
-static int rr_ptr_cmp(const void *pa, const void *pb)
-{
-    const zone_rr_t *a = *(const zone_rr_t *const *)pa, *b = *(const zone_rr_t *const *)pb;
-    return rr_key_cmp(a, b);
-}
 
 static const zone_rr_t **sorted_ptrs(const zone_t *z)
 {
@@ -611,42 +615,6 @@ static const zone_rr_t **sorted_ptrs(const zone_t *z)
         v[i] = &z->rrs[i];
     qsort(v, z->count, sizeof *v, rr_ptr_cmp);
     return v;
-}
-
-/* Copies the listed records into one block owned by the changeset. */
-static int cs_fill(zone_changeset_t *cs, const zone_rr_t **rem, size_t nrem,
-                   const zone_rr_t **add, size_t nadd)
-{
-    size_t bytes = 0;
-    for (size_t i = 0; i < nrem; i++)
-        bytes += name_wire_len(rem[i]->owner) + rem[i]->rdlen;
-    for (size_t i = 0; i < nadd; i++)
-        bytes += name_wire_len(add[i]->owner) + add[i]->rdlen;
-    cs->removed = calloc(nrem ? nrem : 1, sizeof *cs->removed);
-    cs->added = calloc(nadd ? nadd : 1, sizeof *cs->added);
-    cs->data = malloc(bytes ? bytes : 1);
-    if (!cs->removed || !cs->added || !cs->data)
-        return -1;
-    size_t pos = 0;
-    for (int side = 0; side < 2; side++) {
-        const zone_rr_t **src = side ? add : rem;
-        size_t n = side ? nadd : nrem;
-        zone_rr_t *dst = side ? cs->added : cs->removed;
-        for (size_t i = 0; i < n; i++) {
-            dst[i] = *src[i];
-            size_t nl = name_wire_len(src[i]->owner);
-            memcpy(cs->data + pos, src[i]->owner, nl);
-            dst[i].owner = cs->data + pos;
-            pos += nl;
-            memcpy(cs->data + pos, src[i]->rdata, src[i]->rdlen);
-            dst[i].rdata = cs->data + pos;
-            pos += src[i]->rdlen;
-        }
-    }
-    cs->nremoved = nrem;
-    cs->nadded = nadd;
-    cs->data_len = bytes;
-    return 0;
 }
 
 int zone_diff(const zone_t *from, const zone_t *to, zone_changeset_t *cs)
@@ -675,7 +643,7 @@ int zone_diff(const zone_t *from, const zone_t *to, zone_changeset_t *cs)
                 j++;
             }
         }
-        rc = cs_fill(cs, rem, nrem, add, nadd);
+        rc = rr_cs_fill(cs, rem, nrem, add, nadd);
     }
     free(a);
     free(b);
@@ -701,7 +669,7 @@ int zone_changeset_make(zone_changeset_t *cs, uint32_t serial_from, uint32_t ser
             rem[i] = &removed[i];
         for (size_t i = 0; i < nadded; i++)
             add[i] = &added[i];
-        rc = cs_fill(cs, rem, nremoved, add, nadded);
+        rc = rr_cs_fill(cs, rem, nremoved, add, nadded);
     }
     free(rem);
     free(add);
@@ -760,7 +728,7 @@ static size_t widx_lower(const widx_t *x, const zone_rr_t *rr, bool rdata)
         if (c == 0 && m->type != rr->type)
             c = m->type < rr->type ? -1 : 1;
         if (c == 0 && rdata)
-            c = rdata_cmp(m->type, m->rdata, m->rdlen, rr->rdata, rr->rdlen);
+            c = rr_rdata_cmp(m->type, m->rdata, m->rdlen, rr->rdata, rr->rdlen);
         if (c < 0)
             lo = mid + 1;
         else
@@ -778,7 +746,7 @@ static long widx_find(const widx_t *x, const zone_rr_t *rr)
     size_t i = x->v[p];
     const zone_rr_t *m = &x->w->v[i].rr;
     if (x->w->v[i].dead || m->type != rr->type || !name_equal(m->owner, rr->owner) ||
-        !rdata_equal(m, rr))
+        !rr_rdata_equal(m, rr))
         return -1;
     return (long)i;
 }
@@ -828,11 +796,11 @@ zone_t *zone_apply_changeset(const zone_t *zone, const zone_changeset_t *cs,
     *unchanged = false;
     if (err)
         err[0] = 0;
-    ws_t *w = malloc(sizeof *w);
+    ws_t *w = calloc(1, sizeof *w);
     widx_t x = { 0 };
     if (!w || ws_load(w, zone) < 0 || widx_build(&x, w) < 0) {
         if (w)
-            free(w->v);
+            ws_free(w);
         free(w);
         free(x.v);
         set_err(err, "out of memory%s", "");
@@ -850,7 +818,7 @@ zone_t *zone_apply_changeset(const zone_t *zone, const zone_changeset_t *cs,
         out = ws_build(w, zone->origin, err);
     }
     free(x.v);
-    free(w->v);
+    ws_free(w);
     free(w);
     return out;
 }

@@ -14,8 +14,12 @@
  * does not depend on dns/. Records in a zone_update_t are zone_rr_t with
  * the class as sent (ZCLASS, ANY or NONE) and names uncompressed.
  *
- * Cost: O(zone size) per UPDATE (the zone is rebuilt with
- * zone_from_records), fine for the small dynamic zones UPDATE is used for. */
+ * Cost: an UPDATE costs the records at the names it touches (an owner
+ * index, copy-on-write of the touched records, an undo log). Loading the
+ * zone into a batch is O(zone), once per batch; kv/ keeps one batch per
+ * zone across many Raft batches, taking a view of it (an array of the
+ * live records) and the records at the changed names (for the DNS index)
+ * after each. zone_update_apply is a batch of one. */
 #ifndef ZONE_UPDATE_H
 #define ZONE_UPDATE_H
 
@@ -105,6 +109,59 @@ uint32_t zone_serial_next(uint32_t old, enum zone_serial_policy policy, uint64_t
 int zone_update_apply(const zone_t *zone, const zone_update_t *u,
                       enum zone_serial_policy policy, uint64_t now,
                       zone_t **out, zone_changeset_t *cs, char err[ZONE_ERR_MAX]);
+
+/* A batch: UPDATEs of one zone applied in turn to one working set, each
+ * with its own rcode, changeset and serial bump, exactly as if each were
+ * applied alone to the zone the previous ones produced (a step that
+ * changes nothing in the end leaves no trace), and one new zone built at
+ * the end. The result never depends on where batches begin and end, which
+ * replicas rely on: each batches the log its own way.
+ *
+ * zone_update_batch_open borrows `zone` (it must stay alive and unchanged
+ * until the batch is closed or freed); NULL on allocation failure.
+ * zone_update_batch_apply: as zone_update_apply, without the new zone
+ * (rcode; *cs the changeset when the UPDATE changed the zone, else empty).
+ * A step that runs out of memory is undone and answered SERVFAIL.
+ * zone_update_batch_build: the zone as the UPDATEs applied so far left it
+ * (caller frees), or NULL when none changed anything since the last build
+ * (err "") or on failure (err set); the batch goes on (more UPDATEs, more
+ * builds: the working set is loaded once, not per build).
+ * zone_update_batch_close: build, then free the batch.
+ * zone_update_batch_free: drops the batch.
+ * zone_update_batch_churn: records added or removed since the open; the
+ * working set only grows (dead records stay), so a caller reopens the
+ * batch on a built zone once this passes a fraction of the zone. */
+typedef struct zone_update_batch zone_update_batch_t;
+zone_update_batch_t *zone_update_batch_open(const zone_t *zone);
+int zone_update_batch_apply(zone_update_batch_t *b, const zone_update_t *u,
+                            enum zone_serial_policy policy, uint64_t now,
+                            zone_changeset_t *cs, char err[ZONE_ERR_MAX]);
+/* The zone the batch was opened on, and how many UPDATEs changed it. */
+const zone_t *zone_update_batch_zone(const zone_update_batch_t *b);
+size_t zone_update_batch_changes(const zone_update_batch_t *b);
+size_t zone_update_batch_churn(const zone_update_batch_t *b);
+zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
+/* The same as a view: a zone_t whose records point into the batch's memory
+ * and the zone it was opened on (only the record array is its own, which
+ * zone_free frees), valid while the batch is; building it copies no name
+ * or rdata. NULL when nothing changed since the last build or view, or on
+ * allocation failure. zone_update_view_copy: a zone owning copies of a
+ * view's records (to keep it past the batch); NULL on allocation failure. */
+zone_t *zone_update_batch_view(zone_update_batch_t *b);
+zone_t *zone_update_view_copy(const zone_t *view);
+/* What the UPDATEs changed, for an index built only there (zone/db.h
+ * zone_index_build_over): the names whose records were added, removed or
+ * changed since the open or the last reset, counted by
+ * zone_update_batch_touched; zone_update_batch_part gives every live
+ * record at those names and at each of their ancestors up to the apex (a
+ * zone_t the caller frees), or NULL: with *emptied set when one of those
+ * names has no record left (its node, or an empty non-terminal above it,
+ * may have to vanish: a full index is due), else on allocation failure. */
+size_t zone_update_batch_touched(const zone_update_batch_t *b);
+void zone_update_batch_touched_reset(zone_update_batch_t *b);
+zone_t *zone_update_batch_part(const zone_update_batch_t *b, bool *emptied);
+zone_t *zone_update_batch_close(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
+void zone_update_batch_free(zone_update_batch_t *b);
 
 /* The changeset turning `from` into `to` (both the same origin): RRs of
  * `from` not in `to` are removed, RRs of `to` not in `from` added; a TTL

@@ -5,7 +5,9 @@
  * indexes it for answering).
  *
  * Ownership: a zone_t owns every byte its records point to (an arena freed
- * by zone_free). */
+ * by zone_free), except a view of an UPDATE batch (zone/update.h
+ * zone_update_batch_view), which owns only its record array and is valid
+ * while the batch is (no arena: zone_free frees the array). */
 #ifndef ZONE_ZONE_H
 #define ZONE_ZONE_H
 

@@ -561,3 +561,70 @@ zone_t *zone_from_records(const uint8_t *origin, const zone_rr_t *rrs, size_t co
         }
     return zb_finish(b, 0, (uint32_t)count);
 }
+
+/* ---- zone_copy_valid ---- */
+
+typedef struct ptr_slot {
+    const uint8_t *from, *to;
+} ptr_slot_t;
+
+static size_t ptr_hash(const uint8_t *p, size_t mask)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 32) & mask;
+}
+
+/* The copy of owner name `from` (made on first sight), or NULL. */
+static const uint8_t *copy_owner(struct zone_arena *a, ptr_slot_t *map, size_t mask,
+                                 const uint8_t *from)
+{
+    size_t i = ptr_hash(from, mask);
+    while (map[i].from != NULL && map[i].from != from)
+        i = (i + 1) & mask;
+    if (map[i].from == NULL) {
+        size_t n = name_wire_len(from);
+        uint8_t *to = arena_alloc(a, n);
+        if (to == NULL)
+            return NULL;
+        memcpy(to, from, n);
+        map[i].from = from;
+        map[i].to = to;
+    }
+    return map[i].to;
+}
+
+zone_t *zone_copy_valid(const uint8_t *origin, const zone_rr_t *rrs, size_t count)
+{
+    size_t mask = 15;
+    while (mask + 1 < 2 * count)
+        mask = mask * 2 + 1;
+    zone_t *z = calloc(1, sizeof *z);
+    ptr_slot_t *map = calloc(mask + 1, sizeof *map);
+    if (z != NULL) {
+        z->arena = calloc(1, sizeof *z->arena);
+        z->rrs = malloc((count ? count : 1) * sizeof *z->rrs);
+    }
+    bool ok = z != NULL && map != NULL && z->arena != NULL && z->rrs != NULL;
+    for (size_t i = 0; ok && i < count; i++) {
+        zone_rr_t r = rrs[i];
+        r.owner = copy_owner(z->arena, map, mask, rrs[i].owner);
+        uint8_t *rd = arena_alloc(z->arena, r.rdlen ? r.rdlen : 1);
+        ok = r.owner != NULL && rd != NULL;
+        if (!ok)
+            break;
+        memcpy(rd, rrs[i].rdata, r.rdlen);
+        r.rdata = rd;
+        r.rclass = RR_CLASS_IN;
+        z->rrs[i] = r;
+        if (r.type == RR_TYPE_SOA)
+            z->serial = soa_serial(&r);
+    }
+    free(map);
+    if (!ok) {
+        zone_free(z);
+        return NULL;
+    }
+    z->count = count;
+    memcpy(z->origin, origin, name_wire_len(origin));
+    return z;
+}

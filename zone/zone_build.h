@@ -37,6 +37,13 @@ int zb_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
 /* Runs the end-of-zone checks and returns the zone (the builder is freed
  * either way). On error returns NULL; `source`/`line` locate "no SOA". */
 zone_t *zb_finish(zone_builder_t *b, int source, uint32_t line);
+/* A zone from records that already form a valid zone (exactly what
+ * zone_from_records would return for them: class IN, no duplicates, one
+ * TTL per RRset, the CNAME and SOA rules kept, one spelling per owner),
+ * copied without any check, for the dynamic-update working set, which
+ * keeps those rules itself (zone/update_int.h). Owner names are copied
+ * once per distinct pointer. NULL on allocation failure. */
+zone_t *zone_copy_valid(const uint8_t *origin, const zone_rr_t *rrs, size_t count);
 /* Discards everything. */
 void zb_abort(zone_builder_t *b);
 /* Writes "file:line: message" into the builder's error buffer (used by the

@@ -17,7 +17,11 @@ key: update-key}]`; the leader loads example.com.
 - refusals: no key (REFUSED), a key the server does not know (NOTAUTH,
   BADKEY), a bad signature (NOTAUTH, BADSIG), a stale time (NOTAUTH,
   BADTIME, the response signed with the server's time), a zone no node
-  serves (NOTAUTH or NOTZONE as the state machine decides: never NOERROR);
+  serves (NOTAUTH, §3.1.1), an update RR outside the zone (NOTZONE,
+  §3.4.1.3);
+- SIGHUP rereads the key files and the YAML acl: a key added works, a
+  broken key file keeps the keys in use (file:line logged), a removed key
+  is BADKEY;
 - a retransmitted UDP UPDATE (same bytes, source and port) gets the first
   answer and is not applied twice (a non-idempotent prerequisite makes the
   second application visible);
@@ -31,6 +35,8 @@ key: update-key}]`; the leader loads example.com.
 """
 import base64
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -235,12 +241,22 @@ def refusals(cluster, node):
     for name in ("nokey", "badkey", "badsig", "stale"):
         check(answer(node, name + "." + ZONE)[1] == [], "%s was applied" % name)
 
+    # RFC 2136 §3.1.1: a zone section naming a zone this server is not
+    # authoritative for is NOTAUTH (Knot answers the same).
     u = new_update(zone="not-served.test.")
     u.add("x.not-served.test.", 60, "A", "192.0.2.1")
     r = send_update(node, u)
-    check(rcode_of(r) in ("NOTAUTH", "NOTZONE"), "unserved zone: %s" % rcode_of(r))
+    check(rcode_of(r) == "NOTAUTH", "unserved zone: %s, want NOTAUTH" % rcode_of(r))
+    # §3.4.1.3: an update RR outside the (served) zone named is NOTZONE,
+    # and nothing of the message applies.
+    u = new_update()
+    u.add("inside-notzone." + ZONE, 60, "A", "192.0.2.1")
+    u.add("x.not-served.test.", 60, "A", "192.0.2.1")
+    r2 = send_update(node, u)
+    check(rcode_of(r2) == "NOTZONE", "RR outside the zone: %s, want NOTZONE" % rcode_of(r2))
+    check(answer(node, "inside-notzone." + ZONE)[1] == [], "NOTZONE message partly applied")
     ok("refusals through %s: no key REFUSED, BADKEY, BADSIG, BADTIME (signed), "
-       "unserved zone %s; nothing applied" % (node.name, rcode_of(r)))
+       "unserved zone NOTAUTH, RR outside the zone NOTZONE; nothing applied" % node.name)
 
 
 def raw_udp(node, wire):
@@ -362,6 +378,71 @@ def bad_acl_refused(c, keyfile):
     ok("bad ACL rules stop the daemon at start with exit 2 and file:line: reason")
 
 
+NEW_SECRET = base64.b64encode(os.urandom(32)).decode()
+NEW_KEY = dns.tsigkeyring.from_text({"new-key.": ("hmac-sha256", NEW_SECRET)})
+
+
+def key_text(name, secret):
+    return 'key "%s" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' % (name, secret)
+
+
+def new_key_outcome(node, name):
+    u = dns.update.UpdateMessage(ZONE, keyring=NEW_KEY, keyname="new-key.",
+                                 keyalgorithm="hmac-sha256")
+    u.add(name, 60, "A", "192.0.2.77")
+    return tsig_outcome(raw_udp(node, u.to_wire()), NEW_KEY, u.mac)
+
+
+def sighup_and_wait(node, marker):
+    """SIGHUP, then waits for the node's log to say `marker` once more."""
+    def count():
+        with open(node.log_path, errors="replace") as f:
+            return f.read().count(marker)
+    before = count()
+    node.signal(signal.SIGHUP)
+    wait_for("%s logs %r" % (node.name, marker), 10, lambda: count() > before)
+
+
+def sighup_reloads_keys(c, node, keyfile, cfg):
+    """Issue 14 follow-up: SIGHUP rereads the key files and the YAML acl:
+    a key added works after it, a broken file keeps the keys in use
+    (file:line logged), a removed key is BADKEY again."""
+    got = new_key_outcome(node, "hup0." + ZONE)
+    check(got == (dns.rcode.NOTAUTH, dns.rcode.BADKEY), "new key before SIGHUP: %s" % (got,))
+    with open(keyfile, "a") as f:
+        f.write(key_text("new-key", NEW_SECRET))
+    with open(cfg, "a") as f:
+        f.write("  - zones: [\"*\"]\n    actions: [update]\n    key: new-key\n")
+    sighup_and_wait(node, "SIGHUP: now 2 TSIG keys and 2 ACL rules")
+    got = new_key_outcome(node, "hup1." + ZONE)
+    check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "added key after SIGHUP: %s" % (got,))
+    expect_everywhere(c, node, "hup1." + ZONE, ["192.0.2.77"], what="UPDATE with the added key")
+    with open(keyfile) as f:
+        good = f.read()
+    with open(keyfile, "a") as f:
+        f.write('key "broken" {\n\talgorithm hmac-sha256;\n')
+    sighup_and_wait(node, "keeping the TSIG keys and ACL in use")
+    with open(node.log_path, errors="replace") as f:
+        log = f.read()
+    check(re.search(r"update\.key:\d+: ", log) is not None, "no file:line for the broken key file")
+    got = new_key_outcome(node, "hup2." + ZONE)
+    check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "key after a broken reload: %s" % (got,))
+    with open(keyfile, "w") as f:
+        f.write(good.replace(key_text("new-key", NEW_SECRET), ""))
+    with open(cfg, "w") as f:
+        f.write(config_text(keyfile))
+    sighup_and_wait(node, "SIGHUP: now 1 TSIG keys and 1 ACL rules")
+    got = new_key_outcome(node, "hup3." + ZONE)
+    check(got == (dns.rcode.NOTAUTH, dns.rcode.BADKEY), "removed key after SIGHUP: %s" % (got,))
+    u = new_update()
+    u.add("hup4." + ZONE, 60, "A", "192.0.2.78")
+    wire = u.to_wire()
+    got = tsig_outcome(raw_udp(node, wire), KEYRING, u.mac)
+    check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "the old key after reloads: %s" % (got,))
+    ok("SIGHUP on %s: an added key works, a broken key file keeps the keys in use "
+       "(file:line logged), a removed key is BADKEY, the old key still works" % node.name)
+
+
 def main():
     with Cluster("dns-update") as c:
         keyfile = c.write_file("update.key", 'key "update-key" {\n\talgorithm hmac-sha256;\n'
@@ -388,6 +469,7 @@ def main():
         prerequisites(c, leader)
         refusals(c, follower)
         retransmission(c, follower)
+        sighup_reloads_keys(c, follower, keyfile, cfg)
         compare_and_set(c)
         no_quorum(c, follower, [n for n in c.nodes if n is not follower])
 

@@ -1236,6 +1236,10 @@ static void test_update_applies_with_rcodes_and_journal(void **state)
     assert_int_equal(r.rcode, ZU_NOERROR);
     uint32_t serial;
     assert_true(zone_visible(sm, FOO, &serial));
+    assert_int_equal(serial, 11); /* in the open batch: seen at sm_publish */
+    assert_int_equal(rec.last_serial, 11);
+    sm_publish(sm);
+    assert_true(zone_visible(sm, FOO, &serial));
     assert_int_equal(serial, 12);
     assert_int_equal(rec.last_serial, 12); /* published to DNS */
     assert_true(has_dyn(sm));
@@ -1266,6 +1270,160 @@ static void test_update_applies_with_rcodes_and_journal(void **state)
     assert_int_equal(journal_len, 1);
     zone_free(foo);
     sm_free(sm);
+}
+
+/* The UPDATEs of one applied batch share one publication (sm_publish), and
+ * the replicated outcome does not depend on the batching: applying them one
+ * by one (publishing after each) and as one batch gives the same rcodes,
+ * zones and journals (compared through the snapshot bytes), also across
+ * the working set's reopening. */
+static void batch_messages(umsg_t *m, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t a[4] = { 10, 9, (uint8_t)(i / 7), (uint8_t)i };
+        if (i % 11 == 10) { /* add and delete the same RR: no net change, undone */
+            umsg_init(&m[i], FOO, 0, 2);
+            umsg_rr(&m[i], "\1z" FOO, 1, 1, 300, a, 4);
+            umsg_rr(&m[i], "\1z" FOO, 1, ZU_CLASS_NONE, 0, a, 4);
+        } else if (i % 13 == 12) { /* another spelling of x: one spelling kept */
+            umsg_init(&m[i], FOO, 0, 1);
+            umsg_rr(&m[i], "\1X" FOO, 16, 1, 300, (const uint8_t *)"\3abc", 4);
+        } else if (i % 5 == 3) { /* prerequisite "x does not exist": fails once x is there */
+            umsg_init(&m[i], FOO, 1, 1);
+            umsg_rr(&m[i], "\1x" FOO, 255, ZU_CLASS_NONE, 0, NULL, 0);
+            umsg_rr(&m[i], "\1y" FOO, 1, 1, 300, a, 4);
+        } else if (i % 5 == 4) { /* delete the RRset added two steps before */
+            umsg_init(&m[i], FOO, 0, 1);
+            umsg_rr(&m[i], "\1x" FOO, 1, ZU_CLASS_ANY, 0, NULL, 0);
+        } else if (i % 7 == 6) { /* a duplicate of message 0: no change */
+            m[i] = m[0];
+        } else {
+            umsg_init(&m[i], FOO, 0, 1);
+            umsg_rr(&m[i], "\1x" FOO, 1, 1, 300 + (uint32_t)(i % 3), a, 4);
+        }
+    }
+}
+
+static void test_update_batch_equals_one_by_one(void **state)
+{
+    (void)state;
+    enum { N = 1300 }; /* past the batch's reopening (over 1024 changes) */
+    umsg_t *m = calloc(N, sizeof *m);
+    assert_non_null(m);
+    batch_messages(m, N);
+    zone_t *foo = make_zone("foo.com", 11, 3);
+    recorder_t rec_one = { 0 }, rec_batch = { 0 };
+    sm_t *one = sm_new(record_zone, &rec_one), *batch = sm_new(record_zone, &rec_batch);
+    uint64_t idx = load_zone(one, 1, foo, 1, KV_OK);
+    assert_int_equal(load_zone(batch, 1, foo, 1, KV_OK), idx);
+    int before = rec_batch.calls;
+    int changed = 0;
+    for (int i = 0; i < N; i++) {
+        kv_result_t a = apply_update(one, idx + (uint64_t)i, &m[i]);
+        sm_publish(one);
+        kv_result_t b = apply_update(batch, idx + (uint64_t)i, &m[i]);
+        assert_int_equal(a.status, b.status);
+        assert_int_equal(a.rcode, b.rcode);
+        assert_string_equal(a.msg, b.msg);
+        changed += strncmp(a.msg, "updated", 7) == 0;
+    }
+    assert_true(changed > 10);
+    assert_int_equal(rec_batch.calls, before); /* nothing published yet */
+    sm_publish(batch);
+    assert_int_equal(rec_batch.calls, before + 1); /* one version for the batch */
+    sm_publish(batch);
+    assert_int_equal(rec_batch.calls, before + 1); /* nothing pending: no-op */
+    assert_int_equal(rec_batch.last_serial, rec_one.last_serial);
+    assert_int_equal(rec_batch.last_count, rec_one.last_count);
+    uint32_t serial;
+    assert_true(zone_visible(batch, FOO, &serial));
+    assert_int_equal(serial, rec_batch.last_serial);
+    bytebuf_t sa = snapshot(one), sb = snapshot(batch);
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(bytebuf_head(&sa), bytebuf_head(&sb), sa.len);
+    bytebuf_free(&sa);
+    bytebuf_free(&sb);
+    zone_free(foo);
+    sm_free(one);
+    sm_free(batch);
+    free(m);
+}
+
+/* DNS gets UPDATEs as indexes of the changed names over the last full one
+ * (sm_zonedb_publish_part); after every sm_publish the published index
+ * finds exactly what a full index of the zone finds, at every name
+ * (names emptied by a delete force a full one). */
+static void same_dns_node(const zone_index_t *a, const zone_index_t *b, const uint8_t *name)
+{
+    const db_node_t *x = zone_index_find(a, name), *y = zone_index_find(b, name);
+    assert_int_equal(x == NULL, y == NULL);
+    if (!x)
+        return;
+    assert_int_equal(db_node_flags(x), db_node_flags(y));
+    assert_int_equal(db_node_rrset_count(x), db_node_rrset_count(y));
+    for (size_t i = 0; i < db_node_rrset_count(x); i++) {
+        const db_rrset_t *r = db_node_rrset_at(x, i), *q = db_node_rrset_at(y, i);
+        assert_int_equal(r->type, q->type);
+        assert_int_equal(r->ttl, q->ttl);
+        assert_int_equal(r->rdata_len, q->rdata_len);
+        assert_memory_equal(r->rdata, q->rdata, r->rdata_len);
+    }
+}
+
+typedef struct view_check {
+    zonedb_handle_t *h;
+    bool partial; /* the published index was an overlay */
+} view_check_t;
+
+static void compare_view(void *arg, const zone_t *zone, const sm_zone_info_t *info)
+{
+    (void)info;
+    view_check_t *v = arg;
+    zone_index_t *full = zone_index_build(zone, NULL);
+    assert_non_null(full);
+    zonedb_read_lock();
+    const zone_index_t *dns = zonedb_get_zone(zonedb_current(v->h), (const uint8_t *)FOO);
+    assert_non_null(dns);
+    v->partial |= zone_index_base(dns) != dns;
+    assert_int_equal(zone_index_serial(dns), zone->serial);
+    for (size_t i = 0; i < zone->count; i++)
+        same_dns_node(dns, full, zone->rrs[i].owner);
+    const char *probe[] = { "\1x" FOO, "\1y" FOO, "\1z" FOO, "\1*" FOO, "\1q\1x" FOO, FOO };
+    for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++)
+        same_dns_node(dns, full, (const uint8_t *)probe[i]);
+    zonedb_read_unlock();
+    zone_index_unref(full);
+}
+
+static void test_dns_view_by_parts_matches_full_index(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    zonedb_reader_register();
+    zonedb_handle_t *h = zonedb_handle_new();
+    sm_t *sm = sm_new(sm_zonedb_publish, h);
+    sm_set_zone_part_fn(sm, sm_zonedb_publish_part);
+    umsg_t *m = calloc(N, sizeof *m);
+    assert_non_null(m);
+    batch_messages(m, N);
+    zone_t *foo = make_zone("foo.com", 11, 40);
+    uint64_t idx = load_zone(sm, 1, foo, 1, KV_OK);
+    view_check_t v = { h, false };
+    for (int i = 0; i < N; i++) {
+        apply_update(sm, idx++, &m[i]);
+        if (i % 4 == 3 || i % 7 == 0 || i % 5 == 4) { /* also right after deletes */
+            sm_publish(sm);
+            assert_true(sm_zone_with(sm, (const uint8_t *)FOO, compare_view, &v));
+        }
+    }
+    sm_publish(sm);
+    assert_true(sm_zone_with(sm, (const uint8_t *)FOO, compare_view, &v));
+    assert_true(v.partial); /* overlays were used, not only full indexes */
+    zone_free(foo);
+    free(m);
+    sm_free(sm);
+    zonedb_handle_free(h);
+    zonedb_reader_unregister();
 }
 
 static void test_journal_is_bounded(void **state)
@@ -1416,6 +1574,8 @@ int main(void)
         cmocka_unit_test(test_readers_never_see_half_a_zone),
         cmocka_unit_test(test_zonedb_bridge_publishes_and_removes),
         cmocka_unit_test(test_update_applies_with_rcodes_and_journal),
+        cmocka_unit_test(test_update_batch_equals_one_by_one),
+        cmocka_unit_test(test_dns_view_by_parts_matches_full_index),
         cmocka_unit_test(test_journal_is_bounded),
         cmocka_unit_test(test_reload_keeps_dynamic_changes),
         cmocka_unit_test(test_version1_snapshot_restores),
