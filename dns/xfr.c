@@ -116,9 +116,9 @@ static bool apex_soa(const xfr_cursor_t *c, out_rr_t *rr)
  * of RRsets and the SOA. False at the end of the zone. */
 static bool body_rr(xfr_cursor_t *c, out_rr_t *rr)
 {
-    size_t nodes = zone_index_node_count(c->zi);
-    while (c->node < nodes) {
-        const db_node_t *n = zone_index_node_at(c->zi, c->node);
+    const db_node_t *n;
+    /* The overlay's nodes, then the base's it does not replace (zone/db.h). */
+    while ((n = zone_index_walk(c->zi, &c->node)) != NULL) {
         if (c->rrset < db_node_rrset_count(n)) {
             const db_rrset_t *set = db_node_rrset_at(n, c->rrset);
             size_t pos = c->rdpos;

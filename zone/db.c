@@ -83,6 +83,9 @@ struct zone_index {
     uint8_t *rdata;
     size_t rdata_len;
     size_t rr_count;
+    /* The whole zone's counts: an overlay's own nodes plus the base's it
+     * does not replace (a full index: node_count and rr_count). */
+    size_t zone_nodes, zone_rrs;
     name_chunk_t *names;
     size_t name_chunks;
 };
@@ -457,6 +460,8 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
     }
     finish_nodes(zi);
     zi->apex = &zi->nodes[apex];
+    zi->zone_nodes = zi->node_count;
+    zi->zone_rrs = zi->rr_count;
     return zi;
 }
 
@@ -474,8 +479,8 @@ void zone_index_unref(zone_index_t *zi)
 
 const uint8_t *zone_index_origin(const zone_index_t *zi) { return zi->origin; }
 uint32_t zone_index_serial(const zone_index_t *zi) { return zi->serial; }
-size_t zone_index_node_count(const zone_index_t *zi) { return zi->node_count; }
-size_t zone_index_rr_count(const zone_index_t *zi) { return zi->rr_count; }
+size_t zone_index_node_count(const zone_index_t *zi) { return zi->zone_nodes; }
+size_t zone_index_rr_count(const zone_index_t *zi) { return zi->zone_rrs; }
 
 size_t zone_index_memory(const zone_index_t *zi)
 {
@@ -496,6 +501,38 @@ const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
     return found ? &zi->base->nodes[zi->base->table[slot].node] : NULL;
 }
 
+static size_t node_rr_count(const db_node_t *n)
+{
+    size_t rrs = 0;
+    for (uint32_t i = 0; i < n->rrset_count; i++)
+        rrs += n->run.rrsets[i].count;
+    return rrs;
+}
+
+/* The node of `name` among an index's own nodes (not its base's), or NULL. */
+static const db_node_t *own_node(const zone_index_t *zi, const uint8_t *name)
+{
+    bool found;
+    uint32_t slot = find_slot(zi, name, name_hash(name), &found);
+    return found ? &zi->nodes[zi->table[slot].node] : NULL;
+}
+
+/* An overlay's whole-zone counts: its own nodes, plus the base's nodes it
+ * does not replace. */
+static void count_over_base(zone_index_t *zi)
+{
+    const zone_index_t *base = zi->base;
+    zi->zone_nodes = base->node_count + zi->node_count;
+    zi->zone_rrs = base->rr_count + zi->rr_count;
+    for (size_t i = 0; i < zi->node_count; i++) {
+        const db_node_t *shadowed = own_node(base, zi->nodes[i].name);
+        if (shadowed) {
+            zi->zone_nodes--;
+            zi->zone_rrs -= node_rr_count(shadowed);
+        }
+    }
+}
+
 zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char err[ZONE_ERR_MAX])
 {
     if (base->base)
@@ -506,8 +543,10 @@ zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char
         return NULL;
     }
     zone_index_t *zi = zone_index_build(part, err);
-    if (zi)
+    if (zi) {
         zi->base = zone_index_ref(base);
+        count_over_base(zi);
+    }
     return zi;
 }
 
@@ -518,7 +557,19 @@ const zone_index_t *zone_index_base(const zone_index_t *zi)
 
 const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i)
 {
-    return i < zi->node_count ? &zi->nodes[i] : NULL;
+    if (i < zi->node_count)
+        return &zi->nodes[i];
+    i -= zi->node_count;
+    return zi->base && i < zi->base->node_count ? &zi->base->nodes[i] : NULL;
+}
+
+const db_node_t *zone_index_walk(const zone_index_t *zi, size_t *i)
+{
+    for (;; (*i)++) {
+        const db_node_t *n = zone_index_node_at(zi, *i);
+        if (n == NULL || *i < zi->node_count || own_node(zi, n->name) == NULL)
+            return n; /* the end, an own node, or a base node not replaced */
+    }
 }
 
 const db_node_t *zone_index_apex(const zone_index_t *zi)

@@ -88,9 +88,9 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX]);
  * not cover is unchanged, and every changed name still exists (a name
  * that lost its last record needs a full build: its node, or an empty
  * non-terminal above it, may have to vanish). The base is referenced
- * (an overlay over an overlay is made over the latter's base). Counts and
- * memory of the result are the overlay's own. NULL on allocation failure
- * (err set). */
+ * (an overlay over an overlay is made over the latter's base). Node and
+ * RR counts are the whole zone's; memory is the overlay's own. NULL on
+ * allocation failure (err set). */
 zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char err[ZONE_ERR_MAX]);
 /* The full index an overlay is over, or zi itself. */
 const zone_index_t *zone_index_base(const zone_index_t *zi);
@@ -108,8 +108,13 @@ size_t zone_index_memory(const zone_index_t *zi);     /* bytes allocated */
  * non-terminal). NULL when the name has no node. */
 const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name);
 const db_node_t *zone_index_apex(const zone_index_t *zi);
-/* The i-th node (i < zone_index_node_count), in build order: every node
- * once, for walking the whole zone (zone transfers). */
+/* Walking the whole zone (zone transfers): start with i = 0; each call
+ * returns the node at position *i or the next one after it (an overlay's
+ * own nodes, then the base's nodes it does not replace), leaving *i at
+ * that node's position: every node of the zone once. NULL at the end. */
+const db_node_t *zone_index_walk(const zone_index_t *zi, size_t *i);
+/* The node at position i of that walk (one zone_index_walk returned), or
+ * NULL past the end. */
 const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i);
 
 /* Node accessors. */

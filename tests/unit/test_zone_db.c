@@ -404,6 +404,107 @@ static void test_deep_names_grow_the_table(void **state)
     zone_index_unref(zi);
 }
 
+/* The zone an overlay's walk yields, as sorted text lines "name type rdlen
+ * rdata-hex", with the node count. */
+static char *walk_text(const zone_index_t *zi, size_t *nodes)
+{
+    size_t cap = 1 << 16, len = 0, i = 0;
+    char *out = calloc(1, cap);
+    assert_non_null(out);
+    *nodes = 0;
+    const db_node_t *n;
+    while ((n = zone_index_walk(zi, &i)) != NULL) {
+        (*nodes)++;
+        for (size_t r = 0; r < db_node_rrset_count(n); r++) {
+            const db_rrset_t *set = db_node_rrset_at(n, r);
+            size_t pos = 0;
+            const uint8_t *rd;
+            uint16_t rdlen;
+            while (db_rrset_next(set, &pos, &rd, &rdlen)) {
+                char name[1024];
+                name_to_text(db_node_name(n), name, sizeof name);
+                len += (size_t)snprintf(out + len, cap - len, "%s %u %u %u", name, set->type,
+                                        set->ttl, rdlen);
+                for (uint16_t b = 0; b < rdlen; b++)
+                    len += (size_t)snprintf(out + len, cap - len, "%02x", rd[b]);
+                len += (size_t)snprintf(out + len, cap - len, "\n");
+                assert_true(len < cap - 1);
+            }
+        }
+        i++;
+    }
+    /* sort the lines */
+    size_t count = 0;
+    char *lines[512];
+    for (char *p = strtok(out, "\n"); p; p = strtok(NULL, "\n"))
+        lines[count++] = p;
+    for (size_t a = 1; a < count; a++)
+        for (size_t b = a; b > 0 && strcmp(lines[b - 1], lines[b]) > 0; b--) {
+            char *t = lines[b];
+            lines[b] = lines[b - 1];
+            lines[b - 1] = t;
+        }
+    char *sorted = calloc(1, cap);
+    assert_non_null(sorted);
+    for (size_t a = 0, l = 0; a < count; a++)
+        l += (size_t)snprintf(sorted + l, cap - l, "%s\n", lines[a]);
+    free(out);
+    return sorted;
+}
+
+/* An overlay (dynamic updates) walks as the whole zone: its own nodes and
+ * the base's it does not replace, each once (AXFR reads the zone so), and
+ * counts the whole zone's nodes and RRs. */
+static void test_overlay_walks_the_whole_zone(void **state)
+{
+    (void)state;
+    static const char AFTER[] =
+        "$ORIGIN example.com.\n"
+        "$TTL 3600\n"
+        "@ SOA ns1 hostmaster 2 7200 3600 1209600 300\n"
+        "@ NS ns1\n"
+        "ns1 A 192.0.2.53\n"
+        "www 120 A 192.0.2.2\n"
+        "www 120 A 192.0.2.1\n"
+        "www 120 A 192.0.2.3\n"
+        "www TXT \"t\"\n"
+        "a.b.c.ent A 192.0.2.7\n"
+        "*.wild A 192.0.2.99\n"
+        "deleg NS ns.deleg\n"
+        "ns.deleg A 192.0.2.100\n"
+        "new.x A 192.0.2.8\n";
+    /* the changed names (www, new.x and its empty parent x) and the apex */
+    static const char PART[] =
+        "$ORIGIN example.com.\n"
+        "$TTL 3600\n"
+        "@ SOA ns1 hostmaster 2 7200 3600 1209600 300\n"
+        "@ NS ns1\n"
+        "www 120 A 192.0.2.1\n"
+        "www 120 A 192.0.2.2\n"
+        "www 120 A 192.0.2.3\n"
+        "www TXT \"t\"\n"
+        "new.x A 192.0.2.8\n";
+    zone_index_t *base = build(EXAMPLE, "example.com.");
+    zone_index_t *full = build(AFTER, "example.com.");
+    zone_t *part = parse(PART, "example.com.");
+    char err[ZONE_ERR_MAX] = "";
+    zone_index_t *over = zone_index_build_over(base, part, err);
+    if (!over)
+        fail_msg("%s", err);
+    zone_free(part);
+    size_t full_nodes, over_nodes;
+    char *want = walk_text(full, &full_nodes), *got = walk_text(over, &over_nodes);
+    assert_string_equal(got, want);
+    assert_int_equal(over_nodes, full_nodes);
+    assert_int_equal(zone_index_node_count(over), zone_index_node_count(full));
+    assert_int_equal(zone_index_rr_count(over), zone_index_rr_count(full));
+    free(want);
+    free(got);
+    zone_index_unref(over);
+    zone_index_unref(full);
+    zone_index_unref(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_publish_while_readers_query),
         cmocka_unit_test(test_large_zone),
         cmocka_unit_test(test_deep_names_grow_the_table),
+        cmocka_unit_test(test_overlay_walks_the_whole_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
