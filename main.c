@@ -413,7 +413,7 @@ static int run(const config_t *cfg, reload_ctx_t *reload, const notify_conf_t *n
     const tsig_keystore_t *tsig_keys = reload->auth->keys;
     const acl_t *acl = reload->auth->acl;
     log_info("main", "node %s starting", cfg->id);
-    kv_update_set_serial_policy((enum kv_serial_policy)cfg->zone_serial_policy);
+    kv_cmd_set_serial_policy((enum kv_cmd_serial_policy)cfg->zone_serial_policy);
     static peerauth_ring_t ring; /* outlives the cluster; wiped at exit */
     if (cfg->cluster_key_file && !load_cluster_key(cfg, &ring))
         return 2;

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     char *text = zone_text();
     zone_t *zone = zone_parse_text(text, strlen(text), "bench", NULL, err);
     free(text);
-    zone_index_t *zi = zone ? zone_index_build(zone, err) : NULL;
+    zonedb_index_t *zi = zone ? zonedb_index_build(zone, err) : NULL;
     if (zi == NULL) {
         fprintf(stderr, "zone: %s\n", err);
         return 1;

@@ -1,4 +1,4 @@
-/* bench/zone-index.c — times zone_index_build on one master file, prints the
+/* bench/zone-index.c — times zonedb_index_build on one master file, prints the
  * index's node count and memory, then times dns_answer (no network) on
  * queries for every owner of the zone in a shuffled order. Built and run by
  * bench/zone-index.sh; not a test. */
@@ -42,14 +42,14 @@ int main(int argc, char **argv)
         return 1;
     }
     double t0 = now();
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     double t1 = now();
     if (!zi) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
     printf("index: %zu records -> %zu nodes in %.3f s, %.1f MiB\n", z->count,
-           zone_index_node_count(zi), t1 - t0, (double)zone_index_memory(zi) / 1048576.0);
+           zonedb_index_node_count(zi), t1 - t0, (double)zonedb_index_memory(zi) / 1048576.0);
 
     /* Queries packed back to back, so the bench itself touches little
      * memory besides the index. */

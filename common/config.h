@@ -79,7 +79,7 @@ typedef struct config {
     char **zone_files;
     size_t zone_file_count;
     /* Dynamic updates (issue #14): the SOA serial policy, 0 increment,
-     * 1 unixtime, 2 dateserial (kv/command.h enum kv_serial_policy), and
+     * 1 unixtime, 2 dateserial (kv/command.h enum kv_cmd_serial_policy), and
      * the per-zone journal bounds (0: default). */
     unsigned zone_serial_policy;
     unsigned zone_journal_max;

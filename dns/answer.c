@@ -48,13 +48,13 @@ typedef enum lookup_kind {
 
 typedef struct lookup {
     lookup_kind_t kind;
-    const db_node_t *node;   /* FOUND/WILDCARD: the node; CUT: the cut */
+    const zonedb_node_t *node;   /* FOUND/WILDCARD: the node; CUT: the cut */
     const uint8_t *cut_name; /* CUT: the cut as a suffix of the looked-up name */
 } lookup_t;
 
 typedef struct answer {
     const dns_query_t *q;
-    const zone_index_t *zone;
+    const zonedb_index_t *zone;
     dns_builder_t b;
     uint16_t flags;           /* QR, opcode, RD, AA, TC */
     uint8_t rcode;            /* the 12-bit rcode, low and high parts */
@@ -63,7 +63,7 @@ typedef struct answer {
     unsigned cnames;          /* CNAME RRsets put in the answer so far */
     /* What step 2 decided for the authority section. */
     bool want_soa;
-    const db_node_t *referral;   /* cut node whose NS go in authority */
+    const zonedb_node_t *referral;   /* cut node whose NS go in authority */
     const uint8_t *referral_name;
     /* Names (inside zone rdata) whose in-zone A/AAAA go in additional. */
     const uint8_t *extra[EXTRA_MAX];
@@ -95,13 +95,13 @@ static int label_offsets(const uint8_t *name, size_t offs[NAME_MAX_WIRE / 2 + 1]
 /* Writes every RR of `set` under `owner` with `ttl`. The whole set or
  * nothing: on failure the builder is rolled back and -1 returned. */
 static int put_rrset(answer_t *a, enum dns_section section, const uint8_t *owner,
-                     const db_rrset_t *set, uint32_t ttl)
+                     const zonedb_rrset_t *set, uint32_t ttl)
 {
     dns_builder_mark_t m = dns_builder_mark(&a->b);
     size_t pos = 0;
     const uint8_t *rd;
     uint16_t rdlen;
-    while (db_rrset_next(set, &pos, &rd, &rdlen)) {
+    while (zonedb_rrset_next(set, &pos, &rd, &rdlen)) {
         if (dns_builder_rr(&a->b, section, owner, set->type, DNS_CLASS_IN, ttl, rd, rdlen) != 0) {
             dns_builder_rollback(&a->b, &m);
             return -1;
@@ -113,7 +113,7 @@ static int put_rrset(answer_t *a, enum dns_section section, const uint8_t *owner
 /* An answer or authority RRset: if it does not fit, the message is
  * truncated and nothing more is added. */
 static bool put_required(answer_t *a, enum dns_section section, const uint8_t *owner,
-                         const db_rrset_t *set, uint32_t ttl)
+                         const zonedb_rrset_t *set, uint32_t ttl)
 {
     if (a->truncated)
         return false;
@@ -130,14 +130,14 @@ static bool put_required(answer_t *a, enum dns_section section, const uint8_t *o
  * point when `set` is a referral's NS RRset, else NULL: targets at or below
  * it are glue the referral cannot work without (RFC 9471), so not fitting
  * them truncates the message, as in Knot DNS. */
-static void note_extra_names(answer_t *a, const db_rrset_t *set, const uint8_t *cut)
+static void note_extra_names(answer_t *a, const zonedb_rrset_t *set, const uint8_t *cut)
 {
     if (set->type != DNS_TYPE_MX && set->type != DNS_TYPE_NS && set->type != DNS_TYPE_SRV)
         return;
     size_t pos = 0;
     const uint8_t *rd;
     uint16_t rdlen;
-    while (db_rrset_next(set, &pos, &rd, &rdlen) && a->extra_count < EXTRA_MAX) {
+    while (zonedb_rrset_next(set, &pos, &rd, &rdlen) && a->extra_count < EXTRA_MAX) {
         size_t offs[2];
         if (rrtype_rdata_names(set->type, rd, rdlen, offs) != 1)
             continue;
@@ -150,7 +150,7 @@ static void note_extra_names(answer_t *a, const db_rrset_t *set, const uint8_t *
 /* ---- step 2: finding names -------------------------------------------- */
 
 /* The wildcard node "*.<closest encloser>", or NULL (RFC 4592 §2.1.1). */
-static const db_node_t *wildcard_at(const zone_index_t *zone, const uint8_t *encloser)
+static const zonedb_node_t *wildcard_at(const zonedb_index_t *zone, const uint8_t *encloser)
 {
     uint8_t wild[NAME_MAX_WIRE];
     size_t len = name_wire_len(encloser);
@@ -159,7 +159,7 @@ static const db_node_t *wildcard_at(const zone_index_t *zone, const uint8_t *enc
     wild[0] = 1;
     wild[1] = '*';
     memcpy(wild + 2, encloser, len);
-    return zone_index_find(zone, wild);
+    return zonedb_index_find(zone, wild);
 }
 
 /* Looks `name` up in the zone (it must be at or below the origin). Walks
@@ -168,21 +168,21 @@ static const db_node_t *wildcard_at(const zone_index_t *zone, const uint8_t *enc
  * side, RFC 4035 §3.1.4.1); the first missing name makes the previous one
  * the closest encloser (every ancestor of an owner is a node, so no deeper
  * name can exist). */
-static void lookup_name(const zone_index_t *zone, const uint8_t *name, uint16_t qtype, lookup_t *out)
+static void lookup_name(const zonedb_index_t *zone, const uint8_t *name, uint16_t qtype, lookup_t *out)
 {
     size_t offs[NAME_MAX_WIRE / 2 + 1];
     int labels = label_offsets(name, offs);
-    int apex_labels = name_label_count(zone_index_origin(zone));
-    const db_node_t *encloser = zone_index_apex(zone);
+    int apex_labels = name_label_count(zonedb_index_origin(zone));
+    const zonedb_node_t *encloser = zonedb_index_apex(zone);
     for (int k = labels - apex_labels - 1; k >= 0; k--) {
         const uint8_t *suffix = name + offs[k];
-        const db_node_t *node = zone_index_find(zone, suffix);
+        const zonedb_node_t *node = zonedb_index_find(zone, suffix);
         if (!node) {
-            const db_node_t *w = wildcard_at(zone, name + offs[k + 1]);
+            const zonedb_node_t *w = wildcard_at(zone, name + offs[k + 1]);
             *out = (lookup_t){ .kind = w ? LOOKUP_WILDCARD : LOOKUP_NXDOMAIN, .node = w ? w : encloser };
             return;
         }
-        if ((db_node_flags(node) & DB_NODE_DELEGATION) && !(k == 0 && qtype == DNS_TYPE_DS)) {
+        if ((zonedb_node_flags(node) & ZONEDB_NODE_DELEGATION) && !(k == 0 && qtype == DNS_TYPE_DS)) {
             *out = (lookup_t){ .kind = LOOKUP_CUT, .node = node, .cut_name = suffix };
             return;
         }
@@ -192,12 +192,12 @@ static void lookup_name(const zone_index_t *zone, const uint8_t *name, uint16_t 
 }
 
 /* The name a CNAME points to (inside the zone's rdata). */
-static const uint8_t *cname_target(const db_rrset_t *cname)
+static const uint8_t *cname_target(const zonedb_rrset_t *cname)
 {
     size_t pos = 0;
     const uint8_t *rd;
     uint16_t rdlen;
-    if (!db_rrset_next(cname, &pos, &rd, &rdlen) || rdlen == 0)
+    if (!zonedb_rrset_next(cname, &pos, &rd, &rdlen) || rdlen == 0)
         return NULL;
     return rd;
 }
@@ -213,28 +213,28 @@ static bool seen_before(const uint8_t *const *names, size_t count, const uint8_t
 
 /* Answers from a node that matched `owner` (exactly or by wildcard).
  * Returns the CNAME target to follow next, or NULL when done. */
-static const uint8_t *answer_at_node(answer_t *a, const db_node_t *node, const uint8_t *owner)
+static const uint8_t *answer_at_node(answer_t *a, const zonedb_node_t *node, const uint8_t *owner)
 {
     uint16_t qtype = a->q->qtype;
-    if (db_node_rrset_count(node) == 0) { /* empty non-terminal: NODATA */
+    if (zonedb_node_rrset_count(node) == 0) { /* empty non-terminal: NODATA */
         a->want_soa = true;
         return NULL;
     }
     if (qtype == DNS_TYPE_ANY) {
         /* RFC 8482 §4.1: one RRset. Like Knot DNS, the node's first, which
          * is the lowest type since RRsets are kept in type order. */
-        const db_rrset_t *first = db_node_rrset_at(node, 0);
+        const zonedb_rrset_t *first = zonedb_node_rrset_at(node, 0);
         if (put_required(a, DNS_SECTION_ANSWER, owner, first, first->ttl))
             note_extra_names(a, first, NULL);
         return NULL;
     }
-    const db_rrset_t *set = db_node_rrset(node, qtype);
+    const zonedb_rrset_t *set = zonedb_node_rrset(node, qtype);
     if (set) {
         if (put_required(a, DNS_SECTION_ANSWER, owner, set, set->ttl))
             note_extra_names(a, set, NULL);
         return NULL;
     }
-    const db_rrset_t *cname = db_node_rrset(node, DNS_TYPE_CNAME);
+    const zonedb_rrset_t *cname = zonedb_node_rrset(node, DNS_TYPE_CNAME);
     if (cname) {
         if (a->cnames == CNAME_CHAIN_MAX)
             return NULL; /* chain too long: end it here, NOERROR */
@@ -282,7 +282,7 @@ static void resolve(answer_t *a)
         /* Follow only inside this zone, like Knot DNS, and stop on a loop.
          * At most CNAME_CHAIN_MAX CNAMEs are put, so at most that many + 1
          * names are visited. */
-        if (next && (!name_is_subdomain(next, zone_index_origin(a->zone)) ||
+        if (next && (!name_is_subdomain(next, zonedb_index_origin(a->zone)) ||
                      seen_before(visited, nvisited, next)))
             next = NULL;
         name = next;
@@ -294,15 +294,15 @@ static void resolve(answer_t *a)
 static void add_authority(answer_t *a)
 {
     if (a->referral) {
-        const db_rrset_t *ns = db_node_rrset(a->referral, DNS_TYPE_NS);
+        const zonedb_rrset_t *ns = zonedb_node_rrset(a->referral, DNS_TYPE_NS);
         if (put_required(a, DNS_SECTION_AUTHORITY, a->referral_name, ns, ns->ttl))
             note_extra_names(a, ns, a->referral_name);
         return;
     }
     if (!a->want_soa)
         return;
-    const db_node_t *apex = zone_index_apex(a->zone);
-    const db_rrset_t *soa = db_node_rrset(apex, DNS_TYPE_SOA);
+    const zonedb_node_t *apex = zonedb_index_apex(a->zone);
+    const zonedb_rrset_t *soa = zonedb_node_rrset(apex, DNS_TYPE_SOA);
     if (!soa)
         return; /* the zone parser guarantees one; never trust it blindly */
     /* RFC 2308 §3: the TTL of the SOA in a negative answer is the smaller
@@ -311,24 +311,24 @@ static void add_authority(answer_t *a)
     size_t pos = 0;
     const uint8_t *rd;
     uint16_t rdlen;
-    if (db_rrset_next(soa, &pos, &rd, &rdlen) && rdlen >= 20) {
+    if (zonedb_rrset_next(soa, &pos, &rd, &rdlen) && rdlen >= 20) {
         uint32_t minimum = get32(rd + rdlen - 4);
         if (minimum < ttl)
             ttl = minimum;
     }
-    put_required(a, DNS_SECTION_AUTHORITY, zone_index_origin(a->zone), soa, ttl);
+    put_required(a, DNS_SECTION_AUTHORITY, zonedb_index_origin(a->zone), soa, ttl);
 }
 
 /* The node that answers for `name` in the zone when it is an additional
  * section target: the name's own node, or else the wildcard at its closest
  * encloser (Knot DNS synthesises additional records from wildcards too). */
-static const db_node_t *additional_node(const zone_index_t *zone, const uint8_t *name)
+static const zonedb_node_t *additional_node(const zonedb_index_t *zone, const uint8_t *name)
 {
-    const db_node_t *node = zone_index_find(zone, name);
+    const zonedb_node_t *node = zonedb_index_find(zone, name);
     if (node)
         return node;
     const uint8_t *ce = name_parent(name);
-    while (ce && !zone_index_find(zone, ce))
+    while (ce && !zonedb_index_find(zone, ce))
         ce = name_parent(ce); /* ends at the apex at the latest */
     return ce ? wildcard_at(zone, ce) : NULL;
 }
@@ -346,9 +346,9 @@ static void add_additional(answer_t *a)
     size_t ndone = 0;
     for (size_t i = 0; i < a->extra_count; i++) {
         const uint8_t *target = a->extra[i];
-        if (!name_is_subdomain(target, zone_index_origin(a->zone)))
+        if (!name_is_subdomain(target, zonedb_index_origin(a->zone)))
             continue;
-        const db_node_t *node = additional_node(a->zone, target);
+        const zonedb_node_t *node = additional_node(a->zone, target);
         if (!node)
             continue;
         bool dup = false;
@@ -358,7 +358,7 @@ static void add_additional(answer_t *a)
             continue;
         done[ndone++] = target;
         for (size_t t = 0; t < 2; t++) {
-            const db_rrset_t *set = db_node_rrset(node, types[t]);
+            const zonedb_rrset_t *set = zonedb_node_rrset(node, types[t]);
             if (!set)
                 continue;
             if (a->extra_required[i]) {
@@ -414,14 +414,14 @@ static size_t error_response(answer_t *a, uint8_t rcode)
 /* The zone to answer from. A DS query for the apex of a served zone is
  * answered by the parent side when we serve the parent too (RFC 4035
  * §3.1.4.1), as Knot DNS does. */
-static const zone_index_t *choose_zone(const zonedb_t *db, const dns_query_t *q)
+static const zonedb_index_t *choose_zone(const zonedb_t *db, const dns_query_t *q)
 {
     if (!db)
         return NULL;
-    const zone_index_t *zone = zonedb_find_zone(db, q->qname);
-    if (zone && q->qtype == DNS_TYPE_DS && name_equal(zone_index_origin(zone), q->qname)) {
+    const zonedb_index_t *zone = zonedb_find_zone(db, q->qname);
+    if (zone && q->qtype == DNS_TYPE_DS && name_equal(zonedb_index_origin(zone), q->qname)) {
         const uint8_t *parent = name_parent(q->qname);
-        const zone_index_t *above = parent ? zonedb_find_zone(db, parent) : NULL;
+        const zonedb_index_t *above = parent ? zonedb_find_zone(db, parent) : NULL;
         if (above)
             zone = above;
     }

@@ -96,16 +96,16 @@ static void hostile(notify_t *n, const char *from, const char *why)
 
 static void read_zone(const zonedb_t *db, const uint8_t *name, zone_view_t *v)
 {
-    const zone_index_t *zi = zonedb_get_zone(db, name);
-    const db_rrset_t *soa = zi ? db_node_rrset(zone_index_apex(zi), DNS_TYPE_SOA) : NULL;
+    const zonedb_index_t *zi = zonedb_get_zone(db, name);
+    const zonedb_rrset_t *soa = zi ? zonedb_node_rrset(zonedb_index_apex(zi), DNS_TYPE_SOA) : NULL;
     const uint8_t *rd;
     uint16_t rdlen;
     size_t pos = 0;
     v->present = false;
-    if (soa == NULL || !db_rrset_next(soa, &pos, &rd, &rdlen) || rdlen > SOA_MAX)
+    if (soa == NULL || !zonedb_rrset_next(soa, &pos, &rd, &rdlen) || rdlen > SOA_MAX)
         return;
     v->present = true;
-    v->serial = zone_index_serial(zi);
+    v->serial = zonedb_index_serial(zi);
     v->ttl = soa->ttl;
     v->soa_len = rdlen;
     memcpy(v->soa, rd, rdlen);

@@ -32,7 +32,7 @@ struct xfr_cursor {
     xfr_req_t req;
     tsig_stream_t ts;
     bool sign;
-    zone_index_t *zi;
+    zonedb_index_t *zi;
     zone_changeset_t diff;
     enum seg segs[SEGS_MAX];
     unsigned nseg, seg;
@@ -61,7 +61,7 @@ static void set_segments(xfr_cursor_t *c, xfr_kind_t kind)
     memcpy(c->segs, v, c->nseg * sizeof *v);
 }
 
-xfr_cursor_t *xfr_cursor_new(const xfr_req_t *req, const zone_index_t *zi, xfr_kind_t kind,
+xfr_cursor_t *xfr_cursor_new(const xfr_req_t *req, const zonedb_index_t *zi, xfr_kind_t kind,
                              zone_changeset_t *diff)
 {
     xfr_cursor_t *c = calloc(1, sizeof *c);
@@ -71,7 +71,7 @@ xfr_cursor_t *xfr_cursor_new(const xfr_req_t *req, const zone_index_t *zi, xfr_k
         return NULL;
     }
     c->req = *req;
-    c->zi = zone_index_ref((zone_index_t *)zi);
+    c->zi = zonedb_index_ref((zonedb_index_t *)zi);
     if (kind == XFR_KIND_DIFF) {
         c->diff = *diff;
         memset(diff, 0, sizeof *diff);
@@ -85,7 +85,7 @@ void xfr_cursor_free(xfr_cursor_t *c)
 {
     if (c == NULL)
         return;
-    zone_index_unref(c->zi);
+    zonedb_index_unref(c->zi);
     zone_changeset_free(&c->diff);
     tsig_stream_end(&c->ts);
     free(c);
@@ -102,12 +102,12 @@ static void next_segment(xfr_cursor_t *c)
 
 static bool apex_soa(const xfr_cursor_t *c, out_rr_t *rr)
 {
-    const db_node_t *apex = zone_index_apex(c->zi);
-    const db_rrset_t *set = apex ? db_node_rrset(apex, DNS_TYPE_SOA) : NULL;
+    const zonedb_node_t *apex = zonedb_index_apex(c->zi);
+    const zonedb_rrset_t *set = apex ? zonedb_node_rrset(apex, DNS_TYPE_SOA) : NULL;
     size_t pos = 0;
-    if (set == NULL || !db_rrset_next(set, &pos, &rr->rdata, &rr->rdlen))
+    if (set == NULL || !zonedb_rrset_next(set, &pos, &rr->rdata, &rr->rdlen))
         return false;
-    *rr = (out_rr_t){ .owner = db_node_name(apex), .type = DNS_TYPE_SOA, .rclass = DNS_CLASS_IN,
+    *rr = (out_rr_t){ .owner = zonedb_node_name(apex), .type = DNS_TYPE_SOA, .rclass = DNS_CLASS_IN,
                       .ttl = set->ttl, .rdata = rr->rdata, .rdlen = rr->rdlen };
     return true;
 }
@@ -116,15 +116,15 @@ static bool apex_soa(const xfr_cursor_t *c, out_rr_t *rr)
  * of RRsets and the SOA. False at the end of the zone. */
 static bool body_rr(xfr_cursor_t *c, out_rr_t *rr)
 {
-    const db_node_t *n;
+    const zonedb_node_t *n;
     /* The overlay's nodes, then the base's it does not replace (zone/db.h). */
-    while ((n = zone_index_walk(c->zi, &c->node)) != NULL) {
-        if (c->rrset < db_node_rrset_count(n)) {
-            const db_rrset_t *set = db_node_rrset_at(n, c->rrset);
+    while ((n = zonedb_index_walk(c->zi, &c->node)) != NULL) {
+        if (c->rrset < zonedb_node_rrset_count(n)) {
+            const zonedb_rrset_t *set = zonedb_node_rrset_at(n, c->rrset);
             size_t pos = c->rdpos;
-            if (!(set->type == DNS_TYPE_SOA && (db_node_flags(n) & DB_NODE_APEX)) &&
-                db_rrset_next(set, &pos, &rr->rdata, &rr->rdlen)) {
-                rr->owner = db_node_name(n);
+            if (!(set->type == DNS_TYPE_SOA && (zonedb_node_flags(n) & ZONEDB_NODE_APEX)) &&
+                zonedb_rrset_next(set, &pos, &rr->rdata, &rr->rdlen)) {
+                rr->owner = zonedb_node_name(n);
                 rr->type = set->type;
                 rr->rclass = DNS_CLASS_IN;
                 rr->ttl = set->ttl;
@@ -142,11 +142,11 @@ static bool body_rr(xfr_cursor_t *c, out_rr_t *rr)
 
 static void body_advance(xfr_cursor_t *c)
 {
-    const db_node_t *n = zone_index_node_at(c->zi, c->node);
-    const db_rrset_t *set = db_node_rrset_at(n, c->rrset);
+    const zonedb_node_t *n = zonedb_index_node_at(c->zi, c->node);
+    const zonedb_rrset_t *set = zonedb_node_rrset_at(n, c->rrset);
     const uint8_t *rd;
     uint16_t rdlen;
-    (void)db_rrset_next(set, &c->rdpos, &rd, &rdlen);
+    (void)zonedb_rrset_next(set, &c->rdpos, &rd, &rdlen);
 }
 
 static void from_zone_rr(const zone_rr_t *z, out_rr_t *rr)
@@ -247,6 +247,6 @@ void xfr_cursor_log_done(const xfr_cursor_t *c, const struct sockaddr *peer)
                        : c->nseg == 1                 ? "IXFR (up to date)"
                                                       : "IXFR (full zone)";
     log_info("dns", "transfer %s %s serial %u to %s: %u messages%s", what, zone,
-             c->nseg == 4 ? c->diff.serial_to : zone_index_serial(c->zi), from, c->messages,
+             c->nseg == 4 ? c->diff.serial_to : zonedb_index_serial(c->zi), from, c->messages,
              c->sign ? ", TSIG" : "");
 }

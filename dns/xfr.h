@@ -109,7 +109,7 @@ typedef enum xfr_kind {
 /* A cursor over zi (a reference is taken) for req (copied). diff is used
  * only with XFR_KIND_DIFF and is taken over (emptied). NULL when out of
  * memory (diff is then freed). */
-xfr_cursor_t *xfr_cursor_new(const xfr_req_t *req, const zone_index_t *zi, xfr_kind_t kind,
+xfr_cursor_t *xfr_cursor_new(const xfr_req_t *req, const zonedb_index_t *zi, xfr_kind_t kind,
                              zone_changeset_t *diff);
 /* Builds the next message into buf (at most cap octets, cap >= 512) at time
  * now. Returns its length, 0 when the stream is over (or an RR cannot fit

@@ -137,15 +137,15 @@ size_t xfr_error_response(const xfr_req_t *req, int rcode, uint8_t *buf, size_t 
 
 /* What to send for req from zone zi (IXFR: RFC 1995 §4). */
 static xfr_kind_t choose_kind(const xfr_ctx_t *ctx, const xfr_req_t *req,
-                              const zone_index_t *zi, zone_changeset_t *diff)
+                              const zonedb_index_t *zi, zone_changeset_t *diff)
 {
     if (req->qtype != DNS_TYPE_IXFR)
         return XFR_KIND_FULL;
-    if (zone_serial_compare(req->ixfr_serial, zone_index_serial(zi)) >= 0)
+    if (zone_serial_compare(req->ixfr_serial, zonedb_index_serial(zi)) >= 0)
         return XFR_KIND_SOA;
     if (ctx->journal_diff == NULL)
         return XFR_KIND_FULL;
-    switch (ctx->journal_diff(ctx->journal_arg, zone_index_origin(zi), req->ixfr_serial, diff)) {
+    switch (ctx->journal_diff(ctx->journal_arg, zonedb_index_origin(zi), req->ixfr_serial, diff)) {
     case ZJ_DIFF:
         return XFR_KIND_DIFF;
     case ZJ_UPTODATE:
@@ -157,11 +157,11 @@ static xfr_kind_t choose_kind(const xfr_ctx_t *ctx, const xfr_req_t *req,
 }
 
 /* The served zone whose origin is req's qname, referenced; NULL if none. */
-static zone_index_t *zone_ref(zonedb_handle_t *db, const uint8_t *origin)
+static zonedb_index_t *zone_ref(zonedb_handle_t *db, const uint8_t *origin)
 {
     zonedb_read_lock();
-    const zone_index_t *zi = zonedb_get_zone(zonedb_current(db), origin);
-    zone_index_t *ref = zi ? zone_index_ref((zone_index_t *)zi) : NULL;
+    const zonedb_index_t *zi = zonedb_get_zone(zonedb_current(db), origin);
+    zonedb_index_t *ref = zi ? zonedb_index_ref((zonedb_index_t *)zi) : NULL;
     zonedb_read_unlock();
     return ref;
 }
@@ -186,7 +186,7 @@ xfr_cursor_t *xfr_start(const xfr_ctx_t *ctx, zonedb_handle_t *db, const uint8_t
     case XFR_SERVE:
         break;
     }
-    zone_index_t *zi = zone_ref(db, req.qname);
+    zonedb_index_t *zi = zone_ref(db, req.qname);
     if (zi == NULL) {
         *resp_len = xfr_error_response(&req, DNS_RCODE_NOTAUTH, resp, cap, now);
         return NULL;
@@ -194,7 +194,7 @@ xfr_cursor_t *xfr_start(const xfr_ctx_t *ctx, zonedb_handle_t *db, const uint8_t
     zone_changeset_t diff = { 0 };
     xfr_kind_t kind = choose_kind(ctx, &req, zi, &diff);
     xfr_cursor_t *c = xfr_cursor_new(&req, zi, kind, &diff);
-    zone_index_unref(zi);
+    zonedb_index_unref(zi);
     if (c == NULL)
         *resp_len = xfr_error_response(&req, DNS_RCODE_SERVFAIL, resp, cap, now);
     return c;
@@ -249,10 +249,10 @@ size_t xfr_udp_answer(const xfr_ctx_t *ctx, zonedb_handle_t *db, const uint8_t *
         xfr_req_t req;
         int rcode;
         (void)xfr_check(ctx, pkt, len, peer, now, &req, &rcode);
-        zone_index_t *zi = zone_ref(db, req.qname);
+        zonedb_index_t *zi = zone_ref(db, req.qname);
         xfr_cursor_free(c);
         c = zi ? xfr_cursor_new(&req, zi, XFR_KIND_SOA, NULL) : NULL;
-        zone_index_unref(zi);
+        zonedb_index_unref(zi);
         rlen = c ? xfr_cursor_next(c, resp, limit, now) : 0;
     }
     xfr_cursor_free(c);

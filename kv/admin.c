@@ -65,7 +65,7 @@ static int take_key(cursor_t *c, admin_cmd_t *cmd, char reason[ADMIN_REASON_MAX]
 {
     if (!next_word(c, &cmd->key, &cmd->key_len))
         return refuse(reason, "%s", "missing argument");
-    const char *why = kv_key_check((const uint8_t *)cmd->key, cmd->key_len);
+    const char *why = kv_text_check_key((const uint8_t *)cmd->key, cmd->key_len);
     return why ? refuse(reason, "%s", why) : 0;
 }
 
@@ -77,7 +77,7 @@ static int take_value(cursor_t *c, admin_cmd_t *cmd, char reason[ADMIN_REASON_MA
     cmd->value = c->p + 1;
     cmd->value_len = (size_t)(c->end - cmd->value);
     c->p = c->end;
-    const char *why = kv_value_check((const uint8_t *)cmd->value, cmd->value_len);
+    const char *why = kv_text_check_value((const uint8_t *)cmd->value, cmd->value_len);
     if (why)
         return refuse(reason, "%s", why);
     /* Refused here, not in kv/text.c: a line protocol has no room for a NUL
@@ -94,7 +94,7 @@ static int take_id(cursor_t *c, admin_cmd_t *cmd, bool optional, char reason[ADM
         cmd->id_len = 0;
         return optional ? 0 : refuse(reason, "%s", "missing argument");
     }
-    const char *why = kv_node_id_check((const uint8_t *)cmd->id, cmd->id_len);
+    const char *why = kv_text_check_node_id((const uint8_t *)cmd->id, cmd->id_len);
     return why ? refuse(reason, "invalid node id: %s", why) : 0;
 }
 
@@ -290,9 +290,9 @@ int admin_format_result(char *out, size_t cap, const kv_result_t *res)
         return admin_format_word(out, cap, "SUCCESS");
     char reason[sizeof res->msg + 64];
     if (res->msg[0])
-        snprintf(reason, sizeof reason, "%s: %s", kv_status_text(res->status), res->msg);
+        snprintf(reason, sizeof reason, "%s: %s", kv_result_status_text(res->status), res->msg);
     else
-        snprintf(reason, sizeof reason, "%s", kv_status_text(res->status));
+        snprintf(reason, sizeof reason, "%s", kv_result_status_text(res->status));
     return admin_format_error(out, cap, reason);
 }
 

@@ -22,7 +22,7 @@
 
 enum { DIGEST_LEN = 32, KEY_LEN = 32, FILE_READ_MAX = 4096 };
 
-struct admin_token {
+struct adminauth_token {
     uint8_t key[KEY_LEN];       /* random, per process */
     uint8_t digest[DIGEST_LEN]; /* HMAC-SHA256(key, token) */
     char text[ADMIN_TOKEN_MAX + 1];
@@ -62,7 +62,7 @@ static const char *token_problem(const char *text, size_t len)
     return NULL;
 }
 
-admin_token_t *admin_token_from_text(const char *text, size_t len, char err[ADMIN_AUTH_ERR_MAX])
+adminauth_token_t *admin_token_from_text(const char *text, size_t len, char err[ADMIN_AUTH_ERR_MAX])
 {
     while (len > 0 && is_space(text[0])) {
         text++;
@@ -75,7 +75,7 @@ admin_token_t *admin_token_from_text(const char *text, size_t len, char err[ADMI
         snprintf(err, ADMIN_AUTH_ERR_MAX, "%s", why);
         return NULL;
     }
-    admin_token_t *t = calloc(1, sizeof *t);
+    adminauth_token_t *t = calloc(1, sizeof *t);
     if (!t) {
         snprintf(err, ADMIN_AUTH_ERR_MAX, "out of memory");
         return NULL;
@@ -130,7 +130,7 @@ static ssize_t read_small_file(const char *path, char *buf, size_t cap, bool *gr
     return (ssize_t)got;
 }
 
-admin_token_t *admin_token_load(const char *path, bool *group_readable,
+adminauth_token_t *admin_token_load(const char *path, bool *group_readable,
                                 char err[ADMIN_AUTH_ERR_MAX])
 {
     char buf[FILE_READ_MAX];
@@ -144,14 +144,14 @@ admin_token_t *admin_token_load(const char *path, bool *group_readable,
         return NULL;
     }
     char why[ADMIN_AUTH_ERR_MAX];
-    admin_token_t *t = admin_token_from_text(buf, (size_t)n, why);
+    adminauth_token_t *t = admin_token_from_text(buf, (size_t)n, why);
     OPENSSL_cleanse(buf, sizeof buf);
     if (!t)
         snprintf(err, ADMIN_AUTH_ERR_MAX, "%.256s: %.256s", path, why);
     return t;
 }
 
-bool admin_token_matches(const admin_token_t *t, const char *candidate, size_t len)
+bool admin_token_matches(const adminauth_token_t *t, const char *candidate, size_t len)
 {
     uint8_t got[DIGEST_LEN];
     if (!t || len > ADMIN_TOKEN_MAX || !hmac_token(t->key, candidate, len, got))
@@ -161,12 +161,12 @@ bool admin_token_matches(const admin_token_t *t, const char *candidate, size_t l
     return same;
 }
 
-const char *admin_token_text(const admin_token_t *t)
+const char *admin_token_text(const adminauth_token_t *t)
 {
     return t ? t->text : NULL;
 }
 
-void admin_token_free(admin_token_t *t)
+void admin_token_free(adminauth_token_t *t)
 {
     if (!t)
         return;
@@ -174,7 +174,7 @@ void admin_token_free(admin_token_t *t)
     free(t);
 }
 
-bool admin_addr_is_loopback(const char *spec)
+bool adminauth_addr_is_loopback(const char *spec)
 {
     addr_spec_t a;
     char err[ADDR_ERR_MAX];

@@ -15,7 +15,7 @@
  * 32-byte digests, so neither the token's length nor the position of the
  * first differing byte shows in the time taken (OpenSSL libcrypto only).
  *
- * Ownership: an admin_token_t owns its bytes; admin_token_free wipes and
+ * Ownership: an adminauth_token_t owns its bytes; admin_token_free wipes and
  * frees them. Verification is read-only and safe from any thread. */
 #ifndef KV_ADMINAUTH_H
 #define KV_ADMINAUTH_H
@@ -28,27 +28,27 @@
 #define ADMIN_TOKEN_MAX 1024
 #define ADMIN_AUTH_ERR_MAX 640
 
-typedef struct admin_token admin_token_t;
+typedef struct adminauth_token adminauth_token_t;
 
 /* Reads and checks the token in path. NULL with a reason in err (which
  * names the file). *group_readable is set when the file's mode lets its
  * group or others read it (the caller warns). */
-admin_token_t *admin_token_load(const char *path, bool *group_readable,
+adminauth_token_t *admin_token_load(const char *path, bool *group_readable,
                                 char err[ADMIN_AUTH_ERR_MAX]);
 /* The same checks for a token given as bytes (tests, and the loader).
  * NULL with err when the text is not an acceptable token. */
-admin_token_t *admin_token_from_text(const char *text, size_t len, char err[ADMIN_AUTH_ERR_MAX]);
+adminauth_token_t *admin_token_from_text(const char *text, size_t len, char err[ADMIN_AUTH_ERR_MAX]);
 /* True when candidate[0..len) is the token (constant time in the token). */
-bool admin_token_matches(const admin_token_t *t, const char *candidate, size_t len);
+bool admin_token_matches(const adminauth_token_t *t, const char *candidate, size_t len);
 /* The token itself (NUL-terminated), for a client of this daemon that must
  * authenticate to another member (the join thread). */
-const char *admin_token_text(const admin_token_t *t);
-void admin_token_free(admin_token_t *t);
+const char *admin_token_text(const adminauth_token_t *t);
+void admin_token_free(adminauth_token_t *t);
 
 /* True when a listen address ("HOST:PORT" as common/addr.h) is reachable
  * only from this host: 127.0.0.0/8, ::1, ::ffff:127.x, or "localhost".
  * ":PORT" (every address), other names and unparsable specs count as
  * beyond loopback. */
-bool admin_addr_is_loopback(const char *spec);
+bool adminauth_addr_is_loopback(const char *spec);
 
 #endif

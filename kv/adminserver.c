@@ -63,7 +63,7 @@ enum {
 
 typedef struct conn conn_t;
 
-struct admin_call {
+struct admin_server_call {
     handoff_link_t link;   /* on s->answers once ended by another thread */
     conn_t *conn;
     char *text;            /* the reply so far */
@@ -82,8 +82,8 @@ struct conn {
     linereader_t lr;
     char *out;
     size_t out_len, out_off, out_cap;
-    admin_call_t call;
-    admin_client_t client;
+    admin_server_call_t call;
+    admin_server_client_t client;
     uint32_t events;       /* what the loop polls the socket for */
     uint64_t close_at_ms;  /* idle deadline; 0: none */
     bool busy;             /* a call is in flight */
@@ -101,7 +101,7 @@ struct conn {
 };
 
 struct admin_server {
-    admin_exec_fn exec;
+    admin_server_exec_fn exec;
     void *ctx;
     loop_t *loop;
     pthread_t thread;
@@ -110,7 +110,7 @@ struct admin_server {
     handoff_t answers;       /* calls ended by other threads */
     atomic_int n_conns;      /* taken and not yet closed (the limit) */
     atomic_bool closing;
-    admin_token_t *token;    /* NULL: no authentication (the seed's protocol) */
+    adminauth_token_t *token;    /* NULL: no authentication (the seed's protocol) */
     int listen_fd;           /* -admin.addr, or -1 */
     uint64_t listen_paused_until; /* accept failed (EMFILE): retry then */
     uint64_t denied_logged_ms;
@@ -151,7 +151,7 @@ static bool buffer_append(char **buf, size_t *len, size_t *cap, size_t first,
     return true;
 }
 
-void admin_call_write(admin_call_t *call, const char *text, size_t len)
+void admin_call_write(admin_server_call_t *call, const char *text, size_t len)
 {
     if (call->oom || len == 0)
         return;
@@ -159,7 +159,7 @@ void admin_call_write(admin_call_t *call, const char *text, size_t len)
         call->oom = true;
 }
 
-void admin_call_end(admin_call_t *call)
+void admin_call_end(admin_server_call_t *call)
 {
     conn_t *c = call->conn;
     admin_server_t *s = c->s;
@@ -176,8 +176,8 @@ void admin_call_end(admin_call_t *call)
 
 typedef struct spawned {
     admin_server_t *s;
-    admin_call_t *call;
-    void (*fn)(void *arg, admin_call_t *call);
+    admin_server_call_t *call;
+    void (*fn)(void *arg, admin_server_call_t *call);
     void *arg;
 } spawned_t;
 
@@ -193,7 +193,7 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-int admin_call_spawn(admin_call_t *call, void (*fn)(void *arg, admin_call_t *call), void *arg)
+int admin_call_spawn(admin_server_call_t *call, void (*fn)(void *arg, admin_server_call_t *call), void *arg)
 {
     admin_server_t *s = call->conn->s;
     spawned_t *w = malloc(sizeof *w);
@@ -318,7 +318,7 @@ static void reply_error(conn_t *c, const char *reason)
 /* The call came back (ended): send its reply and go on. */
 static void call_returned(conn_t *c)
 {
-    admin_call_t *call = &c->call;
+    admin_server_call_t *call = &c->call;
     c->busy = false;
     if (c->dead) {
         bury(c);
@@ -606,7 +606,7 @@ static void on_wake(void *ctx)
     }
     for (handoff_link_t *l = handoff_take_all(&s->answers); l;) {
         handoff_link_t *next = l->next;
-        conn_t *c = ((admin_call_t *)((char *)l - offsetof(admin_call_t, link)))->conn;
+        conn_t *c = ((admin_server_call_t *)((char *)l - offsetof(admin_server_call_t, link)))->conn;
         call_returned(c);
         if (!c->dead)
             pump(c);
@@ -645,7 +645,7 @@ static void *admin_thread(void *arg)
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx)
+admin_server_t *admin_server_new(admin_server_exec_fn exec, void *ctx)
 {
     admin_server_t *s = calloc(1, sizeof *s);
     if (!s)
@@ -759,7 +759,7 @@ static void on_listen_event(void *ctx, int fd, uint32_t events)
     }
 }
 
-void admin_server_set_token(admin_server_t *s, admin_token_t *token)
+void admin_server_set_token(admin_server_t *s, adminauth_token_t *token)
 {
     admin_token_free(s->token);
     s->token = token;
@@ -829,7 +829,7 @@ void admin_server_free(admin_server_t *s)
      * so each connection is idle, then close them all. */
     for (handoff_link_t *l = handoff_take_all(&s->answers); l;) {
         handoff_link_t *next = l->next;
-        conn_t *c = ((admin_call_t *)((char *)l - offsetof(admin_call_t, link)))->conn;
+        conn_t *c = ((admin_server_call_t *)((char *)l - offsetof(admin_server_call_t, link)))->conn;
         c->busy = false;
         if (c->dead)
             bury(c);

@@ -5,7 +5,7 @@
  * Threads: one admin thread runs every connection with an event loop
  * (common/loop.h: epoll, a tick for the closing timers, an eventfd for
  * answers); at most ADMIN_MAX_CONNS connections at once. No thread waits
- * for Raft: each request line becomes a call (admin_call_t) handed to the
+ * for Raft: each request line becomes a call (admin_server_call_t) handed to the
  * embedder's exec function on the admin thread, which must not block. The
  * embedder answers the call at once, or later from another thread: the
  * Raft thread's completion callback for a write (raft/node.h,
@@ -75,40 +75,40 @@
 
 /* Each connection is one client in the sense of thesis §6.3: a random id
  * and sequence numbers in order, for exactly-once writes. */
-typedef struct admin_client {
+typedef struct admin_server_client {
     uint64_t id;
     uint64_t seq; /* last used */
-} admin_client_t;
+} admin_server_client_t;
 
 /* One request line being answered. Whoever holds it (the admin thread
  * during exec, then at most one other thread at a time) appends the reply
  * with admin_call_write and hands it back with admin_call_end; after that
  * the call must not be touched. */
-typedef struct admin_call admin_call_t;
+typedef struct admin_server_call admin_server_call_t;
 
 /* Appends reply text (whole lines, each ending in LF). */
-void admin_call_write(admin_call_t *call, const char *text, size_t len);
+void admin_call_write(admin_server_call_t *call, const char *text, size_t len);
 /* The reply is complete: it is sent, and the connection goes on with its
  * next line. Any thread; exactly once per call. */
-void admin_call_end(admin_call_t *call);
+void admin_call_end(admin_server_call_t *call);
 /* Runs fn(arg, call) on a thread of its own, for commands that block
  * (membership changes, status, zone dumps); fn must end the call.
  * admin_server_free waits for these threads. 0, or -1 when no thread
  * could be started, or ADMIN_MAX_WORKERS are running (the caller still
  * holds the call). */
-int admin_call_spawn(admin_call_t *call, void (*fn)(void *arg, admin_call_t *call), void *arg);
+int admin_call_spawn(admin_server_call_t *call, void (*fn)(void *arg, admin_server_call_t *call), void *arg);
 
 /* Handles one request line (without its LF) on the admin thread; must not
  * block. line is valid only during the call: copy what outlives it. */
-typedef void (*admin_exec_fn)(void *ctx, admin_client_t *client, const char *line, size_t len,
-                              admin_call_t *call);
+typedef void (*admin_server_exec_fn)(void *ctx, admin_server_client_t *client, const char *line, size_t len,
+                              admin_server_call_t *call);
 
 typedef struct admin_server admin_server_t;
 
-admin_server_t *admin_server_new(admin_exec_fn exec, void *ctx);
+admin_server_t *admin_server_new(admin_server_exec_fn exec, void *ctx);
 /* Requires `auth TOKEN` on every connection from now on; the server owns
  * the token (freed with it). Call before admin_server_open. */
-void admin_server_set_token(admin_server_t *s, admin_token_t *token);
+void admin_server_set_token(admin_server_t *s, adminauth_token_t *token);
 /* Also serves the admin protocol on its own listener at spec (HOST:PORT,
  * common/addr.h). Call before admin_server_open, at most once. Returns the
  * port it listens on, or -1 with err. */

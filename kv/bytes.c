@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool kv_get_bytes(kv_cursor_t *c, size_t n, const uint8_t **out)
+bool kv_cursor_bytes(kv_cursor_t *c, size_t n, const uint8_t **out)
 {
     if (c->left < n)
         return false;
@@ -15,37 +15,37 @@ bool kv_get_bytes(kv_cursor_t *c, size_t n, const uint8_t **out)
     return true;
 }
 
-bool kv_get_u8(kv_cursor_t *c, uint8_t *v)
+bool kv_cursor_u8(kv_cursor_t *c, uint8_t *v)
 {
     const uint8_t *p;
-    if (!kv_get_bytes(c, 1, &p))
+    if (!kv_cursor_bytes(c, 1, &p))
         return false;
     *v = p[0];
     return true;
 }
 
-bool kv_get_u16(kv_cursor_t *c, uint16_t *v)
+bool kv_cursor_u16(kv_cursor_t *c, uint16_t *v)
 {
     const uint8_t *p;
-    if (!kv_get_bytes(c, 2, &p))
+    if (!kv_cursor_bytes(c, 2, &p))
         return false;
     *v = get_le16(p);
     return true;
 }
 
-bool kv_get_u32(kv_cursor_t *c, uint32_t *v)
+bool kv_cursor_u32(kv_cursor_t *c, uint32_t *v)
 {
     const uint8_t *p;
-    if (!kv_get_bytes(c, 4, &p))
+    if (!kv_cursor_bytes(c, 4, &p))
         return false;
     *v = get_le32(p);
     return true;
 }
 
-bool kv_get_u64(kv_cursor_t *c, uint64_t *v)
+bool kv_cursor_u64(kv_cursor_t *c, uint64_t *v)
 {
     const uint8_t *p;
-    if (!kv_get_bytes(c, 8, &p))
+    if (!kv_cursor_bytes(c, 8, &p))
         return false;
     *v = get_le64(p);
     return true;

@@ -19,12 +19,12 @@ typedef struct kv_cursor {
 } kv_cursor_t;
 
 /* Each getter returns false, consuming nothing, when too few bytes remain. */
-bool kv_get_u8(kv_cursor_t *c, uint8_t *v);
-bool kv_get_u16(kv_cursor_t *c, uint16_t *v);
-bool kv_get_u32(kv_cursor_t *c, uint32_t *v);
-bool kv_get_u64(kv_cursor_t *c, uint64_t *v);
+bool kv_cursor_u8(kv_cursor_t *c, uint8_t *v);
+bool kv_cursor_u16(kv_cursor_t *c, uint16_t *v);
+bool kv_cursor_u32(kv_cursor_t *c, uint32_t *v);
+bool kv_cursor_u64(kv_cursor_t *c, uint64_t *v);
 /* Points *out at the next n bytes (no copy). */
-bool kv_get_bytes(kv_cursor_t *c, size_t n, const uint8_t **out);
+bool kv_cursor_bytes(kv_cursor_t *c, size_t n, const uint8_t **out);
 
 /* Little-endian loads/stores on raw memory: common/bytes.h. */
 

@@ -38,7 +38,7 @@
 /* ---- admin commands ------------------------------------------------------------------- */
 
 typedef struct replier {
-    admin_call_t *call;
+    admin_server_call_t *call;
 } replier_t;
 
 static void say(const replier_t *r, const char *text)
@@ -73,7 +73,7 @@ static void say_outcome(const replier_t *r, const outcome_t *o)
     if (o->node != NODE_OK)
         say_node_error(r, o->node);
     else if (o->res.status != KV_OK)
-        say_error(r, o->res.msg[0] ? o->res.msg : kv_status_text(o->res.status));
+        say_error(r, o->res.msg[0] ? o->res.msg : kv_result_status_text(o->res.status));
     else
         say_word(r, "SUCCESS");
 }
@@ -82,7 +82,7 @@ static void say_outcome(const replier_t *r, const outcome_t *o)
  * belongs to whichever thread runs its callback. */
 typedef struct write_op {
     cluster_t *c;
-    admin_call_t *call;
+    admin_server_call_t *call;
     uint8_t *cmd;          /* the encoded command, re-sent as is on a retry */
     size_t len;
     uint64_t deadline_ms;
@@ -125,7 +125,7 @@ static void write_attempt_done(void *arg, node_status_t st, uint8_t *reply, size
     write_op_end(op, &o);
 }
 
-static void start_write(cluster_t *c, admin_client_t *cl, const admin_cmd_t *cmd, admin_call_t *call)
+static void start_write(cluster_t *c, admin_server_client_t *cl, const admin_cmd_t *cmd, admin_server_call_t *call)
 {
     replier_t r = { call };
     write_op_t *op = calloc(1, sizeof *op);
@@ -183,7 +183,7 @@ static void say_value(cluster_t *c, const uint8_t *key, size_t key_len, const re
 /* A `kv get` waiting for its read barrier. */
 typedef struct read_op {
     cluster_t *c;
-    admin_call_t *call;
+    admin_server_call_t *call;
     size_t key_len;
     uint8_t key[];
 } read_op_t;
@@ -205,7 +205,7 @@ static void read_barrier_done(void *arg, node_status_t st, uint8_t *unused, size
     free(op);
 }
 
-static void start_get(cluster_t *c, const admin_cmd_t *cmd, admin_call_t *call)
+static void start_get(cluster_t *c, const admin_cmd_t *cmd, admin_server_call_t *call)
 {
     replier_t r = { call };
     if (c->o.unsafe_local_reads) {
@@ -387,7 +387,7 @@ typedef struct slow_cmd {
     char line[];
 } slow_cmd_t;
 
-static void run_slow_command(void *arg, admin_call_t *call)
+static void run_slow_command(void *arg, admin_server_call_t *call)
 {
     slow_cmd_t *job = arg;
     cluster_t *c = job->c;
@@ -412,7 +412,7 @@ static void run_slow_command(void *arg, admin_call_t *call)
     free(job);
 }
 
-static void spawn_slow_command(cluster_t *c, const char *line, size_t len, admin_call_t *call)
+static void spawn_slow_command(cluster_t *c, const char *line, size_t len, admin_server_call_t *call)
 {
     replier_t r = { call };
     slow_cmd_t *job = malloc(sizeof *job + len);
@@ -429,8 +429,8 @@ static void spawn_slow_command(cluster_t *c, const char *line, size_t len, admin
 }
 
 /* On the admin thread: must not block (see the file comment). */
-void cluster_admin_exec(void *ctx, admin_client_t *cl, const char *line, size_t len,
-                        admin_call_t *call)
+void cluster_admin_exec(void *ctx, admin_server_client_t *cl, const char *line, size_t len,
+                        admin_server_call_t *call)
 {
     cluster_t *c = ctx;
     replier_t r = { call };
@@ -481,7 +481,7 @@ int cluster_setup_admin(cluster_t *c, const cluster_options_t *o, char *err, siz
     if (o->admin_token_file) {
         bool loose = false;
         char why[ADMIN_AUTH_ERR_MAX];
-        admin_token_t *t = admin_token_load(o->admin_token_file, &loose, why);
+        adminauth_token_t *t = admin_token_load(o->admin_token_file, &loose, why);
         if (!t) {
             snprintf(err, err_len, "admin.token.file: %s", why);
             return -1;
@@ -500,10 +500,10 @@ int cluster_setup_admin(cluster_t *c, const cluster_options_t *o, char *err, siz
                  o->admin_token_file ? ", token required" : "");
     }
     if (!o->admin_token_file) {
-        if (!o->admin_off_raft_port && !admin_addr_is_loopback(o->raft_addr))
+        if (!o->admin_off_raft_port && !adminauth_addr_is_loopback(o->raft_addr))
             log_warn("kv", "the admin protocol on the Raft port %s is open to anyone who can reach "
                      "it, without authentication (set -admin.token.file)", o->raft_addr);
-        if (o->admin_addr && !admin_addr_is_loopback(o->admin_addr))
+        if (o->admin_addr && !adminauth_addr_is_loopback(o->admin_addr))
             log_warn("kv", "the admin address %s is beyond loopback without authentication "
                      "(set -admin.token.file)", o->admin_addr);
     }

@@ -47,7 +47,7 @@ struct cluster {
     bool stopping;
     pthread_t loader, joiner;
     bool loader_started, joiner_started;
-    admin_client_t loader_client;
+    admin_server_client_t loader_client;
     char *join_token;     /* the admin token, sent by the join thread; or NULL */
     const char *loader_doing;   /* "parsing", "replicating" or NULL (idle); under mu */
     const char *loader_file;    /* the zone file it is about (a config string) */
@@ -68,8 +68,8 @@ bool cluster_write_retry(node_status_t st, bool *maybe_applied, uint64_t now,
 outcome_t cluster_propose(cluster_t *c, const uint8_t *cmd, size_t len, unsigned timeout_ms);
 
 /* cluster_admin.c */
-void cluster_admin_exec(void *ctx, admin_client_t *cl, const char *line, size_t len,
-                        admin_call_t *call);
+void cluster_admin_exec(void *ctx, admin_server_client_t *cl, const char *line, size_t len,
+                        admin_server_call_t *call);
 void cluster_on_text_conn(void *ctx, int fd, const uint8_t *first, size_t len);
 int cluster_setup_admin(cluster_t *c, const cluster_options_t *o, char *err, size_t err_len);
 

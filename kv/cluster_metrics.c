@@ -28,12 +28,12 @@ static void write_zones(cluster_t *c, bytebuf_t *b)
     promtext_family(b, rr, "Resource records in the zone as served.", PROM_GAUGE);
     promtext_family(&serials, serial, "The SOA serial of the zone as served.", PROM_GAUGE);
     for (size_t i = 0; i < n; i++) {
-        const zone_index_t *zi = zonedb_zone_at(db, i);
+        const zonedb_index_t *zi = zonedb_zone_at(db, i);
         char origin[NAME_MAX_TEXT], l[NAME_MAX_TEXT * 2 + 16] = "";
-        name_to_text(zone_index_origin(zi), origin, sizeof origin);
+        name_to_text(zonedb_index_origin(zi), origin, sizeof origin);
         promtext_label(l, sizeof l, "zone", origin);
-        promtext_sample_u64(b, rr, l, zone_index_rr_count(zi));
-        promtext_sample_u64(&serials, serial, l, zone_index_serial(zi));
+        promtext_sample_u64(b, rr, l, zonedb_index_rr_count(zi));
+        promtext_sample_u64(&serials, serial, l, zonedb_index_serial(zi));
     }
     zonedb_read_unlock();
     zonedb_reader_unregister();

@@ -62,11 +62,11 @@ void cluster_pause_ms(cluster_t *c, unsigned ms)
 /* One attempt to replicate a parsed zone: 0 done, 1 retry, -1 give up. */
 static int submit_zone(cluster_t *c, const zone_t *zone, const char *path)
 {
-    admin_client_t *cl = &c->loader_client;
-    kv_chunks_t chunks;
+    admin_server_client_t *cl = &c->loader_client;
+    kv_cmd_chunks_t chunks;
     const char *err = NULL;
     uint64_t load_id = cluster_random_u64();
-    if (kv_zone_encode_chunks(zone, c->name, load_id, cl->id, cl->seq + 1, 0, &chunks, &err) != 0) {
+    if (kv_cmd_encode_zone_chunks(zone, c->name, load_id, cl->id, cl->seq + 1, 0, &chunks, &err) != 0) {
         log_error("zone", "%s: cannot encode zone: %s", path, err ? err : "?");
         return -1;
     }
@@ -95,11 +95,11 @@ static int submit_zone(cluster_t *c, const zone_t *zone, const char *path)
             rc = -1;
         } else if (o.res.status != KV_OK) {
             log_warn("zone", "%s: chunk %zu/%zu refused (%s); the load starts again", path, i + 1,
-                     chunks.count, o.res.msg[0] ? o.res.msg : kv_status_text(o.res.status));
+                     chunks.count, o.res.msg[0] ? o.res.msg : kv_result_status_text(o.res.status));
             rc = 1;
         }
     }
-    kv_chunks_free(&chunks);
+    kv_cmd_chunks_free(&chunks);
     return rc;
 }
 

@@ -15,7 +15,7 @@
 /* Fixed part of a record after its owner: type, class, ttl, rdlen. */
 #define RECORD_FIXED 10
 
-size_t kv_wire_name_len(const uint8_t *buf, size_t avail)
+size_t kv_cmd_wire_name_len(const uint8_t *buf, size_t avail)
 {
     size_t pos = 0;
     for (;;) {
@@ -32,12 +32,12 @@ size_t kv_wire_name_len(const uint8_t *buf, size_t avail)
 
 /* ---- records ---- */
 
-size_t kv_record_size(const zone_rr_t *rr)
+size_t kv_cmd_record_size(const zone_rr_t *rr)
 {
     return name_wire_len(rr->owner) + RECORD_FIXED + rr->rdlen;
 }
 
-void kv_record_put(bytebuf_t *b, const zone_rr_t *rr)
+void kv_cmd_record_put(bytebuf_t *b, const zone_rr_t *rr)
 {
     bytebuf_put(b, rr->owner, name_wire_len(rr->owner));
     bytebuf_put_u16(b, rr->type);
@@ -50,13 +50,13 @@ void kv_record_put(bytebuf_t *b, const zone_rr_t *rr)
 /* Reads one record at the cursor; false when it is malformed. */
 static bool record_get(kv_cursor_t *c, zone_rr_t *rr)
 {
-    size_t nlen = kv_wire_name_len(c->p, c->left);
+    size_t nlen = kv_cmd_wire_name_len(c->p, c->left);
     const uint8_t *owner, *rdata;
     uint16_t type, rclass, rdlen;
     uint32_t ttl;
-    if (nlen == 0 || !kv_get_bytes(c, nlen, &owner) || !kv_get_u16(c, &type) ||
-        !kv_get_u16(c, &rclass) || !kv_get_u32(c, &ttl) || !kv_get_u16(c, &rdlen) ||
-        !kv_get_bytes(c, rdlen, &rdata))
+    if (nlen == 0 || !kv_cursor_bytes(c, nlen, &owner) || !kv_cursor_u16(c, &type) ||
+        !kv_cursor_u16(c, &rclass) || !kv_cursor_u32(c, &ttl) || !kv_cursor_u16(c, &rdlen) ||
+        !kv_cursor_bytes(c, rdlen, &rdata))
         return false;
     rr->owner = owner;
     rr->type = type;
@@ -67,7 +67,7 @@ static bool record_get(kv_cursor_t *c, zone_rr_t *rr)
     return true;
 }
 
-bool kv_records_valid(const uint8_t *buf, size_t len, uint64_t count)
+bool kv_cmd_records_valid(const uint8_t *buf, size_t len, uint64_t count)
 {
     kv_cursor_t c = { buf, len };
     zone_rr_t rr;
@@ -77,7 +77,7 @@ bool kv_records_valid(const uint8_t *buf, size_t len, uint64_t count)
     return c.left == 0;
 }
 
-bool kv_records_next(const uint8_t *buf, size_t len, size_t *pos, zone_rr_t *rr)
+bool kv_cmd_records_next(const uint8_t *buf, size_t len, size_t *pos, zone_rr_t *rr)
 {
     if (*pos >= len)
         return false;
@@ -99,10 +99,10 @@ static int fail(const char **err, const char *why)
 static int decode_key(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
 {
     uint16_t klen;
-    if (!kv_get_u16(c, &klen) || !kv_get_bytes(c, klen, &cmd->key))
+    if (!kv_cursor_u16(c, &klen) || !kv_cursor_bytes(c, klen, &cmd->key))
         return fail(err, "truncated");
     cmd->key_len = klen;
-    const char *why = kv_key_check(cmd->key, klen);
+    const char *why = kv_text_check_key(cmd->key, klen);
     return why ? fail(err, why) : 0;
 }
 
@@ -111,23 +111,23 @@ static int decode_set(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
     if (decode_key(c, cmd, err) < 0)
         return -1;
     uint32_t vlen;
-    if (!kv_get_u32(c, &vlen))
+    if (!kv_cursor_u32(c, &vlen))
         return fail(err, "truncated");
     if (vlen > KV_VALUE_MAX)
         return fail(err, "value too long");
-    if (!kv_get_bytes(c, vlen, &cmd->value))
+    if (!kv_cursor_bytes(c, vlen, &cmd->value))
         return fail(err, "truncated");
     cmd->value_len = vlen;
-    const char *why = kv_value_check(cmd->value, vlen);
+    const char *why = kv_text_check_value(cmd->value, vlen);
     return why ? fail(err, why) : 0;
 }
 
 static int decode_origin(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
 {
-    size_t n = kv_wire_name_len(c->p, c->left);
+    size_t n = kv_cmd_wire_name_len(c->p, c->left);
     if (n == 0)
         return fail(err, c->left == 0 ? "truncated" : "bad origin name");
-    kv_get_bytes(c, n, &cmd->origin);
+    kv_cursor_bytes(c, n, &cmd->origin);
     return 0;
 }
 
@@ -136,14 +136,14 @@ static int decode_zone_chunk(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
     if (decode_origin(c, cmd, err) < 0)
         return -1;
     uint8_t nlen;
-    if (!kv_get_u8(c, &nlen) || !kv_get_bytes(c, nlen, &cmd->node_id))
+    if (!kv_cursor_u8(c, &nlen) || !kv_cursor_bytes(c, nlen, &cmd->node_id))
         return fail(err, "truncated");
     cmd->node_id_len = nlen;
-    const char *why = kv_node_id_check(cmd->node_id, nlen);
+    const char *why = kv_text_check_node_id(cmd->node_id, nlen);
     if (why)
         return fail(err, why);
-    if (!kv_get_u64(c, &cmd->load_id) || !kv_get_u32(c, &cmd->chunk_no) ||
-        !kv_get_u32(c, &cmd->chunk_total) || !kv_get_u32(c, &cmd->rr_count))
+    if (!kv_cursor_u64(c, &cmd->load_id) || !kv_cursor_u32(c, &cmd->chunk_no) ||
+        !kv_cursor_u32(c, &cmd->chunk_total) || !kv_cursor_u32(c, &cmd->rr_count))
         return fail(err, "truncated");
     if (cmd->chunk_total == 0 || cmd->chunk_total > KV_ZONE_MAX_CHUNKS)
         return fail(err, "bad chunk total");
@@ -161,28 +161,28 @@ static int decode_zone_chunk(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
         if (!record_get(&rc, &rr))
             return fail(err, "bad record");
     cmd->records_len = c->left - rc.left;
-    kv_get_bytes(c, cmd->records_len, &cmd->records);
+    kv_cursor_bytes(c, cmd->records_len, &cmd->records);
     return 0;
 }
 
 static int decode_update(kv_cursor_t *c, kv_cmd_t *cmd, const char **err)
 {
     uint8_t has_key;
-    if (!kv_get_u8(c, &cmd->serial_policy) || !kv_get_u64(c, &cmd->now) ||
-        !kv_get_u8(c, &has_key))
+    if (!kv_cursor_u8(c, &cmd->serial_policy) || !kv_cursor_u64(c, &cmd->now) ||
+        !kv_cursor_u8(c, &has_key))
         return fail(err, "truncated");
     if (cmd->serial_policy > KV_SERIAL_DATESERIAL)
         return fail(err, "bad serial policy");
     if (has_key > 1)
         return fail(err, "bad key flag");
     if (has_key) {
-        size_t n = kv_wire_name_len(c->p, c->left);
+        size_t n = kv_cmd_wire_name_len(c->p, c->left);
         if (n == 0)
             return fail(err, c->left == 0 ? "truncated" : "bad key name");
-        kv_get_bytes(c, n, &cmd->key_name);
+        kv_cursor_bytes(c, n, &cmd->key_name);
     }
     uint16_t mlen;
-    if (!kv_get_u16(c, &mlen) || !kv_get_bytes(c, mlen, &cmd->msg))
+    if (!kv_cursor_u16(c, &mlen) || !kv_cursor_bytes(c, mlen, &cmd->msg))
         return fail(err, "truncated");
     if (mlen == 0)
         return fail(err, "empty update message");
@@ -197,12 +197,12 @@ int kv_cmd_decode(const uint8_t *buf, size_t len, kv_cmd_t *cmd, const char **er
         return fail(err, "command too large");
     kv_cursor_t c = { buf, len };
     uint8_t version;
-    if (!kv_get_u8(&c, &version))
+    if (!kv_cursor_u8(&c, &version))
         return fail(err, "truncated");
     if (version != KV_CMD_VERSION)
         return fail(err, "unsupported version");
-    if (!kv_get_u8(&c, &cmd->type) || !kv_get_u64(&c, &cmd->client_id) ||
-        !kv_get_u64(&c, &cmd->seq))
+    if (!kv_cursor_u8(&c, &cmd->type) || !kv_cursor_u64(&c, &cmd->client_id) ||
+        !kv_cursor_u64(&c, &cmd->seq))
         return fail(err, "truncated");
     int rc;
     switch (cmd->type) {
@@ -244,9 +244,9 @@ int kv_cmd_encode_set(uint64_t client_id, uint64_t seq, const uint8_t *key, size
                       const uint8_t *value, size_t value_len,
                       uint8_t **out, size_t *out_len, const char **err)
 {
-    const char *why = kv_key_check(key, key_len);
+    const char *why = kv_text_check_key(key, key_len);
     if (!why)
-        why = kv_value_check(value, value_len);
+        why = kv_text_check_value(value, value_len);
     if (why)
         return fail(err, why);
     bytebuf_t b;
@@ -262,7 +262,7 @@ int kv_cmd_encode_set(uint64_t client_id, uint64_t seq, const uint8_t *key, size
 int kv_cmd_encode_del(uint64_t client_id, uint64_t seq, const uint8_t *key, size_t key_len,
                       uint8_t **out, size_t *out_len, const char **err)
 {
-    const char *why = kv_key_check(key, key_len);
+    const char *why = kv_text_check_key(key, key_len);
     if (why)
         return fail(err, why);
     bytebuf_t b;
@@ -276,7 +276,7 @@ int kv_cmd_encode_del(uint64_t client_id, uint64_t seq, const uint8_t *key, size
 int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *origin,
                            uint8_t **out, size_t *out_len, const char **err)
 {
-    size_t n = kv_wire_name_len(origin, NAME_MAX_WIRE);
+    size_t n = kv_cmd_wire_name_len(origin, NAME_MAX_WIRE);
     if (n == 0)
         return fail(err, "bad origin name");
     bytebuf_t b;
@@ -290,12 +290,12 @@ int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *orig
 
 static _Atomic int serial_policy = KV_SERIAL_INCREMENT;
 
-void kv_update_set_serial_policy(enum kv_serial_policy policy)
+void kv_cmd_set_serial_policy(enum kv_cmd_serial_policy policy)
 {
     atomic_store(&serial_policy, (int)policy);
 }
 
-int kv_serial_policy_from_text(const char *text)
+int kv_cmd_serial_policy_from_text(const char *text)
 {
     if (strcmp(text, "increment") == 0)
         return KV_SERIAL_INCREMENT;
@@ -307,13 +307,13 @@ int kv_serial_policy_from_text(const char *text)
 }
 
 int kv_cmd_encode_update_at(const uint8_t *msg, size_t msg_len, const uint8_t *key_name_wire,
-                            enum kv_serial_policy policy, uint64_t now,
+                            enum kv_cmd_serial_policy policy, uint64_t now,
                             uint8_t *out, size_t cap)
 {
     if (!msg || msg_len == 0 || msg_len > KV_UPDATE_MSG_MAX || policy > KV_SERIAL_DATESERIAL)
         return -1;
     size_t klen = 0;
-    if (key_name_wire && (klen = kv_wire_name_len(key_name_wire, NAME_MAX_WIRE)) == 0)
+    if (key_name_wire && (klen = kv_cmd_wire_name_len(key_name_wire, NAME_MAX_WIRE)) == 0)
         return -1;
     size_t total = KV_CMD_HEADER_LEN + 1 + 8 + 1 + klen + 2 + msg_len;
     if (total > cap)
@@ -341,7 +341,7 @@ int kv_cmd_encode_update(const uint8_t *msg, size_t msg_len, const uint8_t *key_
                          uint8_t *out, size_t cap)
 {
     return kv_cmd_encode_update_at(msg, msg_len, key_name_wire,
-                                   (enum kv_serial_policy)atomic_load(&serial_policy),
+                                   (enum kv_cmd_serial_policy)atomic_load(&serial_policy),
                                    (uint64_t)time(NULL), out, cap);
 }
 
@@ -363,7 +363,7 @@ static size_t plan_chunks(const zone_t *zone, size_t prefix, size_t max_len, siz
     if (first)
         first[0] = 0;
     for (size_t i = 0; i < zone->count; i++) {
-        size_t sz = kv_record_size(&zone->rrs[i]);
+        size_t sz = kv_cmd_record_size(&zone->rrs[i]);
         if (prefix + sz > max_len)
             return 0;
         if (used + sz > max_len) {
@@ -377,7 +377,7 @@ static size_t plan_chunks(const zone_t *zone, size_t prefix, size_t max_len, siz
     return chunks;
 }
 
-static int chunks_alloc(kv_chunks_t *out, size_t count)
+static int chunks_alloc(kv_cmd_chunks_t *out, size_t count)
 {
     out->data = calloc(count, sizeof *out->data);
     out->len = calloc(count, sizeof *out->len);
@@ -399,19 +399,19 @@ static void encode_one_chunk(bytebuf_t *b, const zone_t *zone, const char *node_
     bytebuf_put_u32(b, total);
     bytebuf_put_u32(b, (uint32_t)(to - from));
     for (size_t i = from; i < to; i++)
-        kv_record_put(b, &zone->rrs[i]);
+        kv_cmd_record_put(b, &zone->rrs[i]);
 }
 
-int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load_id,
+int kv_cmd_encode_zone_chunks(const zone_t *zone, const char *node_id, uint64_t load_id,
                           uint64_t client_id, uint64_t first_seq, size_t max_len,
-                          kv_chunks_t *out, const char **err)
+                          kv_cmd_chunks_t *out, const char **err)
 {
     memset(out, 0, sizeof *out);
     size_t nlen = strlen(node_id);
-    const char *why = kv_node_id_check((const uint8_t *)node_id, nlen);
+    const char *why = kv_text_check_node_id((const uint8_t *)node_id, nlen);
     if (why)
         return fail(err, why);
-    size_t olen = kv_wire_name_len(zone->origin, NAME_MAX_WIRE);
+    size_t olen = kv_cmd_wire_name_len(zone->origin, NAME_MAX_WIRE);
     if (olen == 0)
         return fail(err, "bad origin name");
     if (max_len == 0 || max_len > KV_CMD_MAX)
@@ -425,7 +425,7 @@ int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load
     size_t *first = malloc((total + 1) * sizeof *first);
     if (!first || chunks_alloc(out, total) < 0) {
         free(first);
-        kv_chunks_free(out);
+        kv_cmd_chunks_free(out);
         return fail(err, "out of memory");
     }
     plan_chunks(zone, prefix, max_len, first);
@@ -437,7 +437,7 @@ int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load
                          (uint32_t)k, (uint32_t)total, first[k], first[k + 1]);
         if (finish(&b, &out->data[k], &out->len[k], err) < 0) {
             free(first);
-            kv_chunks_free(out);
+            kv_cmd_chunks_free(out);
             return -1;
         }
     }
@@ -445,7 +445,7 @@ int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load
     return 0;
 }
 
-void kv_chunks_free(kv_chunks_t *chunks)
+void kv_cmd_chunks_free(kv_cmd_chunks_t *chunks)
 {
     if (chunks->data)
         for (size_t i = 0; i < chunks->count; i++)

@@ -15,7 +15,7 @@
  *   ZONE_CHUNK origin (wire name), u8 node_len, node id, u64 load_id,
  *              u32 chunk_no, u32 chunk_total, u32 rr_count, rr_count records
  *   ZONE_DEL   origin (wire name)
- *   UPDATE     u8 serial_policy (enum kv_serial_policy), u64 now (unix seconds
+ *   UPDATE     u8 serial_policy (enum kv_cmd_serial_policy), u64 now (unix seconds
  *              at the proposer, used by the unixtime/dateserial policies),
  *              u8 has_key, [key name (wire name) when has_key], u16 msg_len,
  *              msg: the RFC 2136 UPDATE message as received, TSIG RR removed
@@ -59,7 +59,7 @@ enum kv_cmd_type {
 
 /* How an UPDATE moves the SOA serial (Knot's serial-policy). Carried in the
  * command so every replica computes the same serial. */
-enum kv_serial_policy {
+enum kv_cmd_serial_policy {
     KV_SERIAL_INCREMENT = 0, /* serial + 1 (RFC 1982 arithmetic) */
     KV_SERIAL_UNIXTIME = 1,  /* the proposer's unix time, or serial + 1 if not newer */
     KV_SERIAL_DATESERIAL = 2 /* YYYYMMDDnn from the proposer's UTC date, or serial + 1 */
@@ -87,10 +87,10 @@ typedef struct kv_cmd {
     uint32_t chunk_no;
     uint32_t chunk_total;
     uint32_t rr_count;
-    const uint8_t *records; /* rr_count validated records; see kv_records_next */
+    const uint8_t *records; /* rr_count validated records; see kv_cmd_records_next */
     size_t records_len;
     /* UPDATE */
-    uint8_t serial_policy; /* enum kv_serial_policy, checked */
+    uint8_t serial_policy; /* enum kv_cmd_serial_policy, checked */
     uint64_t now;
     const uint8_t *key_name; /* a valid wire name, or NULL when unsigned */
     const uint8_t *msg;
@@ -115,7 +115,7 @@ int kv_cmd_encode_zone_del(uint64_t client_id, uint64_t seq, const uint8_t *orig
 /* UPDATE (the interface with the DNS side, issue #14): encodes `msg` (the
  * UPDATE as received, TSIG RR removed) and the TSIG key name that was checked
  * (NULL: unsigned) into out[0..cap). The serial policy is the one set with
- * kv_update_set_serial_policy (default increment) and the time is time(NULL).
+ * kv_cmd_set_serial_policy (default increment) and the time is time(NULL).
  * Returns the command's length, or -1 when msg is empty or over
  * KV_UPDATE_MSG_MAX, the key name is not a valid wire name, or cap is too
  * small. KV_UPDATE_CMD_MAX bytes are always enough. Thread-safe. */
@@ -124,43 +124,43 @@ int kv_cmd_encode_update(const uint8_t *msg, size_t msg_len, const uint8_t *key_
                          uint8_t *out, size_t cap);
 /* The same with the policy and time given (tests, tools). */
 int kv_cmd_encode_update_at(const uint8_t *msg, size_t msg_len, const uint8_t *key_name_wire,
-                            enum kv_serial_policy policy, uint64_t now,
+                            enum kv_cmd_serial_policy policy, uint64_t now,
                             uint8_t *out, size_t cap);
 /* Sets the policy kv_cmd_encode_update uses (from -zone.serial.policy);
  * call at start-up. */
-void kv_update_set_serial_policy(enum kv_serial_policy policy);
+void kv_cmd_set_serial_policy(enum kv_cmd_serial_policy policy);
 /* "increment" / "unixtime" / "dateserial" -> policy; -1 for anything else. */
-int kv_serial_policy_from_text(const char *text);
+int kv_cmd_serial_policy_from_text(const char *text);
 
 /* The chunk commands of one zone replace, in log order. Owns every buffer. */
-typedef struct kv_chunks {
+typedef struct kv_cmd_chunks {
     uint8_t **data;
     size_t *len;
     size_t count;
-} kv_chunks_t;
+} kv_cmd_chunks_t;
 
 /* Splits `zone` into ZONE_CHUNK commands of at most max_len bytes each
  * (0 means KV_CMD_MAX; larger values are clamped to it). Chunk i carries
  * sequence number first_seq + i. Returns 0, or -1 with *err set. */
-int kv_zone_encode_chunks(const zone_t *zone, const char *node_id, uint64_t load_id,
+int kv_cmd_encode_zone_chunks(const zone_t *zone, const char *node_id, uint64_t load_id,
                           uint64_t client_id, uint64_t first_seq, size_t max_len,
-                          kv_chunks_t *out, const char **err);
-void kv_chunks_free(kv_chunks_t *chunks);
+                          kv_cmd_chunks_t *out, const char **err);
+void kv_cmd_chunks_free(kv_cmd_chunks_t *chunks);
 
 /* ---- records (shared with the snapshot format) ---- */
 
 /* Encoded size of one record. */
-size_t kv_record_size(const zone_rr_t *rr);
+size_t kv_cmd_record_size(const zone_rr_t *rr);
 /* Appends one record in the format above. */
 struct bytebuf;
-void kv_record_put(struct bytebuf *b, const zone_rr_t *rr);
+void kv_cmd_record_put(struct bytebuf *b, const zone_rr_t *rr);
 /* Checks that buf[0..len) is exactly `count` well-formed records. */
-bool kv_records_valid(const uint8_t *buf, size_t len, uint64_t count);
-/* Iterates records already checked by kv_records_valid (or decoded by
+bool kv_cmd_records_valid(const uint8_t *buf, size_t len, uint64_t count);
+/* Iterates records already checked by kv_cmd_records_valid (or decoded by
  * kv_cmd_decode): start with *pos = 0; false at the end. rr points into buf. */
-bool kv_records_next(const uint8_t *buf, size_t len, size_t *pos, zone_rr_t *rr);
+bool kv_cmd_records_next(const uint8_t *buf, size_t len, size_t *pos, zone_rr_t *rr);
 /* Length of the valid uncompressed wire name at buf, or 0 when buf[0..avail)
  * does not start with one. */
-size_t kv_wire_name_len(const uint8_t *buf, size_t avail);
+size_t kv_cmd_wire_name_len(const uint8_t *buf, size_t avail);
 
 #endif

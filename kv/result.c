@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *kv_status_text(enum kv_status status)
+const char *kv_result_status_text(enum kv_status status)
 {
     switch (status) {
     case KV_OK: return "ok";

@@ -47,6 +47,6 @@ void kv_result_from_bytes(const uint8_t *reply, size_t len, kv_result_t *res);
 int kv_result_update_rcode(const uint8_t *reply, size_t reply_len);
 
 /* Text for a status ("ok", "malformed command", ...). */
-const char *kv_status_text(enum kv_status status);
+const char *kv_result_status_text(enum kv_status status);
 
 #endif

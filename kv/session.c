@@ -228,8 +228,8 @@ static int load_entry(session_t *s, kv_cursor_t *c)
     uint8_t status;
     uint16_t mlen;
     const uint8_t *msg;
-    if (!kv_get_u64(c, &seq) || !kv_get_u8(c, &status) || !kv_get_u16(c, &mlen) ||
-        mlen >= KV_RESULT_MSG_MAX || !kv_get_bytes(c, mlen, &msg) ||
+    if (!kv_cursor_u64(c, &seq) || !kv_cursor_u8(c, &status) || !kv_cursor_u16(c, &mlen) ||
+        mlen >= KV_RESULT_MSG_MAX || !kv_cursor_bytes(c, mlen, &msg) ||
         status > KV_ERR_ALREADY_APPLIED || memchr(msg, 0, mlen))
         return -1;
     applied_t *a = &s->win[s->n];
@@ -249,14 +249,14 @@ static int load_entry(session_t *s, kv_cursor_t *c)
 int kv_sessions_load(kv_sessions_t *t, kv_cursor_t *c)
 {
     uint32_t count;
-    if (t->count != 0 || !kv_get_u32(c, &count) || count > KV_SESSION_MAX)
+    if (t->count != 0 || !kv_cursor_u32(c, &count) || count > KV_SESSION_MAX)
         return -1;
     uint64_t prev = 0;
     for (uint32_t i = 0; i < count; i++) {
         uint64_t client, last, forgotten;
         uint8_t n;
-        if (!kv_get_u64(c, &client) || !kv_get_u64(c, &last) || !kv_get_u64(c, &forgotten) ||
-            !kv_get_u8(c, &n) || n > KV_SESSION_WINDOW || (i > 0 && client <= prev))
+        if (!kv_cursor_u64(c, &client) || !kv_cursor_u64(c, &last) || !kv_cursor_u64(c, &forgotten) ||
+            !kv_cursor_u8(c, &n) || n > KV_SESSION_WINDOW || (i > 0 && client <= prev))
             return -1;
         prev = client;
         session_t *s = insert_session(t, client);

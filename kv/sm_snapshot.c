@@ -79,7 +79,7 @@ static void write_kv(sink_t *k, const kv_store_t *store)
 static void write_rr_list(sink_t *k, const zone_rr_t *rrs, size_t n)
 {
     for (size_t i = 0; i < n && !k->failed; i++) {
-        kv_record_put(&k->buf, &rrs[i]);
+        kv_cmd_record_put(&k->buf, &rrs[i]);
         sink_maybe_flush(k);
     }
 }
@@ -88,7 +88,7 @@ static uint64_t rr_list_bytes(const zone_rr_t *rrs, size_t n)
 {
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
-        bytes += kv_record_size(&rrs[i]);
+        bytes += kv_cmd_record_size(&rrs[i]);
     return bytes;
 }
 
@@ -295,7 +295,7 @@ static bool src_node_id(source_t *s, char out[KV_NODE_ID_MAX + 1])
     if (!src_read(s, out, n))
         return false;
     out[n] = 0;
-    if (kv_node_id_check((const uint8_t *)out, n))
+    if (kv_text_check_node_id((const uint8_t *)out, n))
         return src_fail(s, "bad node id");
     return true;
 }
@@ -329,8 +329,8 @@ static bool read_kv(source_t *s, sm_state_t *st)
         uint16_t klen;
         uint32_t vlen;
         if (!src_u16(s, &klen) || klen > KV_KEY_MAX || !src_read(s, key, klen) ||
-            kv_key_check(key, klen) || !src_u32(s, &vlen) || vlen > KV_VALUE_MAX ||
-            !src_read(s, value, vlen) || kv_value_check(value, vlen)) {
+            kv_text_check_key(key, klen) || !src_u32(s, &vlen) || vlen > KV_VALUE_MAX ||
+            !src_read(s, value, vlen) || kv_text_check_value(value, vlen)) {
             src_fail(s, "bad key or value");
             break;
         }
@@ -350,7 +350,7 @@ static bool read_records(source_t *s, uint64_t *rr_count, bytebuf_t *blob, bool 
     uint64_t len;
     if ((with_count && !src_u64(s, rr_count)) || !src_u64(s, &len) || !src_blob(s, len, blob))
         return false;
-    if (with_count && !kv_records_valid(blob->data, blob->len, *rr_count))
+    if (with_count && !kv_cmd_records_valid(blob->data, blob->len, *rr_count))
         return src_fail(s, "bad records");
     return true;
 }
@@ -370,7 +370,7 @@ static bool read_changeset(source_t *s, zone_changeset_t *cs)
         return false;
     }
     (void)count;
-    if (nrem > blob.len || nadd > blob.len || !kv_records_valid(blob.data, blob.len, nrem + nadd)) {
+    if (nrem > blob.len || nadd > blob.len || !kv_cmd_records_valid(blob.data, blob.len, nrem + nadd)) {
         bytebuf_free(&blob);
         return src_fail(s, "bad journal");
     }
@@ -378,7 +378,7 @@ static bool read_changeset(source_t *s, zone_changeset_t *cs)
     bool ok = rrs != NULL;
     size_t pos = 0;
     for (uint64_t i = 0; ok && i < nrem + nadd; i++)
-        kv_records_next(blob.data, blob.len, &pos, &rrs[i]);
+        kv_cmd_records_next(blob.data, blob.len, &pos, &rrs[i]);
     if (ok && zone_changeset_make(cs, from, to, rrs, nrem, rrs + nrem, nadd) < 0)
         ok = false;
     free(rrs);

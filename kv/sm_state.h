@@ -100,7 +100,7 @@ size_t sm_zones_find(const sm_state_t *st, const uint8_t *origin, bool *found);
 int sm_zones_insert(sm_state_t *st, size_t pos, const sm_zone_t *z);
 /* Appends a staged load (taking over its records buffer); -1 on failure. */
 int sm_staged_append(sm_state_t *st, const sm_staging_t *s);
-/* Builds a zone from concatenated records (kv_records_valid already holds).
+/* Builds a zone from concatenated records (kv_cmd_records_valid already holds).
  * NULL with err filled when zone_from_records refuses it. */
 zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
                       uint64_t count, char err[ZONE_ERR_MAX]);

@@ -19,7 +19,7 @@ void sm_zonedb_publish(void *arg, const uint8_t *origin, const zone_t *zone)
         return;
     }
     char err[ZONE_ERR_MAX] = "";
-    zone_index_t *zi = zone_index_build(zone, err);
+    zonedb_index_t *zi = zonedb_index_build(zone, err);
     if (!zi) {
         log_error("kv", "zone %s: cannot index it for DNS, still serving the old version: %s",
                   text, err[0] ? err : "out of memory");
@@ -33,16 +33,16 @@ int sm_zonedb_publish_part(void *arg, const uint8_t *origin, const zone_t *zone,
                            const zone_t *part, uint32_t base_serial)
 {
     zonedb_handle_t *h = arg;
-    zone_index_t *cur = zonedb_handle_get_zone(h, origin);
-    if (!cur || zone_index_serial(zone_index_base(cur)) != base_serial) {
-        zone_index_unref(cur);
+    zonedb_index_t *cur = zonedb_handle_get_zone(h, origin);
+    if (!cur || zonedb_index_serial(zonedb_index_base(cur)) != base_serial) {
+        zonedb_index_unref(cur);
         return -1;
     }
     char err[ZONE_ERR_MAX] = "";
-    zone_index_t *zi = zone_index_build_over(cur, part, err);
-    zone_index_unref(cur);
-    if (!zi || zone_index_serial(zi) != zone->serial) {
-        zone_index_unref(zi);
+    zonedb_index_t *zi = zonedb_index_build_over(cur, part, err);
+    zonedb_index_unref(cur);
+    if (!zi || zonedb_index_serial(zi) != zone->serial) {
+        zonedb_index_unref(zi);
         return -1;
     }
     if (zonedb_handle_put_zone(h, zi) < 0)

@@ -19,7 +19,7 @@ void sm_zonedb_publish(void *arg, const uint8_t *origin, const zone_t *zone);
 /* An sm_zone_part_fn: publishes `zone` as an index built only from `part`
  * (the records at the names UPDATEs changed since the last full index,
  * and at their ancestors) over the full index published last
- * (zone_index_build_over), when that one's serial is base_serial (else it
+ * (zonedb_index_build_over), when that one's serial is base_serial (else it
  * is not the version the part is relative to). 0, or -1 when there is no such index or on
  * allocation failure: then nothing is published and the caller publishes
  * the zone in full. */

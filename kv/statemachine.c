@@ -169,7 +169,7 @@ zone_t *sm_zone_build(const uint8_t *origin, const uint8_t *records, size_t len,
         return NULL;
     }
     size_t pos = 0, n = 0;
-    while (n < count && kv_records_next(records, len, &pos, &rrs[n]))
+    while (n < count && kv_cmd_records_next(records, len, &pos, &rrs[n]))
         n++;
     zone_t *z = zone_from_records(origin, rrs, n, err);
     free(rrs);

@@ -60,7 +60,7 @@ typedef struct sm sm_t;
 /* Called on the apply thread, without any lock held, after a zone became
  * visible (zone != NULL) or was deleted (zone == NULL), including for every
  * zone a restore adds or removes. `zone` is borrowed: valid only during the
- * call, so copy what you keep (zone_index_build does). */
+ * call, so copy what you keep (zonedb_index_build does). */
 typedef void (*sm_zone_changed_fn)(void *arg, const uint8_t *origin, const zone_t *zone);
 
 /* Optional, with on_zone's arg: publishes `zone` from `part` only (the

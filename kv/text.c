@@ -48,7 +48,7 @@ static bool is_control(uint32_t cp)
     return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
 }
 
-const char *kv_key_check(const uint8_t *key, size_t len)
+const char *kv_text_check_key(const uint8_t *key, size_t len)
 {
     if (len == 0)
         return "empty key";
@@ -68,7 +68,7 @@ const char *kv_key_check(const uint8_t *key, size_t len)
     return NULL;
 }
 
-const char *kv_value_check(const uint8_t *value, size_t len)
+const char *kv_text_check_value(const uint8_t *value, size_t len)
 {
     if (len == 0)
         return "empty value";
@@ -80,7 +80,7 @@ const char *kv_value_check(const uint8_t *value, size_t len)
     return NULL;
 }
 
-const char *kv_node_id_check(const uint8_t *id, size_t len)
+const char *kv_text_check_node_id(const uint8_t *id, size_t len)
 {
     if (len == 0)
         return "empty node id";

@@ -25,10 +25,10 @@
 
 /* NULL when the key is acceptable, otherwise a static reason such as
  * "key is not valid UTF-8". */
-const char *kv_key_check(const uint8_t *key, size_t len);
+const char *kv_text_check_key(const uint8_t *key, size_t len);
 /* NULL when the value is acceptable, otherwise a static reason. */
-const char *kv_value_check(const uint8_t *value, size_t len);
+const char *kv_text_check_value(const uint8_t *value, size_t len);
 /* NULL when the node id is acceptable, otherwise a static reason. */
-const char *kv_node_id_check(const uint8_t *id, size_t len);
+const char *kv_text_check_node_id(const uint8_t *id, size_t len);
 
 #endif

@@ -40,10 +40,10 @@
 #define EMPTY_SLOT UINT32_MAX
 #define NAME_CHUNK (64u * 1024u)
 
-struct db_node {
+struct zonedb_node {
     const uint8_t *name; /* lowercased wire name, in the index's name arena */
     union {
-        const db_rrset_t *rrsets; /* this node's run in the index's rrsets */
+        const zonedb_rrset_t *rrsets; /* this node's run in the index's rrsets */
         size_t rrset_first;       /* the same run as an offset, while building
                                    * (the array still moves then) */
     } run;
@@ -64,21 +64,21 @@ typedef struct slot {
     uint32_t tag;  /* the high 32 bits of name_hash(name) */
 } slot_t;
 
-struct zone_index {
+struct zonedb_index {
     atomic_uint refs;
-    /* An overlay (zone_index_build_over): the names here replace the
+    /* An overlay (zonedb_index_build_over): the names here replace the
      * base's, every other name is looked up in the base (a full index,
      * one reference). NULL: a full index. */
-    zone_index_t *base;
+    zonedb_index_t *base;
     uint8_t origin[NAME_MAX_WIRE]; /* lowercased */
     int origin_labels;
-    const db_node_t *apex;         /* set once the node array stops moving */
+    const zonedb_node_t *apex;         /* set once the node array stops moving */
     uint32_t serial;
-    db_node_t *nodes;
+    zonedb_node_t *nodes;
     size_t node_count, node_cap;
     slot_t *table;
     size_t table_mask;
-    db_rrset_t *rrsets;
+    zonedb_rrset_t *rrsets;
     size_t rrset_count;
     uint8_t *rdata;
     size_t rdata_len;
@@ -92,7 +92,7 @@ struct zone_index {
 
 /* ---- RRset iteration -------------------------------------------------- */
 
-bool db_rrset_next(const db_rrset_t *set, size_t *pos, const uint8_t **rd, uint16_t *rdlen)
+bool zonedb_rrset_next(const zonedb_rrset_t *set, size_t *pos, const uint8_t **rd, uint16_t *rdlen)
 {
     if (*pos + 2 > set->rdata_len)
         return false;
@@ -110,7 +110,7 @@ static uint32_t tag_of(uint64_t hash)
     return (uint32_t)(hash >> 32);
 }
 
-static uint32_t find_slot(const zone_index_t *zi, const uint8_t *name, uint64_t hash, bool *found)
+static uint32_t find_slot(const zonedb_index_t *zi, const uint8_t *name, uint64_t hash, bool *found)
 {
     size_t i = (size_t)hash & zi->table_mask;
     uint32_t tag = tag_of(hash);
@@ -142,7 +142,7 @@ static slot_t *alloc_table(size_t cap)
  * which the table does not keep, so names are hashed again: this happens
  * only when empty non-terminals outnumber records (the table starts at
  * twice the record count). */
-static int grow_table(zone_index_t *zi)
+static int grow_table(zonedb_index_t *zi)
 {
     size_t cap = (zi->table_mask + 1) * 2;
     slot_t *t = alloc_table(cap);
@@ -164,7 +164,7 @@ static int grow_table(zone_index_t *zi)
     return 0;
 }
 
-static const uint8_t *arena_store(zone_index_t *zi, const uint8_t *name, size_t len)
+static const uint8_t *arena_store(zonedb_index_t *zi, const uint8_t *name, size_t len)
 {
     name_chunk_t *c = zi->names;
     if (!c || c->used + len > NAME_CHUNK) {
@@ -185,18 +185,18 @@ static const uint8_t *arena_store(zone_index_t *zi, const uint8_t *name, size_t 
 /* Adds a node for `name` (already lowercased and stored in the arena) at
  * table slot `slot`. Returns its index, or EMPTY_SLOT on allocation
  * failure. */
-static uint32_t add_node(zone_index_t *zi, const uint8_t *name, uint64_t hash, uint32_t slot)
+static uint32_t add_node(zonedb_index_t *zi, const uint8_t *name, uint64_t hash, uint32_t slot)
 {
     if (zi->node_count == zi->node_cap) {
         size_t cap = zi->node_cap ? zi->node_cap * 2 : 1024;
-        db_node_t *nodes = realloc(zi->nodes, cap * sizeof *nodes);
+        zonedb_node_t *nodes = realloc(zi->nodes, cap * sizeof *nodes);
         if (!nodes)
             return EMPTY_SLOT;
         zi->nodes = nodes;
         zi->node_cap = cap;
     }
     uint32_t idx = (uint32_t)zi->node_count++;
-    zi->nodes[idx] = (db_node_t){ .name = name };
+    zi->nodes[idx] = (zonedb_node_t){ .name = name };
     zi->table[slot] = (slot_t){ .node = idx, .tag = tag_of(hash) };
     if (zi->node_count * 2 > zi->table_mask + 1 && grow_table(zi) != 0)
         return EMPTY_SLOT;
@@ -206,7 +206,7 @@ static uint32_t add_node(zone_index_t *zi, const uint8_t *name, uint64_t hash, u
 /* Finds or creates the node of lowercased `lname`, and every missing
  * ancestor up to the apex (which exists from the start), so that empty
  * non-terminals are nodes too. Returns the node index or EMPTY_SLOT. */
-static uint32_t intern_owner(zone_index_t *zi, const uint8_t *lname)
+static uint32_t intern_owner(zonedb_index_t *zi, const uint8_t *lname)
 {
     uint64_t hash = name_hash(lname);
     bool found;
@@ -261,7 +261,7 @@ static bool same_rdata(const zone_rr_t *x, const zone_rr_t *y)
     return x->rdlen == y->rdlen && (x->rdlen == 0 || memcmp(x->rdata, y->rdata, x->rdlen) == 0);
 }
 
-static void put_rdata(zone_index_t *zi, const zone_rr_t *rr)
+static void put_rdata(zonedb_index_t *zi, const zone_rr_t *rr)
 {
     uint8_t *p = zi->rdata + zi->rdata_len;
     p[0] = (uint8_t)(rr->rdlen >> 8);
@@ -272,15 +272,15 @@ static void put_rdata(zone_index_t *zi, const zone_rr_t *rr)
 }
 
 /* Turns the node's sorted RR slice into RRsets. */
-static void build_node_rrsets(zone_index_t *zi, db_node_t *node, const zone_rr_t *rrs,
+static void build_node_rrsets(zonedb_index_t *zi, zonedb_node_t *node, const zone_rr_t *rrs,
                               const uint32_t *slice, size_t n)
 {
     node->run.rrset_first = zi->rrset_count;
     size_t i = 0;
     while (i < n) {
         const zone_rr_t *first = &rrs[slice[i]];
-        db_rrset_t *set = &zi->rrsets[zi->rrset_count++];
-        *set = (db_rrset_t){ .rdata = zi->rdata + zi->rdata_len, .type = first->type };
+        zonedb_rrset_t *set = &zi->rrsets[zi->rrset_count++];
+        *set = (zonedb_rrset_t){ .rdata = zi->rdata + zi->rdata_len, .type = first->type };
         uint32_t last_pos = slice[i];
         const zone_rr_t *prev = NULL;
         for (; i < n && rrs[slice[i]].type == first->type; i++) {
@@ -313,7 +313,7 @@ static void set_err(char *err, const char *fmt, const uint8_t *name)
 }
 
 /* Pass 1: a node for every owner and ancestor; rr_node[i] = node of RR i. */
-static int index_owners(zone_index_t *zi, const zone_t *zone, uint32_t *rr_node, char *err)
+static int index_owners(zonedb_index_t *zi, const zone_t *zone, uint32_t *rr_node, char *err)
 {
     uint8_t lname[NAME_MAX_WIRE];
     for (size_t i = 0; i < zone->count; i++) {
@@ -335,7 +335,7 @@ static int index_owners(zone_index_t *zi, const zone_t *zone, uint32_t *rr_node,
 
 /* Pass 2: group RR indices by node (a counting sort), sort each group,
  * and build the RRsets. */
-static int index_rrsets(zone_index_t *zi, const zone_t *zone, const uint32_t *rr_node)
+static int index_rrsets(zonedb_index_t *zi, const zone_t *zone, const uint32_t *rr_node)
 {
     size_t total = 0;
     for (size_t i = 0; i < zone->count; i++)
@@ -371,7 +371,7 @@ static int index_rrsets(zone_index_t *zi, const zone_t *zone, const uint32_t *rr
     if (zi->rrset_count) {
         /* Nodes refer to their run by offset until now, so moving the
          * array here is safe. */
-        db_rrset_t *shrunk = realloc(zi->rrsets, zi->rrset_count * sizeof *shrunk);
+        zonedb_rrset_t *shrunk = realloc(zi->rrsets, zi->rrset_count * sizeof *shrunk);
         if (shrunk)
             zi->rrsets = shrunk;
     }
@@ -384,21 +384,21 @@ static bool is_wildcard(const uint8_t *name)
 }
 
 /* Final pass: RRset pointers (the arrays no longer move) and flags. */
-static void finish_nodes(zone_index_t *zi)
+static void finish_nodes(zonedb_index_t *zi)
 {
     for (size_t n = 0; n < zi->node_count; n++) {
-        db_node_t *node = &zi->nodes[n];
+        zonedb_node_t *node = &zi->nodes[n];
         node->run.rrsets = zi->rrsets + node->run.rrset_first;
         if (is_wildcard(node->name))
-            node->flags |= DB_NODE_WILDCARD;
-        if (!(node->flags & DB_NODE_APEX) && db_node_rrset(node, 2 /* NS */))
-            node->flags |= DB_NODE_DELEGATION;
+            node->flags |= ZONEDB_NODE_WILDCARD;
+        if (!(node->flags & ZONEDB_NODE_APEX) && zonedb_node_rrset(node, 2 /* NS */))
+            node->flags |= ZONEDB_NODE_DELEGATION;
     }
 }
 
-static void free_index(zone_index_t *zi)
+static void free_index(zonedb_index_t *zi)
 {
-    zone_index_unref(zi->base);
+    zonedb_index_unref(zi->base);
     while (zi->names) {
         name_chunk_t *next = zi->names->next;
         free(zi->names);
@@ -411,9 +411,9 @@ static void free_index(zone_index_t *zi)
     free(zi);
 }
 
-zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
+zonedb_index_t *zonedb_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
 {
-    zone_index_t *zi = calloc(1, sizeof *zi);
+    zonedb_index_t *zi = calloc(1, sizeof *zi);
     uint32_t *rr_node = malloc((zone->count ? zone->count : 1) * sizeof *rr_node);
     size_t cap = 1024;
     while (cap < zone->count * 2)
@@ -442,7 +442,7 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
         free_index(zi);
         return NULL;
     }
-    zi->nodes[apex].flags |= DB_NODE_APEX;
+    zi->nodes[apex].flags |= ZONEDB_NODE_APEX;
     if (index_rrsets(zi, zone, rr_node) != 0) {
         if (err)
             snprintf(err, ZONE_ERR_MAX, "out of memory indexing a zone of %zu records", zone->count);
@@ -453,7 +453,7 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
     free(rr_node);
     /* Nothing points into the node array (the table holds indices): give
      * back what the doubling left unused. */
-    db_node_t *nodes = realloc(zi->nodes, zi->node_count * sizeof *nodes);
+    zonedb_node_t *nodes = realloc(zi->nodes, zi->node_count * sizeof *nodes);
     if (nodes) {
         zi->nodes = nodes;
         zi->node_cap = zi->node_count;
@@ -465,30 +465,30 @@ zone_index_t *zone_index_build(const zone_t *zone, char err[ZONE_ERR_MAX])
     return zi;
 }
 
-zone_index_t *zone_index_ref(zone_index_t *zi)
+zonedb_index_t *zonedb_index_ref(zonedb_index_t *zi)
 {
     atomic_fetch_add_explicit(&zi->refs, 1, memory_order_relaxed);
     return zi;
 }
 
-void zone_index_unref(zone_index_t *zi)
+void zonedb_index_unref(zonedb_index_t *zi)
 {
     if (zi && atomic_fetch_sub_explicit(&zi->refs, 1, memory_order_acq_rel) == 1)
         free_index(zi);
 }
 
-const uint8_t *zone_index_origin(const zone_index_t *zi) { return zi->origin; }
-uint32_t zone_index_serial(const zone_index_t *zi) { return zi->serial; }
-size_t zone_index_node_count(const zone_index_t *zi) { return zi->zone_nodes; }
-size_t zone_index_rr_count(const zone_index_t *zi) { return zi->zone_rrs; }
+const uint8_t *zonedb_index_origin(const zonedb_index_t *zi) { return zi->origin; }
+uint32_t zonedb_index_serial(const zonedb_index_t *zi) { return zi->serial; }
+size_t zonedb_index_node_count(const zonedb_index_t *zi) { return zi->zone_nodes; }
+size_t zonedb_index_rr_count(const zonedb_index_t *zi) { return zi->zone_rrs; }
 
-size_t zone_index_memory(const zone_index_t *zi)
+size_t zonedb_index_memory(const zonedb_index_t *zi)
 {
-    return sizeof *zi + zi->node_cap * sizeof(db_node_t) + (zi->table_mask + 1) * sizeof(slot_t) +
-           zi->rrset_count * sizeof(db_rrset_t) + zi->rdata_len + zi->name_chunks * sizeof(name_chunk_t);
+    return sizeof *zi + zi->node_cap * sizeof(zonedb_node_t) + (zi->table_mask + 1) * sizeof(slot_t) +
+           zi->rrset_count * sizeof(zonedb_rrset_t) + zi->rdata_len + zi->name_chunks * sizeof(name_chunk_t);
 }
 
-const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
+const zonedb_node_t *zonedb_index_find(const zonedb_index_t *zi, const uint8_t *name)
 {
     bool found;
     uint64_t hash = name_hash(name);
@@ -501,7 +501,7 @@ const db_node_t *zone_index_find(const zone_index_t *zi, const uint8_t *name)
     return found ? &zi->base->nodes[zi->base->table[slot].node] : NULL;
 }
 
-static size_t node_rr_count(const db_node_t *n)
+static size_t node_rr_count(const zonedb_node_t *n)
 {
     size_t rrs = 0;
     for (uint32_t i = 0; i < n->rrset_count; i++)
@@ -510,7 +510,7 @@ static size_t node_rr_count(const db_node_t *n)
 }
 
 /* The node of `name` among an index's own nodes (not its base's), or NULL. */
-static const db_node_t *own_node(const zone_index_t *zi, const uint8_t *name)
+static const zonedb_node_t *own_node(const zonedb_index_t *zi, const uint8_t *name)
 {
     bool found;
     uint32_t slot = find_slot(zi, name, name_hash(name), &found);
@@ -519,13 +519,13 @@ static const db_node_t *own_node(const zone_index_t *zi, const uint8_t *name)
 
 /* An overlay's whole-zone counts: its own nodes, plus the base's nodes it
  * does not replace. */
-static void count_over_base(zone_index_t *zi)
+static void count_over_base(zonedb_index_t *zi)
 {
-    const zone_index_t *base = zi->base;
+    const zonedb_index_t *base = zi->base;
     zi->zone_nodes = base->node_count + zi->node_count;
     zi->zone_rrs = base->rr_count + zi->rr_count;
     for (size_t i = 0; i < zi->node_count; i++) {
-        const db_node_t *shadowed = own_node(base, zi->nodes[i].name);
+        const zonedb_node_t *shadowed = own_node(base, zi->nodes[i].name);
         if (shadowed) {
             zi->zone_nodes--;
             zi->zone_rrs -= node_rr_count(shadowed);
@@ -533,7 +533,7 @@ static void count_over_base(zone_index_t *zi)
     }
 }
 
-zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char err[ZONE_ERR_MAX])
+zonedb_index_t *zonedb_index_build_over(zonedb_index_t *base, const zone_t *part, char err[ZONE_ERR_MAX])
 {
     if (base->base)
         base = base->base; /* always one level: over the full index */
@@ -542,20 +542,20 @@ zone_index_t *zone_index_build_over(zone_index_t *base, const zone_t *part, char
             snprintf(err, ZONE_ERR_MAX, "an overlay of another zone");
         return NULL;
     }
-    zone_index_t *zi = zone_index_build(part, err);
+    zonedb_index_t *zi = zonedb_index_build(part, err);
     if (zi) {
-        zi->base = zone_index_ref(base);
+        zi->base = zonedb_index_ref(base);
         count_over_base(zi);
     }
     return zi;
 }
 
-const zone_index_t *zone_index_base(const zone_index_t *zi)
+const zonedb_index_t *zonedb_index_base(const zonedb_index_t *zi)
 {
     return zi->base ? zi->base : zi;
 }
 
-const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i)
+const zonedb_node_t *zonedb_index_node_at(const zonedb_index_t *zi, size_t i)
 {
     if (i < zi->node_count)
         return &zi->nodes[i];
@@ -563,30 +563,30 @@ const db_node_t *zone_index_node_at(const zone_index_t *zi, size_t i)
     return zi->base && i < zi->base->node_count ? &zi->base->nodes[i] : NULL;
 }
 
-const db_node_t *zone_index_walk(const zone_index_t *zi, size_t *i)
+const zonedb_node_t *zonedb_index_walk(const zonedb_index_t *zi, size_t *i)
 {
     for (;; (*i)++) {
-        const db_node_t *n = zone_index_node_at(zi, *i);
+        const zonedb_node_t *n = zonedb_index_node_at(zi, *i);
         if (n == NULL || *i < zi->node_count || own_node(zi, n->name) == NULL)
             return n; /* the end, an own node, or a base node not replaced */
     }
 }
 
-const db_node_t *zone_index_apex(const zone_index_t *zi)
+const zonedb_node_t *zonedb_index_apex(const zonedb_index_t *zi)
 {
     return zi->apex;
 }
 
-unsigned db_node_flags(const db_node_t *node) { return node->flags; }
-const uint8_t *db_node_name(const db_node_t *node) { return node->name; }
-size_t db_node_rrset_count(const db_node_t *node) { return node->rrset_count; }
+unsigned zonedb_node_flags(const zonedb_node_t *node) { return node->flags; }
+const uint8_t *zonedb_node_name(const zonedb_node_t *node) { return node->name; }
+size_t zonedb_node_rrset_count(const zonedb_node_t *node) { return node->rrset_count; }
 
-const db_rrset_t *db_node_rrset_at(const db_node_t *node, size_t i)
+const zonedb_rrset_t *zonedb_node_rrset_at(const zonedb_node_t *node, size_t i)
 {
     return i < node->rrset_count ? &node->run.rrsets[i] : NULL;
 }
 
-const db_rrset_t *db_node_rrset(const db_node_t *node, uint16_t type)
+const zonedb_rrset_t *zonedb_node_rrset(const zonedb_node_t *node, uint16_t type)
 {
     /* Few types per node: a linear scan over the sorted run beats a
      * binary search at these sizes. */
@@ -602,7 +602,7 @@ const db_rrset_t *db_node_rrset(const db_node_t *node, uint16_t type)
 /* ---- versions --------------------------------------------------------- */
 
 struct zonedb {
-    zone_index_t **zones; /* one reference each */
+    zonedb_index_t **zones; /* one reference each */
     size_t count;
     uint32_t *table;      /* origin hash -> index into zones */
     size_t table_mask;
@@ -647,7 +647,7 @@ static size_t origin_slot(const zonedb_t *db, const uint8_t *origin, bool *found
 
 /* Appends zi (whose reference the version takes) to a version under
  * construction; origins are unique by construction. */
-static void version_add(zonedb_t *db, zone_index_t *zi)
+static void version_add(zonedb_t *db, zonedb_index_t *zi)
 {
     bool found;
     size_t slot = origin_slot(db, zi->origin, &found);
@@ -669,16 +669,16 @@ static zonedb_t *copy_without(const zonedb_t *db, const uint8_t *skip, size_t ex
     for (size_t i = 0; i < db->count; i++) {
         if (skip && name_equal(db->zones[i]->origin, skip))
             continue;
-        version_add(next, zone_index_ref(db->zones[i]));
+        version_add(next, zonedb_index_ref(db->zones[i]));
     }
     return next;
 }
 
-zonedb_t *zonedb_with_zone(const zonedb_t *db, zone_index_t *zi)
+zonedb_t *zonedb_with_zone(const zonedb_t *db, zonedb_index_t *zi)
 {
     zonedb_t *next = copy_without(db, zi->origin, 1);
     if (!next) {
-        zone_index_unref(zi);
+        zonedb_index_unref(zi);
         return NULL;
     }
     version_add(next, zi);
@@ -695,7 +695,7 @@ void zonedb_free(zonedb_t *db)
     if (!db)
         return;
     for (size_t i = 0; i < db->count; i++)
-        zone_index_unref(db->zones[i]);
+        zonedb_index_unref(db->zones[i]);
     free(db->zones);
     free(db->table);
     free(db);
@@ -703,24 +703,24 @@ void zonedb_free(zonedb_t *db)
 
 size_t zonedb_zone_count(const zonedb_t *db) { return db->count; }
 
-const zone_index_t *zonedb_zone_at(const zonedb_t *db, size_t i)
+const zonedb_index_t *zonedb_zone_at(const zonedb_t *db, size_t i)
 {
     return i < db->count ? db->zones[i] : NULL;
 }
 
-const zone_index_t *zonedb_get_zone(const zonedb_t *db, const uint8_t *origin)
+const zonedb_index_t *zonedb_get_zone(const zonedb_t *db, const uint8_t *origin)
 {
     bool found;
     size_t slot = origin_slot(db, origin, &found);
     return found ? db->zones[db->table[slot]] : NULL;
 }
 
-const zone_index_t *zonedb_find_zone(const zonedb_t *db, const uint8_t *qname)
+const zonedb_index_t *zonedb_find_zone(const zonedb_t *db, const uint8_t *qname)
 {
     if (db->count == 0)
         return NULL;
     for (const uint8_t *p = qname; p; p = name_parent(p)) {
-        const zone_index_t *zi = zonedb_get_zone(db, p);
+        const zonedb_index_t *zi = zonedb_get_zone(db, p);
         if (zi)
             return zi;
     }
@@ -812,7 +812,7 @@ void zonedb_handle_publish(zonedb_handle_t *h, zonedb_t *next)
     pthread_mutex_unlock(&h->writer);
 }
 
-int zonedb_handle_put_zone(zonedb_handle_t *h, zone_index_t *zi)
+int zonedb_handle_put_zone(zonedb_handle_t *h, zonedb_index_t *zi)
 {
     pthread_mutex_lock(&h->writer);
     /* Only writers replace h->current and they hold the mutex: reading it
@@ -824,12 +824,12 @@ int zonedb_handle_put_zone(zonedb_handle_t *h, zone_index_t *zi)
     return next ? 0 : -1;
 }
 
-zone_index_t *zonedb_handle_get_zone(zonedb_handle_t *h, const uint8_t *origin)
+zonedb_index_t *zonedb_handle_get_zone(zonedb_handle_t *h, const uint8_t *origin)
 {
     pthread_mutex_lock(&h->writer);
     /* Writers only replace h->current, under the mutex (as above). */
-    const zone_index_t *zi = zonedb_get_zone(h->current, origin);
-    zone_index_t *ref = zi ? zone_index_ref((zone_index_t *)zi) : NULL;
+    const zonedb_index_t *zi = zonedb_get_zone(h->current, origin);
+    zonedb_index_t *ref = zi ? zonedb_index_ref((zonedb_index_t *)zi) : NULL;
     pthread_mutex_unlock(&h->writer);
     return ref;
 }

@@ -48,7 +48,7 @@ enum zone_update_rcode {
 #define ZU_CLASS_ANY 255
 #define ZU_TYPE_ANY 255
 
-/* Serial policies (the numbers of kv/command.h's enum kv_serial_policy). */
+/* Serial policies (the numbers of kv/command.h's enum kv_cmd_serial_policy). */
 enum zone_serial_policy {
     ZONE_SERIAL_INCREMENT = 0,
     ZONE_SERIAL_UNIXTIME = 1,
@@ -150,7 +150,7 @@ zone_t *zone_update_batch_build(zone_update_batch_t *b, char err[ZONE_ERR_MAX]);
 zone_t *zone_update_batch_view(zone_update_batch_t *b);
 zone_t *zone_update_view_copy(const zone_t *view);
 /* What the UPDATEs changed, for an index built only there (zone/db.h
- * zone_index_build_over): the names whose records were added, removed or
+ * zonedb_index_build_over): the names whose records were added, removed or
  * changed since the open or the last reset, counted by
  * zone_update_batch_touched; zone_update_batch_part gives every live
  * record at those names and at each of their ancestors up to the apex (a

@@ -47,7 +47,7 @@ static void load(void)
     char err[ZONE_ERR_MAX];
     zone_t *z = zone_parse_text(ZONE, sizeof ZONE - 1, "fuzz", origin, err);
     check(z != NULL);
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     check(zi != NULL);
     zone_free(z);
     zonedb_t *empty = zonedb_new();

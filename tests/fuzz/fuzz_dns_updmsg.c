@@ -17,7 +17,7 @@
  *    zone, records in the same order, as applied one by one; and the
  *    batch's unchecked build equals zone_from_records of its records;
  *  - an index built only at the names the batch touched, over the old
- *    zone's index (zone_index_build_over), finds the same nodes as the
+ *    zone's index (zonedb_index_build_over), finds the same nodes as the
  *    full index of the new zone, at every name of either zone. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -132,23 +132,23 @@ static int apply_alone(zone_t **z, const zone_update_t *u, zone_changeset_t *cs)
 }
 
 /* The same node (or none) in both indexes: flags and every RRset. */
-static void same_node(const zone_index_t *a, const zone_index_t *b, const uint8_t *name)
+static void same_node(const zonedb_index_t *a, const zonedb_index_t *b, const uint8_t *name)
 {
-    const db_node_t *x = zone_index_find(a, name), *y = zone_index_find(b, name);
+    const zonedb_node_t *x = zonedb_index_find(a, name), *y = zonedb_index_find(b, name);
     fuzz_check((x == NULL) == (y == NULL));
     if (!x)
         return;
-    fuzz_check(db_node_flags(x) == db_node_flags(y));
-    fuzz_check(db_node_rrset_count(x) == db_node_rrset_count(y));
-    for (size_t i = 0; i < db_node_rrset_count(x); i++) {
-        const db_rrset_t *r = db_node_rrset_at(x, i), *q = db_node_rrset_at(y, i);
+    fuzz_check(zonedb_node_flags(x) == zonedb_node_flags(y));
+    fuzz_check(zonedb_node_rrset_count(x) == zonedb_node_rrset_count(y));
+    for (size_t i = 0; i < zonedb_node_rrset_count(x); i++) {
+        const zonedb_rrset_t *r = zonedb_node_rrset_at(x, i), *q = zonedb_node_rrset_at(y, i);
         fuzz_check(r->type == q->type && r->ttl == q->ttl && r->count == q->count &&
                    r->rdata_len == q->rdata_len && memcmp(r->rdata, q->rdata, r->rdata_len) == 0);
     }
 }
 
 /* Every owner of z and each of its ancestors (and a wildcard below it). */
-static void same_names(const zone_index_t *a, const zone_index_t *b, const zone_t *z)
+static void same_names(const zonedb_index_t *a, const zonedb_index_t *b, const zone_t *z)
 {
     for (size_t i = 0; i < z->count; i++)
         for (const uint8_t *p = z->rrs[i].owner; p; p = name_parent(p)) {
@@ -176,19 +176,19 @@ static void overlay_check(zone_update_batch_t *b, const zone_t *result,
         return;
     }
     char err[ZONE_ERR_MAX];
-    zone_index_t *full0 = zone_index_build(base(), err);
-    zone_index_t *over = zone_index_build_over(full0, part, err);
-    zone_index_t *full1 = zone_index_build(result, err);
+    zonedb_index_t *full0 = zonedb_index_build(base(), err);
+    zonedb_index_t *over = zonedb_index_build_over(full0, part, err);
+    zonedb_index_t *full1 = zonedb_index_build(result, err);
     fuzz_check(full0 && over && full1);
-    fuzz_check(zone_index_serial(over) == zone_index_serial(full1));
+    fuzz_check(zonedb_index_serial(over) == zonedb_index_serial(full1));
     same_names(over, full1, result);
     same_names(over, full1, base());
     for (size_t k = 0; k < nu; k++)
         for (size_t i = 0; i < u[k].nupdate; i++)
             same_node(over, full1, u[k].update[i].owner);
-    zone_index_unref(full0);
-    zone_index_unref(over);
-    zone_index_unref(full1);
+    zonedb_index_unref(full0);
+    zonedb_index_unref(over);
+    zonedb_index_unref(full1);
     zone_free(part);
 }
 

@@ -78,7 +78,7 @@ static void setup(void)
     fuzz_check(name_from_text("example.com.", 12, NULL, origin, &e) > 0);
     zone_t *z = zone_parse_text(ZONE, sizeof ZONE - 1, "fuzz", origin, err);
     fuzz_check(z != NULL);
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     zone_free(z);
     db = zonedb_handle_new();
     fuzz_check(zi != NULL && zonedb_handle_put_zone(db, zi) == 0);

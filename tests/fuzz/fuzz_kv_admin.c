@@ -114,14 +114,14 @@ static void check_command(const admin_cmd_t *c, const char *line, size_t len)
     fuzz_check(inside(c->addr, c->addr_len, line, len));
     switch (c->op) {
     case ADMIN_KV_SET:
-        fuzz_check(kv_value_check((const uint8_t *)c->value, c->value_len) == NULL);
+        fuzz_check(kv_text_check_value((const uint8_t *)c->value, c->value_len) == NULL);
         fuzz_check(memchr(c->value, 0, c->value_len) == NULL);
         check_one_line(out, admin_format_value(out, sizeof out, (const uint8_t *)c->value,
                                                c->value_len));
         /* fall through: SET has a key too */
     case ADMIN_KV_GET:
     case ADMIN_KV_DEL:
-        fuzz_check(c->key_len > 0 && kv_key_check((const uint8_t *)c->key, c->key_len) == NULL);
+        fuzz_check(c->key_len > 0 && kv_text_check_key((const uint8_t *)c->key, c->key_len) == NULL);
         break;
     case ADMIN_RAFT_JOIN:
     case ADMIN_RAFT_LEAVE:

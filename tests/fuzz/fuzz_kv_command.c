@@ -6,10 +6,10 @@
  * Properties checked besides "no crash, no sanitizer report":
  *  - an accepted command re-encodes to exactly the input bytes: SET, DEL and
  *    ZONE_DEL through their encoders, UPDATE's body through its encoder, ZONE_CHUNK field by field with its
- *    records written back by kv_record_put (there is no standalone chunk
+ *    records written back by kv_cmd_record_put (there is no standalone chunk
  *    encoder: chunks are cut from a whole zone);
  *  - the chunk's records are exactly rr_count valid records
- *    (kv_records_valid, and kv_records_next walks them to the end);
+ *    (kv_cmd_records_valid, and kv_cmd_records_next walks them to the end);
  *  - sm_apply on a fresh state machine refuses exactly what the decoder
  *    refuses (KV_ERR_MALFORMED), stores an accepted SET so that kv get
  *    returns its value, and a later chunk of an unknown load is stale;
@@ -34,14 +34,14 @@ static void check_same(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
 
 static void reencode_chunk(const kv_cmd_t *c, const uint8_t *data, size_t size)
 {
-    fuzz_check(kv_records_valid(c->records, c->records_len, c->rr_count));
+    fuzz_check(kv_cmd_records_valid(c->records, c->records_len, c->rr_count));
     bytebuf_t b;
     bytebuf_init(&b);
     bytebuf_put_u8(&b, KV_CMD_VERSION);
     bytebuf_put_u8(&b, c->type);
     bytebuf_put_u64(&b, c->client_id);
     bytebuf_put_u64(&b, c->seq);
-    bytebuf_put(&b, c->origin, kv_wire_name_len(c->origin, NAME_MAX_WIRE));
+    bytebuf_put(&b, c->origin, kv_cmd_wire_name_len(c->origin, NAME_MAX_WIRE));
     bytebuf_put_u8(&b, (uint8_t)c->node_id_len);
     bytebuf_put(&b, c->node_id, c->node_id_len);
     bytebuf_put_u64(&b, c->load_id);
@@ -50,9 +50,9 @@ static void reencode_chunk(const kv_cmd_t *c, const uint8_t *data, size_t size)
     bytebuf_put_u32(&b, c->rr_count);
     size_t pos = 0, n = 0;
     zone_rr_t rr;
-    while (kv_records_next(c->records, c->records_len, &pos, &rr)) {
-        fuzz_check(kv_record_size(&rr) <= c->records_len);
-        kv_record_put(&b, &rr);
+    while (kv_cmd_records_next(c->records, c->records_len, &pos, &rr)) {
+        fuzz_check(kv_cmd_record_size(&rr) <= c->records_len);
+        kv_cmd_record_put(&b, &rr);
         n++;
     }
     fuzz_check(n == c->rr_count && pos == c->records_len);
@@ -86,7 +86,7 @@ static void reencode(const kv_cmd_t *c, const uint8_t *data, size_t size)
         uint8_t *buf = malloc(KV_UPDATE_CMD_MAX);
         fuzz_check(buf != NULL);
         int n = kv_cmd_encode_update_at(c->msg, c->msg_len, c->key_name,
-                                        (enum kv_serial_policy)c->serial_policy, c->now, buf,
+                                        (enum kv_cmd_serial_policy)c->serial_policy, c->now, buf,
                                         KV_UPDATE_CMD_MAX);
         fuzz_check(n > 0);
         /* the encoder always writes a 0/0 header; compare the body */

@@ -137,18 +137,18 @@ static void kv_command(void)
         seed(T, "zone-del", c, n);
         free(c);
     }
-    kv_chunks_t chunks;
-    if (kv_zone_encode_chunks(z, "n1", 42, 7, 10, 0, &chunks, &err) == 0) {
+    kv_cmd_chunks_t chunks;
+    if (kv_cmd_encode_zone_chunks(z, "n1", 42, 7, 10, 0, &chunks, &err) == 0) {
         seed(T, "zone-one-chunk", chunks.data[0], chunks.len[0]);
-        kv_chunks_free(&chunks);
+        kv_cmd_chunks_free(&chunks);
     }
-    if (kv_zone_encode_chunks(z, "n1", 43, 7, 20, 200, &chunks, &err) == 0) {
+    if (kv_cmd_encode_zone_chunks(z, "n1", 43, 7, 20, 200, &chunks, &err) == 0) {
         for (size_t i = 0; i < chunks.count && i < 3; i++) {
             char name[64];
             snprintf(name, sizeof name, "zone-chunk-%zu-of-%zu", i, chunks.count);
             seed(T, name, chunks.data[i], chunks.len[i]);
         }
-        kv_chunks_free(&chunks);
+        kv_cmd_chunks_free(&chunks);
     }
     zone_free(z);
     /* UPDATE: example.com, add new.example.com A 192.0.2.1 (the dnspython
@@ -203,19 +203,19 @@ static void kv_snapshot(void)
     snapshot_seed("keys", sm, 0);
     snapshot_seed("keys-fixcrc-pieces", sm, 1 | (2 << 1));
     zone_t *z = zone();
-    kv_chunks_t chunks;
-    if (kv_zone_encode_chunks(z, "n1", 42, 9, 1, 0, &chunks, &err) == 0) {
+    kv_cmd_chunks_t chunks;
+    if (kv_cmd_encode_zone_chunks(z, "n1", 42, 9, 1, 0, &chunks, &err) == 0) {
         apply(sm, idx++, chunks.data[0], chunks.len[0]);
         chunks.data[0] = NULL;
-        kv_chunks_free(&chunks);
+        kv_cmd_chunks_free(&chunks);
     }
     snapshot_seed("keys-zone", sm, 0);
     snapshot_seed("keys-zone-fixcrc", sm, 1);
     /* a staged (partial) load: the first of several chunks */
-    if (kv_zone_encode_chunks(z, "n2", 44, 10, 1, 200, &chunks, &err) == 0) {
+    if (kv_cmd_encode_zone_chunks(z, "n2", 44, 10, 1, 200, &chunks, &err) == 0) {
         apply(sm, idx++, chunks.data[0], chunks.len[0]);
         chunks.data[0] = NULL;
-        kv_chunks_free(&chunks);
+        kv_cmd_chunks_free(&chunks);
     }
     snapshot_seed("keys-zone-staged-fixcrc", sm, 1);
     zone_free(z);

@@ -103,7 +103,7 @@ static const char CHILD_ZONE[] =
 
 static zonedb_t *db;
 
-static zone_index_t *index_text(const char *text, const char *origin_text)
+static zonedb_index_t *index_text(const char *text, const char *origin_text)
 {
     uint8_t origin[NAME_MAX_WIRE];
     const char *e;
@@ -112,7 +112,7 @@ static zone_index_t *index_text(const char *text, const char *origin_text)
     zone_t *z = zone_parse_text(text, strlen(text), origin_text, origin, err);
     if (!z)
         fail_msg("%s", err);
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     zone_free(z);
     assert_non_null(zi);
     return zi;

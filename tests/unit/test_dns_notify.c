@@ -55,7 +55,7 @@ static void publish(zonedb_handle_t *h, unsigned serial)
     char err[ZONE_ERR_MAX] = "";
     zone_t *z = zone_parse_text(text, strlen(text), "t", (const uint8_t *)"\7example\3com", err);
     assert_non_null(z);
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     zone_free(z);
     assert_non_null(zi);
     assert_int_equal(zonedb_handle_put_zone(h, zi), 0);

@@ -363,7 +363,7 @@ static int setup(void **state)
     char err[ZONE_ERR_MAX];
     zone_t *zone = zone_parse_text(ZONE_TEXT, strlen(ZONE_TEXT), "test", NULL, err);
     assert_non_null(zone);
-    zone_index_t *zi = zone_index_build(zone, err);
+    zonedb_index_t *zi = zonedb_index_build(zone, err);
     zone_free(zone);
     assert_non_null(zi);
     db = zonedb_handle_new();

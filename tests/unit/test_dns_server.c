@@ -48,13 +48,13 @@ typedef struct fixture {
     uint16_t port;
 } fixture_t;
 
-static zone_index_t *seed_zone(const char *text)
+static zonedb_index_t *seed_zone(const char *text)
 {
     char err[ZONE_ERR_MAX];
     zone_t *zone = zone_parse_text(text, strlen(text), "test", NULL, err);
     if (zone == NULL)
         fail_msg("zone: %s", err);
-    zone_index_t *zi = zone_index_build(zone, err);
+    zonedb_index_t *zi = zonedb_index_build(zone, err);
     zone_free(zone);
     assert_non_null(zi);
     return zi;

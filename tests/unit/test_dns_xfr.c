@@ -96,10 +96,10 @@ static int setup(void **state)
     zone_t *z = zone_parse_text(text, len, "test", origin, err);
     free(text);
     assert_non_null(z);
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     zone_free(z);
     assert_non_null(zi);
-    zone_rrs = zone_index_rr_count(zi);
+    zone_rrs = zonedb_index_rr_count(zi);
     db = zonedb_handle_new();
     assert_int_equal(zonedb_handle_put_zone(db, zi), 0);
     zonedb_reader_register();

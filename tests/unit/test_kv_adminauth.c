@@ -23,7 +23,7 @@ static void test_token_text_rules(void **state)
 {
     (void)state;
     char err[ADMIN_AUTH_ERR_MAX];
-    admin_token_t *t = admin_token_from_text("  " GOOD " \n\n", strlen(GOOD) + 5, err);
+    adminauth_token_t *t = admin_token_from_text("  " GOOD " \n\n", strlen(GOOD) + 5, err);
     assert_non_null(t);
     assert_string_equal(admin_token_text(t), GOOD);
     admin_token_free(t);
@@ -60,7 +60,7 @@ static void test_token_matches_exactly(void **state)
 {
     (void)state;
     char err[ADMIN_AUTH_ERR_MAX];
-    admin_token_t *t = admin_token_from_text(GOOD, strlen(GOOD), err);
+    adminauth_token_t *t = admin_token_from_text(GOOD, strlen(GOOD), err);
     assert_non_null(t);
     assert_true(admin_token_matches(t, GOOD, strlen(GOOD)));
     assert_false(admin_token_matches(t, GOOD, strlen(GOOD) - 1)); /* a prefix */
@@ -98,7 +98,7 @@ static void test_token_file(void **state)
     bool loose = true;
     char *path = temp_path("token");
     write_file(path, GOOD "\n", 0600);
-    admin_token_t *t = admin_token_load(path, &loose, err);
+    adminauth_token_t *t = admin_token_load(path, &loose, err);
     assert_non_null(t);
     assert_false(loose);
     assert_true(admin_token_matches(t, GOOD, strlen(GOOD)));
@@ -136,19 +136,19 @@ static void test_token_file(void **state)
 static void test_loopback_addresses(void **state)
 {
     (void)state;
-    assert_true(admin_addr_is_loopback("127.0.0.1:8400"));
-    assert_true(admin_addr_is_loopback("127.9.8.7:1"));
-    assert_true(admin_addr_is_loopback("[::1]:8400"));
-    assert_true(admin_addr_is_loopback("[::ffff:127.0.0.1]:8400"));
-    assert_true(admin_addr_is_loopback("localhost:8400"));
-    assert_false(admin_addr_is_loopback(":8300"));
-    assert_false(admin_addr_is_loopback("0.0.0.0:8300"));
-    assert_false(admin_addr_is_loopback("[::]:8300"));
-    assert_false(admin_addr_is_loopback("192.0.2.1:8300"));
-    assert_false(admin_addr_is_loopback("128.0.0.1:8300"));
-    assert_false(admin_addr_is_loopback("example.com:8300"));
-    assert_false(admin_addr_is_loopback("nonsense"));
-    assert_false(admin_addr_is_loopback(NULL));
+    assert_true(adminauth_addr_is_loopback("127.0.0.1:8400"));
+    assert_true(adminauth_addr_is_loopback("127.9.8.7:1"));
+    assert_true(adminauth_addr_is_loopback("[::1]:8400"));
+    assert_true(adminauth_addr_is_loopback("[::ffff:127.0.0.1]:8400"));
+    assert_true(adminauth_addr_is_loopback("localhost:8400"));
+    assert_false(adminauth_addr_is_loopback(":8300"));
+    assert_false(adminauth_addr_is_loopback("0.0.0.0:8300"));
+    assert_false(adminauth_addr_is_loopback("[::]:8300"));
+    assert_false(adminauth_addr_is_loopback("192.0.2.1:8300"));
+    assert_false(adminauth_addr_is_loopback("128.0.0.1:8300"));
+    assert_false(adminauth_addr_is_loopback("example.com:8300"));
+    assert_false(adminauth_addr_is_loopback("nonsense"));
+    assert_false(adminauth_addr_is_loopback(NULL));
 }
 
 int main(void)

@@ -49,12 +49,12 @@ typedef struct fake {
 
 typedef struct later {
     fake_t *f;
-    admin_call_t *call;
+    admin_server_call_t *call;
     unsigned ms;
     char word[8];
 } later_t;
 
-static void finish(fake_t *f, admin_call_t *call, const char *text)
+static void finish(fake_t *f, admin_server_call_t *call, const char *text)
 {
     pthread_mutex_lock(&f->mu);
     f->in_flight--;
@@ -63,7 +63,7 @@ static void finish(fake_t *f, admin_call_t *call, const char *text)
     admin_call_end(call);
 }
 
-static void answer_later(void *arg, admin_call_t *call)
+static void answer_later(void *arg, admin_server_call_t *call)
 {
     later_t *l = arg;
     clock_sleep_ms(l->ms);
@@ -80,8 +80,8 @@ static void *own_thread(void *arg)
     return NULL;
 }
 
-static void fake_exec(void *ctx, admin_client_t *client, const char *line, size_t len,
-                      admin_call_t *call)
+static void fake_exec(void *ctx, admin_server_client_t *client, const char *line, size_t len,
+                      admin_server_call_t *call)
 {
     fake_t *f = ctx;
     (void)client;
@@ -138,7 +138,7 @@ static int setup_with_token(void **state)
     x->s = admin_server_new(fake_exec, &x->f);
     assert_non_null(x->s);
     char err[ADMIN_AUTH_ERR_MAX];
-    admin_token_t *t = admin_token_from_text(TOKEN, strlen(TOKEN), err);
+    adminauth_token_t *t = admin_token_from_text(TOKEN, strlen(TOKEN), err);
     assert_non_null(t);
     admin_server_set_token(x->s, t);
     admin_server_open(x->s);

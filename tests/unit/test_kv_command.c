@@ -180,7 +180,7 @@ static void test_encoders_refuse_bad_arguments(void **state)
 
 /* ---- zone chunks ---- */
 
-static void check_chunks_rebuild(const zone_t *z, const kv_chunks_t *ch, size_t max_len,
+static void check_chunks_rebuild(const zone_t *z, const kv_cmd_chunks_t *ch, size_t max_len,
                                  uint64_t first_seq)
 {
     size_t next_rr = 0;
@@ -201,7 +201,7 @@ static void check_chunks_rebuild(const zone_t *z, const kv_chunks_t *ch, size_t 
         size_t pos = 0;
         zone_rr_t rr;
         uint32_t seen = 0;
-        while (kv_records_next(cmd.records, cmd.records_len, &pos, &rr)) {
+        while (kv_cmd_records_next(cmd.records, cmd.records_len, &pos, &rr)) {
             const zone_rr_t *want = &z->rrs[next_rr++];
             assert_true(name_equal(rr.owner, want->owner));
             assert_int_equal(rr.type, want->type);
@@ -220,19 +220,19 @@ static void test_zone_split_into_small_chunks(void **state)
 {
     (void)state;
     zone_t *z = make_zone(300);
-    kv_chunks_t ch;
+    kv_cmd_chunks_t ch;
     const char *err = NULL;
-    assert_int_equal(kv_zone_encode_chunks(z, "id1", 99, 5, 100, 512, &ch, &err), 0);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "id1", 99, 5, 100, 512, &ch, &err), 0);
     assert_true(ch.count > 10);
     check_chunks_rebuild(z, &ch, 512, 100);
     /* Each chunk is itself a valid command whose truncations all fail. */
     expect_every_truncation_rejected(ch.data[1], ch.len[1]);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
 
-    assert_int_equal(kv_zone_encode_chunks(z, "id1", 99, 5, 1, 0, &ch, &err), 0);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "id1", 99, 5, 1, 0, &ch, &err), 0);
     assert_int_equal(ch.count, 1); /* 300 records fit in one MiB */
     check_chunks_rebuild(z, &ch, KV_CMD_MAX, 1);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
 }
 
@@ -240,12 +240,12 @@ static void test_zone_of_several_mib_splits_at_one_mib(void **state)
 {
     (void)state;
     zone_t *z = make_zone(60000); /* roughly 2.2 MB encoded */
-    kv_chunks_t ch;
+    kv_cmd_chunks_t ch;
     const char *err = NULL;
-    assert_int_equal(kv_zone_encode_chunks(z, "id1", 99, 5, 1, 1u << 30, &ch, &err), 0);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "id1", 99, 5, 1, 1u << 30, &ch, &err), 0);
     assert_true(ch.count >= 2);
     check_chunks_rebuild(z, &ch, KV_CMD_MAX, 1);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
 }
 
@@ -253,13 +253,13 @@ static void test_zone_split_refusals(void **state)
 {
     (void)state;
     zone_t *z = make_zone(1);
-    kv_chunks_t ch;
+    kv_cmd_chunks_t ch;
     const char *err = NULL;
-    assert_int_equal(kv_zone_encode_chunks(z, "id1", 1, 1, 1, 60, &ch, &err), -1);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "id1", 1, 1, 1, 60, &ch, &err), -1);
     assert_string_equal(err, "a record does not fit in one chunk");
-    assert_int_equal(kv_zone_encode_chunks(z, "bad id", 1, 1, 1, 0, &ch, &err), -1);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "bad id", 1, 1, 1, 0, &ch, &err), -1);
     assert_string_equal(err, "node id may contain only letters, digits, '-', '_' and '.'");
-    assert_int_equal(kv_zone_encode_chunks(z, "", 1, 1, 1, 0, &ch, &err), -1);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "", 1, 1, 1, 0, &ch, &err), -1);
     assert_string_equal(err, "empty node id");
     zone_free(z);
 }
@@ -293,9 +293,9 @@ static void test_update_round_trip(void **state)
     assert_memory_equal(cmd.msg, upd_msg, sizeof upd_msg);
     expect_every_truncation_rejected(out, (size_t)n);
     /* unsigned, through the interface encoder (policy set globally) */
-    kv_update_set_serial_policy(KV_SERIAL_UNIXTIME);
+    kv_cmd_set_serial_policy(KV_SERIAL_UNIXTIME);
     n = kv_cmd_encode_update(upd_msg, sizeof upd_msg, NULL, out, sizeof out);
-    kv_update_set_serial_policy(KV_SERIAL_INCREMENT);
+    kv_cmd_set_serial_policy(KV_SERIAL_INCREMENT);
     assert_int_equal(kv_cmd_decode(out, (size_t)n, &cmd, &err), 0);
     assert_null(cmd.key_name);
     assert_int_equal(cmd.serial_policy, KV_SERIAL_UNIXTIME);
@@ -313,10 +313,10 @@ static void test_update_encoder_refusals(void **state)
     assert_int_equal(kv_cmd_encode_update(upd_msg, sizeof upd_msg, (const uint8_t *)"\x40", out,
                                           sizeof out), -1);
     assert_int_equal(kv_cmd_encode_update(upd_msg, sizeof upd_msg, NULL, out, 20), -1);
-    assert_int_equal(kv_serial_policy_from_text("dateserial"), KV_SERIAL_DATESERIAL);
-    assert_int_equal(kv_serial_policy_from_text("increment"), KV_SERIAL_INCREMENT);
-    assert_int_equal(kv_serial_policy_from_text("unixtime"), KV_SERIAL_UNIXTIME);
-    assert_int_equal(kv_serial_policy_from_text("Increment"), -1);
+    assert_int_equal(kv_cmd_serial_policy_from_text("dateserial"), KV_SERIAL_DATESERIAL);
+    assert_int_equal(kv_cmd_serial_policy_from_text("increment"), KV_SERIAL_INCREMENT);
+    assert_int_equal(kv_cmd_serial_policy_from_text("unixtime"), KV_SERIAL_UNIXTIME);
+    assert_int_equal(kv_cmd_serial_policy_from_text("Increment"), -1);
 }
 
 static void test_update_bad_fields(void **state)
@@ -495,7 +495,7 @@ static void test_name_longer_than_255_rejected(void **state)
         n += 63;
     }
     assert_true(n <= sizeof name);
-    assert_int_equal(kv_wire_name_len(name, n), 0);
+    assert_int_equal(kv_cmd_wire_name_len(name, n), 0);
     bytebuf_t b;
     bytebuf_init(&b);
     header(&b, KV_CMD_VERSION, KV_CMD_ZONE_DEL);
@@ -513,7 +513,7 @@ static void test_name_longer_than_255_rejected(void **state)
     }
     name[n++] = 0;
     assert_int_equal(n, 255);
-    assert_int_equal(kv_wire_name_len(name, n), 255);
+    assert_int_equal(kv_cmd_wire_name_len(name, n), 255);
 }
 
 /* Flipping bytes of a valid chunk must never crash the decoder, and
@@ -522,9 +522,9 @@ static void test_byte_flips_never_break_the_decoder(void **state)
 {
     (void)state;
     zone_t *z = make_zone(5);
-    kv_chunks_t ch;
+    kv_cmd_chunks_t ch;
     const char *err = NULL;
-    assert_int_equal(kv_zone_encode_chunks(z, "id1", 99, 5, 1, 0, &ch, &err), 0);
+    assert_int_equal(kv_cmd_encode_zone_chunks(z, "id1", 99, 5, 1, 0, &ch, &err), 0);
     uint8_t *copy = malloc(ch.len[0]);
     assert_non_null(copy);
     static const uint8_t vals[] = { 0x00, 0x01, 0x3f, 0x40, 0x7f, 0xc0, 0xff };
@@ -537,13 +537,13 @@ static void test_byte_flips_never_break_the_decoder(void **state)
             if (kv_cmd_decode(copy, ch.len[0], &cmd, &err) == 0) {
                 accepted++;
                 assert_true(cmd.records + cmd.records_len <= copy + ch.len[0]);
-                assert_true(kv_records_valid(cmd.records, cmd.records_len, cmd.rr_count));
+                assert_true(kv_cmd_records_valid(cmd.records, cmd.records_len, cmd.rr_count));
             }
         }
     }
     assert_true(accepted > 0); /* e.g. TTL and address bytes are free-form */
     free(copy);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
 }
 

@@ -138,12 +138,12 @@ static zone_t *make_zone(const char *name, uint32_t serial, int hosts)
     return z;
 }
 
-static kv_chunks_t chunks_of(const zone_t *z, const char *node, uint64_t load_id,
+static kv_cmd_chunks_t chunks_of(const zone_t *z, const char *node, uint64_t load_id,
                              uint64_t client, uint64_t first_seq, size_t max_len)
 {
-    kv_chunks_t ch;
+    kv_cmd_chunks_t ch;
     const char *err = NULL;
-    if (kv_zone_encode_chunks(z, node, load_id, client, first_seq, max_len, &ch, &err) < 0)
+    if (kv_cmd_encode_zone_chunks(z, node, load_id, client, first_seq, max_len, &ch, &err) < 0)
         fail_msg("encode chunks: %s", err);
     return ch;
 }
@@ -248,7 +248,7 @@ static void test_chunked_zone_invisible_until_last_chunk(void **state)
     recorder_t rec = { 0 };
     sm_t *sm = sm_new(record_zone, &rec);
     zone_t *z = make_zone("foo.com", 7, 200);
-    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 700);
+    kv_cmd_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 700);
     assert_true(ch.count >= 5);
     uint64_t idx = 1;
     for (size_t k = 0; k + 1 < ch.count; k++) {
@@ -269,7 +269,7 @@ static void test_chunked_zone_invisible_until_last_chunk(void **state)
     assert_int_equal(rec.calls, 1);
     assert_int_equal(rec.last_count, z->count);
     assert_true(name_equal(rec.last_origin, (const uint8_t *)FOO));
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
 
     /* A replace keeps the old version visible until its own last chunk. */
     zone_t *z2 = make_zone("foo.com", 8, 150);
@@ -284,7 +284,7 @@ static void test_chunked_zone_invisible_until_last_chunk(void **state)
     assert_int_equal(serial, 8);
     assert_int_equal(rec.calls, 2);
     assert_int_equal(rec.last_count, z2->count);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
     zone_free(z2);
     sm_free(sm);
@@ -297,8 +297,8 @@ static void test_new_load_abandons_partial_one(void **state)
     sm_t *sm = sm_new(record_zone, &rec);
     zone_t *a = make_zone("foo.com", 1, 100);
     zone_t *b = make_zone("foo.com", 2, 40);
-    kv_chunks_t ca = chunks_of(a, "id0", 10, 0, 0, 600);
-    kv_chunks_t cb = chunks_of(b, "id0", 11, 0, 0, 600);
+    kv_cmd_chunks_t ca = chunks_of(a, "id0", 10, 0, 0, 600);
+    kv_cmd_chunks_t cb = chunks_of(b, "id0", 11, 0, 0, 600);
     assert_true(ca.count >= 3);
     uint64_t idx = 1;
     apply(sm, idx++, ca.data[0], ca.len[0]);
@@ -318,8 +318,8 @@ static void test_new_load_abandons_partial_one(void **state)
     assert_int_equal(serial, 2);
     assert_int_equal(sm_staged_count(sm), 0);
     assert_int_equal(rec.calls, 1);
-    kv_chunks_free(&ca);
-    kv_chunks_free(&cb);
+    kv_cmd_chunks_free(&ca);
+    kv_cmd_chunks_free(&cb);
     zone_free(a);
     zone_free(b);
     sm_free(sm);
@@ -330,8 +330,8 @@ static void test_stray_and_out_of_order_chunks_refused(void **state)
     (void)state;
     sm_t *sm = sm_new(NULL, NULL);
     zone_t *a = make_zone("foo.com", 1, 100);
-    kv_chunks_t ca = chunks_of(a, "id0", 10, 0, 0, 600);
-    kv_chunks_t other = chunks_of(a, "id1", 10, 0, 0, 600); /* same load id, other node */
+    kv_cmd_chunks_t ca = chunks_of(a, "id0", 10, 0, 0, 600);
+    kv_cmd_chunks_t other = chunks_of(a, "id1", 10, 0, 0, 600); /* same load id, other node */
     assert_true(ca.count >= 4);
     uint64_t idx = 1;
     /* A non-first chunk with nothing staged. */
@@ -346,8 +346,8 @@ static void test_stray_and_out_of_order_chunks_refused(void **state)
         assert_int_equal(apply(sm, idx++, ca.data[k], ca.len[k]).status, KV_OK);
     assert_true(zone_visible(sm, FOO, NULL));
     assert_int_equal(apply(sm, idx++, ca.data[1], ca.len[1]).status, KV_ERR_STALE_LOAD);
-    kv_chunks_free(&ca);
-    kv_chunks_free(&other);
+    kv_cmd_chunks_free(&ca);
+    kv_cmd_chunks_free(&other);
     zone_free(a);
     sm_free(sm);
 }
@@ -357,7 +357,7 @@ static void test_idle_partial_load_expires_by_log_index(void **state)
     (void)state;
     sm_t *sm = sm_new(NULL, NULL);
     zone_t *a = make_zone("foo.com", 1, 100);
-    kv_chunks_t ch = chunks_of(a, "id0", 10, 0, 0, 600);
+    kv_cmd_chunks_t ch = chunks_of(a, "id0", 10, 0, 0, 600);
     assert_true(ch.count >= 3);
     apply(sm, 1, ch.data[0], ch.len[0]);
     /* Exactly at the idle limit the load is still alive... */
@@ -371,7 +371,7 @@ static void test_idle_partial_load_expires_by_log_index(void **state)
     assert_int_equal(sm_staged_count(sm), 1);
     apply_set(sm, 4 + 3 * SM_STAGING_IDLE_ENTRIES + 2048, 0, 0, "k", "v");
     assert_int_equal(sm_staged_count(sm), 0);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(a);
     sm_free(sm);
 }
@@ -407,7 +407,7 @@ static void test_bad_zone_keeps_previous_version(void **state)
     recorder_t rec = { 0 };
     sm_t *sm = sm_new(record_zone, &rec);
     zone_t *z = make_zone("foo.com", 3, 5);
-    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 0);
+    kv_cmd_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 0);
     apply(sm, 1, ch.data[0], ch.len[0]);
     size_t len;
     uint8_t *bad = chunk_without_soa(&len);
@@ -420,7 +420,7 @@ static void test_bad_zone_keeps_previous_version(void **state)
     assert_int_equal(sm_staged_count(sm), 0);
     assert_int_equal(rec.calls, 1);
     free(bad);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
     sm_free(sm);
 }
@@ -432,8 +432,8 @@ static void test_zone_delete(void **state)
     sm_t *sm = sm_new(record_zone, &rec);
     zone_t *foo = make_zone("foo.com", 1, 50);
     zone_t *bar = make_zone("bar.com", 1, 3);
-    kv_chunks_t cf = chunks_of(foo, "id0", 1, 0, 0, 600);
-    kv_chunks_t cb = chunks_of(bar, "id1", 1, 0, 0, 0);
+    kv_cmd_chunks_t cf = chunks_of(foo, "id0", 1, 0, 0, 600);
+    kv_cmd_chunks_t cb = chunks_of(bar, "id1", 1, 0, 0, 0);
     uint64_t idx = 1;
     apply(sm, idx++, cb.data[0], cb.len[0]);
     apply(sm, idx++, cf.data[0], cf.len[0]); /* foo only partially loaded */
@@ -455,8 +455,8 @@ static void test_zone_delete(void **state)
     assert_int_equal(sm_staged_count(sm), 0);
     assert_int_equal(apply(sm, idx++, cf.data[1], cf.len[1]).status, KV_ERR_STALE_LOAD);
     assert_int_equal(rec.deletes, 1);
-    kv_chunks_free(&cf);
-    kv_chunks_free(&cb);
+    kv_cmd_chunks_free(&cf);
+    kv_cmd_chunks_free(&cb);
     zone_free(foo);
     zone_free(bar);
     sm_free(sm);
@@ -478,9 +478,9 @@ static void test_zone_list_in_canonical_order(void **state)
     const char *names[] = { "foo.com", "bar.com", "a.bar.com", "baz.org" };
     for (int i = 0; i < 4; i++) {
         zone_t *z = make_zone(names[i], (uint32_t)i + 1, 1);
-        kv_chunks_t ch = chunks_of(z, i % 2 ? "id1" : "id0", 1, 0, 0, 0);
+        kv_cmd_chunks_t ch = chunks_of(z, i % 2 ? "id1" : "id0", 1, 0, 0, 0);
         apply(sm, (uint64_t)i + 1, ch.data[0], ch.len[0]);
-        kv_chunks_free(&ch);
+        kv_cmd_chunks_free(&ch);
         zone_free(z);
     }
     char buf[256] = "";
@@ -628,7 +628,7 @@ static int restore(sm_t *sm, const uint8_t *data, size_t len, size_t step, const
 
 /* A state with keys, two zones, a partial load and sessions. Returns the
  * chunks of the partial load (chunks 0..1 applied) and the next index. */
-static uint64_t build_rich_state(sm_t *sm, kv_chunks_t *partial)
+static uint64_t build_rich_state(sm_t *sm, kv_cmd_chunks_t *partial)
 {
     uint64_t idx = 1;
     apply_set(sm, idx++, 5, 1, "foo", "bar");
@@ -638,8 +638,8 @@ static uint64_t build_rich_state(sm_t *sm, kv_chunks_t *partial)
     zone_t *foo = make_zone("foo.com", 11, 60);
     zone_t *bar = make_zone("bar.com", 12, 2);
     zone_t *baz = make_zone("baz.com", 13, 80);
-    kv_chunks_t cf = chunks_of(foo, "id0", 1, 8, 1, 700);
-    kv_chunks_t cb = chunks_of(bar, "id1", 1, 9, 1, 0);
+    kv_cmd_chunks_t cf = chunks_of(foo, "id0", 1, 8, 1, 700);
+    kv_cmd_chunks_t cb = chunks_of(bar, "id1", 1, 9, 1, 0);
     for (size_t k = 0; k < cf.count; k++)
         apply(sm, idx++, cf.data[k], cf.len[k]);
     apply(sm, idx++, cb.data[0], cb.len[0]);
@@ -647,8 +647,8 @@ static uint64_t build_rich_state(sm_t *sm, kv_chunks_t *partial)
     assert_true(partial->count >= 4);
     apply(sm, idx++, partial->data[0], partial->len[0]);
     apply(sm, idx++, partial->data[1], partial->len[1]);
-    kv_chunks_free(&cf);
-    kv_chunks_free(&cb);
+    kv_cmd_chunks_free(&cf);
+    kv_cmd_chunks_free(&cb);
     zone_free(foo);
     zone_free(bar);
     zone_free(baz);
@@ -663,9 +663,9 @@ static void test_snapshot_check_leaves_state_alone(void **state)
 {
     (void)state;
     sm_t *a = sm_new(NULL, NULL);
-    kv_chunks_t partial;
+    kv_cmd_chunks_t partial;
     uint64_t idx = build_rich_state(a, &partial);
-    kv_chunks_free(&partial);
+    kv_cmd_chunks_free(&partial);
     bytebuf_t snap = snapshot(a);
 
     recorder_t rec = { 0 };
@@ -704,7 +704,7 @@ static void test_snapshot_restore_identical_state(void **state)
 {
     (void)state;
     sm_t *a = sm_new(NULL, NULL);
-    kv_chunks_t partial;
+    kv_cmd_chunks_t partial;
     uint64_t idx = build_rich_state(a, &partial);
     bytebuf_t snap = snapshot(a);
 
@@ -752,7 +752,7 @@ static void test_snapshot_restore_identical_state(void **state)
     bytebuf_free(&sb);
     bytebuf_free(&again);
     bytebuf_free(&snap);
-    kv_chunks_free(&partial);
+    kv_cmd_chunks_free(&partial);
     sm_free(a);
     sm_free(b);
 }
@@ -765,14 +765,14 @@ static void test_restore_removes_zones_absent_from_snapshot(void **state)
     recorder_t rec = { 0 };
     sm_t *b = sm_new(record_zone, &rec);
     zone_t *z = make_zone("foo.com", 1, 1);
-    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 0);
+    kv_cmd_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 0);
     apply(b, 1, ch.data[0], ch.len[0]);
     const char *err = NULL;
     assert_int_equal(restore(b, snap.data, snap.len, 0, &err), 0);
     assert_int_equal(rec.deletes, 1);
     assert_int_equal(sm_zone_count(b), 0);
     assert_int_equal(sm_applied_index(b), 0);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
     bytebuf_free(&snap);
     sm_free(empty);
@@ -792,7 +792,7 @@ static void test_corrupt_snapshots_refused(void **state)
 {
     (void)state;
     sm_t *a = sm_new(NULL, NULL);
-    kv_chunks_t partial;
+    kv_cmd_chunks_t partial;
     build_rich_state(a, &partial);
     bytebuf_t snap = snapshot(a);
 
@@ -850,7 +850,7 @@ static void test_corrupt_snapshots_refused(void **state)
     free(copy);
     bytebuf_free(&before);
     bytebuf_free(&snap);
-    kv_chunks_free(&partial);
+    kv_cmd_chunks_free(&partial);
     sm_free(a);
     sm_free(b);
 }
@@ -859,7 +859,7 @@ static void test_snapshot_writer_failure(void **state)
 {
     (void)state;
     sm_t *a = sm_new(NULL, NULL);
-    kv_chunks_t partial;
+    kv_cmd_chunks_t partial;
     build_rich_state(a, &partial);
     log_set_level(LOG_OFF);
     for (int n = 0; n < 3; n++) {
@@ -869,7 +869,7 @@ static void test_snapshot_writer_failure(void **state)
         bytebuf_free(&m.b);
     }
     log_set_level(LOG_ERROR);
-    kv_chunks_free(&partial);
+    kv_cmd_chunks_free(&partial);
     sm_free(a);
 }
 
@@ -945,14 +945,14 @@ static logbuf_t random_log(uint64_t seed, size_t steps)
             break;
         case 5: case 6: { /* a zone load, maybe cut short */
             const zone_t *z = zones[(r >> 32) % 3];
-            kv_chunks_t ch;
-            kv_zone_encode_chunks(z, client % 2 ? "id0" : "id1", r >> 40, client,
+            kv_cmd_chunks_t ch;
+            kv_cmd_encode_zone_chunks(z, client % 2 ? "id0" : "id1", r >> 40, client,
                                   seq[client - 1] + 1, 400, &ch, &err);
             size_t upto = (r >> 36) % 4 == 0 ? ch.count / 2 : ch.count;
             for (size_t k = 0; k < upto; k++)
                 log_push(&l, dup_bytes(ch.data[k], ch.len[k]), ch.len[k]);
             seq[client - 1] += ch.count;
-            kv_chunks_free(&ch);
+            kv_cmd_chunks_free(&ch);
             break;
         }
         case 7:
@@ -1068,11 +1068,11 @@ static void test_readers_never_see_half_a_zone(void **state)
     for (uint32_t v = 1; v <= 40; v++) {
         wait_for_reads(&w, 3);
         zone_t *z = make_zone("foo.com", v, 10 + (int)v);
-        kv_chunks_t ch = chunks_of(z, "id0", v, 0, 0, 300);
+        kv_cmd_chunks_t ch = chunks_of(z, "id0", v, 0, 0, 300);
         for (size_t k = 0; k < ch.count; k++)
             assert_int_equal(apply(sm, idx++, ch.data[k], ch.len[k]).status, KV_OK);
         apply_set(sm, idx++, 0, 0, "k", v % 2 ? "odd" : "even");
-        kv_chunks_free(&ch);
+        kv_cmd_chunks_free(&ch);
         zone_free(z);
     }
     atomic_store(&w.stop, 1);
@@ -1091,7 +1091,7 @@ static void test_zonedb_bridge_publishes_and_removes(void **state)
     zonedb_handle_t *h = zonedb_handle_new();
     sm_t *sm = sm_new(sm_zonedb_publish, h);
     zone_t *z = make_zone("foo.com", 21, 40);
-    kv_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 600);
+    kv_cmd_chunks_t ch = chunks_of(z, "id0", 1, 0, 0, 600);
     uint64_t idx = 1;
     for (size_t k = 0; k + 1 < ch.count; k++) {
         apply(sm, idx++, ch.data[k], ch.len[k]);
@@ -1101,9 +1101,9 @@ static void test_zonedb_bridge_publishes_and_removes(void **state)
     }
     apply(sm, idx++, ch.data[ch.count - 1], ch.len[ch.count - 1]);
     zonedb_read_lock();
-    const zone_index_t *zi = zonedb_get_zone(zonedb_current(h), (const uint8_t *)FOO);
+    const zonedb_index_t *zi = zonedb_get_zone(zonedb_current(h), (const uint8_t *)FOO);
     assert_non_null(zi);
-    assert_int_equal(zone_index_serial(zi), 21);
+    assert_int_equal(zonedb_index_serial(zi), 21);
     zonedb_read_unlock();
     uint8_t *buf;
     size_t len;
@@ -1114,7 +1114,7 @@ static void test_zonedb_bridge_publishes_and_removes(void **state)
     zonedb_read_lock();
     assert_null(zonedb_get_zone(zonedb_current(h), (const uint8_t *)FOO));
     zonedb_read_unlock();
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     zone_free(z);
     sm_free(sm);
     zonedb_handle_free(h);
@@ -1213,12 +1213,12 @@ static bool has_dyn(sm_t *sm)
 static uint64_t load_zone(sm_t *sm, uint64_t idx, const zone_t *z, uint64_t load_id,
                           enum kv_status want)
 {
-    kv_chunks_t ch = chunks_of(z, "id0", load_id, 0, 0, 0);
+    kv_cmd_chunks_t ch = chunks_of(z, "id0", load_id, 0, 0, 0);
     kv_result_t r = { 0 };
     for (size_t k = 0; k < ch.count; k++)
         r = apply(sm, idx++, ch.data[k], ch.len[k]);
     assert_int_equal(r.status, want);
-    kv_chunks_free(&ch);
+    kv_cmd_chunks_free(&ch);
     return idx;
 }
 
@@ -1353,16 +1353,16 @@ static void test_update_batch_equals_one_by_one(void **state)
  * (sm_zonedb_publish_part); after every sm_publish the published index
  * finds exactly what a full index of the zone finds, at every name
  * (names emptied by a delete force a full one). */
-static void same_dns_node(const zone_index_t *a, const zone_index_t *b, const uint8_t *name)
+static void same_dns_node(const zonedb_index_t *a, const zonedb_index_t *b, const uint8_t *name)
 {
-    const db_node_t *x = zone_index_find(a, name), *y = zone_index_find(b, name);
+    const zonedb_node_t *x = zonedb_index_find(a, name), *y = zonedb_index_find(b, name);
     assert_int_equal(x == NULL, y == NULL);
     if (!x)
         return;
-    assert_int_equal(db_node_flags(x), db_node_flags(y));
-    assert_int_equal(db_node_rrset_count(x), db_node_rrset_count(y));
-    for (size_t i = 0; i < db_node_rrset_count(x); i++) {
-        const db_rrset_t *r = db_node_rrset_at(x, i), *q = db_node_rrset_at(y, i);
+    assert_int_equal(zonedb_node_flags(x), zonedb_node_flags(y));
+    assert_int_equal(zonedb_node_rrset_count(x), zonedb_node_rrset_count(y));
+    for (size_t i = 0; i < zonedb_node_rrset_count(x); i++) {
+        const zonedb_rrset_t *r = zonedb_node_rrset_at(x, i), *q = zonedb_node_rrset_at(y, i);
         assert_int_equal(r->type, q->type);
         assert_int_equal(r->ttl, q->ttl);
         assert_int_equal(r->rdata_len, q->rdata_len);
@@ -1379,20 +1379,20 @@ static void compare_view(void *arg, const zone_t *zone, const sm_zone_info_t *in
 {
     (void)info;
     view_check_t *v = arg;
-    zone_index_t *full = zone_index_build(zone, NULL);
+    zonedb_index_t *full = zonedb_index_build(zone, NULL);
     assert_non_null(full);
     zonedb_read_lock();
-    const zone_index_t *dns = zonedb_get_zone(zonedb_current(v->h), (const uint8_t *)FOO);
+    const zonedb_index_t *dns = zonedb_get_zone(zonedb_current(v->h), (const uint8_t *)FOO);
     assert_non_null(dns);
-    v->partial |= zone_index_base(dns) != dns;
-    assert_int_equal(zone_index_serial(dns), zone->serial);
+    v->partial |= zonedb_index_base(dns) != dns;
+    assert_int_equal(zonedb_index_serial(dns), zone->serial);
     for (size_t i = 0; i < zone->count; i++)
         same_dns_node(dns, full, zone->rrs[i].owner);
     const char *probe[] = { "\1x" FOO, "\1y" FOO, "\1z" FOO, "\1*" FOO, "\1q\1x" FOO, FOO };
     for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++)
         same_dns_node(dns, full, (const uint8_t *)probe[i]);
     zonedb_read_unlock();
-    zone_index_unref(full);
+    zonedb_index_unref(full);
 }
 
 static void test_dns_view_by_parts_matches_full_index(void **state)

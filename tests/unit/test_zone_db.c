@@ -43,11 +43,11 @@ static zone_t *parse(const char *text, const char *origin)
     return z;
 }
 
-static zone_index_t *build(const char *text, const char *origin)
+static zonedb_index_t *build(const char *text, const char *origin)
 {
     zone_t *z = parse(text, origin);
     char err[ZONE_ERR_MAX] = "";
-    zone_index_t *zi = zone_index_build(z, err);
+    zonedb_index_t *zi = zonedb_index_build(z, err);
     if (!zi)
         fail_msg("%s", err);
     zone_free(z); /* the index copied what it needs */
@@ -61,81 +61,81 @@ static const uint8_t *wire(const char *text, uint8_t buf[NAME_MAX_WIRE])
     return buf;
 }
 
-static const db_node_t *find(const zone_index_t *zi, const char *text)
+static const zonedb_node_t *find(const zonedb_index_t *zi, const char *text)
 {
     uint8_t buf[NAME_MAX_WIRE];
-    return zone_index_find(zi, wire(text, buf));
+    return zonedb_index_find(zi, wire(text, buf));
 }
 
 static void test_nodes_are_found_ignoring_case(void **state)
 {
     (void)state;
-    zone_index_t *zi = build(EXAMPLE, "example.com.");
+    zonedb_index_t *zi = build(EXAMPLE, "example.com.");
     assert_non_null(find(zi, "example.com."));
     assert_non_null(find(zi, "WwW.ExAmPlE.cOm."));
     assert_null(find(zi, "nope.example.com."));
     assert_null(find(zi, "com."));
-    const db_node_t *apex = zone_index_apex(zi);
+    const zonedb_node_t *apex = zonedb_index_apex(zi);
     assert_ptr_equal(apex, find(zi, "EXAMPLE.COM."));
-    assert_true(db_node_flags(apex) & DB_NODE_APEX);
-    assert_memory_equal(db_node_name(find(zi, "WWW.example.com.")), "\3www\7example\3com", 17);
-    assert_int_equal(zone_index_serial(zi), 1);
-    zone_index_unref(zi);
+    assert_true(zonedb_node_flags(apex) & ZONEDB_NODE_APEX);
+    assert_memory_equal(zonedb_node_name(find(zi, "WWW.example.com.")), "\3www\7example\3com", 17);
+    assert_int_equal(zonedb_index_serial(zi), 1);
+    zonedb_index_unref(zi);
 }
 
 static void test_empty_non_terminals_are_nodes(void **state)
 {
     (void)state;
-    zone_index_t *zi = build(EXAMPLE, "example.com.");
+    zonedb_index_t *zi = build(EXAMPLE, "example.com.");
     const char *ents[] = { "b.c.ent.example.com.", "c.ent.example.com.", "ent.example.com.", "wild.example.com." };
     for (size_t i = 0; i < 4; i++) {
-        const db_node_t *n = find(zi, ents[i]);
+        const zonedb_node_t *n = find(zi, ents[i]);
         assert_non_null(n);
-        assert_int_equal(db_node_rrset_count(n), 0);
-        assert_null(db_node_rrset_at(n, 0));
+        assert_int_equal(zonedb_node_rrset_count(n), 0);
+        assert_null(zonedb_node_rrset_at(n, 0));
     }
-    assert_int_equal(db_node_rrset_count(find(zi, "a.b.c.ent.example.com.")), 1);
+    assert_int_equal(zonedb_node_rrset_count(find(zi, "a.b.c.ent.example.com.")), 1);
     /* 7 owners (apex, ns1, www, a.b.c.ent, *.wild, deleg, ns.deleg) + 4 ENTs */
-    assert_int_equal(zone_index_node_count(zi), 11);
-    zone_index_unref(zi);
+    assert_int_equal(zonedb_index_node_count(zi), 11);
+    zonedb_index_unref(zi);
 }
 
 static void test_flags(void **state)
 {
     (void)state;
-    zone_index_t *zi = build(EXAMPLE, "example.com.");
-    assert_int_equal(db_node_flags(find(zi, "deleg.example.com.")), DB_NODE_DELEGATION);
-    assert_int_equal(db_node_flags(find(zi, "ns.deleg.example.com.")), 0);
-    assert_int_equal(db_node_flags(find(zi, "*.wild.example.com.")), DB_NODE_WILDCARD);
-    assert_int_equal(db_node_flags(find(zi, "www.example.com.")), 0);
+    zonedb_index_t *zi = build(EXAMPLE, "example.com.");
+    assert_int_equal(zonedb_node_flags(find(zi, "deleg.example.com.")), ZONEDB_NODE_DELEGATION);
+    assert_int_equal(zonedb_node_flags(find(zi, "ns.deleg.example.com.")), 0);
+    assert_int_equal(zonedb_node_flags(find(zi, "*.wild.example.com.")), ZONEDB_NODE_WILDCARD);
+    assert_int_equal(zonedb_node_flags(find(zi, "www.example.com.")), 0);
     /* NS at the apex is not a delegation */
-    assert_int_equal(db_node_flags(zone_index_apex(zi)), DB_NODE_APEX);
-    zone_index_unref(zi);
+    assert_int_equal(zonedb_node_flags(zonedb_index_apex(zi)), ZONEDB_NODE_APEX);
+    zonedb_index_unref(zi);
 }
 
 static void test_rrsets_grouped_in_type_order(void **state)
 {
     (void)state;
-    zone_index_t *zi = build(EXAMPLE, "example.com.");
-    const db_node_t *www = find(zi, "www.example.com.");
-    assert_int_equal(db_node_rrset_count(www), 2);
-    assert_int_equal(db_node_rrset_at(www, 0)->type, 1);
-    assert_int_equal(db_node_rrset_at(www, 1)->type, 16);
-    const db_rrset_t *a = db_node_rrset(www, 1);
+    zonedb_index_t *zi = build(EXAMPLE, "example.com.");
+    const zonedb_node_t *www = find(zi, "www.example.com.");
+    assert_int_equal(zonedb_node_rrset_count(www), 2);
+    assert_int_equal(zonedb_node_rrset_at(www, 0)->type, 1);
+    assert_int_equal(zonedb_node_rrset_at(www, 1)->type, 16);
+    const zonedb_rrset_t *a = zonedb_node_rrset(www, 1);
     assert_non_null(a);
-    assert_null(db_node_rrset(www, 28));
+    assert_null(zonedb_node_rrset(www, 28));
     assert_int_equal(a->count, 2);
     /* canonical order: 192.0.2.1 before 192.0.2.2 */
     size_t pos = 0;
     const uint8_t *rd;
     uint16_t len;
-    assert_true(db_rrset_next(a, &pos, &rd, &len));
+    assert_true(zonedb_rrset_next(a, &pos, &rd, &len));
     assert_int_equal(len, 4);
     assert_memory_equal(rd, "\xc0\x00\x02\x01", 4);
-    assert_true(db_rrset_next(a, &pos, &rd, &len));
+    assert_true(zonedb_rrset_next(a, &pos, &rd, &len));
     assert_memory_equal(rd, "\xc0\x00\x02\x02", 4);
-    assert_false(db_rrset_next(a, &pos, &rd, &len));
-    zone_index_unref(zi);
+    assert_false(zonedb_rrset_next(a, &pos, &rd, &len));
+    zonedb_index_unref(zi);
 }
 
 /* A zone_t put together by hand, as kv/ could hand us one. */
@@ -158,23 +158,23 @@ static void test_duplicates_and_out_of_zone(void **state)
     zone_t z = { .rrs = rrs, .count = 3, .serial = 7 };
     memcpy(z.origin, apex, sizeof apex);
     char err[ZONE_ERR_MAX] = "";
-    zone_index_t *zi = zone_index_build(&z, err);
+    zonedb_index_t *zi = zonedb_index_build(&z, err);
     assert_non_null(zi);
-    assert_int_equal(zone_index_rr_count(zi), 2);
-    assert_int_equal(db_node_rrset(find(zi, "h.example.com."), 1)->count, 1);
-    assert_int_equal(db_node_rrset(zone_index_apex(zi), 16)->rdata_len, 2);
-    assert_true(zone_index_memory(zi) > 0);
-    zone_index_unref(zi);
+    assert_int_equal(zonedb_index_rr_count(zi), 2);
+    assert_int_equal(zonedb_node_rrset(find(zi, "h.example.com."), 1)->count, 1);
+    assert_int_equal(zonedb_node_rrset(zonedb_index_apex(zi), 16)->rdata_len, 2);
+    assert_true(zonedb_index_memory(zi) > 0);
+    zonedb_index_unref(zi);
 
     rrs[1].owner = other;
-    assert_null(zone_index_build(&z, err));
+    assert_null(zonedb_index_build(&z, err));
     assert_non_null(strstr(err, "h.org."));
 
     z.count = 0; /* an empty zone still has its apex node */
-    zi = zone_index_build(&z, err);
+    zi = zonedb_index_build(&z, err);
     assert_non_null(zi);
-    assert_non_null(zone_index_apex(zi));
-    zone_index_unref(zi);
+    assert_non_null(zonedb_index_apex(zi));
+    zonedb_index_unref(zi);
 }
 
 static void test_mixed_ttls_take_the_last(void **state)
@@ -193,19 +193,19 @@ static void test_mixed_ttls_take_the_last(void **state)
     rrs[2].ttl = 200;
     zone_t z = { .rrs = rrs, .count = 3 };
     memcpy(z.origin, apex, sizeof apex);
-    zone_index_t *zi = zone_index_build(&z, NULL);
+    zonedb_index_t *zi = zonedb_index_build(&z, NULL);
     assert_non_null(zi);
-    const db_rrset_t *a = db_node_rrset(zone_index_apex(zi), 1);
+    const zonedb_rrset_t *a = zonedb_node_rrset(zonedb_index_apex(zi), 1);
     assert_int_equal(a->count, 3);
     assert_int_equal(a->ttl, 200);
-    zone_index_unref(zi);
+    zonedb_index_unref(zi);
 }
 
 static void test_versions_share_and_find_most_specific(void **state)
 {
     (void)state;
-    zone_index_t *parent = build(EXAMPLE, "example.com.");
-    zone_index_t *child = build("@ 60 SOA ns h 2 1 1 1 1\n@ 60 NS ns\nns 60 A 192.0.2.1\n", "sub.example.com.");
+    zonedb_index_t *parent = build(EXAMPLE, "example.com.");
+    zonedb_index_t *child = build("@ 60 SOA ns h 2 1 1 1 1\n@ 60 NS ns\nns 60 A 192.0.2.1\n", "sub.example.com.");
     zonedb_t *v0 = zonedb_new();
     zonedb_t *v1 = zonedb_with_zone(v0, parent);
     zonedb_t *v2 = zonedb_with_zone(v1, child);
@@ -224,7 +224,7 @@ static void test_versions_share_and_find_most_specific(void **state)
     assert_null(zonedb_get_zone(v2, wire("a.sub.example.com.", b)));
 
     /* Replacing a zone of the same origin; the old versions keep theirs. */
-    zone_index_t *parent2 = build(EXAMPLE, "example.com.");
+    zonedb_index_t *parent2 = build(EXAMPLE, "example.com.");
     zonedb_t *v3 = zonedb_with_zone(v2, parent2);
     assert_int_equal(zonedb_zone_count(v3), 2);
     assert_ptr_equal(zonedb_get_zone(v3, wire("example.com.", b)), parent2);
@@ -263,7 +263,7 @@ typedef struct rcu_test {
 /* Each published version holds one zone whose serial is also the value of
  * the TXT record length at the apex: a reader seeing a version must see
  * both agree, and must never see freed memory (ASan). */
-static zone_index_t *versioned_zone(uint32_t serial)
+static zonedb_index_t *versioned_zone(uint32_t serial)
 {
     char text[256];
     snprintf(text, sizeof text,
@@ -281,10 +281,10 @@ static void *reader(void *arg)
     while (!atomic_load(&t->stop)) {
         zonedb_read_lock();
         const zonedb_t *db = zonedb_current(t->h);
-        const zone_index_t *zi = zonedb_find_zone(db, name);
+        const zonedb_index_t *zi = zonedb_find_zone(db, name);
         if (zi) {
-            const db_rrset_t *txt = db_node_rrset(zone_index_apex(zi), 16);
-            if (!txt || txt->rdata[2] != zone_index_serial(zi) % 50 + 1 || !zone_index_find(zi, name))
+            const zonedb_rrset_t *txt = zonedb_node_rrset(zonedb_index_apex(zi), 16);
+            if (!txt || txt->rdata[2] != zonedb_index_serial(zi) % 50 + 1 || !zonedb_index_find(zi, name))
                 atomic_fetch_add(&t->errors, 1);
         }
         zonedb_read_unlock();
@@ -357,14 +357,14 @@ static void test_large_zone(void **state)
     zone_t z = { .rrs = rrs, .count = N };
     memcpy(z.origin, apex, sizeof apex);
     char err[ZONE_ERR_MAX];
-    zone_index_t *zi = zone_index_build(&z, err);
+    zonedb_index_t *zi = zonedb_index_build(&z, err);
     assert_non_null(zi);
-    assert_int_equal(zone_index_node_count(zi), N + 100 + 1);
-    assert_int_equal(zone_index_rr_count(zi), N);
+    assert_int_equal(zonedb_index_node_count(zi), N + 100 + 1);
+    assert_int_equal(zonedb_index_rr_count(zi), N);
     for (size_t i = 0; i < N; i += 997)
-        assert_non_null(zone_index_find(zi, names + i * 32));
-    assert_int_equal(db_node_rrset_count(find(zi, "g42.large.")), 0);
-    zone_index_unref(zi);
+        assert_non_null(zonedb_index_find(zi, names + i * 32));
+    assert_int_equal(zonedb_node_rrset_count(find(zi, "g42.large.")), 0);
+    zonedb_index_unref(zi);
     free(names);
     free(rrs);
 }
@@ -392,37 +392,37 @@ static void test_deep_names_grow_the_table(void **state)
     }
     zone_t z = { .rrs = rrs, .count = OWNERS };
     memcpy(z.origin, apex, sizeof apex);
-    zone_index_t *zi = zone_index_build(&z, NULL);
+    zonedb_index_t *zi = zonedb_index_build(&z, NULL);
     assert_non_null(zi);
-    assert_int_equal(zone_index_node_count(zi), 1 + OWNERS * (DEPTH + 1));
+    assert_int_equal(zonedb_index_node_count(zi), 1 + OWNERS * (DEPTH + 1));
     for (size_t i = 0; i < OWNERS; i++) {
         const uint8_t *p = names[i];
         for (size_t d = 0; d <= DEPTH; d++, p = name_parent(p))
-            assert_non_null(zone_index_find(zi, p));
-        assert_int_equal(db_node_rrset_count(zone_index_find(zi, names[i])), 1);
+            assert_non_null(zonedb_index_find(zi, p));
+        assert_int_equal(zonedb_node_rrset_count(zonedb_index_find(zi, names[i])), 1);
     }
-    zone_index_unref(zi);
+    zonedb_index_unref(zi);
 }
 
 /* The zone an overlay's walk yields, as sorted text lines "name type rdlen
  * rdata-hex", with the node count. */
-static char *walk_text(const zone_index_t *zi, size_t *nodes)
+static char *walk_text(const zonedb_index_t *zi, size_t *nodes)
 {
     size_t cap = 1 << 16, len = 0, i = 0;
     char *out = calloc(1, cap);
     assert_non_null(out);
     *nodes = 0;
-    const db_node_t *n;
-    while ((n = zone_index_walk(zi, &i)) != NULL) {
+    const zonedb_node_t *n;
+    while ((n = zonedb_index_walk(zi, &i)) != NULL) {
         (*nodes)++;
-        for (size_t r = 0; r < db_node_rrset_count(n); r++) {
-            const db_rrset_t *set = db_node_rrset_at(n, r);
+        for (size_t r = 0; r < zonedb_node_rrset_count(n); r++) {
+            const zonedb_rrset_t *set = zonedb_node_rrset_at(n, r);
             size_t pos = 0;
             const uint8_t *rd;
             uint16_t rdlen;
-            while (db_rrset_next(set, &pos, &rd, &rdlen)) {
+            while (zonedb_rrset_next(set, &pos, &rd, &rdlen)) {
                 char name[1024];
-                name_to_text(db_node_name(n), name, sizeof name);
+                name_to_text(zonedb_node_name(n), name, sizeof name);
                 len += (size_t)snprintf(out + len, cap - len, "%s %u %u %u", name, set->type,
                                         set->ttl, rdlen);
                 for (uint16_t b = 0; b < rdlen; b++)
@@ -484,11 +484,11 @@ static void test_overlay_walks_the_whole_zone(void **state)
         "www 120 A 192.0.2.3\n"
         "www TXT \"t\"\n"
         "new.x A 192.0.2.8\n";
-    zone_index_t *base = build(EXAMPLE, "example.com.");
-    zone_index_t *full = build(AFTER, "example.com.");
+    zonedb_index_t *base = build(EXAMPLE, "example.com.");
+    zonedb_index_t *full = build(AFTER, "example.com.");
     zone_t *part = parse(PART, "example.com.");
     char err[ZONE_ERR_MAX] = "";
-    zone_index_t *over = zone_index_build_over(base, part, err);
+    zonedb_index_t *over = zonedb_index_build_over(base, part, err);
     if (!over)
         fail_msg("%s", err);
     zone_free(part);
@@ -496,13 +496,13 @@ static void test_overlay_walks_the_whole_zone(void **state)
     char *want = walk_text(full, &full_nodes), *got = walk_text(over, &over_nodes);
     assert_string_equal(got, want);
     assert_int_equal(over_nodes, full_nodes);
-    assert_int_equal(zone_index_node_count(over), zone_index_node_count(full));
-    assert_int_equal(zone_index_rr_count(over), zone_index_rr_count(full));
+    assert_int_equal(zonedb_index_node_count(over), zonedb_index_node_count(full));
+    assert_int_equal(zonedb_index_rr_count(over), zonedb_index_rr_count(full));
     free(want);
     free(got);
-    zone_index_unref(over);
-    zone_index_unref(full);
-    zone_index_unref(base);
+    zonedb_index_unref(over);
+    zonedb_index_unref(full);
+    zonedb_index_unref(base);
 }
 
 int main(void)
