@@ -1,6 +1,6 @@
 """tests/integration/secondaries.py — real secondaries from Debian packages
 (Knot, NSD, BIND) configured against a dns-raft cluster, for the transfer
-interop test (xfr_interop.py). The configuration texts are the ones
+and NOTIFY interop tests (xfr_interop.py, notify_interop.py). The configuration texts are the ones
 docs/operations.md "Secondaries and scale-out" shows, with the paths and
 ports filled in: the cluster's nodes are the primaries, every transfer is
 signed with one TSIG key.
@@ -8,8 +8,10 @@ signed with one TSIG key.
 Each secondary runs in the foreground in its own directory, on a free
 loopback port, and is stopped by PID. `refresh()` asks it to check the
 primaries' SOA now (knotc zone-refresh / nsd-control transfer / rndc
-refresh), as a NOTIFY would; `transfers()` returns what its log says about
-incoming transfers ("IXFR"/"AXFR" lines)."""
+refresh), as a NOTIFY would; `log()` returns its log text. NOTIFY: Knot
+and NSD take it signed with the key from 127.0.0.0/8 (acl
+cluster-notify, allow-notify); BIND from its primaries' address
+(127.0.0.1, the port not compared), where the nodes send it from."""
 import os
 import subprocess
 import time
