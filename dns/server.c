@@ -8,7 +8,14 @@
  *
  * Shutdown: one eventfd, written once, wakes every thread (they poll it but
  * never read it, so it stays readable for all of them); an atomic flag stops
- * UDP workers that are busy and never reach poll(). */
+ * UDP workers that are busy and never reach poll().
+ *
+ * SIGHUP (dns_server_set_auth): the keys and ACL of transfers and signed
+ * queries are an xfr_auth_t published with a release store; the threads
+ * load it with acquire once per request (dns/xfr.h xfr_ctx_current).
+ * Versions are only added, never freed before dns_server_stop (the
+ * keystores and ACLs they point to live until exit, main.c), so a thread
+ * may keep using the one it loaded: no RCU grace period is needed. */
 #include "dns/server.h"
 
 #include <errno.h>

@@ -328,8 +328,9 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
     if (!serving)
         len = dns_answer_unavailable(query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     else if (t->xfr_on && dns_maybe_signed(query, qlen))
-        len = dns_signed_answer(xfr_ctx_current(&t->xfr).keys, zonedb_current(t->db), query, qlen, t->answer + 2,
-                                DNS_TCP_MAX, true, (uint64_t)time(NULL), &signed_query);
+        len = dns_signed_answer(xfr_ctx_current(&t->xfr).keys, zonedb_current(t->db), query,
+                                qlen, t->answer + 2, DNS_TCP_MAX, true, (uint64_t)time(NULL),
+                                &signed_query);
     if (serving && !signed_query)
         len = dns_answer_qtype(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX,
                                true, &qtype);

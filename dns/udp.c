@@ -144,7 +144,7 @@ static size_t answer_one(udp_worker_t *w, const zonedb_t *db, udp_slot_t *s, siz
 {
     size_t len = 0;
     bool not_xfr = true, signed_query = false;
-    xfr_ctx_t xfr; /* the keys and ACL of now, read once (SIGHUP may swap them) */
+    xfr_ctx_t xfr = { 0 }; /* the keys and ACL of now, read once (SIGHUP may swap them) */
     if (w->xfr != NULL) {
         xfr = xfr_ctx_current(w->xfr);
         len = xfr_udp_answer(&xfr, w->db, s->query, qlen, (const struct sockaddr *)&s->peer,
