@@ -8,7 +8,14 @@
  *
  * Shutdown: one eventfd, written once, wakes every thread (they poll it but
  * never read it, so it stays readable for all of them); an atomic flag stops
- * UDP workers that are busy and never reach poll(). */
+ * UDP workers that are busy and never reach poll().
+ *
+ * SIGHUP (dns_server_set_auth): the keys and ACL of transfers and signed
+ * queries are an xfr_auth_t published with a release store; the threads
+ * load it with acquire once per request (dns/xfr.h xfr_ctx_current).
+ * Versions are only added, never freed before dns_server_stop (the
+ * keystores and ACLs they point to live until exit, main.c), so a thread
+ * may keep using the one it loaded: no RCU grace period is needed. */
 #include "dns/server.h"
 
 #include <errno.h>
@@ -45,7 +52,8 @@ struct dns_server {
     unsigned stats_slots;
     bool counting;      /* opts->count: the threads get their slots */
     bool xfr_on;
-    xfr_ctx_t xfr;   /* zone transfers (dns/xfr.h) when xfr_on */
+    xfr_ctx_t xfr;   /* zone transfers (dns/xfr.h) when xfr_on; xfr.live is: */
+    _Atomic(xfr_auth_t *) xfr_auth; /* newest first, all kept until stop */
 };
 
 /* Sockets bound but not yet handed to threads. */
@@ -107,6 +115,15 @@ static unsigned default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
+/* Every auth version (the threads are gone, or never started). */
+static void free_xfr_auth(dns_server_t *s)
+{
+    for (xfr_auth_t *a = atomic_load(&s->xfr_auth), *older; a != NULL; a = older) {
+        older = a->older;
+        free(a);
+    }
 }
 
 static void signal_stop(dns_server_t *s)
@@ -179,8 +196,16 @@ dns_server_t *dns_server_start(const dns_server_opts_t *opts, zonedb_handle_t *d
         goto fail_alloc;
     }
     s->xfr_on = opts->xfr;
+    xfr_auth_t *first = calloc(1, sizeof *first);
+    if (first == NULL) {
+        snprintf(err, DNS_SERVER_ERR_MAX, "out of memory");
+        goto fail_alloc;
+    }
+    *first = (xfr_auth_t){ .keys = opts->tsig_keys, .acl = opts->acl };
+    atomic_init(&s->xfr_auth, first);
     s->xfr = (xfr_ctx_t){ .keys = opts->tsig_keys, .acl = opts->acl,
-                          .journal_diff = opts->journal_diff, .journal_arg = opts->journal_arg };
+                          .journal_diff = opts->journal_diff, .journal_arg = opts->journal_arg,
+                          .live = &s->xfr_auth };
     if (opts->rrl.rate > 0 && (s->rrl = rrl_new(&opts->rrl)) == NULL) {
         snprintf(err, DNS_SERVER_ERR_MAX, "out of memory (rate-limit table)");
         goto fail_alloc;
@@ -219,6 +244,7 @@ fail_alloc:
         rrl_free(s->rrl);
         updserve_free(s->upd, true);
         dns_stats_free(s->stats);
+        free_xfr_auth(s);
     }
     free(s);
     return NULL;
@@ -228,9 +254,28 @@ uint16_t dns_server_port(const dns_server_t *s) { return s->port; }
 unsigned dns_server_workers(const dns_server_t *s) { return s->worker_count; }
 void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b) { dns_stats_write(s->stats, b); }
 
+/* Publishes a (keys and ACL) for transfers and signed queries: filled, then stored with
+ * release, so a thread that loads it with acquire (xfr_ctx_current) sees it
+ * whole. Old versions stay until dns_server_stop: a request in flight may
+ * still use one, and SIGHUPs are few. */
+static void publish_xfr_auth(dns_server_t *s, xfr_auth_t *a)
+{
+    a->older = atomic_load_explicit(&s->xfr_auth, memory_order_relaxed); /* one writer */
+    atomic_store_explicit(&s->xfr_auth, a, memory_order_release);
+}
+
 int dns_server_set_auth(dns_server_t *s, const tsig_keystore_t *keys, const acl_t *acl)
 {
-    return s->upd ? updserve_set_auth(s->upd, keys, acl) : 0;
+    xfr_auth_t *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return -1;
+    *a = (xfr_auth_t){ .keys = keys, .acl = acl };
+    if (s->upd != NULL && updserve_set_auth(s->upd, keys, acl) != 0) {
+        free(a);
+        return -1;
+    }
+    publish_xfr_auth(s, a);
+    return 0;
 }
 
 void dns_server_stop(dns_server_t *s)
@@ -247,6 +292,7 @@ void dns_server_stop(dns_server_t *s)
     rrl_free(s->rrl);
     updserve_free(s->upd, drained);
     dns_stats_free(s->stats);
+    free_xfr_auth(s);
     free(s->workers);
     free(s);
 }

@@ -114,11 +114,14 @@ unsigned dns_server_workers(const dns_server_t *s);
 void dns_server_write_metrics(const dns_server_t *s, bytebuf_t *b);
 /* Stops every thread, closes every socket and frees the server. */
 void dns_server_stop(dns_server_t *s);
-/* Replaces the TSIG keys and the ACL UPDATEs are checked with (a SIGHUP
- * reload), for requests that arrive from now on. The caller keeps every
- * version it ever passed (here or in opts) alive until dns_server_stop
- * returns: an UPDATE in flight signs its answer with the key it was
- * verified with. 0, or -1 on allocation failure (the old ones stay). */
+/* Replaces the TSIG keys and the ACL that UPDATEs, zone transfers and
+ * TSIG-signed queries are checked with (a SIGHUP reload), for requests that
+ * arrive from now on. The caller keeps every version it ever passed (here
+ * or in opts) alive until dns_server_stop returns: an UPDATE in flight
+ * signs its answer with the key it was verified with, and a transfer
+ * already streaming keeps signing with its key. Safe while the server
+ * threads run (one caller at a time); 0, or -1 on allocation failure (the
+ * old ones stay). */
 int dns_server_set_auth(dns_server_t *s, const tsig_keystore_t *keys, const acl_t *acl);
 
 #endif

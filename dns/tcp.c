@@ -292,7 +292,8 @@ static bool xfr_begin(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, size
 {
     size_t len = 0;
     bool not_xfr = false;
-    c->xfr = xfr_start(&t->xfr, t->db, query, qlen, (const struct sockaddr *)&c->peer,
+    xfr_ctx_t xfr = xfr_ctx_current(&t->xfr); /* read once (SIGHUP may swap keys) */
+    c->xfr = xfr_start(&xfr, t->db, query, qlen, (const struct sockaddr *)&c->peer,
                        (uint64_t)time(NULL), t->answer + 2, DNS_TCP_MAX, &len, &not_xfr);
     *handled = !not_xfr;
     if (c->xfr != NULL || len == 0)
@@ -327,8 +328,9 @@ static bool answer_one(tcp_server_t *t, tcp_conn_t *c, const uint8_t *query, siz
     if (!serving)
         len = dns_answer_unavailable(query, qlen, t->answer + 2, DNS_TCP_MAX, true);
     else if (t->xfr_on && dns_maybe_signed(query, qlen))
-        len = dns_signed_answer(t->xfr.keys, zonedb_current(t->db), query, qlen, t->answer + 2,
-                                DNS_TCP_MAX, true, (uint64_t)time(NULL), &signed_query);
+        len = dns_signed_answer(xfr_ctx_current(&t->xfr).keys, zonedb_current(t->db), query,
+                                qlen, t->answer + 2, DNS_TCP_MAX, true, (uint64_t)time(NULL),
+                                &signed_query);
     if (serving && !signed_query)
         len = dns_answer_qtype(zonedb_current(t->db), query, qlen, t->answer + 2, DNS_TCP_MAX,
                                true, &qtype);

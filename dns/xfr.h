@@ -39,6 +39,7 @@
 #ifndef DNS_XFR_H
 #define DNS_XFR_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,12 +58,33 @@
  * ~30% slower (docs/performance.md). */
 #define XFR_MESSAGE_MAX 16384
 
+/* One version of the keys and `transfer` rules, published by
+ * dns_server_set_auth (SIGHUP). Versions are never freed while the server
+ * runs (main.c keeps the keystores and ACLs until exit, dns/server.c these
+ * structs until dns_server_stop), so a reader that loaded one may use it as
+ * long as it likes: no RCU or reference count is needed. */
+typedef struct xfr_auth {
+    const tsig_keystore_t *keys;
+    const acl_t *acl;
+    struct xfr_auth *older;
+} xfr_auth_t;
+
 typedef struct xfr_ctx {
     const tsig_keystore_t *keys;
     const acl_t *acl;
     dns_journal_diff_fn journal_diff; /* NULL: IXFR is always answered in full */
     void *journal_arg;
+    /* NULL: keys and acl above are used as they are (unit tests). Else the
+     * current version, stored with release by the SIGHUP thread and loaded
+     * with acquire once per request (xfr_ctx_current). */
+    _Atomic(xfr_auth_t *) *live;
 } xfr_ctx_t;
+
+/* ctx with keys and acl taken from the current version (ctx->live), read
+ * once: a request is checked and answered with one version throughout, and
+ * a transfer keeps the key it started with (its cursor copies the verified
+ * request; RFC 8945 §5.3.1 chains every message's MAC to that key). */
+xfr_ctx_t xfr_ctx_current(const xfr_ctx_t *ctx);
 
 typedef struct xfr_req {
     uint16_t id;

@@ -20,6 +20,17 @@ static uint32_t be32(const uint8_t *p)
 
 static bool is_xfr_type(uint16_t t) { return t == DNS_TYPE_AXFR || t == DNS_TYPE_IXFR; }
 
+xfr_ctx_t xfr_ctx_current(const xfr_ctx_t *ctx)
+{
+    xfr_ctx_t now = *ctx;
+    if (ctx->live != NULL) {
+        const xfr_auth_t *a = atomic_load_explicit(ctx->live, memory_order_acquire);
+        now.keys = a->keys;
+        now.acl = a->acl;
+    }
+    return now;
+}
+
 bool xfr_is_request(const uint8_t *pkt, size_t len)
 {
     if (len < DNS_HEADER_LEN + 5 || (be16(pkt + 2) & DNS_FLAG_QR) ||

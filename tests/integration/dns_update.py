@@ -19,9 +19,10 @@ key: update-key}]`; the leader loads example.com.
   BADTIME, the response signed with the server's time), a zone no node
   serves (NOTAUTH, §3.1.1), an update RR outside the zone (NOTZONE,
   §3.4.1.3);
-- SIGHUP rereads the key files and the YAML acl: a key added works, a
-  broken key file keeps the keys in use (file:line logged), a removed key
-  is BADKEY;
+- SIGHUP rereads the key files and the YAML acl: a key added works, for
+  UPDATE, a signed query and `kdig -y` AXFR (a `transfer` rule added
+  with it), a broken key file keeps the keys in use (file:line logged), a
+  removed key is BADKEY for all three;
 - a retransmitted UDP UPDATE (same bytes, source and port) gets the first
   answer and is not applied twice (a non-idempotent prerequisite makes the
   second application visible);
@@ -393,6 +394,31 @@ def new_key_outcome(node, name):
     return tsig_outcome(raw_udp(node, u.to_wire()), NEW_KEY, u.mac)
 
 
+def new_key_query(node):
+    """(rcode, TSIG error) of an SOA query signed with new-key (RFC 8945:
+    a signed ordinary query, dns/tsigquery.c)."""
+    q = dns.message.make_query(ZONE, "SOA")
+    q.use_tsig(NEW_KEY, keyname="new-key.", algorithm="hmac-sha256")
+    return tsig_outcome(raw_udp(node, q.to_wire()), NEW_KEY, q.mac)
+
+
+def new_key_axfr(node):
+    """kdig -y new-key AXFR on node: "ok" when the zone came (an SOA at
+    both ends), else the rcode or TSIG error kdig reports."""
+    argv = ["kdig", "@127.0.0.1", "-p", str(node.dns_port), "+time=10", "+retry=0",
+            "-y", "hmac-sha256:new-key:" + NEW_SECRET, "AXFR", ZONE]
+    p = subprocess.run(argv, capture_output=True, timeout=60)
+    text = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+    soas = [line for line in text.splitlines()
+            if not line.startswith(";") and "\tSOA\t" in line.replace(" ", "\t")]
+    if p.returncode == 0 and len(soas) >= 2:
+        return "ok"
+    for word in ("BADKEY", "NOTAUTH", "REFUSED", "BADSIG"):
+        if word in text:
+            return word
+    return "failed: " + text[-300:]
+
+
 def sighup_and_wait(node, marker):
     """SIGHUP, then waits for the node's log to say `marker` once more."""
     def count():
@@ -409,13 +435,21 @@ def sighup_reloads_keys(c, node, keyfile, cfg):
     (file:line logged), a removed key is BADKEY again."""
     got = new_key_outcome(node, "hup0." + ZONE)
     check(got == (dns.rcode.NOTAUTH, dns.rcode.BADKEY), "new key before SIGHUP: %s" % (got,))
+    got = new_key_axfr(node)
+    check(got != "ok", "AXFR with the new key before SIGHUP: %s" % got)
+    got = new_key_query(node)
+    check(got == (dns.rcode.NOTAUTH, dns.rcode.BADKEY), "signed query before SIGHUP: %s" % (got,))
     with open(keyfile, "a") as f:
         f.write(key_text("new-key", NEW_SECRET))
     with open(cfg, "a") as f:
-        f.write("  - zones: [\"*\"]\n    actions: [update]\n    key: new-key\n")
+        f.write("  - zones: [\"*\"]\n    actions: [update, transfer]\n    key: new-key\n")
     sighup_and_wait(node, "SIGHUP: now 2 TSIG keys and 2 ACL rules")
     got = new_key_outcome(node, "hup1." + ZONE)
     check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "added key after SIGHUP: %s" % (got,))
+    got = new_key_axfr(node)
+    check(got == "ok", "AXFR with the added key after SIGHUP: %s" % got)
+    got = new_key_query(node)
+    check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "signed query after SIGHUP: %s" % (got,))
     expect_everywhere(c, node, "hup1." + ZONE, ["192.0.2.77"], what="UPDATE with the added key")
     with open(keyfile) as f:
         good = f.read()
@@ -434,13 +468,18 @@ def sighup_reloads_keys(c, node, keyfile, cfg):
     sighup_and_wait(node, "SIGHUP: now 1 TSIG keys and 1 ACL rules")
     got = new_key_outcome(node, "hup3." + ZONE)
     check(got == (dns.rcode.NOTAUTH, dns.rcode.BADKEY), "removed key after SIGHUP: %s" % (got,))
+    got = new_key_axfr(node)
+    check(got in ("BADKEY", "NOTAUTH"), "AXFR with the removed key after SIGHUP: %s" % got)
+    got = new_key_query(node)
+    check(got == (dns.rcode.NOTAUTH, dns.rcode.BADKEY), "removed key, signed query: %s" % (got,))
     u = new_update()
     u.add("hup4." + ZONE, 60, "A", "192.0.2.78")
     wire = u.to_wire()
     got = tsig_outcome(raw_udp(node, wire), KEYRING, u.mac)
     check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "the old key after reloads: %s" % (got,))
-    ok("SIGHUP on %s: an added key works, a broken key file keeps the keys in use "
-       "(file:line logged), a removed key is BADKEY, the old key still works" % node.name)
+    ok("SIGHUP on %s: an added key works (UPDATE, AXFR, signed query), a broken key file keeps the "
+       "keys in use (file:line logged), a removed key is BADKEY (UPDATE, AXFR, signed query), the old "
+       "key still works" % node.name)
 
 
 def main():

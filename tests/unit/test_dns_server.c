@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "dns/acl.h"
 #include "dns/server.h"
+#include "dns/tsig.h"
 #include "zone/db.h"
 #include "zone/zone.h"
 
@@ -688,6 +690,97 @@ static void test_zone_swaps_while_serving(void **state)
     fixture_stop(&f);
 }
 
+/* A query for foo.com A with a TSIG RR (RFC 8945 §4.2) from key k1. (the
+ * MAC is zeros: the answer is NOTAUTH, BADKEY or BADSIG, but the server
+ * looks the key up in the keystore of the moment). */
+static size_t build_signed_query(uint8_t *buf, uint16_t id)
+{
+    size_t n = build_query(buf, id, "foo.com");
+    buf[11] = 1; /* ARCOUNT */
+    static const uint8_t tsig[] = {
+        2, 'k', '1', 0, 0, 250, 0, 255, 0, 0, 0, 0, /* k1. TSIG ANY TTL 0 */
+        0, 61,                                       /* RDLENGTH */
+        11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0,
+        0, 0, 0, 0, 0, 1, 1, 44,                     /* time, fudge 300 */
+        0, 32, [68] = 0,                             /* MAC: 32 zeros */
+        0, 0, 0, 0, 0, 0,                            /* original id, error, other len */
+    };
+    memcpy(buf + n, tsig, sizeof tsig);
+    buf[n + sizeof tsig - 6] = (uint8_t)(id >> 8);
+    buf[n + sizeof tsig - 5] = (uint8_t)id;
+    return n + sizeof tsig;
+}
+
+static void *udp_signed_load(void *arg)
+{
+    load_ctx_t *ctx = arg;
+    int fd = connect_to(AF_INET, ctx->port, SOCK_DGRAM);
+    uint8_t q[512], r[2048];
+    for (uint16_t id = 0; !atomic_load(&ctx->done); id++) {
+        size_t n = build_signed_query(q, id);
+        send(fd, q, n, 0);
+        ssize_t m = recv(fd, r, sizeof r, 0);
+        if (m >= 12 && resp_id(r) == id && resp_rcode(r) == 9) /* NOTAUTH */
+            atomic_fetch_add(&ctx->answered, 1);
+        else
+            atomic_fetch_add(&ctx->failed, 1);
+    }
+    close(fd);
+    return NULL;
+}
+
+/* Version i of the keys and ACL: key k1 and a transfer rule for it when i
+ * is even, nothing when odd. */
+static void make_auth(int i, tsig_keystore_t **keys, acl_t **acl)
+{
+    static const char text[] = "key \"k1\" {\n\talgorithm hmac-sha256;\n"
+                               "\tsecret \"MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=\";\n};\n";
+    const char *zones[] = { "*" };
+    char err[TSIG_ERR_MAX > ACL_ERR_MAX ? TSIG_ERR_MAX : ACL_ERR_MAX];
+    assert_non_null(*keys = tsig_keystore_new());
+    assert_non_null(*acl = acl_new());
+    if (i % 2 != 0)
+        return;
+    assert_int_equal(tsig_keystore_load_text(*keys, text, strlen(text), "k", err), 0);
+    assert_int_equal(acl_add_rule(*acl, zones, 1, ACL_TRANSFER, "k1", NULL, *keys, err), 0);
+}
+
+/* SIGHUP's dns_server_set_auth while UDP workers check signed queries with
+ * the keys (make tsan: the new keystore is seen whole, no data race). */
+static void test_auth_swaps_while_serving(void **state)
+{
+    (void)state;
+    enum { SWAPS = 20 };
+    tsig_keystore_t *keys[SWAPS + 1];
+    acl_t *acls[SWAPS + 1];
+    fixture_t f;
+    make_auth(0, &keys[SWAPS], &acls[SWAPS]);
+    dns_server_opts_t opts = { .addr = "127.0.0.1:0", .workers = 2, .xfr = true,
+                               .tsig_keys = keys[SWAPS], .acl = acls[SWAPS] };
+    fixture_start_opts(&f, &opts);
+    load_ctx_t plain = { .port = f.port }, sig = { .port = f.port };
+    pthread_t th[2];
+    assert_int_equal(pthread_create(&th[0], NULL, udp_load, &plain), 0);
+    assert_int_equal(pthread_create(&th[1], NULL, udp_signed_load, &sig), 0);
+    for (int i = 0; i < SWAPS; i++) {
+        make_auth(i, &keys[i], &acls[i]); /* made while the workers run, as SIGHUP does */
+        assert_int_equal(dns_server_set_auth(f.server, keys[i], acls[i]), 0);
+        usleep(5000);
+    }
+    atomic_store(&plain.done, true);
+    atomic_store(&sig.done, true);
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    assert_true(atomic_load(&plain.answered) > 0 && atomic_load(&sig.answered) > 0);
+    assert_int_equal(atomic_load(&plain.failed), 0);
+    assert_int_equal(atomic_load(&sig.failed), 0);
+    fixture_stop(&f);
+    for (int i = 0; i <= SWAPS; i++) {
+        acl_free(acls[i]);
+        tsig_keystore_free(keys[i]);
+    }
+}
+
 static void test_start_errors(void **state)
 {
     (void)state;
@@ -723,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_udp_rate_limit),
         cmocka_unit_test(test_not_answering_is_servfail),
         cmocka_unit_test(test_zone_swaps_while_serving),
+        cmocka_unit_test(test_auth_swaps_while_serving),
         cmocka_unit_test(test_start_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
