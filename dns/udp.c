@@ -144,15 +144,15 @@ static size_t answer_one(udp_worker_t *w, const zonedb_t *db, udp_slot_t *s, siz
 {
     size_t len = 0;
     bool not_xfr = true, signed_query = false;
-    xfr_ctx_t xfr = { 0 }; /* the keys and ACL of now, read once (SIGHUP may swap them) */
-    if (w->xfr != NULL) {
-        xfr = xfr_ctx_current(w->xfr);
+    if (w->xfr != NULL && (xfr_is_request(s->query, qlen) || dns_maybe_signed(s->query, qlen))) {
+        /* the keys and ACL of now, read once (SIGHUP may swap them) */
+        xfr_ctx_t xfr = xfr_ctx_current(w->xfr);
         len = xfr_udp_answer(&xfr, w->db, s->query, qlen, (const struct sockaddr *)&s->peer,
                              (uint64_t)time(NULL), s->resp, sizeof s->resp, &not_xfr);
+        if (not_xfr && dns_maybe_signed(s->query, qlen))
+            len = dns_signed_answer(xfr.keys, db, s->query, qlen, s->resp, sizeof s->resp,
+                                    false, (uint64_t)time(NULL), &signed_query);
     }
-    if (not_xfr && w->xfr != NULL && dns_maybe_signed(s->query, qlen))
-        len = dns_signed_answer(xfr.keys, db, s->query, qlen, s->resp, sizeof s->resp, false,
-                                (uint64_t)time(NULL), &signed_query);
     if (not_xfr && !signed_query)
         len = dns_answer_qtype(db, s->query, qlen, s->resp, sizeof s->resp, false, qtype);
     return len;

@@ -31,16 +31,22 @@ xfr_ctx_t xfr_ctx_current(const xfr_ctx_t *ctx)
     return now;
 }
 
-bool xfr_is_request(const uint8_t *pkt, size_t len)
+/* The QTYPE of a one-question query, or 0 when pkt is not one. */
+static uint16_t request_qtype(const uint8_t *pkt, size_t len)
 {
     if (len < DNS_HEADER_LEN + 5 || (be16(pkt + 2) & DNS_FLAG_QR) ||
         DNS_OPCODE(be16(pkt + 2)) != DNS_OPCODE_QUERY || be16(pkt + 4) != 1)
-        return false;
+        return 0;
     size_t pos = DNS_HEADER_LEN;
     uint8_t name[NAME_MAX_WIRE];
     if (dns_read_name(pkt, len, &pos, name) < 0 || len - pos < 4)
-        return false;
-    return is_xfr_type(be16(pkt + pos));
+        return 0;
+    return be16(pkt + pos);
+}
+
+bool xfr_is_request(const uint8_t *pkt, size_t len)
+{
+    return is_xfr_type(request_qtype(pkt, len));
 }
 
 /* Skips one RR at *pos; its type and rdata offset/length out. -1 when it
@@ -239,15 +245,8 @@ size_t xfr_udp_answer(const xfr_ctx_t *ctx, zonedb_handle_t *db, const uint8_t *
                       const struct sockaddr *peer, uint64_t now, uint8_t *resp, size_t cap,
                       bool *not_xfr)
 {
-    if (!xfr_is_request(pkt, len)) {
-        *not_xfr = true;
-        return 0;
-    }
-    size_t qpos = DNS_HEADER_LEN;
-    uint8_t name[NAME_MAX_WIRE];
-    (void)dns_read_name(pkt, len, &qpos, name);
-    if (be16(pkt + qpos) != DNS_TYPE_IXFR) {
-        *not_xfr = true; /* AXFR over UDP: the query answer (NOTIMP) stays */
+    if (request_qtype(pkt, len) != DNS_TYPE_IXFR) {
+        *not_xfr = true; /* not a transfer, or AXFR over UDP: the query answer (NOTIMP) stays */
         return 0;
     }
     size_t limit = udp_limit(pkt, len, cap), rlen = 0;
