@@ -195,7 +195,7 @@ static char *rules_text(const config_t *cfg)
             bytebuf_put(&b, r->zones[z], strlen(r->zones[z]));
             bytebuf_put(&b, ",", 1);
         }
-        bytebuf_put(&b, "\n", 2);
+        bytebuf_put(&b, "\n", 1);
     }
     bytebuf_put(&b, "", 1);
     if (b.failed) {

@@ -451,6 +451,20 @@ def sighup_reloads_keys(c, node, keyfile, cfg):
     got = new_key_query(node)
     check(got == (dns.rcode.NOERROR, dns.rcode.NOERROR), "signed query after SIGHUP: %s" % (got,))
     expect_everywhere(c, node, "hup1." + ZONE, ["192.0.2.77"], what="UPDATE with the added key")
+    # A change in the second rule alone (the keys the same) is a change too.
+    with open(cfg) as f:
+        two_rules = f.read()
+    with open(cfg, "w") as f:
+        f.write(two_rules.replace("actions: [update, transfer]\n    key: new-key",
+                                  "actions: [update]\n    key: new-key"))
+    sighup_and_wait(node, "SIGHUP: now 2 TSIG keys and 2 ACL rules")
+    got = new_key_axfr(node)
+    check(got != "ok", "AXFR with the new key after its transfer action went: %s" % got)
+    with open(cfg, "w") as f:
+        f.write(two_rules)
+    sighup_and_wait(node, "SIGHUP: now 2 TSIG keys and 2 ACL rules")
+    got = new_key_axfr(node)
+    check(got == "ok", "AXFR with the new key after its transfer action came back: %s" % got)
     with open(keyfile) as f:
         good = f.read()
     with open(keyfile, "a") as f:
